@@ -1,0 +1,268 @@
+//! The argmin adapter and a single-start maximiser.
+
+use std::cell::{Cell, RefCell};
+
+use argmin::core::{CostFunction, Executor, Gradient, Hessian, State, TerminationReason};
+use argmin::solver::linesearch::MoreThuenteLineSearch;
+use argmin::solver::quasinewton::LBFGS;
+use ndarray::{Array1, Array2, ArrayView1};
+
+use crate::error::{check_len, Error, Result};
+use crate::Term;
+
+/// A term seen as a function to **minimise**: cost = −g(θ), gradient = −∇g, Hessian = −∇²g.
+///
+/// argmin asks for cost and gradient in separate calls, usually at the same point; the
+/// adapter evaluates value and gradient together once and answers the second call from a
+/// one-point cache. [`Minimize::evaluations`] counts the real evaluations.
+///
+/// ```
+/// use argmin::core::{CostFunction, Gradient};
+/// use ndarray::arr1;
+/// use rlgrad::{fit::Minimize, prior::MvGaussian};
+/// let prior = MvGaussian::isotropic(2, 1.0, 1.0)?;
+/// let problem = Minimize::new(&prior);
+/// let theta = arr1(&[0.0, 0.0]);
+/// let cost = problem.cost(&theta).unwrap();
+/// let grad = problem.gradient(&theta).unwrap();
+/// assert!(cost > 0.0);
+/// assert_eq!(grad, arr1(&[-1.0, -1.0])); // −∇ log N(θ; 1, I) at 0
+/// assert_eq!(problem.evaluations(), 1);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub struct Minimize<'t, T: Term + ?Sized> {
+    term: &'t T,
+    cache: RefCell<Option<Evaluated>>,
+    evaluations: Cell<u64>,
+}
+
+/// (θ, cost, gradient of the cost) at the last point evaluated.
+type Evaluated = (Array1<f64>, f64, Array1<f64>);
+
+impl<'t, T: Term + ?Sized> Minimize<'t, T> {
+    /// Wraps a term.
+    pub fn new(term: &'t T) -> Self {
+        Minimize {
+            term,
+            cache: RefCell::new(None),
+            evaluations: Cell::new(0),
+        }
+    }
+
+    /// Number of value-and-gradient evaluations of the term so far.
+    pub fn evaluations(&self) -> u64 {
+        self.evaluations.get()
+    }
+
+    /// (−g(θ), −∇g(θ)), from the cache when θ is the last point evaluated.
+    pub fn cost_and_gradient(&self, theta: &Array1<f64>) -> Result<(f64, Array1<f64>)> {
+        if let Some((t, c, g)) = self.cache.borrow().as_ref() {
+            if t == theta {
+                return Ok((*c, g.clone()));
+            }
+        }
+        let mut grad = Array1::zeros(self.term.dim());
+        // The sign flip: alpha = −1 adds −∇g into the zeroed buffer.
+        let cost = -self.term.add_value_and_grad(theta.view(), -1.0, grad.view_mut())?;
+        self.evaluations.set(self.evaluations.get() + 1);
+        *self.cache.borrow_mut() = Some((theta.clone(), cost, grad.clone()));
+        Ok((cost, grad))
+    }
+}
+
+impl<T: Term + ?Sized> CostFunction for Minimize<'_, T> {
+    type Param = Array1<f64>;
+    type Output = f64;
+    fn cost(&self, theta: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        Ok(self.cost_and_gradient(theta)?.0)
+    }
+}
+
+impl<T: Term + ?Sized> Gradient for Minimize<'_, T> {
+    type Param = Array1<f64>;
+    type Gradient = Array1<f64>;
+    fn gradient(&self, theta: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
+        Ok(self.cost_and_gradient(theta)?.1)
+    }
+}
+
+impl<T: Term + ?Sized> Hessian for Minimize<'_, T> {
+    type Param = Array1<f64>;
+    type Hessian = Array2<f64>;
+    fn hessian(&self, theta: &Array1<f64>) -> std::result::Result<Array2<f64>, argmin::core::Error> {
+        let k = self.term.dim();
+        let mut grad = Array1::zeros(k);
+        let mut hess = Array2::zeros((k, k));
+        self.term
+            .add_value_grad_hessian(theta.view(), -1.0, grad.view_mut(), hess.view_mut())?;
+        Ok(hess)
+    }
+}
+
+/// Settings for [`maximize`].
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct MaximizeOptions {
+    /// Iteration cap.
+    pub max_iters: u64,
+    /// argmin stops when the gradient norm falls below this.
+    pub grad_tol: f64,
+    /// A run counts as converged when the final gradient norm is at most this.
+    pub converged_grad_norm: f64,
+    /// Number of L-BFGS correction pairs kept.
+    pub history: usize,
+}
+
+impl Default for MaximizeOptions {
+    fn default() -> Self {
+        MaximizeOptions {
+            max_iters: 500,
+            grad_tol: 1e-6,
+            converged_grad_norm: 1e-3,
+            history: 10,
+        }
+    }
+}
+
+impl MaximizeOptions {
+    /// Checks the settings.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming the first bad setting.
+    pub fn check(&self) -> Result<()> {
+        let bad = |name: &str, value: String, reason: &str| {
+            Err(Error::InvalidOption {
+                name: name.to_string(),
+                value,
+                reason: reason.to_string(),
+            })
+        };
+        if self.max_iters == 0 {
+            return bad("max_iters", "0".into(), "must be at least 1");
+        }
+        if !(self.grad_tol.is_finite() && self.grad_tol >= 0.0) {
+            return bad("grad_tol", self.grad_tol.to_string(), "must be finite and >= 0");
+        }
+        if !(self.converged_grad_norm.is_finite() && self.converged_grad_norm > 0.0) {
+            return bad(
+                "converged_grad_norm",
+                self.converged_grad_norm.to_string(),
+                "must be finite and > 0",
+            );
+        }
+        if self.history == 0 {
+            return bad("history", "0".into(), "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// The result of one maximisation.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Maximum {
+    /// The best θ found.
+    pub theta: Array1<f64>,
+    /// g(θ) there.
+    pub value: f64,
+    /// ‖∇g(θ)‖₂ there.
+    pub grad_norm: f64,
+    /// L-BFGS iterations.
+    pub iterations: u64,
+    /// Value-and-gradient evaluations.
+    pub evaluations: u64,
+    /// Whether the final gradient norm is at most
+    /// [`MaximizeOptions::converged_grad_norm`].
+    pub converged: bool,
+    /// Why the optimiser stopped, in argmin's words.
+    pub stop_reason: String,
+}
+
+/// Maximises a term from one start with L-BFGS (More–Thuente line search).
+///
+/// # Errors
+/// Invalid options, a start of the wrong length or with non-finite entries, or a term that
+/// fails at the start. Failures at trial points of the line search end the run early with
+/// the reason in [`Maximum::stop_reason`] and the best point so far.
+///
+/// ```
+/// use ndarray::arr1;
+/// use rlgrad::{fit, prior::MvGaussian};
+/// let prior = MvGaussian::isotropic(3, 2.0, 1.0)?;
+/// let best = fit::maximize(&prior, arr1(&[0.0, 5.0, -1.0]).view(), &Default::default())?;
+/// assert!(best.converged);
+/// assert!(best.theta.iter().all(|t| (t - 2.0).abs() < 1e-6));
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub fn maximize<T: Term + ?Sized>(
+    term: &T,
+    start: ArrayView1<f64>,
+    options: &MaximizeOptions,
+) -> Result<Maximum> {
+    options.check()?;
+    check_len("start", term.dim(), start.len())?;
+    let problem = Minimize::new(term);
+    let x0 = start.to_owned();
+    // Evaluate the start through the adapter: errors here are the caller's to see.
+    // (argmin evaluates it again in `init`, from the cache. Passing the cost in `configure`
+    // instead would make L-BFGS stop at once: it then sees no change of cost.)
+    problem.cost_and_gradient(&x0)?;
+
+    let optimizer_error = |e: argmin::core::Error| Error::Optimizer {
+        reason: e.to_string(),
+    };
+    let linesearch = MoreThuenteLineSearch::new()
+        .with_c(1e-4, 0.9)
+        .map_err(optimizer_error)?;
+    let solver = LBFGS::new(linesearch, options.history)
+        .with_tolerance_grad(options.grad_tol)
+        .map_err(optimizer_error)?;
+    let result = Executor::new(&problem, solver)
+        .configure(|state| {
+            state.param(x0.clone()).max_iters(options.max_iters)
+        })
+        .timer(false)
+        .run();
+    let (theta, iterations, stop_reason) = match result {
+        Ok(res) => {
+            let state = res.state();
+            let theta = state
+                .get_best_param()
+                .or_else(|| state.get_param())
+                .cloned()
+                .unwrap_or_else(|| x0.clone());
+            let reason = state
+                .get_termination_reason()
+                .map_or_else(|| "not terminated".to_string(), TerminationReason::to_string);
+            (theta, state.get_iter(), reason)
+        }
+        // An error escaping argmin (not caught by its line search): keep the start.
+        Err(e) => (x0.clone(), 0, format!("optimiser error: {e}")),
+    };
+    let (cost, grad) = problem.cost_and_gradient(&theta)?;
+    let grad_norm = grad.dot(&grad).sqrt();
+    Ok(Maximum {
+        theta,
+        value: -cost,
+        grad_norm,
+        iterations,
+        evaluations: problem.evaluations(),
+        converged: grad_norm <= options.converged_grad_norm,
+        stop_reason,
+    })
+}
+
+/// Lets [`Minimize`] (which argmin borrows) be used by reference in an `Executor`.
+impl<T: Term + ?Sized> CostFunction for &Minimize<'_, T> {
+    type Param = Array1<f64>;
+    type Output = f64;
+    fn cost(&self, theta: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
+        (**self).cost(theta)
+    }
+}
+
+impl<T: Term + ?Sized> Gradient for &Minimize<'_, T> {
+    type Param = Array1<f64>;
+    type Gradient = Array1<f64>;
+    fn gradient(&self, theta: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
+        (**self).gradient(theta)
+    }
+}

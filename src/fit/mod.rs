@@ -1,0 +1,16 @@
+//! Fitting: maximise a [`Term`](crate::Term) with L-BFGS, and MAP estimation per subject.
+//!
+//! - [`Minimize`] adapts any term to argmin's `CostFunction`, `Gradient` and `Hessian`
+//!   traits. It is the one place in the crate where the sign flips (argmin minimises,
+//!   terms are log-quantities to maximise).
+//! - [`maximize`] runs argmin's L-BFGS with a More–Thuente line search from one start.
+//! - [`map`] fits every subject of a dataset (in parallel with rayon) under a prior, from
+//!   several seeded starts, and reports per subject the named estimates, the exact Hessian,
+//!   standard errors and how the optimiser stopped. A subject whose fit fails is reported,
+//!   never dropped.
+
+mod map;
+mod minimize;
+
+pub use self::map::{map, map_subject, map_with_progress, FitFailure, MapFit, MapOptions, SubjectFit};
+pub use self::minimize::{maximize, Maximum, MaximizeOptions, Minimize};

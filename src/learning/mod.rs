@@ -1,0 +1,126 @@
+//! Learning rules: how values Q ∈ ℝ^{S×A} change trial by trial, with their forward
+//! sensitivities.
+//!
+//! A rule carries, next to Q, the first sensitivities D = ∂Q/∂ψ and the second E = ∂²Q/∂ψ²
+//! with respect to its own natural parameters ψ, updated by the same recursion as Q
+//! (forward-mode differentiation). The [`Likelihood`](crate::Likelihood) contracts them with
+//! the observation model's derivatives. The work done is chosen at compile time by the
+//! `ORDER` const parameter:
+//!
+//! | `ORDER` | updates | `d`, `e` buffers |
+//! |---|---|---|
+//! | [`order::VALUE`] = 0 | Q | empty, untouched |
+//! | [`order::GRADIENT`] = 1 | Q, D | `d` has length S·A·K; `e` empty |
+//! | [`order::HESSIAN`] = 2 | Q, D, E | `d` as above; `e` has length S·A·K·K |
+//!
+//! Layout (K = number of the rule's parameters, i = [`TableShape::index`]`(s, a)`):
+//! `q[i]`, `d[i·K + k]` = ∂Q[i]/∂ψₖ, `e[(i·K + k)·K + l]` = ∂²Q[i]/∂ψₖ∂ψₗ.
+//!
+//! Methods take plain slices and return nothing: they run once per trial, inside the hot
+//! loop, so they neither allocate nor fail. Parameters are validated once per evaluation by
+//! [`LearningRule::check_params`].
+//!
+//! To add a rule, implement this trait and check it with [`crate::testing`], which compares
+//! the likelihood's analytic gradient and Hessian with finite differences.
+
+mod rescorla_wagner;
+
+pub use self::rescorla_wagner::RescorlaWagner;
+
+use crate::error::Result;
+use crate::params::ParamSpec;
+
+/// Compile-time derivative orders for [`LearningRule`] and
+/// [`Observation`](crate::Observation).
+pub mod order {
+    /// Values only.
+    pub const VALUE: usize = 0;
+    /// Values and first derivatives.
+    pub const GRADIENT: usize = 1;
+    /// Values, first and second derivatives.
+    pub const HESSIAN: usize = 2;
+}
+
+/// Size of the value table and the flat index of an entry.
+///
+/// ```
+/// let shape = rlgrad::learning::TableShape { n_states: 3, n_actions: 2 };
+/// assert_eq!(shape.index(2, 1), 5);
+/// assert_eq!(shape.len(), 6);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TableShape {
+    /// Number of states S.
+    pub n_states: usize,
+    /// Number of actions A.
+    pub n_actions: usize,
+}
+
+impl TableShape {
+    /// S · A.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.n_states * self.n_actions
+    }
+    /// Whether the table is empty.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Flat index s · A + a (row-major: a state's actions are contiguous).
+    #[inline]
+    pub fn index(&self, state: usize, action: usize) -> usize {
+        state * self.n_actions + action
+    }
+}
+
+/// What a rule sees of one trial.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Step {
+    /// State sₜ.
+    pub state: usize,
+    /// Action aₜ.
+    pub action: usize,
+    /// Reward rₜ.
+    pub reward: f64,
+    /// Next state s′ₜ, if recorded and not terminal (for rules that bootstrap).
+    pub next_state: Option<usize>,
+}
+
+/// A learning rule with forward sensitivities (see the module docs for the layout).
+pub trait LearningRule: Send + Sync {
+    /// The rule's natural parameters, in the order it reads them from ψ, with their default
+    /// transforms.
+    fn params(&self) -> Vec<ParamSpec>;
+
+    /// Checks natural parameter values (for example a learning rate in [0, 1]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) naming the parameter.
+    fn check_params(&self, psi: &[f64]) -> Result<()> {
+        let _ = psi;
+        Ok(())
+    }
+
+    /// Sets Q (and D, E up to `ORDER`) to their values at the start of a session.
+    fn reset<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        shape: TableShape,
+        q: &mut [f64],
+        d: &mut [f64],
+        e: &mut [f64],
+    );
+
+    /// Updates Q (and D, E up to `ORDER`) after one trial. D and E must be updated from the
+    /// values before the trial, including the carried terms.
+    fn update<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        shape: TableShape,
+        step: Step,
+        q: &mut [f64],
+        d: &mut [f64],
+        e: &mut [f64],
+    );
+}

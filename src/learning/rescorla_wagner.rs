@@ -1,0 +1,194 @@
+//! Rescorla–Wagner (delta-rule) learning, with one or two learning rates.
+//!
+//! ```text
+//! δ = r − Q[s,a]
+//! Q[s,a] ← Q[s,a] + α δ                         (other entries unchanged)
+//! D[s,a,k] ← (1 − α) D[s,a,k] + 1[k = α] δ       (the carried term (1 − α)·D is essential)
+//! E[s,a,k,l] ← (1 − α) E[s,a,k,l] − 1[k = α] D_old[s,a,l] − 1[l = α] D_old[s,a,k]
+//! ```
+//!
+//! With two rates, α⁺ applies when δ ≥ 0 and α⁻ when δ < 0; "1[k = α]" then means the active
+//! rate. Seed 000's derivation drops the carried term `(1 − α)·D`; that is wrong after the
+//! first update of an entry, and the finite-difference tests catch it.
+//!
+//! The initial value q₀ is 0 by default, can be fixed to another number, or learned as a
+//! parameter (then D starts at 1 in its column).
+
+use super::{LearningRule, Step, TableShape};
+use crate::error::{Error, Result};
+use crate::params::{ParamSpec, Transform};
+
+/// Rescorla–Wagner learning.
+///
+/// | constructor | parameters (default transform) |
+/// |---|---|
+/// | [`RescorlaWagner::new`] | `alpha` (logistic onto (0, 1)) |
+/// | [`RescorlaWagner::dual`] | `alpha_pos`, `alpha_neg` (logistic onto (0, 1)) |
+/// | `.with_learned_initial_value()` | adds `q0` (identity) |
+///
+/// ```
+/// use rlgrad::learning::RescorlaWagner;
+/// use rlgrad::LearningRule;
+/// let rw = RescorlaWagner::dual().with_learned_initial_value();
+/// let names: Vec<String> = rw.params().into_iter().map(|p| p.name).collect();
+/// assert_eq!(names, ["alpha_pos", "alpha_neg", "q0"]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct RescorlaWagner {
+    dual: bool,
+    q0: Option<f64>,
+}
+
+impl Default for RescorlaWagner {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RescorlaWagner {
+    /// One learning rate `alpha`; q₀ = 0.
+    pub fn new() -> Self {
+        RescorlaWagner {
+            dual: false,
+            q0: Some(0.0),
+        }
+    }
+
+    /// Two learning rates, `alpha_pos` for δ ≥ 0 and `alpha_neg` for δ < 0; q₀ = 0.
+    pub fn dual() -> Self {
+        RescorlaWagner {
+            dual: true,
+            q0: Some(0.0),
+        }
+    }
+
+    /// Fixes the initial value q₀ (for every state and action).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `q0` is not finite.
+    pub fn with_initial_value(mut self, q0: f64) -> Result<Self> {
+        if !q0.is_finite() {
+            return Err(Error::InvalidParameter {
+                name: "q0".to_string(),
+                value: q0,
+                reason: "is not finite".to_string(),
+            });
+        }
+        self.q0 = Some(q0);
+        Ok(self)
+    }
+
+    /// Learns q₀ as a parameter named `q0`.
+    pub fn with_learned_initial_value(mut self) -> Self {
+        self.q0 = None;
+        self
+    }
+
+    fn n_rates(&self) -> usize {
+        if self.dual {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn n_params(&self) -> usize {
+        self.n_rates() + usize::from(self.q0.is_none())
+    }
+}
+
+impl LearningRule for RescorlaWagner {
+    fn params(&self) -> Vec<ParamSpec> {
+        let mut p = if self.dual {
+            vec![
+                ParamSpec::new("alpha_pos", Transform::unit()),
+                ParamSpec::new("alpha_neg", Transform::unit()),
+            ]
+        } else {
+            vec![ParamSpec::new("alpha", Transform::unit())]
+        };
+        if self.q0.is_none() {
+            p.push(ParamSpec::new("q0", Transform::Identity));
+        }
+        p
+    }
+
+    fn check_params(&self, psi: &[f64]) -> Result<()> {
+        for (k, spec) in self.params().iter().enumerate().take(self.n_rates()) {
+            let a = psi[k];
+            if !(0.0..=1.0).contains(&a) {
+                return Err(Error::InvalidParameter {
+                    name: spec.name.clone(),
+                    value: a,
+                    reason: "is outside [0, 1]".to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn reset<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        _shape: TableShape,
+        q: &mut [f64],
+        d: &mut [f64],
+        e: &mut [f64],
+    ) {
+        let kq = self.n_rates();
+        q.fill(self.q0.unwrap_or_else(|| psi[kq]));
+        if ORDER >= 1 {
+            d.fill(0.0);
+            if self.q0.is_none() {
+                let k = self.n_params();
+                d.iter_mut().skip(kq).step_by(k).for_each(|x| *x = 1.0);
+            }
+        }
+        if ORDER >= 2 {
+            e.fill(0.0);
+        }
+    }
+
+    #[inline]
+    fn update<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        shape: TableShape,
+        step: Step,
+        q: &mut [f64],
+        d: &mut [f64],
+        e: &mut [f64],
+    ) {
+        let i = shape.index(step.state, step.action);
+        let delta = step.reward - q[i];
+        // The α⁺ branch includes δ = 0 exactly.
+        let ka = usize::from(self.dual && delta < 0.0);
+        let alpha = psi[ka];
+        let keep = 1.0 - alpha;
+        if ORDER >= 1 {
+            let k = self.n_params();
+            let di = &mut d[i * k..(i + 1) * k];
+            if ORDER >= 2 {
+                let ei = &mut e[i * k * k..(i + 1) * k * k];
+                for r in 0..k {
+                    for c in 0..k {
+                        let mut v = keep * ei[r * k + c];
+                        if r == ka {
+                            v -= di[c];
+                        }
+                        if c == ka {
+                            v -= di[r];
+                        }
+                        ei[r * k + c] = v;
+                    }
+                }
+            }
+            for x in di.iter_mut() {
+                *x *= keep;
+            }
+            di[ka] += delta;
+        }
+        q[i] += alpha * delta;
+    }
+}

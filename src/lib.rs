@@ -1,0 +1,138 @@
+//! # rlgrad
+//!
+//! Values and exact first and second derivatives of reinforcement-learning (RL) models, for
+//! fitting them to people's and animals' choices and for training memory-limited agents.
+//!
+//! ## Quick start
+//!
+//! Simulate a subject on a two-armed bandit, then fit a Rescorla–Wagner + softmax model by
+//! MAP under a Gaussian prior:
+//!
+//! ```
+//! use rand::SeedableRng;
+//! use rlgrad::prelude::*;
+//!
+//! let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+//! let truth = model.layout().theta_from_natural(&[("alpha", 0.3), ("beta", 5.0)])?;
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+//! let mut env = Bandit::new(vec![0.8, 0.2])?.with_reversals(50)?;
+//! let session = model.simulate(truth.view(), &mut env, 300, "1", &mut rng)?;
+//! let data = Dataset::new(vec![Subject::new("s1", vec![session])?])?;
+//!
+//! let prior = MvGaussian::isotropic(model.n_params(), 0.0, 4.0)?;
+//! let fits = rlgrad::fit::map(&model, &data, &prior, &MapOptions::default())?;
+//! let fit = fits[0].fit().expect("the subject was fitted");
+//! assert!(fit.converged && !fit.hessian_repaired);
+//! println!("{} (se {})", fit.params, fit.se);
+//! # Ok::<(), rlgrad::Error>(())
+//! ```
+//!
+//! ## How the pieces fit
+//!
+//! ```text
+//! Dataset ─► Subject ─► Session (states, actions, rewards as columns)
+//! θ (unconstrained) ─► ParamLayout / Transform ─► ψ (natural: alpha, beta, …)
+//! LearningRule: Q and forward sensitivities D = ∂Q/∂ψ, E = ∂²Q/∂ψ², trial by trial
+//! Observation:  log p(a | Q[s,·]; ψ) and its derivatives w.r.t. Q and ψ
+//! Likelihood<L, O> : Term      MvGaussian : Term      (your own) : Term
+//!        └──────────── Objective = Σ wᵢ · termᵢ (itself a Term) ─────┘
+//!                              │
+//!                 fit::map (L-BFGS, multi-start, exact Hessian, standard errors)
+//! ```
+//!
+//! ## The chain rule
+//!
+//! For a session, ℓ = Σₜ log p(aₜ | Q[sₜ,·]). The gradient with respect to a learning-rule
+//! parameter is Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · ∂Q[sₜ,j]/∂ψ, where the sensitivities are carried forward by
+//! the rule's own recursion; for Rescorla–Wagner ∂Q′/∂α = (1 − α)·∂Q/∂α + (r − Q) — the
+//! carried term is essential. Derivatives with respect to θ go through the transforms:
+//! ∂/∂θₖ = g′ₖ ∂/∂ψₖ, and ∂²/∂θₖ∂θₗ = g′ₖ g′ₗ ∂²/∂ψₖ∂ψₗ + 1[k=l] g″ₖ ∂/∂ψₖ.
+//!
+//! ## Sign convention
+//!
+//! Every component returns a log-quantity in its natural direction: log-likelihood,
+//! log-prior, log-probability; a cost enters an [`Objective`] with a negative weight. Exactly
+//! one place negates: [`fit::Minimize`], the adapter that hands an objective to a minimiser.
+//!
+//! ## Errors and panics
+//!
+//! Bad input — malformed data, an action or state the model was not built for, a non-finite
+//! reward, θ of the wrong length or with NaN/∞ entries, buffers of the wrong shape, a
+//! covariance that is not symmetric positive definite, invalid options — returns an
+//! [`Error`] naming the subject, session, trial, line, column or value at fault. A
+//! computation that overflows at extreme (finite) parameters returns
+//! [`Error::NonFiniteResult`] rather than a NaN. Input is validated once, at construction or
+//! at the public boundary; the per-trial loops are then infallible and allocation-free.
+//!
+//! A panic means a bug in this crate (a violated internal invariant), with one documented
+//! exception: [`env::Environment::step`] implementations may panic on an action outside the
+//! environment's range, which is a caller bug.
+//!
+//! ## Models
+//!
+//! | component | parameters (default transform) |
+//! |---|---|
+//! | [`RescorlaWagner::new`] | `alpha` (logistic onto (0, 1)) |
+//! | [`RescorlaWagner::dual`] | `alpha_pos`, `alpha_neg` |
+//! | `…with_learned_initial_value()` | adds `q0` (identity) |
+//! | [`Softmax::new`] | `beta` (exp) |
+//! | [`Softmax::with_perseveration`] | `beta`, `kappa` (identity) |
+//! | [`MvGaussian`](prior::MvGaussian) | prior on θ, full covariance |
+//!
+//! ## Features
+//!
+//! | feature | effect |
+//! |---|---|
+//! | (default) | pure-Rust dense linear algebra (nalgebra); no system libraries |
+//! | `openblas-system` | linear algebra through ndarray-linalg and the system OpenBLAS |
+//! | `netlib-static` | linear algebra through ndarray-linalg and netlib built from source |
+//! | `lapack` | the ndarray-linalg path without a backend: does not build alone |
+//!
+//! ## Checking your own components
+//!
+//! [`testing::check_term`] compares any term's gradient and Hessian with central finite
+//! differences and checks the [`Term`] contract; wrap your own [`LearningRule`] or
+//! [`Observation`] in a [`Model`] and check its [`Likelihood`].
+
+#![deny(missing_docs)]
+#![warn(clippy::all)]
+
+pub mod data;
+pub mod env;
+mod error;
+pub mod fd;
+pub mod fit;
+pub mod learning;
+mod likelihood;
+pub mod linalg;
+mod model;
+pub mod numeric;
+mod objective;
+pub mod observation;
+pub mod params;
+pub mod prior;
+mod real;
+pub mod term;
+pub mod testing;
+
+pub use crate::error::{Error, Result};
+pub use crate::learning::{LearningRule, RescorlaWagner};
+pub use crate::likelihood::Likelihood;
+pub use crate::model::Model;
+pub use crate::objective::Objective;
+pub use crate::observation::{Observation, Softmax};
+pub use crate::real::Real;
+pub use crate::term::Term;
+
+/// The names most programs need: `use rlgrad::prelude::*;`.
+pub mod prelude {
+    pub use crate::data::{read_csv, CsvOptions, Dataset, Session, Subject};
+    pub use crate::env::{Bandit, Environment};
+    pub use crate::fit::{MapFit, MapOptions, SubjectFit};
+    pub use crate::params::{NamedParams, ParamLayout, ParamSpec, Transform};
+    pub use crate::prior::{MvGaussian, Prior};
+    pub use crate::{
+        Error, LearningRule, Likelihood, Model, Objective, Observation, RescorlaWagner, Result,
+        Softmax, Term,
+    };
+}

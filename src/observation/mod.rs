@@ -1,0 +1,93 @@
+//! Observation models: the probability of the chosen action given the current values.
+//!
+//! An observation model gives ℓ = log p(a | Q[s,·]; ψ) and, up to the compile-time `ORDER`
+//! (see [`crate::learning::order`]), its derivatives with respect to the values of the current
+//! state and to its own parameters, written into an [`ObsDerivs`]:
+//!
+//! | field | size | entry |
+//! |---|---|---|
+//! | `dq` | A | ∂ℓ/∂Q[s,j] |
+//! | `dpsi` | K | ∂ℓ/∂ψₘ |
+//! | `hqq` | A·A | ∂²ℓ/∂Q[s,i]∂Q[s,j] at `i·A + j` |
+//! | `hqp` | A·K | ∂²ℓ/∂Q[s,j]∂ψₘ at `j·K + m` |
+//! | `hpp` | K·K | ∂²ℓ/∂ψₘ∂ψₙ at `m·K + n` |
+//!
+//! The method runs once per trial, so it neither allocates nor fails; the value it returns
+//! must be bit-for-bit the same at every `ORDER`.
+
+mod softmax;
+
+pub use self::softmax::Softmax;
+
+use crate::error::Result;
+use crate::params::ParamSpec;
+
+/// The chosen action and the context an observation model may use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Choice {
+    /// The chosen action aₜ.
+    pub action: usize,
+    /// The action chosen on the previous trial of the same session (`None` on the first).
+    pub previous: Option<usize>,
+}
+
+/// Output buffers for an observation model's derivatives (see the module docs).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObsDerivs {
+    /// ∂ℓ/∂Q[s,j], length A.
+    pub dq: Vec<f64>,
+    /// ∂ℓ/∂ψₘ, length K.
+    pub dpsi: Vec<f64>,
+    /// ∂²ℓ/∂Q∂Q, A·A row-major.
+    pub hqq: Vec<f64>,
+    /// ∂²ℓ/∂Q∂ψ, A·K row-major.
+    pub hqp: Vec<f64>,
+    /// ∂²ℓ/∂ψ∂ψ, K·K row-major.
+    pub hpp: Vec<f64>,
+    /// Scratch space of length A for the model's own use (for example probabilities).
+    pub work: Vec<f64>,
+}
+
+impl ObsDerivs {
+    /// Zeroed buffers for `n_actions` actions and `n_params` parameters.
+    pub fn new(n_actions: usize, n_params: usize) -> Self {
+        ObsDerivs {
+            dq: vec![0.0; n_actions],
+            dpsi: vec![0.0; n_params],
+            hqq: vec![0.0; n_actions * n_actions],
+            hqp: vec![0.0; n_actions * n_params],
+            hpp: vec![0.0; n_params * n_params],
+            work: vec![0.0; n_actions],
+        }
+    }
+}
+
+/// An observation (choice) model.
+pub trait Observation: Send + Sync {
+    /// The model's natural parameters, in the order it reads them from ψ, with their default
+    /// transforms.
+    fn params(&self) -> Vec<ParamSpec>;
+
+    /// Checks natural parameter values.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) naming the parameter.
+    fn check_params(&self, psi: &[f64]) -> Result<()> {
+        let _ = psi;
+        Ok(())
+    }
+
+    /// ℓ = log p(choice.action | q) for the values `q` of the current state (length A), and
+    /// its derivatives up to `ORDER` written into `out` (every entry of the fields of that
+    /// order is overwritten).
+    fn log_prob<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        q: &[f64],
+        choice: Choice,
+        out: &mut ObsDerivs,
+    ) -> f64;
+
+    /// The choice probabilities p(· | q), written into `out` (length A); used to simulate.
+    fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]);
+}

@@ -1,0 +1,286 @@
+//! Softmax choice with inverse temperature β and optional perseveration κ.
+//!
+//! ```text
+//! zⱼ = β Q[s,j] + κ·1[j = a_prev]
+//! π  = softmax(z),  ℓ = z_a − logsumexp(z)
+//! ∂ℓ/∂Qⱼ      = β (1[j=a] − πⱼ)
+//! ∂ℓ/∂β       = Q_a − Σⱼ πⱼ Qⱼ
+//! ∂ℓ/∂κ       = 1[a = a_prev] − π_{a_prev}             (0 on the first trial)
+//! ∂²ℓ/∂Qᵢ∂Qⱼ  = −β² (πᵢ 1[i=j] − πᵢ πⱼ)
+//! ∂²ℓ/∂Qⱼ∂β   = (1[j=a] − πⱼ) − β πⱼ (Qⱼ − Q̄),       Q̄ = Σₖ πₖ Qₖ
+//! ∂²ℓ/∂Qⱼ∂κ   = −β πⱼ (1[j = a_prev] − π_{a_prev})
+//! ∂²ℓ/∂β²     = −Var_π(Q)
+//! ∂²ℓ/∂β∂κ    = −π_{a_prev} (Q_{a_prev} − Q̄)
+//! ∂²ℓ/∂κ²     = −π_{a_prev} (1 − π_{a_prev})
+//! ```
+//!
+//! With two actions the model depends only on x = z_a − z_b, and ℓ = −softplus(−x): one
+//! `exp` and one `ln_1p` per trial, with π_b = σ(−x) coming from the same `exp`. Both paths
+//! shift by the maximum, so β = 10³ neither overflows nor loses the small probabilities, and
+//! equal values give exactly uniform probabilities.
+
+use super::{Choice, ObsDerivs, Observation};
+use crate::error::{Error, Result};
+use crate::params::{ParamSpec, Transform};
+
+/// Softmax (Boltzmann) choice.
+///
+/// | constructor | parameters (default transform) |
+/// |---|---|
+/// | [`Softmax::new`] | `beta` (exp) |
+/// | [`Softmax::with_perseveration`] | `beta` (exp), `kappa` (identity) |
+///
+/// β may be any finite real (a negative β prefers low values); the default exp transform
+/// keeps it positive.
+///
+/// ```
+/// use rlgrad::observation::{Choice, ObsDerivs, Softmax};
+/// use rlgrad::{learning::order, Observation};
+/// let sm = Softmax::new();
+/// let mut out = ObsDerivs::new(2, 1);
+/// let choice = Choice { action: 0, previous: None };
+/// let l = sm.log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out);
+/// // p(a=0) = σ(2)
+/// assert!((l - (1.0 / (1.0 + (-2.0f64).exp())).ln()).abs() < 1e-15);
+/// assert!((out.dpsi[0] - (1.0 - 1.0 / (1.0 + (-2.0f64).exp()))).abs() < 1e-15);
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Softmax {
+    perseveration: bool,
+}
+
+impl Softmax {
+    /// Softmax with inverse temperature `beta`.
+    pub fn new() -> Self {
+        Softmax {
+            perseveration: false,
+        }
+    }
+
+    /// Softmax with inverse temperature `beta` and a perseveration bonus `kappa` added to the
+    /// logit of the previous trial's action.
+    pub fn with_perseveration() -> Self {
+        Softmax {
+            perseveration: true,
+        }
+    }
+
+    /// κ·1[j = previous] for action j.
+    #[inline]
+    fn bonus(&self, psi: &[f64], j: usize, previous: Option<usize>) -> f64 {
+        if self.perseveration && previous == Some(j) {
+            psi[1]
+        } else {
+            0.0
+        }
+    }
+
+    #[inline]
+    fn two_actions<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        q: &[f64],
+        choice: Choice,
+        out: &mut ObsDerivs,
+    ) -> f64 {
+        let beta = psi[0];
+        let a = choice.action;
+        let b = 1 - a;
+        let diff = q[a] - q[b];
+        // c = 1[a = prev] − 1[b = prev] ∈ {−1, 0, 1}.
+        let c = if self.perseveration {
+            match choice.previous {
+                Some(p) if p == a => 1.0,
+                Some(_) => -1.0,
+                None => 0.0,
+            }
+        } else {
+            0.0
+        };
+        let x = if self.perseveration {
+            beta * diff + psi[1] * c
+        } else {
+            beta * diff
+        };
+        let ex = (-x.abs()).exp();
+        let ll = -((-x).max(0.0) + ex.ln_1p());
+        if ORDER >= 1 {
+            let inv = 1.0 / (1.0 + ex);
+            // π_b = σ(−x), π_a = σ(x), each from the same exp without cancellation.
+            let (pa, pb) = if x >= 0.0 { (inv, ex * inv) } else { (ex * inv, inv) };
+            out.dq[a] = beta * pb;
+            out.dq[b] = -beta * pb;
+            out.dpsi[0] = diff * pb;
+            if self.perseveration {
+                out.dpsi[1] = c * pb;
+            }
+            if ORDER >= 2 {
+                let w = pa * pb;
+                let bw = beta * beta * w;
+                out.hqq[a * 2 + a] = -bw;
+                out.hqq[b * 2 + b] = -bw;
+                out.hqq[a * 2 + b] = bw;
+                out.hqq[b * 2 + a] = bw;
+                let k = self.n_params();
+                let hb = pb - beta * w * diff;
+                out.hqp[a * k] = hb;
+                out.hqp[b * k] = -hb;
+                out.hpp[0] = -w * diff * diff;
+                if self.perseveration {
+                    out.hqp[a * k + 1] = -beta * w * c;
+                    out.hqp[b * k + 1] = beta * w * c;
+                    out.hpp[1] = -w * diff * c;
+                    out.hpp[2] = -w * diff * c;
+                    out.hpp[3] = -w * c * c;
+                }
+            }
+        }
+        ll
+    }
+
+    #[inline]
+    fn many_actions<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        q: &[f64],
+        choice: Choice,
+        out: &mut ObsDerivs,
+    ) -> f64 {
+        let beta = psi[0];
+        let n = q.len();
+        let prev = choice.previous;
+        let z = |j: usize| beta * q[j] + self.bonus(psi, j, prev);
+        let mut m = f64::NEG_INFINITY;
+        for j in 0..n {
+            m = m.max(z(j));
+        }
+        let mut s = 0.0;
+        for j in 0..n {
+            let e = (z(j) - m).exp();
+            if ORDER >= 1 {
+                out.work[j] = e;
+            }
+            s += e;
+        }
+        let ll = z(choice.action) - m - s.ln();
+        if ORDER >= 1 {
+            let pi = &mut out.work;
+            let inv = 1.0 / s;
+            let mut qbar = 0.0;
+            for (p, &qj) in pi.iter_mut().zip(q) {
+                *p *= inv;
+                qbar += *p * qj;
+            }
+            let a = choice.action;
+            let k = self.n_params();
+            for (j, (dq, &p)) in out.dq.iter_mut().zip(pi.iter()).enumerate() {
+                *dq = beta * (ind(j == a) - p);
+            }
+            out.dpsi[0] = q[a] - qbar;
+            let pp = prev.map_or(0.0, |p| pi[p]);
+            if self.perseveration {
+                out.dpsi[1] = match prev {
+                    Some(p) => ind(a == p) - pp,
+                    None => 0.0,
+                };
+            }
+            if ORDER >= 2 {
+                let mut var = 0.0;
+                for j in 0..n {
+                    let dj = q[j] - qbar;
+                    var += pi[j] * dj * dj;
+                    for i in 0..n {
+                        let diag = if i == j { pi[i] } else { 0.0 };
+                        out.hqq[i * n + j] = -beta * beta * (diag - pi[i] * pi[j]);
+                    }
+                    out.hqp[j * k] = ind(j == a) - pi[j] - beta * pi[j] * dj;
+                    if self.perseveration {
+                        out.hqp[j * k + 1] = match prev {
+                            Some(p) => -beta * pi[j] * (ind(j == p) - pp),
+                            None => 0.0,
+                        };
+                    }
+                }
+                out.hpp[0] = -var;
+                if self.perseveration {
+                    let (bk, kk) = match prev {
+                        Some(p) => (-pp * (q[p] - qbar), -pp * (1.0 - pp)),
+                        None => (0.0, 0.0),
+                    };
+                    out.hpp[1] = bk;
+                    out.hpp[2] = bk;
+                    out.hpp[3] = kk;
+                }
+            }
+        }
+        ll
+    }
+
+    fn n_params(&self) -> usize {
+        1 + usize::from(self.perseveration)
+    }
+}
+
+/// 1.0 if `b`, else 0.0.
+#[inline]
+fn ind(b: bool) -> f64 {
+    if b {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+impl Observation for Softmax {
+    fn params(&self) -> Vec<ParamSpec> {
+        let mut p = vec![ParamSpec::new("beta", Transform::Exp)];
+        if self.perseveration {
+            p.push(ParamSpec::new("kappa", Transform::Identity));
+        }
+        p
+    }
+
+    fn check_params(&self, psi: &[f64]) -> Result<()> {
+        for (spec, &v) in self.params().iter().zip(psi) {
+            if !v.is_finite() {
+                return Err(Error::InvalidParameter {
+                    name: spec.name.clone(),
+                    value: v,
+                    reason: "is not finite".to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    #[inline]
+    fn log_prob<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        q: &[f64],
+        choice: Choice,
+        out: &mut ObsDerivs,
+    ) -> f64 {
+        if q.len() == 2 {
+            self.two_actions::<ORDER>(psi, q, choice, out)
+        } else {
+            self.many_actions::<ORDER>(psi, q, choice, out)
+        }
+    }
+
+    fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]) {
+        let beta = psi[0];
+        let mut m = f64::NEG_INFINITY;
+        for (j, &v) in q.iter().enumerate() {
+            m = m.max(beta * v + self.bonus(psi, j, previous));
+        }
+        let mut s = 0.0;
+        for (j, (o, &v)) in out.iter_mut().zip(q).enumerate() {
+            *o = (beta * v + self.bonus(psi, j, previous) - m).exp();
+            s += *o;
+        }
+        for o in out.iter_mut() {
+            *o /= s;
+        }
+    }
+}

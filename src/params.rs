@@ -1,0 +1,538 @@
+//! Named parameters, and the transforms between unconstrained θ and natural ψ.
+//!
+//! Optimisers and Gaussian priors work on an unconstrained vector θ ∈ ℝᴷ. Components (learning
+//! rules, observation models) work on natural parameters ψ (a learning rate in (0, 1), an
+//! inverse temperature > 0, …). Each entry has a [`Transform`] gₖ with ψₖ = gₖ(θₖ), and the
+//! chain rule through it is
+//!
+//! ```text
+//! ∂f/∂θₖ       = g′ₖ ∂f/∂ψₖ
+//! ∂²f/∂θₖ∂θₗ   = g′ₖ g′ₗ ∂²f/∂ψₖ∂ψₗ + 1[k = l] g″ₖ ∂f/∂ψₖ
+//! ```
+//!
+//! The second term (curvature of the transform) is what makes a Hessian exact away from a
+//! stationary point.
+//!
+//! ```
+//! use rlgrad::params::{ParamLayout, ParamSpec, Transform};
+//! let layout = ParamLayout::new(vec![
+//!     ParamSpec::new("alpha", Transform::unit()),
+//!     ParamSpec::new("beta", Transform::Exp),
+//! ])?;
+//! let theta = layout.theta_from_natural(&[("alpha", 0.3), ("beta", 5.0)])?;
+//! let named = layout.natural(theta.view())?;
+//! assert!((named.get("alpha").unwrap() - 0.3).abs() < 1e-12);
+//! assert!((named.get("beta").unwrap() - 5.0).abs() < 1e-12);
+//! # Ok::<(), rlgrad::Error>(())
+//! ```
+
+use ndarray::{Array1, ArrayView1};
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::error::{check_len, Error, Result};
+use crate::numeric::logistic;
+use crate::Real;
+
+/// A smooth, strictly increasing map g from ℝ onto a parameter's natural range.
+///
+/// Construct a logistic transform with [`Transform::logistic`] (which validates the range) or
+/// [`Transform::unit`] for (0, 1).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Transform {
+    /// ψ = θ.
+    Identity,
+    /// ψ = lo + (hi − lo) σ(θ), onto the open interval (lo, hi).
+    Logistic {
+        /// Lower end of the range (exclusive).
+        lo: f64,
+        /// Upper end of the range (exclusive).
+        hi: f64,
+    },
+    /// ψ = e^θ, onto (0, ∞).
+    Exp,
+    /// ψ = ln(1 + e^θ), onto (0, ∞); grows linearly rather than exponentially.
+    Softplus,
+}
+
+impl Transform {
+    /// The logistic transform onto (lo, hi).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransform`] if either bound is not finite or `lo >= hi`.
+    ///
+    /// ```
+    /// use rlgrad::params::Transform;
+    /// assert!(Transform::logistic(0.0, 20.0).is_ok());
+    /// assert!(Transform::logistic(1.0, 1.0).is_err());
+    /// ```
+    pub fn logistic(lo: f64, hi: f64) -> Result<Self> {
+        let t = Transform::Logistic { lo, hi };
+        t.validate("transform")?;
+        Ok(t)
+    }
+
+    /// The logistic transform onto (0, 1), the default for learning rates.
+    pub fn unit() -> Self {
+        Transform::Logistic { lo: 0.0, hi: 1.0 }
+    }
+
+    /// Checks the settings (the enum's fields are public, so this runs again wherever a
+    /// transform enters a [`ParamLayout`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidTransform`] naming `name` for a non-finite bound or `lo >= hi`.
+    pub fn validate(&self, name: &str) -> Result<()> {
+        if let Transform::Logistic { lo, hi } = *self {
+            if !lo.is_finite() || !hi.is_finite() {
+                return Err(Error::InvalidTransform {
+                    name: name.to_string(),
+                    reason: format!("logistic bounds ({lo}, {hi}) must be finite"),
+                });
+            }
+            if lo >= hi {
+                return Err(Error::InvalidTransform {
+                    name: name.to_string(),
+                    reason: format!("logistic range needs lo < hi, got lo = {lo}, hi = {hi}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// ψ = g(θ).
+    ///
+    /// ```
+    /// use rlgrad::params::Transform;
+    /// assert_eq!(Transform::Exp.apply(0.0_f64), 1.0);
+    /// ```
+    #[inline]
+    pub fn apply<F: Real>(&self, theta: F) -> F {
+        self.derivatives(theta).0
+    }
+
+    /// (g(θ), g′(θ), g″(θ)).
+    ///
+    /// ```
+    /// use rlgrad::params::Transform;
+    /// let (v, d1, d2) = Transform::unit().derivatives(0.0_f64);
+    /// assert_eq!((v, d1, d2), (0.5, 0.25, 0.0));
+    /// ```
+    #[inline]
+    pub fn derivatives<F: Real>(&self, theta: F) -> (F, F, F) {
+        match *self {
+            Transform::Identity => (theta, F::one(), F::zero()),
+            Transform::Logistic { lo, hi } => {
+                let lo = F::from(lo).unwrap_or_else(F::zero);
+                let width = F::from(hi).unwrap_or_else(F::one) - lo;
+                let s = logistic(theta);
+                let one = F::one();
+                let ds = s * (one - s);
+                let two = one + one;
+                (lo + width * s, width * ds, width * ds * (one - two * s))
+            }
+            Transform::Exp => {
+                let e = theta.exp();
+                (e, e, e)
+            }
+            Transform::Softplus => {
+                let s = logistic(theta);
+                (crate::numeric::softplus(theta), s, s * (F::one() - s))
+            }
+        }
+    }
+
+    /// Whether ψ lies in the open range of the transform (where the inverse exists).
+    pub fn contains(&self, psi: f64) -> bool {
+        psi.is_finite()
+            && match *self {
+                Transform::Identity => true,
+                Transform::Logistic { lo, hi } => psi > lo && psi < hi,
+                Transform::Exp | Transform::Softplus => psi > 0.0,
+            }
+    }
+
+    /// θ = g⁻¹(ψ).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] naming `name` if ψ is outside the open range.
+    ///
+    /// ```
+    /// use rlgrad::params::Transform;
+    /// let t = Transform::logistic(0.0, 20.0)?;
+    /// let theta = t.inverse("beta", 5.0)?;
+    /// assert!((t.apply(theta) - 5.0).abs() < 1e-12);
+    /// assert!(t.inverse("beta", 25.0).is_err());
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    pub fn inverse(&self, name: &str, psi: f64) -> Result<f64> {
+        if !self.contains(psi) {
+            return Err(Error::InvalidParameter {
+                name: name.to_string(),
+                value: psi,
+                reason: format!("is outside the range of its transform ({})", self.range()),
+            });
+        }
+        Ok(match *self {
+            Transform::Identity => psi,
+            Transform::Logistic { lo, hi } => {
+                let p = (psi - lo) / (hi - lo);
+                (p / (1.0 - p)).ln()
+            }
+            Transform::Exp => psi.ln(),
+            // ln(e^ψ − 1) = ψ + ln(1 − e^(−ψ)), stable for large ψ.
+            Transform::Softplus => psi + (-(-psi).exp()).ln_1p(),
+        })
+    }
+
+    /// The range as text, for messages: "(0, 1)", "(0, inf)", "(-inf, inf)".
+    pub fn range(&self) -> String {
+        match *self {
+            Transform::Identity => "(-inf, inf)".to_string(),
+            Transform::Logistic { lo, hi } => format!("({lo}, {hi})"),
+            Transform::Exp | Transform::Softplus => "(0, inf)".to_string(),
+        }
+    }
+}
+
+/// One named parameter and its transform.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParamSpec {
+    /// Name used in results and output files ("alpha", "beta", …).
+    pub name: String,
+    /// Map from θ to the natural parameter.
+    pub transform: Transform,
+}
+
+impl ParamSpec {
+    /// A parameter with a name and a transform.
+    ///
+    /// ```
+    /// use rlgrad::params::{ParamSpec, Transform};
+    /// let p = ParamSpec::new("beta", Transform::Exp);
+    /// assert_eq!(p.name, "beta");
+    /// ```
+    pub fn new(name: impl Into<String>, transform: Transform) -> Self {
+        ParamSpec {
+            name: name.into(),
+            transform,
+        }
+    }
+}
+
+/// The named layout of θ: which entry is which parameter, with which transform.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ParamLayout {
+    specs: Vec<ParamSpec>,
+}
+
+impl ParamLayout {
+    /// A layout from parameter specs, in θ order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLayout`] for an empty or duplicated name;
+    /// [`Error::InvalidTransform`] for an invalid transform.
+    pub fn new(specs: Vec<ParamSpec>) -> Result<Self> {
+        for (i, s) in specs.iter().enumerate() {
+            if s.name.is_empty() {
+                return Err(Error::InvalidLayout {
+                    reason: format!("parameter {i} has an empty name"),
+                });
+            }
+            if specs[..i].iter().any(|o| o.name == s.name) {
+                return Err(Error::InvalidLayout {
+                    reason: format!("parameter name `{}` appears twice", s.name),
+                });
+            }
+            s.transform.validate(&s.name)?;
+        }
+        Ok(ParamLayout { specs })
+    }
+
+    /// Number of parameters K (the length of θ).
+    pub fn len(&self) -> usize {
+        self.specs.len()
+    }
+
+    /// Whether the layout has no parameters.
+    pub fn is_empty(&self) -> bool {
+        self.specs.is_empty()
+    }
+
+    /// The parameter specs in θ order.
+    pub fn specs(&self) -> &[ParamSpec] {
+        &self.specs
+    }
+
+    /// The parameter names in θ order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.specs.iter().map(|s| s.name.as_str())
+    }
+
+    /// Position of a parameter in θ.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.specs.iter().position(|s| s.name == name)
+    }
+
+    /// Replaces the transform of one parameter.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLayout`] if there is no parameter of that name;
+    /// [`Error::InvalidTransform`] if the transform is invalid.
+    ///
+    /// ```
+    /// use rlgrad::params::{ParamLayout, ParamSpec, Transform};
+    /// let layout = ParamLayout::new(vec![ParamSpec::new("beta", Transform::Exp)])?
+    ///     .with_transform("beta", Transform::logistic(0.0, 20.0)?)?;
+    /// assert_eq!(layout.specs()[0].transform, Transform::Logistic { lo: 0.0, hi: 20.0 });
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    pub fn with_transform(mut self, name: &str, transform: Transform) -> Result<Self> {
+        transform.validate(name)?;
+        let i = self.index_of(name).ok_or_else(|| Error::InvalidLayout {
+            reason: format!(
+                "no parameter named `{name}` (parameters: {})",
+                self.names().collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+        self.specs[i].transform = transform;
+        Ok(self)
+    }
+
+    /// Checks that θ has the right length and finite entries.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] or [`Error::NonFiniteTheta`] naming the entry.
+    pub fn check_theta(&self, theta: ArrayView1<f64>) -> Result<()> {
+        check_len("theta", self.len(), theta.len())?;
+        check_finite_theta(theta, |i| self.specs[i].name.clone())
+    }
+
+    /// Natural parameters ψ = g(θ), with names.
+    ///
+    /// # Errors
+    /// As [`ParamLayout::check_theta`].
+    pub fn natural(&self, theta: ArrayView1<f64>) -> Result<NamedParams> {
+        self.check_theta(theta)?;
+        Ok(NamedParams {
+            names: self.specs.iter().map(|s| s.name.clone()).collect(),
+            values: self
+                .specs
+                .iter()
+                .zip(theta.iter())
+                .map(|(s, &t)| s.transform.apply(t))
+                .collect(),
+        })
+    }
+
+    /// θ from natural values given by name; every parameter must be given exactly once.
+    ///
+    /// # Errors
+    /// [`Error::InvalidLayout`] for a missing, unknown or repeated name;
+    /// [`Error::InvalidParameter`] for a value outside a transform's range.
+    pub fn theta_from_natural(&self, values: &[(&str, f64)]) -> Result<Array1<f64>> {
+        for (i, (name, _)) in values.iter().enumerate() {
+            if self.index_of(name).is_none() {
+                return Err(Error::InvalidLayout {
+                    reason: format!("no parameter named `{name}`"),
+                });
+            }
+            if values[..i].iter().any(|(n, _)| n == name) {
+                return Err(Error::InvalidLayout {
+                    reason: format!("parameter `{name}` given twice"),
+                });
+            }
+        }
+        let mut theta = Array1::zeros(self.len());
+        for (k, spec) in self.specs.iter().enumerate() {
+            let (_, psi) = values
+                .iter()
+                .find(|(n, _)| *n == spec.name)
+                .ok_or_else(|| Error::InvalidLayout {
+                    reason: format!("no value given for parameter `{}`", spec.name),
+                })?;
+            theta[k] = spec.transform.inverse(&spec.name, *psi)?;
+        }
+        Ok(theta)
+    }
+
+    /// The concatenation of two layouts (names must stay unique).
+    ///
+    /// # Errors
+    /// [`Error::InvalidLayout`] if a name appears in both.
+    pub fn concat(&self, other: &ParamLayout) -> Result<ParamLayout> {
+        let mut specs = self.specs.clone();
+        specs.extend(other.specs.iter().cloned());
+        ParamLayout::new(specs)
+    }
+}
+
+/// Checks that every entry of θ is finite, naming the first that is not.
+pub(crate) fn check_finite_theta(
+    theta: ArrayView1<f64>,
+    name: impl Fn(usize) -> String,
+) -> Result<()> {
+    match theta.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(Error::NonFiniteTheta {
+            index,
+            name: name(index),
+            value: theta[index],
+        }),
+    }
+}
+
+/// Parameter values with their names, in layout order. Serialises as a map `name → value`.
+///
+/// ```
+/// use rlgrad::params::NamedParams;
+/// let p = NamedParams::new(vec!["alpha".into(), "beta".into()], vec![0.3, 4.0])?;
+/// assert_eq!(p.get("beta"), Some(4.0));
+/// assert_eq!(p.to_string(), "alpha = 0.3, beta = 4");
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct NamedParams {
+    names: Vec<String>,
+    values: Vec<f64>,
+}
+
+impl NamedParams {
+    /// Pairs names with values.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if the lengths differ.
+    pub fn new(names: Vec<String>, values: Vec<f64>) -> Result<Self> {
+        check_len("parameter values", names.len(), values.len())?;
+        Ok(NamedParams { names, values })
+    }
+
+    /// The value of a parameter by name.
+    pub fn get(&self, name: &str) -> Option<f64> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .map(|i| self.values[i])
+    }
+
+    /// Names in order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Values in order.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
+    /// (name, value) pairs in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, f64)> {
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter().copied())
+    }
+}
+
+impl std::fmt::Display for NamedParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (n, v)) in self.iter().enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            write!(f, "{n} = {v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for NamedParams {
+    fn serialize<S: Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.names.len()))?;
+        for (n, v) in self.iter() {
+            map.serialize_entry(n, &v)?;
+        }
+        map.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    fn all_transforms() -> Vec<Transform> {
+        vec![
+            Transform::Identity,
+            Transform::unit(),
+            Transform::logistic(-2.0, 30.0).unwrap(),
+            Transform::Exp,
+            Transform::Softplus,
+        ]
+    }
+
+    #[test]
+    fn derivatives_match_central_differences() {
+        for t in all_transforms() {
+            for &x in &[-4.0, -0.7, 0.0, 0.3, 2.5] {
+                let h = 1e-5;
+                let (_, d1, d2) = t.derivatives(x);
+                let fd1 = (t.apply(x + h) - t.apply(x - h)) / (2.0 * h);
+                let fd2 = (t.derivatives(x + h).1 - t.derivatives(x - h).1) / (2.0 * h);
+                assert_relative_eq!(d1, fd1, epsilon = 1e-8, max_relative = 1e-7);
+                assert_relative_eq!(d2, fd2, epsilon = 1e-8, max_relative = 1e-7);
+            }
+        }
+    }
+
+    #[test]
+    fn inverse_round_trips() {
+        for t in all_transforms() {
+            for &x in &[-3.0, -0.5, 0.0, 1.0, 3.0] {
+                let psi = t.apply(x);
+                assert_relative_eq!(t.inverse("p", psi).unwrap(), x, epsilon = 1e-9);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_transforms_and_layouts_are_errors() {
+        assert!(matches!(
+            Transform::logistic(2.0, 1.0),
+            Err(Error::InvalidTransform { .. })
+        ));
+        assert!(Transform::logistic(f64::NAN, 1.0).is_err());
+        assert!(Transform::logistic(0.0, f64::INFINITY).is_err());
+        let dup = ParamLayout::new(vec![
+            ParamSpec::new("a", Transform::Identity),
+            ParamSpec::new("a", Transform::Exp),
+        ]);
+        assert!(matches!(dup, Err(Error::InvalidLayout { .. })));
+        let bad = ParamLayout::new(vec![ParamSpec::new(
+            "a",
+            Transform::Logistic { lo: 1.0, hi: 0.0 },
+        )]);
+        assert!(matches!(bad, Err(Error::InvalidTransform { .. })));
+    }
+
+    #[test]
+    fn theta_checks_name_the_entry() {
+        let layout = ParamLayout::new(vec![
+            ParamSpec::new("alpha", Transform::unit()),
+            ParamSpec::new("beta", Transform::Exp),
+        ])
+        .unwrap();
+        let err = layout
+            .check_theta(ndarray::arr1(&[0.0, f64::NAN]).view())
+            .unwrap_err();
+        assert!(err.to_string().contains("theta[1] (beta)"), "{err}");
+        assert!(layout
+            .check_theta(ndarray::arr1(&[0.0]).view())
+            .is_err());
+        assert!(layout.theta_from_natural(&[("alpha", 0.5)]).is_err());
+        assert!(layout
+            .theta_from_natural(&[("alpha", 1.5), ("beta", 1.0)])
+            .is_err());
+    }
+}

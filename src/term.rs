@@ -1,0 +1,206 @@
+//! [`Term`]: the composition contract every log-quantity implements.
+//!
+//! A term is a scalar function g(θ) of the unconstrained parameter vector, in its natural
+//! direction (a log-likelihood, a log-prior, a negative cost). Terms add up into an
+//! [`Objective`](crate::Objective), which is itself a term.
+//!
+//! The core method has BLAS `axpy` semantics: [`Term::add_value_and_grad`] returns g(θ) and
+//! **adds** `alpha · ∇g(θ)` into the caller's buffer. An objective passes `alpha = weight`
+//! to each of its terms, and the minimiser adapter passes `alpha = −1` — the one place where
+//! the sign flips. The overwriting forms ([`Term::value_and_grad`],
+//! [`Term::value_grad_hessian`]) never read the buffers they are given.
+//!
+//! ```
+//! use ndarray::{arr1, Array1, ArrayView1, ArrayViewMut1};
+//! use rlgrad::{Term, Result};
+//!
+//! /// g(θ) = −½‖θ‖².
+//! struct HalfSquare(usize);
+//! impl Term for HalfSquare {
+//!     fn dim(&self) -> usize { self.0 }
+//!     fn add_value_and_grad(&self, theta: ArrayView1<f64>, alpha: f64,
+//!                           mut grad: ArrayViewMut1<f64>) -> Result<f64> {
+//!         rlgrad::term::check_args(self.dim(), theta, grad.len())?;
+//!         grad.scaled_add(-alpha, &theta);
+//!         Ok(-0.5 * theta.dot(&theta))
+//!     }
+//! }
+//! let mut g = Array1::zeros(2);
+//! let v = HalfSquare(2).value_and_grad(arr1(&[1.0, 2.0]).view(), g.view_mut())?;
+//! assert_eq!(v, -2.5);
+//! assert_eq!(g, arr1(&[-1.0, -2.0]));
+//! # Ok::<(), rlgrad::Error>(())
+//! ```
+
+use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2};
+
+use crate::error::{check_len, Result};
+use crate::fd;
+use crate::params::check_finite_theta;
+
+/// A scalar function of θ with its gradient (and Hessian).
+///
+/// Implementors provide [`dim`](Term::dim) and [`add_value_and_grad`](Term::add_value_and_grad);
+/// they override [`value`](Term::value) when a value-only pass is cheaper, and
+/// [`add_value_grad_hessian`](Term::add_value_grad_hessian) when they can give the Hessian
+/// exactly (the default uses central differences of the gradient).
+///
+/// Every method validates θ (length, finiteness) and the buffer shapes, and returns
+/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) rather than a NaN.
+pub trait Term: Send + Sync {
+    /// The length of θ.
+    fn dim(&self) -> usize;
+
+    /// Returns g(θ) and adds `alpha · ∇g(θ)` into `grad`.
+    ///
+    /// # Errors
+    /// Wrong lengths, non-finite θ, or a non-finite result.
+    fn add_value_and_grad(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<f64>;
+
+    /// g(θ) alone.
+    ///
+    /// # Errors
+    /// As [`Term::add_value_and_grad`].
+    fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
+        let mut scratch = Array1::zeros(self.dim());
+        self.add_value_and_grad(theta, 0.0, scratch.view_mut())
+    }
+
+    /// Returns g(θ) and writes ∇g(θ) into `grad` (its old contents are ignored).
+    ///
+    /// # Errors
+    /// As [`Term::add_value_and_grad`].
+    fn value_and_grad(&self, theta: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) -> Result<f64> {
+        check_len("gradient buffer", self.dim(), grad.len())?;
+        grad.fill(0.0);
+        self.add_value_and_grad(theta, 1.0, grad)
+    }
+
+    /// Returns g(θ), adds `alpha · ∇g(θ)` into `grad` and `alpha · ∇²g(θ)` into `hess`.
+    ///
+    /// The default differentiates the analytic gradient by symmetric central differences
+    /// (see [`fd::hessian_of_gradient`]); components that can give the Hessian exactly
+    /// override this and return `true` from [`Term::has_exact_hessian`].
+    ///
+    /// # Errors
+    /// As [`Term::add_value_and_grad`], plus a Hessian buffer that is not `dim × dim`.
+    fn add_value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        mut grad: ArrayViewMut1<f64>,
+        mut hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        check_hess_shape(self.dim(), &hess)?;
+        let value = self.add_value_and_grad(theta, alpha, grad.view_mut())?;
+        let h = fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?;
+        hess.scaled_add(alpha, &h);
+        Ok(value)
+    }
+
+    /// Returns g(θ) and writes ∇g(θ) and ∇²g(θ) into the buffers (old contents ignored).
+    ///
+    /// # Errors
+    /// As [`Term::add_value_grad_hessian`].
+    fn value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        mut grad: ArrayViewMut1<f64>,
+        mut hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        check_len("gradient buffer", self.dim(), grad.len())?;
+        check_hess_shape(self.dim(), &hess)?;
+        grad.fill(0.0);
+        hess.fill(0.0);
+        self.add_value_grad_hessian(theta, 1.0, grad, hess)
+    }
+
+    /// Whether [`Term::add_value_grad_hessian`] is exact (not finite differences).
+    fn has_exact_hessian(&self) -> bool {
+        false
+    }
+}
+
+impl<T: Term + ?Sized> Term for &T {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn add_value_and_grad(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<f64> {
+        (**self).add_value_and_grad(theta, alpha, grad)
+    }
+    fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
+        (**self).value(theta)
+    }
+    fn add_value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+        hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        (**self).add_value_grad_hessian(theta, alpha, grad, hess)
+    }
+    fn has_exact_hessian(&self) -> bool {
+        (**self).has_exact_hessian()
+    }
+}
+
+impl<T: Term + ?Sized> Term for Box<T> {
+    fn dim(&self) -> usize {
+        (**self).dim()
+    }
+    fn add_value_and_grad(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<f64> {
+        (**self).add_value_and_grad(theta, alpha, grad)
+    }
+    fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
+        (**self).value(theta)
+    }
+    fn add_value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+        hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        (**self).add_value_grad_hessian(theta, alpha, grad, hess)
+    }
+    fn has_exact_hessian(&self) -> bool {
+        (**self).has_exact_hessian()
+    }
+}
+
+/// The argument checks every term performs at its public boundary: θ has length `dim` and
+/// finite entries, and the gradient buffer has length `dim`.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) or
+/// [`Error::NonFiniteTheta`](crate::Error::NonFiniteTheta).
+pub fn check_args(dim: usize, theta: ArrayView1<f64>, grad_len: usize) -> Result<()> {
+    check_len("theta", dim, theta.len())?;
+    check_len("gradient buffer", dim, grad_len)?;
+    check_finite_theta(theta, |_| "?".to_string())
+}
+
+/// Checks that a Hessian buffer is `dim × dim`.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) naming the wrong side.
+pub fn check_hess_shape(dim: usize, hess: &ArrayViewMut2<f64>) -> Result<()> {
+    check_len("hessian buffer rows", dim, hess.nrows())?;
+    check_len("hessian buffer columns", dim, hess.ncols())
+}

@@ -1,0 +1,136 @@
+//! Shared proptest strategies: random models, sessions and parameters.
+#![allow(dead_code)]
+
+use ndarray::Array1;
+use proptest::prelude::*;
+use rlgrad::prelude::*;
+
+/// The model variants the crate ships: single/dual rate, fixed/learned q0,
+/// with/without perseveration.
+#[derive(Clone, Copy, Debug)]
+pub struct Variant {
+    pub dual: bool,
+    pub learned_q0: bool,
+    pub perseveration: bool,
+}
+
+impl Variant {
+    pub fn model(&self, n_states: usize, n_actions: usize) -> Model<RescorlaWagner, Softmax> {
+        let mut rule = if self.dual {
+            RescorlaWagner::dual()
+        } else {
+            RescorlaWagner::new()
+        };
+        if self.learned_q0 {
+            rule = rule.with_learned_initial_value();
+        }
+        let obs = if self.perseveration {
+            Softmax::with_perseveration()
+        } else {
+            Softmax::new()
+        };
+        Model::new(rule, obs, n_states, n_actions).unwrap()
+    }
+
+    pub fn n_params(&self) -> usize {
+        1 + usize::from(self.dual) + usize::from(self.learned_q0) + 1 + usize::from(self.perseveration)
+    }
+}
+
+pub fn variant() -> impl Strategy<Value = Variant> {
+    (any::<bool>(), any::<bool>(), any::<bool>()).prop_map(|(dual, learned_q0, perseveration)| {
+        Variant {
+            dual,
+            learned_q0,
+            perseveration,
+        }
+    })
+}
+
+/// One session over `n_states` × `n_actions`; rewards are binary when `binary` (the dual
+/// rule has a kink at δ = 0 that binary rewards with q0 = 0 never straddle), else continuous.
+pub fn session(
+    n_states: usize,
+    n_actions: usize,
+    max_trials: usize,
+    binary: bool,
+) -> impl Strategy<Value = Session> {
+    proptest::collection::vec(
+        (0..n_states as u32, 0..n_actions as u32, -3.0..3.0f64, any::<bool>()),
+        1..=max_trials,
+    )
+    .prop_map(move |rows| {
+        let states = rows.iter().map(|r| r.0).collect();
+        let actions = rows.iter().map(|r| r.1).collect();
+        let rewards = rows
+            .iter()
+            .map(|r| if binary { f64::from(u8::from(r.3)) } else { r.2 })
+            .collect();
+        Session::new("p", states, actions, rewards).unwrap()
+    })
+}
+
+/// A subject with 1–3 sessions.
+pub fn subject(
+    n_states: usize,
+    n_actions: usize,
+    max_trials: usize,
+    binary: bool,
+) -> impl Strategy<Value = Subject> {
+    proptest::collection::vec(session(n_states, n_actions, max_trials, binary), 1..=3).prop_map(
+        |sessions| {
+            let sessions = sessions
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    Session::new(
+                        i.to_string(),
+                        s.states().to_vec(),
+                        s.actions().to_vec(),
+                        s.rewards().to_vec(),
+                    )
+                    .unwrap()
+                })
+                .collect();
+            Subject::new("prop", sessions).unwrap()
+        },
+    )
+}
+
+/// θ for a variant: learning rates from logistic(θ) with θ ∈ [−2.5, 2.5]; log β ∈ [−1, 2.5]
+/// (β up to 12); κ ∈ [−2, 2]; q0 ∈ [−1.5, 1.5] but at least 0.05 away from 0 for the dual
+/// rule, whose derivative is discontinuous where δ = r − q0 = 0 (binary rewards).
+pub fn theta(v: Variant) -> impl Strategy<Value = Array1<f64>> {
+    let n_rates = 1 + usize::from(v.dual);
+    (
+        proptest::collection::vec(-2.5..2.5f64, n_rates),
+        0.05..1.5f64,
+        any::<bool>(),
+        -1.0..2.5f64,
+        -2.0..2.0f64,
+    )
+        .prop_map(move |(rates, q0, neg, log_beta, kappa)| {
+            let mut t = rates;
+            if v.learned_q0 {
+                t.push(if neg { -q0 } else { q0 });
+            }
+            t.push(log_beta);
+            if v.perseveration {
+                t.push(kappa);
+            }
+            Array1::from(t)
+        })
+}
+
+/// A full case: variant, shape, subject, θ.
+pub fn case(max_trials: usize) -> impl Strategy<Value = (Variant, usize, usize, Subject, Array1<f64>)> {
+    (variant(), 1usize..=4, 2usize..=5).prop_flat_map(move |(v, s, a)| {
+        (
+            Just(v),
+            Just(s),
+            Just(a),
+            subject(s, a, max_trials, v.dual),
+            theta(v),
+        )
+    })
+}

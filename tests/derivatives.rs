@@ -1,0 +1,111 @@
+//! Every analytic gradient and Hessian against central finite differences (Richardson,
+//! relative error ≤ 1e-6 with floor 1), over random models, sessions and parameters; plus the
+//! Term contract (value bit-identical across methods, axpy semantics).
+
+mod common;
+
+use ndarray::{arr1, Array1, Array2};
+use proptest::prelude::*;
+use rlgrad::prelude::*;
+use rlgrad::testing::{check_term, CheckOptions};
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    #[test]
+    fn likelihood_derivatives_match_finite_differences((v, s, a, subject, theta) in common::case(60)) {
+        let model = v.model(s, a);
+        let lik = model.likelihood(&subject).unwrap();
+        let report = check_term(&lik, theta.view(), &CheckOptions::default()).unwrap();
+        prop_assert!(report.passed(), "{:?} {}x{}: {}", v, s, a, report);
+    }
+
+    #[test]
+    fn posterior_derivatives_match_finite_differences(
+        (v, s, a, subject, theta) in common::case(30),
+        prior_scale in 0.3..3.0f64,
+        corr in -0.5..0.5f64,
+    ) {
+        let model = v.model(s, a);
+        let k = model.n_params();
+        let mut cov = Array2::from_diag(&Array1::from_elem(k, prior_scale));
+        for i in 1..k {
+            cov[[i, i - 1]] = corr * prior_scale;
+            cov[[i - 1, i]] = corr * prior_scale;
+        }
+        let prior = MvGaussian::new(Array1::zeros(k), cov).unwrap();
+        let lik = model.likelihood(&subject).unwrap();
+        let posterior = Objective::new(k)
+            .with("likelihood", 1.0, &lik).unwrap()
+            .with("prior", 1.0, &prior).unwrap();
+        let report = check_term(&posterior, theta.view(), &CheckOptions::default()).unwrap();
+        prop_assert!(report.passed(), "{}", report);
+        let report = check_term(&prior, theta.view(), &CheckOptions::default()).unwrap();
+        prop_assert!(report.passed(), "{}", report);
+    }
+
+    #[test]
+    fn weighted_objective_is_the_weighted_sum(
+        (v, s, a, subject, theta) in common::case(20),
+        w in -3.0..3.0f64,
+    ) {
+        let model = v.model(s, a);
+        let k = model.n_params();
+        let prior = MvGaussian::isotropic(k, 0.5, 2.0).unwrap();
+        let lik = model.likelihood(&subject).unwrap();
+        let obj = Objective::new(k).with("l", w, &lik).unwrap().with("p", 1.0, &prior).unwrap();
+        let mut g = Array1::zeros(k);
+        let mut h = Array2::zeros((k, k));
+        let value = obj.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut()).unwrap();
+        let mut gl = Array1::zeros(k);
+        let mut hl = Array2::zeros((k, k));
+        let vl = lik.value_grad_hessian(theta.view(), gl.view_mut(), hl.view_mut()).unwrap();
+        let mut gp = Array1::zeros(k);
+        let mut hp = Array2::zeros((k, k));
+        let vp = prior.value_grad_hessian(theta.view(), gp.view_mut(), hp.view_mut()).unwrap();
+        prop_assert!((value - (w * vl + vp)).abs() <= 1e-12 * value.abs().max(1.0));
+        let ge = &g - &(w * &gl + &gp);
+        let he = &h - &(w * &hl + &hp);
+        prop_assert!(ge.iter().chain(he.iter()).all(|e| e.abs() < 1e-9));
+        let report = check_term(&obj, theta.view(), &CheckOptions::default()).unwrap();
+        prop_assert!(report.passed(), "{}", report);
+    }
+}
+
+/// The default (finite-difference) Hessian of a term without an exact one is itself close to
+/// the exact Hessian.
+#[test]
+fn default_hessian_is_accurate() {
+    struct NoHessian<'a>(&'a dyn Term);
+    impl Term for NoHessian<'_> {
+        fn dim(&self) -> usize {
+            self.0.dim()
+        }
+        fn add_value_and_grad(
+            &self,
+            theta: ndarray::ArrayView1<f64>,
+            alpha: f64,
+            grad: ndarray::ArrayViewMut1<f64>,
+        ) -> rlgrad::Result<f64> {
+            self.0.add_value_and_grad(theta, alpha, grad)
+        }
+    }
+    let model = common::Variant { dual: true, learned_q0: true, perseveration: true }.model(2, 3);
+    let session = Session::new(
+        "1",
+        vec![0, 1, 1, 0, 1, 0],
+        vec![2, 0, 1, 1, 2, 0],
+        vec![1.0, -0.5, 0.25, 2.0, 0.0, 1.0],
+    )
+    .unwrap();
+    let subject = Subject::new("s", vec![session]).unwrap();
+    let lik = model.likelihood(&subject).unwrap();
+    let wrapped = NoHessian(&lik);
+    assert!(!wrapped.has_exact_hessian() && lik.has_exact_hessian());
+    let theta = arr1(&[0.2, -0.4, 0.3, 1.1, 0.5]);
+    let (mut g, mut h_fd, mut h) = (Array1::zeros(5), Array2::zeros((5, 5)), Array2::zeros((5, 5)));
+    wrapped.value_grad_hessian(theta.view(), g.view_mut(), h_fd.view_mut()).unwrap();
+    lik.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut()).unwrap();
+    let err = (&h - &h_fd).iter().fold(0.0_f64, |m, e| m.max(e.abs()));
+    assert!(err < 1e-7, "max abs error {err}");
+}
