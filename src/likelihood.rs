@@ -110,16 +110,49 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         ll
     }
 
-    /// The hot loop over one session's trials.
-    #[inline(never)]
+    /// One session's log-likelihood, dispatching to a copy of the loop compiled for the
+    /// common small sizes (actions, rule parameters, observation parameters), so that its
+    /// inner loops have constant trip counts; 0 means "read the size at run time".
     fn session<const ORDER: usize>(&self, psi: &[f64], sess: &Session, ws: &mut Workspace) -> f64 {
+        let na = self.model.shape().n_actions;
+        let kl = self.model.n_rule_params();
+        match (na, kl, psi.len() - kl) {
+            (2, 1, 1) => self.session_sized::<ORDER, 2, 1, 1>(psi, sess, ws),
+            (2, 2, 1) => self.session_sized::<ORDER, 2, 2, 1>(psi, sess, ws),
+            (2, 1, 2) => self.session_sized::<ORDER, 2, 1, 2>(psi, sess, ws),
+            (2, 2, 2) => self.session_sized::<ORDER, 2, 2, 2>(psi, sess, ws),
+            _ => self.session_sized::<ORDER, 0, 0, 0>(psi, sess, ws),
+        }
+    }
+
+    /// The hot loop over one session's trials.
+    ///
+    /// ℓ is accumulated as Σ shift − ln Π norm: the product of normalisers (each ≥ 1) is
+    /// folded into a logarithm only when it leaves [2⁻⁶⁰⁰, 2⁶⁰⁰], so a trial costs no
+    /// logarithm. The value is the same at every `ORDER`, bit for bit.
+    #[inline(never)]
+    fn session_sized<const ORDER: usize, const NA: usize, const KL: usize, const KO: usize>(
+        &self,
+        psi: &[f64],
+        sess: &Session,
+        ws: &mut Workspace,
+    ) -> f64 {
+        const BIG: f64 = 4.149515568880993e180; // 2^600
+        const SMALL: f64 = 2.409919865102884e-181; // 2^-600
+        /// Largest K and A for which derivatives are accumulated in local arrays.
+        const MAXK: usize = 4;
+        const MAXA: usize = 8;
         let rule = self.model.rule();
         let obs = self.model.observation();
         let shape = self.model.shape();
-        let na = shape.n_actions;
-        let kl = self.model.n_rule_params();
-        let k = psi.len();
-        let ko = k - kl;
+        let na = if NA > 0 { NA } else { shape.n_actions };
+        let kl = if NA > 0 {
+            KL
+        } else {
+            self.model.n_rule_params()
+        };
+        let ko = if NA > 0 { KO } else { psi.len() - kl };
+        let k = kl + ko;
         let (psi_l, psi_o) = psi.split_at(kl);
         let Workspace {
             q,
@@ -131,47 +164,89 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             tmp,
         } = ws;
         rule.reset::<ORDER>(psi_l, shape, q, d, e);
+        // Small problems accumulate derivatives in local arrays, which the compiler keeps in
+        // registers; the workspace's heap buffers could alias the Q and D stores as far as it
+        // knows, which would put a load-add-store through memory on every trial.
+        let sized = k <= MAXK && na <= MAXA;
+        let mut g_local = [0.0; MAXK];
+        let mut h_local = [0.0; MAXK * MAXK];
+        let mut tmp_local = [0.0; MAXA * MAXK];
+        let (ga, ha, tmp): (&mut [f64], &mut [f64], &mut [f64]) = if sized {
+            (
+                &mut g_local[..k],
+                &mut h_local[..k * k],
+                &mut tmp_local[..na * kl],
+            )
+        } else {
+            (&mut g[..], &mut h[..], &mut tmp[..])
+        };
 
         let states = sess.states();
-        let actions = sess.actions();
-        let rewards = sess.rewards();
-        let next = sess.next_states();
-        let mut ll = 0.0;
+        let actions = &sess.actions()[..states.len()];
+        let rewards = &sess.rewards()[..states.len()];
+        let next = if L::USES_NEXT_STATE {
+            sess.next_states()
+        } else {
+            None
+        };
+        let mut shift = 0.0;
+        let mut logs = 0.0;
+        let mut prod = 1.0;
         let mut previous = None;
-        for t in 0..actions.len() {
-            let s = states[t] as usize;
-            let a = actions[t] as usize;
+        let trials = states.iter().zip(actions).zip(rewards).enumerate();
+        for (t, ((&s, &a), &reward)) in trials {
+            let (s, a) = (s as usize, a as usize);
             let row = shape.index(s, 0);
             let choice = Choice {
                 action: a,
                 previous,
             };
-            ll += obs.log_prob::<ORDER>(psi_o, &q[row..row + na], choice, od);
+            let lp = obs.log_prob::<ORDER>(psi_o, &q[row..row + na], choice, od);
+            shift += lp.shift;
+            prod *= lp.norm;
+            if !(SMALL..=BIG).contains(&prod) {
+                logs += prod.ln();
+                prod = 1.0;
+            }
             if ORDER >= order::GRADIENT {
-                for (kk, gk) in g.iter_mut().enumerate().take(kl) {
+                let drow = &d[row * kl..(row + na) * kl];
+                for (kk, gk) in ga[..kl].iter_mut().enumerate() {
                     let mut acc = 0.0;
                     for j in 0..na {
-                        acc += od.dq[j] * d[(row + j) * kl + kk];
+                        // Visit the actions starting from the chosen one. The previous trial
+                        // stored one D entry of this row; reading the row as one wide vector
+                        // (which the compiler does for adjacent addresses) would defeat
+                        // store-to-load forwarding and stall every trial.
+                        let jj = rotate(j, a, na);
+                        acc += od.dq[jj] * drow[jj * kl + kk];
                     }
                     *gk += acc;
                 }
                 for m in 0..ko {
-                    g[kl + m] += od.dpsi[m];
+                    ga[kl + m] += od.dpsi[m];
                 }
             }
             if ORDER >= order::HESSIAN {
-                accumulate_hessian(row, na, kl, ko, od, d, e, tmp, h);
+                accumulate_hessian(row, a, na, kl, ko, od, d, e, tmp, ha);
             }
             let step = Step {
                 state: s,
                 action: a,
-                reward: rewards[t],
+                reward,
                 next_state: next.and_then(|n| (n[t] != NO_STATE).then_some(n[t] as usize)),
             };
             rule.update::<ORDER>(psi_l, shape, step, q, d, e);
             previous = Some(a);
         }
-        ll
+        if sized {
+            for (x, y) in g.iter_mut().zip(&g_local[..k]) {
+                *x += y;
+            }
+            for (x, y) in h.iter_mut().zip(&h_local[..k * k]) {
+                *x += y;
+            }
+        }
+        shift - (logs + prod.ln())
     }
 
     fn non_finite(&self, what: &str, theta: ArrayView1<f64>) -> Error {
@@ -182,11 +257,25 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
     }
 }
 
+/// (j + a) mod n for j, a < n, without a division.
+#[inline(always)]
+fn rotate(j: usize, a: usize, n: usize) -> usize {
+    let x = j + a;
+    if x >= n {
+        x - n
+    } else {
+        x
+    }
+}
+
 /// Adds one trial's contribution to the ψ-Hessian (see the module docs for the formula).
+/// Actions are visited starting from the chosen one `a`, for the reason given in
+/// [`Likelihood::session_sized`].
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn accumulate_hessian(
     row: usize,
+    a: usize,
     na: usize,
     kl: usize,
     ko: usize,
@@ -199,27 +288,31 @@ fn accumulate_hessian(
     let k = kl + ko;
     // tmp[j, l] = Σᵢ hqq[j, i] D[i, l]
     for j in 0..na {
+        let jj = rotate(j, a, na);
         for l in 0..kl {
             let mut acc = 0.0;
             for i in 0..na {
-                acc += od.hqq[j * na + i] * d[(row + i) * kl + l];
+                let ii = rotate(i, a, na);
+                acc += od.hqq[jj * na + ii] * d[(row + ii) * kl + l];
             }
-            tmp[j * kl + l] = acc;
+            tmp[jj * kl + l] = acc;
         }
     }
     for r in 0..kl {
         for c in 0..kl {
             let mut acc = 0.0;
             for j in 0..na {
-                acc += d[(row + j) * kl + r] * tmp[j * kl + c]
-                    + od.dq[j] * e[((row + j) * kl + r) * kl + c];
+                let jj = rotate(j, a, na);
+                acc += d[(row + jj) * kl + r] * tmp[jj * kl + c]
+                    + od.dq[jj] * e[((row + jj) * kl + r) * kl + c];
             }
             h[r * k + c] += acc;
         }
         for m in 0..ko {
             let mut acc = 0.0;
             for j in 0..na {
-                acc += d[(row + j) * kl + r] * od.hqp[j * ko + m];
+                let jj = rotate(j, a, na);
+                acc += d[(row + jj) * kl + r] * od.hqp[jj * ko + m];
             }
             h[r * k + kl + m] += acc;
             h[(kl + m) * k + r] += acc;

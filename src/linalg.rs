@@ -235,7 +235,10 @@ mod tests {
     fn failures_are_errors() {
         let not_pd = arr2(&[[1.0, 2.0], [2.0, 1.0]]);
         let err = cholesky(not_pd.view(), "cov").unwrap_err();
-        assert!(err.to_string().contains("smallest eigenvalue is -1"), "{err}");
+        assert!(
+            err.to_string().contains("smallest eigenvalue is -1"),
+            "{err}"
+        );
         let semi = arr2(&[[1.0, 1.0], [1.0, 1.0]]);
         assert!(matches!(
             cholesky(semi.view(), "cov"),

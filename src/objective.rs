@@ -126,7 +126,9 @@ impl Term for Objective<'_> {
         check_args(self.dim, theta, grad.len())?;
         let mut total = 0.0;
         for t in &self.terms {
-            total += t.weight * t.term.add_value_and_grad(theta, alpha * t.weight, grad.view_mut())?;
+            total += t.weight
+                * t.term
+                    .add_value_and_grad(theta, alpha * t.weight, grad.view_mut())?;
         }
         self.finite(total, theta)
     }

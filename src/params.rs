@@ -527,9 +527,7 @@ mod tests {
             .check_theta(ndarray::arr1(&[0.0, f64::NAN]).view())
             .unwrap_err();
         assert!(err.to_string().contains("theta[1] (beta)"), "{err}");
-        assert!(layout
-            .check_theta(ndarray::arr1(&[0.0]).view())
-            .is_err());
+        assert!(layout.check_theta(ndarray::arr1(&[0.0]).view()).is_err());
         assert!(layout.theta_from_natural(&[("alpha", 0.5)]).is_err());
         assert!(layout
             .theta_from_natural(&[("alpha", 1.5), ("beta", 1.0)])

@@ -224,7 +224,8 @@ pub fn check_term<T: Term + ?Sized>(
                 g2[i]
             ));
         }
-        if g3[i].to_bits() != g1[i].to_bits() && (g3[i] - g1[i]).abs() > 1e-12 * g1[i].abs().max(1.0)
+        if g3[i].to_bits() != g1[i].to_bits()
+            && (g3[i] - g1[i]).abs() > 1e-12 * g1[i].abs().max(1.0)
         {
             contract.push(format!(
                 "value_grad_hessian gradient {:e} differs from value_and_grad {:e} at entry {i}",

@@ -90,7 +90,12 @@ fn default_hessian_is_accurate() {
             self.0.add_value_and_grad(theta, alpha, grad)
         }
     }
-    let model = common::Variant { dual: true, learned_q0: true, perseveration: true }.model(2, 3);
+    let model = common::Variant {
+        dual: true,
+        learned_q0: true,
+        perseveration: true,
+    }
+    .model(2, 3);
     let session = Session::new(
         "1",
         vec![0, 1, 1, 0, 1, 0],
@@ -103,9 +108,16 @@ fn default_hessian_is_accurate() {
     let wrapped = NoHessian(&lik);
     assert!(!wrapped.has_exact_hessian() && lik.has_exact_hessian());
     let theta = arr1(&[0.2, -0.4, 0.3, 1.1, 0.5]);
-    let (mut g, mut h_fd, mut h) = (Array1::zeros(5), Array2::zeros((5, 5)), Array2::zeros((5, 5)));
-    wrapped.value_grad_hessian(theta.view(), g.view_mut(), h_fd.view_mut()).unwrap();
-    lik.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut()).unwrap();
+    let (mut g, mut h_fd, mut h) = (
+        Array1::zeros(5),
+        Array2::zeros((5, 5)),
+        Array2::zeros((5, 5)),
+    );
+    wrapped
+        .value_grad_hessian(theta.view(), g.view_mut(), h_fd.view_mut())
+        .unwrap();
+    lik.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())
+        .unwrap();
     let err = (&h - &h_fd).iter().fold(0.0_f64, |m, e| m.max(e.abs()));
     assert!(err < 1e-7, "max abs error {err}");
 }

@@ -160,7 +160,9 @@ pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset
         let action = parse_index(field(cols.action), options.n_actions, "n_actions")
             .map_err(|r| bad(cols.action, &r))?;
         let state = match cols.state {
-            Some(c) => parse_index(field(c), options.n_states, "n_states").map_err(|r| bad(c, &r))?,
+            Some(c) => {
+                parse_index(field(c), options.n_states, "n_states").map_err(|r| bad(c, &r))?
+            }
             None => 0,
         };
         let next_state = match cols.next_state {
@@ -193,7 +195,11 @@ pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset
         let b = &mut sessions[id];
         if let Some((prev, prev_line)) = b.last_trial {
             if trial <= prev {
-                let what = if trial == prev { "repeats" } else { "goes backwards" };
+                let what = if trial == prev {
+                    "repeats"
+                } else {
+                    "goes backwards"
+                };
                 return Err(bad(
                     cols.trial,
                     &format!(
@@ -312,9 +318,8 @@ mod tests {
 
     #[test]
     fn reads_ragged_interleaved_long_format() {
-        let text = format!(
-            "{HEAD}a,1,1,0,0,1\nb,1,1,1,1,0.5\na,1,2,0,1,0\na,2,1,0,1,1\nb,1,2,0,0,-1\n"
-        );
+        let text =
+            format!("{HEAD}a,1,1,0,0,1\nb,1,1,1,1,0.5\na,1,2,0,1,0\na,2,1,0,1,1\nb,1,2,0,0,-1\n");
         let d = read(&text).unwrap();
         assert_eq!(d.len(), 2);
         let a = d.subject("a").unwrap();
@@ -345,7 +350,10 @@ mod tests {
             field_error(&format!("{HEAD}a,1,1,0,x,1\n")),
             (2, "action".into(), "is not a non-negative integer".into())
         );
-        assert_eq!(field_error(&format!("{HEAD}a,1,1,0,1,1\na,1,2,0,-2,1\n")).0, 3);
+        assert_eq!(
+            field_error(&format!("{HEAD}a,1,1,0,1,1\na,1,2,0,-2,1\n")).0,
+            3
+        );
         assert_eq!(
             field_error(&format!("{HEAD}a,1,1,0,1.5,1\n")).2,
             "is not a non-negative integer"
@@ -355,12 +363,23 @@ mod tests {
             field_error(&format!("{HEAD}a,1,1,0,1,NaN\n")),
             (2, "reward".into(), "is not finite".into())
         );
-        assert_eq!(field_error(&format!("{HEAD}a,1,1,0,1,inf\n")).2, "is not finite");
-        assert_eq!(field_error(&format!("{HEAD}a,1,1,0,1,abc\n")).2, "is not a number");
+        assert_eq!(
+            field_error(&format!("{HEAD}a,1,1,0,1,inf\n")).2,
+            "is not finite"
+        );
+        assert_eq!(
+            field_error(&format!("{HEAD}a,1,1,0,1,abc\n")).2,
+            "is not a number"
+        );
         let (line, col, reason) = field_error(&format!("{HEAD}a,1,5,0,1,1\na,1,4,0,1,1\n"));
         assert_eq!((line, col.as_str()), (3, "trial"));
-        assert!(reason.contains("goes backwards") && reason.contains("line 2"), "{reason}");
-        assert!(field_error(&format!("{HEAD}a,1,5,0,1,1\na,1,5,0,1,1\n")).2.contains("repeats"));
+        assert!(
+            reason.contains("goes backwards") && reason.contains("line 2"),
+            "{reason}"
+        );
+        assert!(field_error(&format!("{HEAD}a,1,5,0,1,1\na,1,5,0,1,1\n"))
+            .2
+            .contains("repeats"));
         assert_eq!(field_error(&format!("{HEAD},1,1,0,1,1\n")).1, "subject");
         assert_eq!(field_error(&format!("{HEAD}a,1,1,0,,1\n")).1, "action");
         assert_eq!(field_error(&format!("{HEAD}a,1,x,0,1,1\n")).1, "trial");
@@ -382,9 +401,15 @@ mod tests {
     fn structural_errors() {
         assert!(matches!(read(""), Err(Error::EmptyData { .. })));
         assert!(matches!(read(HEAD), Err(Error::EmptyData { .. })));
-        assert!(matches!(read("a,1,1,0,1,1\n"), Err(Error::CsvHeader { .. })));
+        assert!(matches!(
+            read("a,1,1,0,1,1\n"),
+            Err(Error::CsvHeader { .. })
+        ));
         let err = read("subject,trial,action\na,1,1\n").unwrap_err();
-        assert!(err.to_string().contains("missing required column `reward`"), "{err}");
+        assert!(
+            err.to_string().contains("missing required column `reward`"),
+            "{err}"
+        );
         let err = read(&format!("{HEAD}a,1,1,0,1\n")).unwrap_err();
         assert!(matches!(err, Error::CsvRow { line: 2, .. }), "{err}");
         let err = read_csv("/nonexistent/x.csv", &CsvOptions::default()).unwrap_err();

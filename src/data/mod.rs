@@ -155,7 +155,12 @@ impl Session {
 
     /// 1 + the largest state index used (including next states).
     pub fn n_states_used(&self) -> usize {
-        let s = self.states.iter().copied().max().map_or(0, |m| m as usize + 1);
+        let s = self
+            .states
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1);
         let n = self
             .next_states
             .iter()
@@ -169,7 +174,11 @@ impl Session {
 
     /// 1 + the largest action index used.
     pub fn n_actions_used(&self) -> usize {
-        self.actions.iter().copied().max().map_or(0, |m| m as usize + 1)
+        self.actions
+            .iter()
+            .copied()
+            .max()
+            .map_or(0, |m| m as usize + 1)
     }
 }
 
@@ -314,11 +323,17 @@ impl Dataset {
     }
     /// 1 + the largest state index in the data.
     pub fn n_states(&self) -> usize {
-        self.sessions().map(Session::n_states_used).max().unwrap_or(0)
+        self.sessions()
+            .map(Session::n_states_used)
+            .max()
+            .unwrap_or(0)
     }
     /// 1 + the largest action index in the data.
     pub fn n_actions(&self) -> usize {
-        self.sessions().map(Session::n_actions_used).max().unwrap_or(0)
+        self.sessions()
+            .map(Session::n_actions_used)
+            .max()
+            .unwrap_or(0)
     }
 
     fn sessions(&self) -> impl Iterator<Item = &Session> {
@@ -338,10 +353,20 @@ mod tests {
         ));
         let empty = Session::bandit("a", vec![], vec![]).unwrap();
         let err = Subject::new("s1", vec![empty]).unwrap_err();
-        assert!(err.to_string().contains("session `a` of subject `s1`"), "{err}");
+        assert!(
+            err.to_string().contains("session `a` of subject `s1`"),
+            "{err}"
+        );
         let nan = Session::bandit("a", vec![0, 1], vec![1.0, f64::NAN]).unwrap();
         let err = Subject::new("s1", vec![nan]).unwrap_err();
-        assert!(matches!(err, Error::InvalidTrial { trial: 1, field: "reward", .. }));
+        assert!(matches!(
+            err,
+            Error::InvalidTrial {
+                trial: 1,
+                field: "reward",
+                ..
+            }
+        ));
         assert!(Subject::new("s1", vec![]).is_err());
         assert!(Dataset::new(vec![]).is_err());
         let ok = Session::bandit("a", vec![0], vec![0.0]).unwrap();
@@ -356,11 +381,20 @@ mod tests {
         assert!(s.check_shape(3, 2).is_ok());
         let err = s.check_shape(2, 2).unwrap_err();
         assert!(
-            matches!(err, Error::InvalidTrial { trial: 1, field: "state", .. }),
+            matches!(
+                err,
+                Error::InvalidTrial {
+                    trial: 1,
+                    field: "state",
+                    ..
+                }
+            ),
             "{err}"
         );
         let err = s.check_shape(3, 1).unwrap_err();
-        assert!(err.to_string().contains("subject `s9`, session `x`, trial 0: action = 1"));
+        assert!(err
+            .to_string()
+            .contains("subject `s9`, session `x`, trial 0: action = 1"));
     }
 
     #[test]

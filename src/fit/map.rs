@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::minimize::{maximize, Maximum, MaximizeOptions};
+use super::minimize::{maximize, MaximizeOptions, Maximum};
 use crate::data::{Dataset, Subject};
 use crate::error::{check_len, Error, Result};
 use crate::learning::LearningRule;
@@ -128,7 +128,10 @@ pub struct FitFailure {
     pub error: Error,
 }
 
-fn serialize_display<S: serde::Serializer>(e: &Error, s: S) -> std::result::Result<S::Ok, S::Error> {
+fn serialize_display<S: serde::Serializer>(
+    e: &Error,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
     s.collect_str(e)
 }
 
@@ -284,7 +287,11 @@ where
     let mut failed_starts = Vec::new();
     let mut evaluations = 0;
     for s in 0..options.n_starts {
-        let start = if s == 0 { prior.mean() } else { prior.sample(&mut rng) };
+        let start = if s == 0 {
+            prior.mean()
+        } else {
+            prior.sample(&mut rng)
+        };
         match maximize(&posterior, start.view(), &options.optimizer) {
             Ok(m) => {
                 evaluations += m.evaluations;

@@ -63,7 +63,9 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
         }
         let mut grad = Array1::zeros(self.term.dim());
         // The sign flip: alpha = −1 adds −∇g into the zeroed buffer.
-        let cost = -self.term.add_value_and_grad(theta.view(), -1.0, grad.view_mut())?;
+        let cost = -self
+            .term
+            .add_value_and_grad(theta.view(), -1.0, grad.view_mut())?;
         self.evaluations.set(self.evaluations.get() + 1);
         *self.cache.borrow_mut() = Some((theta.clone(), cost, grad.clone()));
         Ok((cost, grad))
@@ -81,7 +83,10 @@ impl<T: Term + ?Sized> CostFunction for Minimize<'_, T> {
 impl<T: Term + ?Sized> Gradient for Minimize<'_, T> {
     type Param = Array1<f64>;
     type Gradient = Array1<f64>;
-    fn gradient(&self, theta: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
+    fn gradient(
+        &self,
+        theta: &Array1<f64>,
+    ) -> std::result::Result<Array1<f64>, argmin::core::Error> {
         Ok(self.cost_and_gradient(theta)?.1)
     }
 }
@@ -89,7 +94,10 @@ impl<T: Term + ?Sized> Gradient for Minimize<'_, T> {
 impl<T: Term + ?Sized> Hessian for Minimize<'_, T> {
     type Param = Array1<f64>;
     type Hessian = Array2<f64>;
-    fn hessian(&self, theta: &Array1<f64>) -> std::result::Result<Array2<f64>, argmin::core::Error> {
+    fn hessian(
+        &self,
+        theta: &Array1<f64>,
+    ) -> std::result::Result<Array2<f64>, argmin::core::Error> {
         let k = self.term.dim();
         let mut grad = Array1::zeros(k);
         let mut hess = Array2::zeros((k, k));
@@ -140,7 +148,11 @@ impl MaximizeOptions {
             return bad("max_iters", "0".into(), "must be at least 1");
         }
         if !(self.grad_tol.is_finite() && self.grad_tol >= 0.0) {
-            return bad("grad_tol", self.grad_tol.to_string(), "must be finite and >= 0");
+            return bad(
+                "grad_tol",
+                self.grad_tol.to_string(),
+                "must be finite and >= 0",
+            );
         }
         if !(self.converged_grad_norm.is_finite() && self.converged_grad_norm > 0.0) {
             return bad(
@@ -216,9 +228,7 @@ pub fn maximize<T: Term + ?Sized>(
         .with_tolerance_grad(options.grad_tol)
         .map_err(optimizer_error)?;
     let result = Executor::new(&problem, solver)
-        .configure(|state| {
-            state.param(x0.clone()).max_iters(options.max_iters)
-        })
+        .configure(|state| state.param(x0.clone()).max_iters(options.max_iters))
         .timer(false)
         .run();
     let (theta, iterations, stop_reason) = match result {
@@ -229,9 +239,10 @@ pub fn maximize<T: Term + ?Sized>(
                 .or_else(|| state.get_param())
                 .cloned()
                 .unwrap_or_else(|| x0.clone());
-            let reason = state
-                .get_termination_reason()
-                .map_or_else(|| "not terminated".to_string(), TerminationReason::to_string);
+            let reason = state.get_termination_reason().map_or_else(
+                || "not terminated".to_string(),
+                TerminationReason::to_string,
+            );
             (theta, state.get_iter(), reason)
         }
         // An error escaping argmin (not caught by its line search): keep the start.
@@ -262,7 +273,10 @@ impl<T: Term + ?Sized> CostFunction for &Minimize<'_, T> {
 impl<T: Term + ?Sized> Gradient for &Minimize<'_, T> {
     type Param = Array1<f64>;
     type Gradient = Array1<f64>;
-    fn gradient(&self, theta: &Array1<f64>) -> std::result::Result<Array1<f64>, argmin::core::Error> {
+    fn gradient(
+        &self,
+        theta: &Array1<f64>,
+    ) -> std::result::Result<Array1<f64>, argmin::core::Error> {
         (**self).gradient(theta)
     }
 }

@@ -12,5 +12,7 @@
 mod map;
 mod minimize;
 
-pub use self::map::{map, map_subject, map_with_progress, FitFailure, MapFit, MapOptions, SubjectFit};
-pub use self::minimize::{maximize, Maximum, MaximizeOptions, Minimize};
+pub use self::map::{
+    map, map_subject, map_with_progress, FitFailure, MapFit, MapOptions, SubjectFit,
+};
+pub use self::minimize::{maximize, MaximizeOptions, Maximum, Minimize};

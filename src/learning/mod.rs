@@ -89,6 +89,10 @@ pub struct Step {
 
 /// A learning rule with forward sensitivities (see the module docs for the layout).
 pub trait LearningRule: Send + Sync {
+    /// Whether [`LearningRule::update`] reads [`Step::next_state`]. When `false` (the
+    /// default) the likelihood does not load the next-state column and passes `None`.
+    const USES_NEXT_STATE: bool = false;
+
     /// The rule's natural parameters, in the order it reads them from ψ, with their default
     /// transforms.
     fn params(&self) -> Vec<ParamSpec>;

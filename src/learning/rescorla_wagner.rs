@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! δ = r − Q[s,a]
-//! Q[s,a] ← Q[s,a] + α δ                         (other entries unchanged)
+//! Q[s,a] ← Q[s,a] + α δ = (1 − α) Q[s,a] + α r   (other entries unchanged)
 //! D[s,a,k] ← (1 − α) D[s,a,k] + 1[k = α] δ       (the carried term (1 − α)·D is essential)
 //! E[s,a,k,l] ← (1 − α) E[s,a,k,l] − 1[k = α] D_old[s,a,l] − 1[l = α] D_old[s,a,k]
 //! ```
@@ -150,7 +150,7 @@ impl LearningRule for RescorlaWagner {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn update<const ORDER: usize>(
         &self,
         psi: &[f64],
@@ -167,28 +167,49 @@ impl LearningRule for RescorlaWagner {
         let alpha = psi[ka];
         let keep = 1.0 - alpha;
         if ORDER >= 1 {
-            let k = self.n_params();
-            let di = &mut d[i * k..(i + 1) * k];
-            if ORDER >= 2 {
-                let ei = &mut e[i * k * k..(i + 1) * k * k];
-                for r in 0..k {
-                    for c in 0..k {
-                        let mut v = keep * ei[r * k + c];
-                        if r == ka {
-                            v -= di[c];
-                        }
-                        if c == ka {
-                            v -= di[r];
-                        }
-                        ei[r * k + c] = v;
-                    }
-                }
+            // A copy per parameter count, so the sensitivity loops have constant lengths.
+            match self.n_params() {
+                1 => sensitivities::<ORDER, 1>(i, ka, keep, delta, d, e),
+                2 => sensitivities::<ORDER, 2>(i, ka, keep, delta, d, e),
+                _ => sensitivities::<ORDER, 3>(i, ka, keep, delta, d, e),
             }
-            for x in di.iter_mut() {
-                *x *= keep;
-            }
-            di[ka] += delta;
         }
-        q[i] += alpha * delta;
+        // (1 − α)·Q + α·r rather than Q + α·δ: one operation fewer on the loop-carried chain
+        // from this trial's Q to the next (α·r does not depend on Q), which is what bounds
+        // the value-only pass.
+        q[i] = keep * q[i] + alpha * step.reward;
+    }
+}
+
+/// The D and E recursions for entry `i` with `K` parameters, `ka` the active rate:
+/// E ← (1 − α) E − 1[k = ka] D_old[l] − 1[l = ka] D_old[k], then D ← (1 − α) D + 1[k = ka] δ.
+#[inline(always)]
+fn sensitivities<const ORDER: usize, const K: usize>(
+    i: usize,
+    ka: usize,
+    keep: f64,
+    delta: f64,
+    d: &mut [f64],
+    e: &mut [f64],
+) {
+    let di = &mut d[i * K..(i + 1) * K];
+    if ORDER >= 2 {
+        let ei = &mut e[i * K * K..(i + 1) * K * K];
+        for r in 0..K {
+            for c in 0..K {
+                let mut v = keep * ei[r * K + c];
+                if r == ka {
+                    v -= di[c];
+                }
+                if c == ka {
+                    v -= di[r];
+                }
+                ei[r * K + c] = v;
+            }
+        }
+    }
+    // One pass, one store per entry: this is on the loop-carried chain from trial to trial.
+    for (k, x) in di.iter_mut().enumerate() {
+        *x = keep * *x + if k == ka { delta } else { 0.0 };
     }
 }

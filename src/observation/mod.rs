@@ -12,8 +12,14 @@
 //! | `hqp` | A·K | ∂²ℓ/∂Q[s,j]∂ψₘ at `j·K + m` |
 //! | `hpp` | K·K | ∂²ℓ/∂ψₘ∂ψₙ at `m·K + n` |
 //!
-//! The method runs once per trial, so it neither allocates nor fails; the value it returns
-//! must be bit-for-bit the same at every `ORDER`.
+//! The log-probability comes back split as ℓ = shift − ln(norm) (a [`LogProb`]), with
+//! norm ≥ 1 the normaliser of the choice probabilities. The [`Likelihood`](crate::Likelihood)
+//! multiplies the normalisers and takes one logarithm every few hundred trials instead of one
+//! per trial, which is most of the cost of a trial otherwise. An implementation that has no
+//! such split returns `LogProb { shift: ℓ, norm: 1.0 }`.
+//!
+//! The method runs once per trial, so it neither allocates nor fails; what it returns must be
+//! bit-for-bit the same at every `ORDER`.
 
 mod softmax;
 
@@ -21,6 +27,29 @@ pub use self::softmax::Softmax;
 
 use crate::error::Result;
 use crate::params::ParamSpec;
+
+/// A log-probability as ℓ = shift − ln(norm), norm ≥ 1 (see the module docs).
+///
+/// ```
+/// use rlgrad::observation::LogProb;
+/// let lp = LogProb { shift: 0.0, norm: 2.0 };
+/// assert_eq!(lp.value(), -std::f64::consts::LN_2);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LogProb {
+    /// The part of ℓ that needs no logarithm.
+    pub shift: f64,
+    /// The normaliser, ≥ 1.
+    pub norm: f64,
+}
+
+impl LogProb {
+    /// ℓ = shift − ln(norm).
+    #[inline]
+    pub fn value(&self) -> f64 {
+        self.shift - self.norm.ln()
+    }
+}
 
 /// The chosen action and the context an observation model may use.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,16 +106,16 @@ pub trait Observation: Send + Sync {
         Ok(())
     }
 
-    /// ℓ = log p(choice.action | q) for the values `q` of the current state (length A), and
-    /// its derivatives up to `ORDER` written into `out` (every entry of the fields of that
-    /// order is overwritten).
+    /// ℓ = log p(choice.action | q) for the values `q` of the current state (length A), as
+    /// a [`LogProb`], and its derivatives up to `ORDER` written into `out` (every entry of
+    /// the fields of that order is overwritten).
     fn log_prob<const ORDER: usize>(
         &self,
         psi: &[f64],
         q: &[f64],
         choice: Choice,
         out: &mut ObsDerivs,
-    ) -> f64;
+    ) -> LogProb;
 
     /// The choice probabilities p(· | q), written into `out` (length A); used to simulate.
     fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]);

@@ -14,13 +14,19 @@
 //! ∂²ℓ/∂κ²     = −π_{a_prev} (1 − π_{a_prev})
 //! ```
 //!
-//! With two actions the model depends only on x = z_a − z_b, and ℓ = −softplus(−x): one
-//! `exp` and one `ln_1p` per trial, with π_b = σ(−x) coming from the same `exp`. Both paths
-//! shift by the maximum, so β = 10³ neither overflows nor loses the small probabilities, and
-//! equal values give exactly uniform probabilities.
+//! Both paths shift by the maximum: with m = maxⱼ zⱼ, ℓ = (z_a − m) − ln Σⱼ e^(zⱼ − m), and
+//! the normaliser Σⱼ e^(zⱼ − m) = 1 + (the other terms) lies in [1, A]. So β = 10³ neither
+//! overflows nor loses small probabilities, and equal values give exactly uniform
+//! probabilities. The rounding error of 1 + rest is recovered exactly (Fast2Sum) and moved
+//! into the shift, so a log-probability near 0 (say −1e−20) keeps its full relative accuracy
+//! even though the normaliser rounds to 1.
+//!
+//! With two actions the model depends only on x = z_a − z_b: ℓ = −max(−x, 0) − ln(1 + e^(−|x|)),
+//! one `exp` per trial, and π_b = σ(−x) comes from the same `exp`.
 
-use super::{Choice, ObsDerivs, Observation};
+use super::{Choice, LogProb, ObsDerivs, Observation};
 use crate::error::{Error, Result};
+use crate::numeric::exp_nonpositive;
 use crate::params::{ParamSpec, Transform};
 
 /// Softmax (Boltzmann) choice.
@@ -39,7 +45,7 @@ use crate::params::{ParamSpec, Transform};
 /// let sm = Softmax::new();
 /// let mut out = ObsDerivs::new(2, 1);
 /// let choice = Choice { action: 0, previous: None };
-/// let l = sm.log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out);
+/// let l = sm.log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out).value();
 /// // p(a=0) = σ(2)
 /// assert!((l - (1.0 / (1.0 + (-2.0f64).exp())).ln()).abs() < 1e-15);
 /// assert!((out.dpsi[0] - (1.0 - 1.0 / (1.0 + (-2.0f64).exp()))).abs() < 1e-15);
@@ -75,14 +81,14 @@ impl Softmax {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn two_actions<const ORDER: usize>(
         &self,
         psi: &[f64],
         q: &[f64],
         choice: Choice,
         out: &mut ObsDerivs,
-    ) -> f64 {
+    ) -> LogProb {
         let beta = psi[0];
         let a = choice.action;
         let b = 1 - a;
@@ -102,12 +108,22 @@ impl Softmax {
         } else {
             beta * diff
         };
-        let ex = (-x.abs()).exp();
-        let ll = -((-x).max(0.0) + ex.ln_1p());
+        let ex = exp_nonpositive(-x.abs());
+        let norm = 1.0 + ex;
+        // Exact rounding error of 1 + ex (Fast2Sum, 1 ≥ ex): ln(1 + ex) = ln(norm) + lost + O(ε²).
+        let lost = ex - (norm - 1.0);
+        let lp = LogProb {
+            shift: -((-x).max(0.0)) - lost,
+            norm,
+        };
         if ORDER >= 1 {
-            let inv = 1.0 / (1.0 + ex);
+            let inv = 1.0 / norm;
             // π_b = σ(−x), π_a = σ(x), each from the same exp without cancellation.
-            let (pa, pb) = if x >= 0.0 { (inv, ex * inv) } else { (ex * inv, inv) };
+            let (pa, pb) = if x >= 0.0 {
+                (inv, ex * inv)
+            } else {
+                (ex * inv, inv)
+            };
             out.dq[a] = beta * pb;
             out.dq[b] = -beta * pb;
             out.dpsi[0] = diff * pb;
@@ -135,7 +151,7 @@ impl Softmax {
                 }
             }
         }
-        ll
+        lp
     }
 
     #[inline]
@@ -145,24 +161,43 @@ impl Softmax {
         q: &[f64],
         choice: Choice,
         out: &mut ObsDerivs,
-    ) -> f64 {
+    ) -> LogProb {
         let beta = psi[0];
         let n = q.len();
         let prev = choice.previous;
         let z = |j: usize| beta * q[j] + self.bonus(psi, j, prev);
         let mut m = f64::NEG_INFINITY;
+        let mut top = 0;
         for j in 0..n {
-            m = m.max(z(j));
+            let zj = z(j);
+            if zj > m {
+                m = zj;
+                top = j;
+            }
         }
-        let mut s = 0.0;
+        // The maximum's term is exactly 1; sum the others apart so the rounding error of
+        // 1 + rest can be recovered.
+        let mut rest = 0.0;
         for j in 0..n {
-            let e = (z(j) - m).exp();
+            let e = if j == top {
+                1.0
+            } else {
+                exp_nonpositive(z(j) - m)
+            };
             if ORDER >= 1 {
                 out.work[j] = e;
             }
-            s += e;
+            if j != top {
+                rest += e;
+            }
         }
-        let ll = z(choice.action) - m - s.ln();
+        let s = 1.0 + rest;
+        let (big, small) = if rest > 1.0 { (rest, 1.0) } else { (1.0, rest) };
+        let lost = small - (s - big);
+        let lp = LogProb {
+            shift: z(choice.action) - m - lost,
+            norm: s,
+        };
         if ORDER >= 1 {
             let pi = &mut out.work;
             let inv = 1.0 / s;
@@ -213,7 +248,7 @@ impl Softmax {
                 }
             }
         }
-        ll
+        lp
     }
 
     fn n_params(&self) -> usize {
@@ -253,14 +288,14 @@ impl Observation for Softmax {
         Ok(())
     }
 
-    #[inline]
+    #[inline(always)]
     fn log_prob<const ORDER: usize>(
         &self,
         psi: &[f64],
         q: &[f64],
         choice: Choice,
         out: &mut ObsDerivs,
-    ) -> f64 {
+    ) -> LogProb {
         if q.len() == 2 {
             self.two_actions::<ORDER>(psi, q, choice, out)
         } else {
@@ -276,7 +311,7 @@ impl Observation for Softmax {
         }
         let mut s = 0.0;
         for (j, (o, &v)) in out.iter_mut().zip(q).enumerate() {
-            *o = (beta * v + self.bonus(psi, j, previous) - m).exp();
+            *o = exp_nonpositive(beta * v + self.bonus(psi, j, previous) - m);
             s += *o;
         }
         for o in out.iter_mut() {

@@ -118,7 +118,11 @@ impl MvGaussian {
     }
 
     /// The log density; with `grad`, also adds `alpha · (−Σ⁻¹(θ−μ))` into it. No allocation.
-    fn eval(&self, theta: ArrayView1<f64>, mut grad: Option<(f64, &mut ArrayViewMut1<f64>)>) -> f64 {
+    fn eval(
+        &self,
+        theta: ArrayView1<f64>,
+        mut grad: Option<(f64, &mut ArrayViewMut1<f64>)>,
+    ) -> f64 {
         let k = self.mean.len();
         let mut quad = 0.0;
         for i in 0..k {
@@ -194,7 +198,9 @@ impl Prior for MvGaussian {
 
     /// θ = μ + L z with z ~ N(0, I).
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Array1<f64> {
-        let z: Array1<f64> = (0..self.dim()).map(|_| rng.sample(StandardNormal)).collect();
+        let z: Array1<f64> = (0..self.dim())
+            .map(|_| rng.sample(StandardNormal))
+            .collect();
         &self.mean + &self.chol.dot(&z)
     }
 }

@@ -33,7 +33,10 @@ impl Variant {
     }
 
     pub fn n_params(&self) -> usize {
-        1 + usize::from(self.dual) + usize::from(self.learned_q0) + 1 + usize::from(self.perseveration)
+        1 + usize::from(self.dual)
+            + usize::from(self.learned_q0)
+            + 1
+            + usize::from(self.perseveration)
     }
 }
 
@@ -56,7 +59,12 @@ pub fn session(
     binary: bool,
 ) -> impl Strategy<Value = Session> {
     proptest::collection::vec(
-        (0..n_states as u32, 0..n_actions as u32, -3.0..3.0f64, any::<bool>()),
+        (
+            0..n_states as u32,
+            0..n_actions as u32,
+            -3.0..3.0f64,
+            any::<bool>(),
+        ),
         1..=max_trials,
     )
     .prop_map(move |rows| {
@@ -64,7 +72,13 @@ pub fn session(
         let actions = rows.iter().map(|r| r.1).collect();
         let rewards = rows
             .iter()
-            .map(|r| if binary { f64::from(u8::from(r.3)) } else { r.2 })
+            .map(|r| {
+                if binary {
+                    f64::from(u8::from(r.3))
+                } else {
+                    r.2
+                }
+            })
             .collect();
         Session::new("p", states, actions, rewards).unwrap()
     })
@@ -123,7 +137,9 @@ pub fn theta(v: Variant) -> impl Strategy<Value = Array1<f64>> {
 }
 
 /// A full case: variant, shape, subject, θ.
-pub fn case(max_trials: usize) -> impl Strategy<Value = (Variant, usize, usize, Subject, Array1<f64>)> {
+pub fn case(
+    max_trials: usize,
+) -> impl Strategy<Value = (Variant, usize, usize, Subject, Array1<f64>)> {
     (variant(), 1usize..=4, 2usize..=5).prop_flat_map(move |(v, s, a)| {
         (
             Just(v),

@@ -1,0 +1,56 @@
+//! MAP fit of a cohort of 100 subjects × 200 trials (RW + softmax, two-armed reversal
+//! bandit), on one thread and on all threads of the machine.
+//!
+//! Run: `cargo bench --bench fit`.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rlgrad::prelude::*;
+use std::hint::black_box;
+
+fn cohort(model: &Model<RescorlaWagner, Softmax>) -> Dataset {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let subjects = (0..100)
+        .map(|i| {
+            let alpha = 0.1 + 0.7 * (i as f64 / 99.0);
+            let beta = 1.0 + 9.0 * ((i * 37 % 100) as f64 / 99.0);
+            let theta = model
+                .layout()
+                .theta_from_natural(&[("alpha", alpha), ("beta", beta)])
+                .unwrap();
+            let mut env = Bandit::new(vec![0.8, 0.2])
+                .unwrap()
+                .with_reversals(50)
+                .unwrap();
+            let s = model
+                .simulate(theta.view(), &mut env, 200, "1", &mut rng)
+                .unwrap();
+            Subject::new(format!("s{i}"), vec![s]).unwrap()
+        })
+        .collect();
+    Dataset::new(subjects).unwrap()
+}
+
+fn bench(c: &mut Criterion) {
+    let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2).unwrap();
+    let data = cohort(&model);
+    let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
+    let mut group = c.benchmark_group("map_100x200");
+    group.sample_size(20);
+    let serial = MapOptions {
+        parallel: false,
+        ..MapOptions::default()
+    };
+    group.bench_function("one_thread", |b| {
+        b.iter(|| black_box(rlgrad::fit::map(&model, &data, &prior, &serial).unwrap()))
+    });
+    let parallel = MapOptions::default();
+    group.bench_function(format!("{}_threads", rayon::current_num_threads()), |b| {
+        b.iter(|| black_box(rlgrad::fit::map(&model, &data, &prior, &parallel).unwrap()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
