@@ -23,7 +23,7 @@ use crate::data::{Session, Subject, NO_STATE};
 use crate::error::{Error, Result};
 use crate::learning::{order, LearningRule, Step};
 use crate::model::Natural;
-use crate::observation::{Choice, ObsDerivs, Observation};
+use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation};
 use crate::term::{check_args, check_hess_shape};
 use crate::{Model, Term};
 
@@ -54,13 +54,15 @@ struct Workspace {
     q: Vec<f64>,
     d: Vec<f64>,
     e: Vec<f64>,
-    obs: ObsDerivs,
+    obs: ObsBuffers,
     /// Gradient with respect to ψ.
     g: Vec<f64>,
     /// Hessian with respect to ψ, K × K row-major.
     h: Vec<f64>,
     /// A × K_rule scratch for the Hessian contraction.
     tmp: Vec<f64>,
+    /// Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · E[sₜ,j,·,·] over a session, K_rule × K_rule.
+    he: Vec<f64>,
 }
 
 impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
@@ -93,10 +95,11 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             q: vec![0.0; n],
             d: vec![0.0; dl],
             e: vec![0.0; el],
-            obs: ObsDerivs::new(shape.n_actions, ko),
+            obs: ObsBuffers::new(shape.n_actions, ko),
             g: vec![0.0; k],
             h: vec![0.0; k * k],
             tmp: vec![0.0; shape.n_actions * kl],
+            he: vec![0.0; kl * kl],
         }
     }
 
@@ -128,8 +131,8 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
     /// The hot loop over one session's trials.
     ///
     /// ℓ is accumulated as Σ shift − ln Π norm: the product of normalisers (each ≥ 1) is
-    /// folded into a logarithm only when it leaves [2⁻⁶⁰⁰, 2⁶⁰⁰], so a trial costs no
-    /// logarithm. The value is the same at every `ORDER`, bit for bit.
+    /// folded into a logarithm only when it exceeds 2⁶⁰⁰, so a trial costs no logarithm. The
+    /// value is the same at every `ORDER`, bit for bit.
     #[inline(never)]
     fn session_sized<const ORDER: usize, const NA: usize, const KL: usize, const KO: usize>(
         &self,
@@ -138,7 +141,6 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         ws: &mut Workspace,
     ) -> f64 {
         const BIG: f64 = 4.149515568880993e180; // 2^600
-        const SMALL: f64 = 2.409919865102884e-181; // 2^-600
         /// Largest K and A for which derivatives are accumulated in local arrays.
         const MAXK: usize = 4;
         const MAXA: usize = 8;
@@ -158,27 +160,49 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             q,
             d,
             e,
-            obs: od,
+            obs: ob,
             g,
             h,
             tmp,
+            he,
         } = ws;
         rule.reset::<ORDER>(psi_l, shape, q, d, e);
         // Small problems accumulate derivatives in local arrays, which the compiler keeps in
         // registers; the workspace's heap buffers could alias the Q and D stores as far as it
         // knows, which would put a load-add-store through memory on every trial.
         let sized = k <= MAXK && na <= MAXA;
+        let mut he_local = [0.0; MAXK * MAXK];
         let mut g_local = [0.0; MAXK];
         let mut h_local = [0.0; MAXK * MAXK];
         let mut tmp_local = [0.0; MAXA * MAXK];
-        let (ga, ha, tmp): (&mut [f64], &mut [f64], &mut [f64]) = if sized {
+        let mut dq_local = [0.0; MAXA];
+        let mut dpsi_local = [0.0; MAXK];
+        let mut hqq_local = [0.0; MAXA * MAXA];
+        let mut hqp_local = [0.0; MAXA * MAXK];
+        let mut hpp_local = [0.0; MAXK * MAXK];
+        let mut work_local = [0.0; MAXA];
+        type Acc<'b> = (&'b mut [f64], &'b mut [f64], &'b mut [f64], &'b mut [f64]);
+        let (ga, ha, tmp, hea): Acc<'_> = if sized {
             (
                 &mut g_local[..k],
                 &mut h_local[..k * k],
                 &mut tmp_local[..na * kl],
+                &mut he_local[..kl * kl],
             )
         } else {
-            (&mut g[..], &mut h[..], &mut tmp[..])
+            (&mut g[..], &mut h[..], &mut tmp[..], &mut he[..])
+        };
+        let mut od = if sized {
+            ObsDerivs {
+                dq: &mut dq_local[..na],
+                dpsi: &mut dpsi_local[..ko],
+                hqq: &mut hqq_local[..na * na],
+                hqp: &mut hqp_local[..na * ko],
+                hpp: &mut hpp_local[..ko * ko],
+                work: &mut work_local[..na],
+            }
+        } else {
+            ob.derivs()
         };
 
         let states = sess.states();
@@ -193,41 +217,32 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         let mut logs = 0.0;
         let mut prod = 1.0;
         let mut previous = None;
-        let trials = states.iter().zip(actions).zip(rewards).enumerate();
-        for (t, ((&s, &a), &reward)) in trials {
-            let (s, a) = (s as usize, a as usize);
+        for t in 0..states.len() {
+            let (s, a, reward) = (states[t] as usize, actions[t] as usize, rewards[t]);
             let row = shape.index(s, 0);
             let choice = Choice {
                 action: a,
                 previous,
             };
-            let lp = obs.log_prob::<ORDER>(psi_o, &q[row..row + na], choice, od);
+            let lp = obs.log_prob::<ORDER>(psi_o, &q[row..row + na], choice, &mut od);
             shift += lp.shift;
             prod *= lp.norm;
-            if !(SMALL..=BIG).contains(&prod) {
+            // One comparison: normalisers are ≥ 1, so the product only grows (a NaN, or an
+            // observation breaking the contract, surfaces as a non-finite result).
+            if prod > BIG {
                 logs += prod.ln();
                 prod = 1.0;
             }
             if ORDER >= order::GRADIENT {
-                let drow = &d[row * kl..(row + na) * kl];
-                for (kk, gk) in ga[..kl].iter_mut().enumerate() {
-                    let mut acc = 0.0;
-                    for j in 0..na {
-                        // Visit the actions starting from the chosen one. The previous trial
-                        // stored one D entry of this row; reading the row as one wide vector
-                        // (which the compiler does for adjacent addresses) would defeat
-                        // store-to-load forwarding and stall every trial.
-                        let jj = rotate(j, a, na);
-                        acc += od.dq[jj] * drow[jj * kl + kk];
-                    }
-                    *gk += acc;
-                }
+                obs.contract(&od, a, &d[row * kl..(row + na) * kl], &mut ga[..kl]);
                 for m in 0..ko {
                     ga[kl + m] += od.dpsi[m];
                 }
             }
             if ORDER >= order::HESSIAN {
-                accumulate_hessian(row, a, na, kl, ko, od, d, e, tmp, ha);
+                accumulate_hessian::<NA>(row, a, na, kl, ko, &od, d, tmp, ha);
+                let erows = &e[row * kl * kl..(row + na) * kl * kl];
+                obs.contract(&od, a, erows, hea);
             }
             let step = Step {
                 state: s,
@@ -237,6 +252,15 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             };
             rule.update::<ORDER>(psi_l, shape, step, q, d, e);
             previous = Some(a);
+        }
+        if ORDER >= order::HESSIAN {
+            // Fold the session's Σ ∂ℓ/∂Q · E into the rule block of the Hessian.
+            for r in 0..kl {
+                for c in 0..kl {
+                    ha[r * k + c] += hea[r * kl + c];
+                }
+            }
+            hea.fill(0.0);
         }
         if sized {
             for (x, y) in g.iter_mut().zip(&g_local[..k]) {
@@ -257,42 +281,45 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
     }
 }
 
-/// (j + a) mod n for j, a < n, without a division.
+/// (j + a) mod n for j, a < n: with the size `NA` known at compile time the remainder is a
+/// mask or a multiply (and proves the index in bounds); otherwise a compare, no division.
 #[inline(always)]
-fn rotate(j: usize, a: usize, n: usize) -> usize {
+fn rotate<const NA: usize>(j: usize, a: usize, n: usize) -> usize {
     let x = j + a;
-    if x >= n {
+    if NA > 0 {
+        x % NA
+    } else if x >= n {
         x - n
     } else {
         x
     }
 }
 
-/// Adds one trial's contribution to the ψ-Hessian (see the module docs for the formula).
+/// Adds one trial's contribution to the ψ-Hessian (see the module docs for the formula),
+/// except the Σⱼ ∂ℓ/∂Qⱼ · E term, which goes through [`Observation::contract`].
 /// Actions are visited starting from the chosen one `a`, for the reason given in
 /// [`Likelihood::session_sized`].
 #[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn accumulate_hessian(
+fn accumulate_hessian<const NA: usize>(
     row: usize,
     a: usize,
     na: usize,
     kl: usize,
     ko: usize,
-    od: &ObsDerivs,
+    od: &ObsDerivs<'_>,
     d: &[f64],
-    e: &[f64],
     tmp: &mut [f64],
     h: &mut [f64],
 ) {
     let k = kl + ko;
     // tmp[j, l] = Σᵢ hqq[j, i] D[i, l]
     for j in 0..na {
-        let jj = rotate(j, a, na);
+        let jj = rotate::<NA>(j, a, na);
         for l in 0..kl {
             let mut acc = 0.0;
             for i in 0..na {
-                let ii = rotate(i, a, na);
+                let ii = rotate::<NA>(i, a, na);
                 acc += od.hqq[jj * na + ii] * d[(row + ii) * kl + l];
             }
             tmp[jj * kl + l] = acc;
@@ -302,16 +329,15 @@ fn accumulate_hessian(
         for c in 0..kl {
             let mut acc = 0.0;
             for j in 0..na {
-                let jj = rotate(j, a, na);
-                acc += d[(row + jj) * kl + r] * tmp[jj * kl + c]
-                    + od.dq[jj] * e[((row + jj) * kl + r) * kl + c];
+                let jj = rotate::<NA>(j, a, na);
+                acc += d[(row + jj) * kl + r] * tmp[jj * kl + c];
             }
             h[r * k + c] += acc;
         }
         for m in 0..ko {
             let mut acc = 0.0;
             for j in 0..na {
-                let jj = rotate(j, a, na);
+                let jj = rotate::<NA>(j, a, na);
                 acc += d[(row + jj) * kl + r] * od.hqp[jj * ko + m];
             }
             h[r * k + kl + m] += acc;

@@ -160,25 +160,42 @@ impl LearningRule for RescorlaWagner {
         d: &mut [f64],
         e: &mut [f64],
     ) {
+        // A copy per parameter count, so the sensitivity loops have constant lengths, and a
+        // single-rate copy in which α does not depend on the sign of δ (a select there would
+        // put a load on the loop-carried chain through Q).
         let i = shape.index(step.state, step.action);
-        let delta = step.reward - q[i];
-        // The α⁺ branch includes δ = 0 exactly.
-        let ka = usize::from(self.dual && delta < 0.0);
-        let alpha = psi[ka];
-        let keep = 1.0 - alpha;
-        if ORDER >= 1 {
-            // A copy per parameter count, so the sensitivity loops have constant lengths.
-            match self.n_params() {
-                1 => sensitivities::<ORDER, 1>(i, ka, keep, delta, d, e),
-                2 => sensitivities::<ORDER, 2>(i, ka, keep, delta, d, e),
-                _ => sensitivities::<ORDER, 3>(i, ka, keep, delta, d, e),
-            }
+        match (self.dual, self.q0.is_none()) {
+            (false, false) => rw_step::<ORDER, false, 1>(psi, i, step.reward, q, d, e),
+            (false, true) => rw_step::<ORDER, false, 2>(psi, i, step.reward, q, d, e),
+            (true, false) => rw_step::<ORDER, true, 2>(psi, i, step.reward, q, d, e),
+            (true, true) => rw_step::<ORDER, true, 3>(psi, i, step.reward, q, d, e),
         }
-        // (1 − α)·Q + α·r rather than Q + α·δ: one operation fewer on the loop-carried chain
-        // from this trial's Q to the next (α·r does not depend on Q), which is what bounds
-        // the value-only pass.
-        q[i] = keep * q[i] + alpha * step.reward;
     }
+}
+
+/// One Rescorla–Wagner update of entry `i` with `K` sensitivity parameters.
+#[inline(always)]
+fn rw_step<const ORDER: usize, const DUAL: bool, const K: usize>(
+    psi: &[f64],
+    i: usize,
+    reward: f64,
+    q: &mut [f64],
+    d: &mut [f64],
+    e: &mut [f64],
+) {
+    let qi = q[i];
+    let delta = reward - qi;
+    // The α⁺ branch includes δ = 0 exactly.
+    let ka = if DUAL { usize::from(delta < 0.0) } else { 0 };
+    let alpha = psi[ka];
+    let keep = 1.0 - alpha;
+    if ORDER >= 1 {
+        sensitivities::<ORDER, K>(i, ka, keep, delta, d, e);
+    }
+    // (1 − α)·Q + α·r rather than Q + α·δ: one operation fewer on the loop-carried chain
+    // from this trial's Q to the next (α·r does not depend on Q), which is what bounds
+    // the value-only pass.
+    q[i] = keep * qi + alpha * reward;
 }
 
 /// The D and E recursions for entry `i` with `K` parameters, `ka` the active rate:
@@ -192,24 +209,30 @@ fn sensitivities<const ORDER: usize, const K: usize>(
     d: &mut [f64],
     e: &mut [f64],
 ) {
-    let di = &mut d[i * K..(i + 1) * K];
+    let base = i * K;
+    let di: &mut [f64; K] = match d.get_mut(base..base + K).and_then(|s| s.try_into().ok()) {
+        Some(di) => di,
+        None => return, // unreachable: the likelihood sizes `d` as S·A·K
+    };
+    let old = *di;
     if ORDER >= 2 {
-        let ei = &mut e[i * K * K..(i + 1) * K * K];
-        for r in 0..K {
-            for c in 0..K {
-                let mut v = keep * ei[r * K + c];
-                if r == ka {
-                    v -= di[c];
+        if let Some(ei) = e.get_mut(base * K..(base + K) * K) {
+            for r in 0..K {
+                for c in 0..K {
+                    let mut v = keep * ei[r * K + c];
+                    if r == ka {
+                        v -= old[c];
+                    }
+                    if c == ka {
+                        v -= old[r];
+                    }
+                    ei[r * K + c] = v;
                 }
-                if c == ka {
-                    v -= di[r];
-                }
-                ei[r * K + c] = v;
             }
         }
     }
     // One pass, one store per entry: this is on the loop-carried chain from trial to trial.
-    for (k, x) in di.iter_mut().enumerate() {
-        *x = keep * *x + if k == ka { delta } else { 0.0 };
+    for k in 0..K {
+        di[k] = keep * old[k] + if k == ka { delta } else { 0.0 };
     }
 }

@@ -60,9 +60,40 @@ pub struct Choice {
     pub previous: Option<usize>,
 }
 
-/// Output buffers for an observation model's derivatives (see the module docs).
+/// Output buffers for an observation model's derivatives (see the module docs), borrowed
+/// from wherever the caller keeps them: the likelihood's hot loop lends arrays on its own
+/// stack, of lengths the compiler can see, so their bounds checks and round trips through
+/// memory mostly vanish. [`ObsBuffers`] owns a set.
+#[derive(Debug, PartialEq)]
+pub struct ObsDerivs<'a> {
+    /// ∂ℓ/∂Q[s,j], length A.
+    pub dq: &'a mut [f64],
+    /// ∂ℓ/∂ψₘ, length K.
+    pub dpsi: &'a mut [f64],
+    /// ∂²ℓ/∂Q∂Q, A·A row-major.
+    pub hqq: &'a mut [f64],
+    /// ∂²ℓ/∂Q∂ψ, A·K row-major.
+    pub hqp: &'a mut [f64],
+    /// ∂²ℓ/∂ψ∂ψ, K·K row-major.
+    pub hpp: &'a mut [f64],
+    /// Scratch space of length A for the model's own use (for example probabilities).
+    pub work: &'a mut [f64],
+}
+
+/// Owned, zeroed buffers for an [`ObsDerivs`].
+///
+/// ```
+/// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
+/// use rlgrad::{learning::order, Observation};
+/// let mut buffers = ObsBuffers::new(3, 1);
+/// let choice = Choice { action: 2, previous: None };
+/// let lp = Softmax::new().log_prob::<{ order::GRADIENT }>(
+///     &[1.0], &[0.0, 0.0, 0.0], choice, &mut buffers.derivs());
+/// assert!((lp.value() + 3f64.ln()).abs() < 1e-15);
+/// assert!((buffers.dq[2] - 2.0 / 3.0).abs() < 1e-15);
+/// ```
 #[derive(Clone, Debug, PartialEq)]
-pub struct ObsDerivs {
+pub struct ObsBuffers {
     /// ∂ℓ/∂Q[s,j], length A.
     pub dq: Vec<f64>,
     /// ∂ℓ/∂ψₘ, length K.
@@ -73,20 +104,32 @@ pub struct ObsDerivs {
     pub hqp: Vec<f64>,
     /// ∂²ℓ/∂ψ∂ψ, K·K row-major.
     pub hpp: Vec<f64>,
-    /// Scratch space of length A for the model's own use (for example probabilities).
+    /// Scratch, length A.
     pub work: Vec<f64>,
 }
 
-impl ObsDerivs {
+impl ObsBuffers {
     /// Zeroed buffers for `n_actions` actions and `n_params` parameters.
     pub fn new(n_actions: usize, n_params: usize) -> Self {
-        ObsDerivs {
+        ObsBuffers {
             dq: vec![0.0; n_actions],
             dpsi: vec![0.0; n_params],
             hqq: vec![0.0; n_actions * n_actions],
             hqp: vec![0.0; n_actions * n_params],
             hpp: vec![0.0; n_params * n_params],
             work: vec![0.0; n_actions],
+        }
+    }
+
+    /// The buffers as an [`ObsDerivs`].
+    pub fn derivs(&mut self) -> ObsDerivs<'_> {
+        ObsDerivs {
+            dq: &mut self.dq,
+            dpsi: &mut self.dpsi,
+            hqq: &mut self.hqq,
+            hqp: &mut self.hqp,
+            hpp: &mut self.hpp,
+            work: &mut self.work,
         }
     }
 }
@@ -114,8 +157,34 @@ pub trait Observation: Send + Sync {
         psi: &[f64],
         q: &[f64],
         choice: Choice,
-        out: &mut ObsDerivs,
+        out: &mut ObsDerivs<'_>,
     ) -> LogProb;
+
+    /// The chain rule from the values of the current state to K quantities: adds
+    /// Σⱼ ∂ℓ/∂Q[s,j] · `rows[j·K + k]` into `out[k]` for every k < K = `out.len()`, where
+    /// `rows` holds one row of K entries per action (A·K in all) and `derivs.dq` was filled
+    /// by the last [`Observation::log_prob`] call for the chosen `action`.
+    ///
+    /// The likelihood calls it with the rows of D (K = rule parameters) and of E (K = their
+    /// square). The default is the plain sum; a model whose ∂ℓ/∂Q has structure may do it
+    /// with fewer operations. It runs once per trial: no allocation, no failure.
+    #[inline(always)]
+    fn contract(&self, derivs: &ObsDerivs<'_>, action: usize, rows: &[f64], out: &mut [f64]) {
+        let n = derivs.dq.len();
+        let k = out.len();
+        for (kk, o) in out.iter_mut().enumerate() {
+            let mut acc = 0.0;
+            for j in 0..n {
+                // Visit the actions starting from the chosen one. The previous trial stored
+                // one entry of these rows; reading them as one wide vector (which a compiler
+                // does for adjacent addresses) would defeat store-to-load forwarding.
+                let x = j + action;
+                let jj = if x >= n { x - n } else { x };
+                acc += derivs.dq[jj] * rows[jj * k + kk];
+            }
+            *o += acc;
+        }
+    }
 
     /// The choice probabilities p(· | q), written into `out` (length A); used to simulate.
     fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]);

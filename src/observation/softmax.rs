@@ -40,12 +40,14 @@ use crate::params::{ParamSpec, Transform};
 /// keeps it positive.
 ///
 /// ```
-/// use rlgrad::observation::{Choice, ObsDerivs, Softmax};
+/// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
 /// use rlgrad::{learning::order, Observation};
 /// let sm = Softmax::new();
-/// let mut out = ObsDerivs::new(2, 1);
+/// let mut out = ObsBuffers::new(2, 1);
 /// let choice = Choice { action: 0, previous: None };
-/// let l = sm.log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out).value();
+/// let l = sm
+///     .log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out.derivs())
+///     .value();
 /// // p(a=0) = σ(2)
 /// assert!((l - (1.0 / (1.0 + (-2.0f64).exp())).ln()).abs() < 1e-15);
 /// assert!((out.dpsi[0] - (1.0 - 1.0 / (1.0 + (-2.0f64).exp()))).abs() < 1e-15);
@@ -82,19 +84,19 @@ impl Softmax {
     }
 
     #[inline(always)]
-    fn two_actions<const ORDER: usize>(
+    fn two_actions<const ORDER: usize, const PERSEV: bool>(
         &self,
         psi: &[f64],
         q: &[f64],
         choice: Choice,
-        out: &mut ObsDerivs,
+        out: &mut ObsDerivs<'_>,
     ) -> LogProb {
         let beta = psi[0];
         let a = choice.action;
         let b = 1 - a;
         let diff = q[a] - q[b];
         // c = 1[a = prev] − 1[b = prev] ∈ {−1, 0, 1}.
-        let c = if self.perseveration {
+        let c = if PERSEV {
             match choice.previous {
                 Some(p) if p == a => 1.0,
                 Some(_) => -1.0,
@@ -103,7 +105,7 @@ impl Softmax {
         } else {
             0.0
         };
-        let x = if self.perseveration {
+        let x = if PERSEV {
             beta * diff + psi[1] * c
         } else {
             beta * diff
@@ -118,19 +120,17 @@ impl Softmax {
         };
         if ORDER >= 1 {
             let inv = 1.0 / norm;
-            // π_b = σ(−x), π_a = σ(x), each from the same exp without cancellation.
-            let (pa, pb) = if x >= 0.0 {
-                (inv, ex * inv)
-            } else {
-                (ex * inv, inv)
-            };
+            // π_b = σ(−x) and (below) π_a = σ(x), each from the same exp without cancellation.
+            let pos = x >= 0.0;
+            let pb = select(pos, ex, 1.0) * inv;
             out.dq[a] = beta * pb;
             out.dq[b] = -beta * pb;
             out.dpsi[0] = diff * pb;
-            if self.perseveration {
+            if PERSEV {
                 out.dpsi[1] = c * pb;
             }
             if ORDER >= 2 {
+                let pa = select(pos, 1.0, ex) * inv;
                 let w = pa * pb;
                 let bw = beta * beta * w;
                 out.hqq[a * 2 + a] = -bw;
@@ -142,7 +142,7 @@ impl Softmax {
                 out.hqp[a * k] = hb;
                 out.hqp[b * k] = -hb;
                 out.hpp[0] = -w * diff * diff;
-                if self.perseveration {
+                if PERSEV {
                     out.hqp[a * k + 1] = -beta * w * c;
                     out.hqp[b * k + 1] = beta * w * c;
                     out.hpp[1] = -w * diff * c;
@@ -160,7 +160,7 @@ impl Softmax {
         psi: &[f64],
         q: &[f64],
         choice: Choice,
-        out: &mut ObsDerivs,
+        out: &mut ObsDerivs<'_>,
     ) -> LogProb {
         let beta = psi[0];
         let n = q.len();
@@ -256,6 +256,14 @@ impl Softmax {
     }
 }
 
+/// `if cond { a } else { b }` as a bit mask, never a branch: the sign of the logit difference
+/// is as random as the subject's choices, and a mispredicted branch costs more than the mask.
+#[inline(always)]
+fn select(cond: bool, a: f64, b: f64) -> f64 {
+    let mask = u64::from(cond).wrapping_neg();
+    f64::from_bits((a.to_bits() & mask) | (b.to_bits() & !mask))
+}
+
 /// 1.0 if `b`, else 0.0.
 #[inline]
 fn ind(b: bool) -> f64 {
@@ -294,12 +302,39 @@ impl Observation for Softmax {
         psi: &[f64],
         q: &[f64],
         choice: Choice,
-        out: &mut ObsDerivs,
+        out: &mut ObsDerivs<'_>,
     ) -> LogProb {
         if q.len() == 2 {
-            self.two_actions::<ORDER>(psi, q, choice, out)
+            // The perseveration flag as a constant: one branch per trial instead of several.
+            if self.perseveration {
+                self.two_actions::<ORDER, true>(psi, q, choice, out)
+            } else {
+                self.two_actions::<ORDER, false>(psi, q, choice, out)
+            }
         } else {
             self.many_actions::<ORDER>(psi, q, choice, out)
+        }
+    }
+
+    /// With two actions ∂ℓ/∂Q = (c, −c) for the chosen action and the other (the softmax's
+    /// gradient sums to zero), so the contraction is c·(row_a − row_b): half the work.
+    #[inline(always)]
+    fn contract(&self, derivs: &ObsDerivs<'_>, action: usize, rows: &[f64], out: &mut [f64]) {
+        let k = out.len();
+        if derivs.dq.len() == 2 && action < 2 && rows.len() == 2 * k {
+            let c = derivs.dq[action];
+            let (own, other) = (action * k, (1 - action) * k);
+            for (kk, o) in out.iter_mut().enumerate() {
+                *o += c * (rows[own + kk] - rows[other + kk]);
+            }
+        } else {
+            for (kk, o) in out.iter_mut().enumerate() {
+                let mut acc = 0.0;
+                for (j, dq) in derivs.dq.iter().enumerate() {
+                    acc += dq * rows[j * k + kk];
+                }
+                *o += acc;
+            }
         }
     }
 
