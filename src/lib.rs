@@ -131,8 +131,14 @@ pub mod prelude {
     pub use crate::fit::{MapFit, MapOptions, SubjectFit};
     pub use crate::params::{NamedParams, ParamLayout, ParamSpec, Transform};
     pub use crate::prior::{MvGaussian, Prior};
+    // `Result` stays out: it would shadow `std::result::Result` in `fn main() -> Result<…>`.
     pub use crate::{
-        Error, LearningRule, Likelihood, Model, Objective, Observation, RescorlaWagner, Result,
-        Softmax, Term,
+        Error, LearningRule, Likelihood, Model, Objective, Observation, RescorlaWagner, Softmax,
+        Term,
     };
 }
+
+/// The README's code blocks, compiled and run as doc-tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

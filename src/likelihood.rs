@@ -27,6 +27,11 @@ use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation};
 use crate::term::{check_args, check_hess_shape};
 use crate::{Model, Term};
 
+/// Largest K (parameters) and A (actions) for which the loop keeps its accumulators and the
+/// observation's buffers in stack arrays.
+const MAXK: usize = 4;
+const MAXA: usize = 8;
+
 /// The log-likelihood of a subject's choices under a [`Model`]; build it with
 /// [`Model::likelihood`].
 ///
@@ -49,20 +54,49 @@ pub struct Likelihood<'a, L, O> {
     subject: &'a Subject,
 }
 
-/// Buffers for one evaluation.
+/// Buffers for one evaluation, in one allocation (see [`Workspace::parts`]).
 struct Workspace {
-    q: Vec<f64>,
-    d: Vec<f64>,
-    e: Vec<f64>,
+    buf: Vec<f64>,
+    sizes: [usize; 7],
+    /// Observation buffers, for problems too large for the loop's stack arrays.
     obs: ObsBuffers,
+}
+
+/// The workspace carved into its buffers.
+struct Parts<'w> {
+    q: &'w mut [f64],
+    d: &'w mut [f64],
+    e: &'w mut [f64],
     /// Gradient with respect to ψ.
-    g: Vec<f64>,
+    g: &'w mut [f64],
     /// Hessian with respect to ψ, K × K row-major.
-    h: Vec<f64>,
+    h: &'w mut [f64],
     /// A × K_rule scratch for the Hessian contraction.
-    tmp: Vec<f64>,
+    tmp: &'w mut [f64],
     /// Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · E[sₜ,j,·,·] over a session, K_rule × K_rule.
-    he: Vec<f64>,
+    he: &'w mut [f64],
+    obs: &'w mut ObsBuffers,
+}
+
+impl Workspace {
+    fn parts(&mut self) -> Parts<'_> {
+        let mut rest: &mut [f64] = &mut self.buf;
+        let [q, d, e, g, h, tmp, he] = self.sizes.map(|n| {
+            let (head, tail) = std::mem::take(&mut rest).split_at_mut(n);
+            rest = tail;
+            head
+        });
+        Parts {
+            q,
+            d,
+            e,
+            g,
+            h,
+            tmp,
+            he,
+            obs: &mut self.obs,
+        }
+    }
 }
 
 impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
@@ -85,22 +119,29 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         let kl = self.model.n_rule_params();
         let k = self.model.n_params();
         let ko = k - kl;
-        let n = shape.len();
+        let (n, na) = (shape.len(), shape.n_actions);
         let (dl, el) = match ORDER {
             order::VALUE => (0, 0),
             order::GRADIENT => (n * kl, 0),
             _ => (n * kl, n * kl * kl),
         };
+        let sizes = [n, dl, el, k, k * k, na * kl, kl * kl];
+        // The loop lends the observation stack arrays when the problem is small enough.
+        let obs = if Self::fits_on_stack(na, k) {
+            ObsBuffers::new(0, 0)
+        } else {
+            ObsBuffers::new(na, ko)
+        };
         Workspace {
-            q: vec![0.0; n],
-            d: vec![0.0; dl],
-            e: vec![0.0; el],
-            obs: ObsBuffers::new(shape.n_actions, ko),
-            g: vec![0.0; k],
-            h: vec![0.0; k * k],
-            tmp: vec![0.0; shape.n_actions * kl],
-            he: vec![0.0; kl * kl],
+            buf: vec![0.0; sizes.iter().sum()],
+            sizes,
+            obs,
         }
+    }
+
+    /// Whether the loop accumulates in its stack arrays (see [`Self::session_sized`]).
+    fn fits_on_stack(n_actions: usize, n_params: usize) -> bool {
+        n_params <= MAXK && n_actions <= MAXA
     }
 
     /// Runs every session at the given order; returns ℓ(ψ), with ∂ℓ/∂ψ in `ws.g` and
@@ -108,7 +149,7 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
     fn run<const ORDER: usize>(&self, nat: &Natural, ws: &mut Workspace) -> f64 {
         let mut ll = 0.0;
         for session in self.subject.sessions() {
-            ll += self.session::<ORDER>(&nat.psi, session, ws);
+            ll += self.session::<ORDER>(nat.psi(), session, ws);
         }
         ll
     }
@@ -141,9 +182,6 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         ws: &mut Workspace,
     ) -> f64 {
         const BIG: f64 = 4.149515568880993e180; // 2^600
-        /// Largest K and A for which derivatives are accumulated in local arrays.
-        const MAXK: usize = 4;
-        const MAXA: usize = 8;
         let rule = self.model.rule();
         let obs = self.model.observation();
         let shape = self.model.shape();
@@ -156,21 +194,21 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         let ko = if NA > 0 { KO } else { psi.len() - kl };
         let k = kl + ko;
         let (psi_l, psi_o) = psi.split_at(kl);
-        let Workspace {
+        let Parts {
             q,
             d,
             e,
-            obs: ob,
             g,
             h,
             tmp,
             he,
-        } = ws;
+            obs: ob,
+        } = ws.parts();
         rule.reset::<ORDER>(psi_l, shape, q, d, e);
         // Small problems accumulate derivatives in local arrays, which the compiler keeps in
         // registers; the workspace's heap buffers could alias the Q and D stores as far as it
         // knows, which would put a load-add-store through memory on every trial.
-        let sized = k <= MAXK && na <= MAXA;
+        let sized = Self::fits_on_stack(na, k);
         let mut he_local = [0.0; MAXK * MAXK];
         let mut g_local = [0.0; MAXK];
         let mut h_local = [0.0; MAXK * MAXK];
@@ -190,7 +228,7 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
                 &mut he_local[..kl * kl],
             )
         } else {
-            (&mut g[..], &mut h[..], &mut tmp[..], &mut he[..])
+            (&mut *g, &mut *h, &mut *tmp, &mut *he)
         };
         let mut od = if sized {
             ObsDerivs {
@@ -279,6 +317,20 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             theta: theta.to_vec(),
         }
     }
+
+    /// An error naming the first of value, gradient and Hessian that is not finite.
+    fn check_finite(&self, ll: f64, g: &[f64], h: &[f64], theta: ArrayView1<f64>) -> Result<()> {
+        if !ll.is_finite() {
+            return Err(self.non_finite("log-likelihood", theta));
+        }
+        if g.iter().any(|v| !v.is_finite()) {
+            return Err(self.non_finite("gradient of the log-likelihood", theta));
+        }
+        if h.iter().any(|v| !v.is_finite()) {
+            return Err(self.non_finite("hessian of the log-likelihood", theta));
+        }
+        Ok(())
+    }
 }
 
 /// (j + a) mod n for j, a < n: with the size `NA` known at compile time the remainder is a
@@ -360,9 +412,7 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         let nat = self.model.natural_checked(theta)?;
         let mut ws = self.workspace::<{ order::VALUE }>();
         let ll = self.run::<{ order::VALUE }>(&nat, &mut ws);
-        if !ll.is_finite() {
-            return Err(self.non_finite("log-likelihood", theta));
-        }
+        self.check_finite(ll, &[], &[], theta)?;
         Ok(ll)
     }
 
@@ -376,14 +426,13 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         let nat = self.model.natural_checked(theta)?;
         let mut ws = self.workspace::<{ order::GRADIENT }>();
         let ll = self.run::<{ order::GRADIENT }>(&nat, &mut ws);
-        let gt: Vec<f64> = (0..ws.g.len()).map(|k| nat.d1[k] * ws.g[k]).collect();
-        if !ll.is_finite() {
-            return Err(self.non_finite("log-likelihood", theta));
+        let parts = ws.parts();
+        // ∂/∂θₖ = g′ₖ ∂/∂ψₖ, in place.
+        for (gk, d1) in parts.g.iter_mut().zip(nat.d1()) {
+            *gk *= d1;
         }
-        if gt.iter().any(|v| !v.is_finite()) {
-            return Err(self.non_finite("gradient of the log-likelihood", theta));
-        }
-        for (gi, v) in grad.iter_mut().zip(&gt) {
+        self.check_finite(ll, parts.g, &[], theta)?;
+        for (gi, v) in grad.iter_mut().zip(parts.g.iter()) {
             *gi += alpha * v;
         }
         Ok(ll)
@@ -401,30 +450,27 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         let nat = self.model.natural_checked(theta)?;
         let mut ws = self.workspace::<{ order::HESSIAN }>();
         let ll = self.run::<{ order::HESSIAN }>(&nat, &mut ws);
-        let k = ws.g.len();
-        let gt: Vec<f64> = (0..k).map(|i| nat.d1[i] * ws.g[i]).collect();
-        // ∂²/∂θₖ∂θₗ = g′ₖ g′ₗ ∂²/∂ψₖ∂ψₗ + 1[k=l] g″ₖ ∂/∂ψₖ
-        let ht: Vec<f64> = (0..k * k)
-            .map(|idx| {
-                let (r, c) = (idx / k, idx % k);
-                let curv = if r == c { nat.d2[r] * ws.g[r] } else { 0.0 };
-                nat.d1[r] * nat.d1[c] * ws.h[idx] + curv
-            })
-            .collect();
-        if !ll.is_finite() {
-            return Err(self.non_finite("log-likelihood", theta));
+        let parts = ws.parts();
+        let (g, h) = (parts.g, parts.h);
+        let (d1, d2) = (nat.d1(), nat.d2());
+        let k = g.len();
+        // ∂²/∂θₖ∂θₗ = g′ₖ g′ₗ ∂²/∂ψₖ∂ψₗ + 1[k=l] g″ₖ ∂/∂ψₖ (with the ψ-gradient, so before
+        // the gradient itself is scaled), in place.
+        for r in 0..k {
+            for c in 0..k {
+                h[r * k + c] *= d1[r] * d1[c];
+            }
+            h[r * k + r] += d2[r] * g[r];
         }
-        if gt.iter().any(|v| !v.is_finite()) {
-            return Err(self.non_finite("gradient of the log-likelihood", theta));
+        for (gk, d) in g.iter_mut().zip(d1) {
+            *gk *= d;
         }
-        if ht.iter().any(|v| !v.is_finite()) {
-            return Err(self.non_finite("hessian of the log-likelihood", theta));
-        }
-        for (gi, v) in grad.iter_mut().zip(&gt) {
+        self.check_finite(ll, g, h, theta)?;
+        for (gi, v) in grad.iter_mut().zip(g.iter()) {
             *gi += alpha * v;
         }
         for ((r, c), hv) in hess.indexed_iter_mut() {
-            *hv += alpha * ht[r * k + c];
+            *hv += alpha * h[r * k + c];
         }
         Ok(ll)
     }

@@ -33,11 +33,27 @@ pub struct Model<L, O> {
     n_rule: usize,
 }
 
-/// Natural parameters of a model at some θ, with the transforms' derivatives.
+/// Natural parameters of a model at some θ, with the transforms' derivatives (ψ, g′, g″ in
+/// one allocation).
 pub(crate) struct Natural {
-    pub psi: Vec<f64>,
-    pub d1: Vec<f64>,
-    pub d2: Vec<f64>,
+    vals: Vec<f64>,
+}
+
+impl Natural {
+    /// ψ = g(θ).
+    pub fn psi(&self) -> &[f64] {
+        &self.vals[..self.vals.len() / 3]
+    }
+    /// g′(θ).
+    pub fn d1(&self) -> &[f64] {
+        let k = self.vals.len() / 3;
+        &self.vals[k..2 * k]
+    }
+    /// g″(θ).
+    pub fn d2(&self) -> &[f64] {
+        let k = self.vals.len() / 3;
+        &self.vals[2 * k..]
+    }
 }
 
 impl<L: LearningRule, O: Observation> Model<L, O> {
@@ -130,11 +146,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     pub(crate) fn natural_checked(&self, theta: ArrayView1<f64>) -> Result<Natural> {
         self.layout.check_theta(theta)?;
         let k = self.layout.len();
-        let mut nat = Natural {
-            psi: vec![0.0; k],
-            d1: vec![0.0; k],
-            d2: vec![0.0; k],
-        };
+        let mut vals = vec![0.0; 3 * k];
         for (i, spec) in self.layout.specs().iter().enumerate() {
             let (v, d1, d2) = spec.transform.derivatives(theta[i]);
             if !v.is_finite() || !d1.is_finite() || !d2.is_finite() {
@@ -147,12 +159,13 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                     ),
                 });
             }
-            nat.psi[i] = v;
-            nat.d1[i] = d1;
-            nat.d2[i] = d2;
+            vals[i] = v;
+            vals[k + i] = d1;
+            vals[2 * k + i] = d2;
         }
-        self.rule.check_params(&nat.psi[..self.n_rule])?;
-        self.obs.check_params(&nat.psi[self.n_rule..])?;
+        let nat = Natural { vals };
+        self.rule.check_params(&nat.psi()[..self.n_rule])?;
+        self.obs.check_params(&nat.psi()[self.n_rule..])?;
         Ok(nat)
     }
 
@@ -203,7 +216,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 ),
             });
         }
-        let (psi_l, psi_o) = nat.psi.split_at(self.n_rule);
+        let (psi_l, psi_o) = nat.psi().split_at(self.n_rule);
         let a_n = self.shape.n_actions;
         let mut q = vec![0.0; self.shape.len()];
         self.rule

@@ -55,20 +55,37 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
     }
 
     /// (−g(θ), −∇g(θ)), from the cache when θ is the last point evaluated.
+    ///
+    /// # Errors
+    /// Whatever the term returns at θ.
     pub fn cost_and_gradient(&self, theta: &Array1<f64>) -> Result<(f64, Array1<f64>)> {
-        if let Some((t, c, g)) = self.cache.borrow().as_ref() {
+        let mut cache = self.cache.borrow_mut();
+        if let Some((t, c, g)) = cache.as_ref() {
             if t == theta {
                 return Ok((*c, g.clone()));
             }
         }
-        let mut grad = Array1::zeros(self.term.dim());
+        // Reuse the cache's buffers: one allocation per evaluation (the copy argmin keeps).
+        let k = self.term.dim();
+        let (t, c, grad) =
+            cache.get_or_insert_with(|| (Array1::zeros(k), f64::NAN, Array1::zeros(k)));
+        grad.fill(0.0);
         // The sign flip: alpha = −1 adds −∇g into the zeroed buffer.
-        let cost = -self
+        match self
             .term
-            .add_value_and_grad(theta.view(), -1.0, grad.view_mut())?;
-        self.evaluations.set(self.evaluations.get() + 1);
-        *self.cache.borrow_mut() = Some((theta.clone(), cost, grad.clone()));
-        Ok((cost, grad))
+            .add_value_and_grad(theta.view(), -1.0, grad.view_mut())
+        {
+            Ok(value) => {
+                self.evaluations.set(self.evaluations.get() + 1);
+                t.assign(theta);
+                *c = -value;
+                Ok((*c, grad.clone()))
+            }
+            Err(e) => {
+                *cache = None;
+                Err(e)
+            }
+        }
     }
 }
 
@@ -249,7 +266,7 @@ pub fn maximize<T: Term + ?Sized>(
         Err(e) => (x0.clone(), 0, format!("optimiser error: {e}")),
     };
     let (cost, grad) = problem.cost_and_gradient(&theta)?;
-    let grad_norm = grad.dot(&grad).sqrt();
+    let grad_norm = norm2(grad.view());
     Ok(Maximum {
         theta,
         value: -cost,
@@ -259,6 +276,15 @@ pub fn maximize<T: Term + ?Sized>(
         converged: grad_norm <= options.converged_grad_norm,
         stop_reason,
     })
+}
+
+/// ‖x‖₂ without overflow or underflow of the squares (scaled by the largest entry).
+pub(crate) fn norm2(x: ArrayView1<f64>) -> f64 {
+    let scale = x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    if scale == 0.0 || !scale.is_finite() {
+        return scale;
+    }
+    scale * x.iter().map(|v| (v / scale).powi(2)).sum::<f64>().sqrt()
 }
 
 /// Lets [`Minimize`] (which argmin borrows) be used by reference in an `Executor`.
@@ -278,5 +304,19 @@ impl<T: Term + ?Sized> Gradient for &Minimize<'_, T> {
         theta: &Array1<f64>,
     ) -> std::result::Result<Array1<f64>, argmin::core::Error> {
         (**self).gradient(theta)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::norm2;
+    use ndarray::arr1;
+
+    #[test]
+    fn norm_does_not_overflow() {
+        assert_eq!(norm2(arr1(&[3.0, 4.0]).view()), 5.0);
+        assert_eq!(norm2(arr1(&[3e200, 4e200]).view()), 5e200);
+        assert_eq!(norm2(arr1(&[0.0, 0.0]).view()), 0.0);
+        assert!((norm2(arr1(&[3e-200, 4e-200]).view()) - 5e-200).abs() < 1e-214);
     }
 }
