@@ -165,6 +165,8 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             (2, 2, 1) => self.session_sized::<ORDER, 2, 2, 1>(psi, sess, ws),
             (2, 1, 2) => self.session_sized::<ORDER, 2, 1, 2>(psi, sess, ws),
             (2, 2, 2) => self.session_sized::<ORDER, 2, 2, 2>(psi, sess, ws),
+            (3, 1, 1) => self.session_sized::<ORDER, 3, 1, 1>(psi, sess, ws),
+            (4, 1, 1) => self.session_sized::<ORDER, 4, 1, 1>(psi, sess, ws),
             _ => self.session_sized::<ORDER, 0, 0, 0>(psi, sess, ws),
         }
     }

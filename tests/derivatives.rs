@@ -10,6 +10,20 @@ use rlgrad::prelude::*;
 use rlgrad::testing::{check_term, CheckOptions};
 
 proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// Long sessions: errors that build up over many trials (a wrong carried term, a
+    /// recursion that drifts) show here even when short sessions pass.
+    #[test]
+    fn long_session_derivatives_match_finite_differences((v, s, a, subject, theta) in common::case(1500)) {
+        let model = v.model(s, a);
+        let lik = model.likelihood(&subject).unwrap();
+        let report = check_term(&lik, theta.view(), &CheckOptions::default()).unwrap();
+        prop_assert!(report.passed(), "{:?} {}x{}: {}", v, s, a, report);
+    }
+}
+
+proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
