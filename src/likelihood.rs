@@ -20,11 +20,12 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use crate::data::{Session, Subject, NO_STATE};
+use crate::error::check_len;
 use crate::error::{Error, Result};
 use crate::learning::{order, LearningRule, Step};
 use crate::model::Natural;
 use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation};
-use crate::term::{check_args, check_hess_shape};
+use crate::term::check_hess_shape;
 use crate::{Model, Term};
 
 /// Largest K (parameters) and A (actions) for which the loop keeps its accumulators and the
@@ -424,8 +425,9 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         alpha: f64,
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
-        check_args(self.dim(), theta, grad.len())?;
+        // θ first, through the layout, so a bad entry is named by its parameter.
         let nat = self.model.natural_checked(theta)?;
+        check_len("gradient buffer", self.dim(), grad.len())?;
         let mut ws = self.workspace::<{ order::GRADIENT }>();
         let ll = self.run::<{ order::GRADIENT }>(&nat, &mut ws);
         let parts = ws.parts();
@@ -447,9 +449,9 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         mut grad: ArrayViewMut1<f64>,
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        check_args(self.dim(), theta, grad.len())?;
-        check_hess_shape(self.dim(), &hess)?;
         let nat = self.model.natural_checked(theta)?;
+        check_len("gradient buffer", self.dim(), grad.len())?;
+        check_hess_shape(self.dim(), &hess)?;
         let mut ws = self.workspace::<{ order::HESSIAN }>();
         let ll = self.run::<{ order::HESSIAN }>(&nat, &mut ws);
         let parts = ws.parts();

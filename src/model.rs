@@ -73,6 +73,19 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             }
         }
         let rule_params = rule.params();
+        // The sensitivity tables hold S·A·K² entries: that must be a size a machine can have.
+        let k = rule_params.len() + obs.params().len();
+        let entries = [n_states, n_actions, k.max(1), k.max(1)]
+            .iter()
+            .try_fold(1usize, |acc, &x| acc.checked_mul(x))
+            .filter(|&n| n <= isize::MAX as usize / 8);
+        if entries.is_none() {
+            return Err(Error::InvalidOption {
+                name: "n_states x n_actions".to_string(),
+                value: format!("{n_states} x {n_actions}"),
+                reason: "the value table and its sensitivities would not fit in memory".to_string(),
+            });
+        }
         let n_rule = rule_params.len();
         let mut specs = rule_params;
         specs.extend(obs.params());
@@ -144,25 +157,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// ψ, g′ and g″ at θ, checked: θ finite and of the right length, every ψ finite (a
     /// transform can overflow), and in the range the components accept.
     pub(crate) fn natural_checked(&self, theta: ArrayView1<f64>) -> Result<Natural> {
-        self.layout.check_theta(theta)?;
-        let k = self.layout.len();
-        let mut vals = vec![0.0; 3 * k];
-        for (i, spec) in self.layout.specs().iter().enumerate() {
-            let (v, d1, d2) = spec.transform.derivatives(theta[i]);
-            if !v.is_finite() || !d1.is_finite() || !d2.is_finite() {
-                return Err(Error::InvalidParameter {
-                    name: spec.name.clone(),
-                    value: v,
-                    reason: format!(
-                        "is not finite: theta[{i}] = {} overflows its transform",
-                        theta[i]
-                    ),
-                });
-            }
-            vals[i] = v;
-            vals[k + i] = d1;
-            vals[2 * k + i] = d2;
-        }
+        let vals = self.layout.natural_with_derivatives(theta)?;
         let nat = Natural { vals };
         self.rule.check_params(&nat.psi()[..self.n_rule])?;
         self.obs.check_params(&nat.psi()[self.n_rule..])?;
@@ -234,6 +229,15 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             let row = self.shape.index(s, 0);
             self.obs
                 .probabilities(psi_o, &q[row..row + a_n], previous, &mut probs);
+            if probs.iter().any(|p| !p.is_finite()) {
+                return Err(Error::NonFiniteResult {
+                    what: format!(
+                        "choice probabilities at trial {} of simulated session `{session_id}`",
+                        states.len()
+                    ),
+                    theta: theta.to_vec(),
+                });
+            }
             let a = sample_index(&probs, rng);
             let outcome = env.step(a, rng);
             states.push(s as u32);

@@ -100,15 +100,35 @@ impl<'a> Objective<'a> {
             .collect()
     }
 
-    fn finite(&self, value: f64, theta: ArrayView1<f64>) -> Result<f64> {
-        if value.is_finite() {
-            Ok(value)
-        } else {
-            Err(Error::NonFiniteResult {
-                what: "objective value".to_string(),
-                theta: theta.to_vec(),
-            })
+    /// θ's length; its entries too when there is no term to check them (terms that know
+    /// their parameter names report a bad entry by name).
+    fn check_theta(&self, theta: ArrayView1<f64>) -> Result<()> {
+        check_len("theta", self.dim, theta.len())?;
+        if self.terms.is_empty() {
+            check_args(self.dim, theta, self.dim)?;
         }
+        Ok(())
+    }
+
+    /// The value, if it and every entry of the accumulated buffers are finite. (Each term
+    /// checks its own unweighted output; the weighted sum can still overflow.)
+    fn finite<'b>(
+        &self,
+        value: f64,
+        theta: ArrayView1<f64>,
+        buffers: impl IntoIterator<Item = &'b f64>,
+    ) -> Result<f64> {
+        let what = if !value.is_finite() {
+            "objective value"
+        } else if buffers.into_iter().any(|v| !v.is_finite()) {
+            "objective gradient or hessian"
+        } else {
+            return Ok(value);
+        };
+        Err(Error::NonFiniteResult {
+            what: what.to_string(),
+            theta: theta.to_vec(),
+        })
     }
 }
 
@@ -123,22 +143,24 @@ impl Term for Objective<'_> {
         alpha: f64,
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
-        check_args(self.dim, theta, grad.len())?;
+        self.check_theta(theta)?;
+        check_len("gradient buffer", self.dim, grad.len())?;
         let mut total = 0.0;
         for t in &self.terms {
             total += t.weight
                 * t.term
                     .add_value_and_grad(theta, alpha * t.weight, grad.view_mut())?;
         }
-        self.finite(total, theta)
+        self.finite(total, theta, grad.iter())
     }
 
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
+        self.check_theta(theta)?;
         let mut total = 0.0;
         for t in &self.terms {
             total += t.weight * t.term.value(theta)?;
         }
-        self.finite(total, theta)
+        self.finite(total, theta, [])
     }
 
     fn add_value_grad_hessian(
@@ -148,7 +170,8 @@ impl Term for Objective<'_> {
         mut grad: ArrayViewMut1<f64>,
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        check_args(self.dim, theta, grad.len())?;
+        self.check_theta(theta)?;
+        check_len("gradient buffer", self.dim, grad.len())?;
         check_hess_shape(self.dim, &hess)?;
         let mut total = 0.0;
         for t in &self.terms {
@@ -160,7 +183,7 @@ impl Term for Objective<'_> {
                     hess.view_mut(),
                 )?;
         }
-        self.finite(total, theta)
+        self.finite(total, theta, grad.iter().chain(hess.iter()))
     }
 
     fn has_exact_hessian(&self) -> bool {

@@ -97,6 +97,14 @@ impl Transform {
                     reason: format!("logistic range needs lo < hi, got lo = {lo}, hi = {hi}"),
                 });
             }
+            if !(hi - lo).is_finite() {
+                return Err(Error::InvalidTransform {
+                    name: name.to_string(),
+                    reason: format!(
+                        "logistic range ({lo:e}, {hi:e}) is wider than a double can hold"
+                    ),
+                });
+            }
         }
         Ok(())
     }
@@ -125,12 +133,15 @@ impl Transform {
             Transform::Identity => (theta, F::one(), F::zero()),
             Transform::Logistic { lo, hi } => {
                 let lo = F::from(lo).unwrap_or_else(F::zero);
-                let width = F::from(hi).unwrap_or_else(F::one) - lo;
+                let hi = F::from(hi).unwrap_or_else(F::one);
+                let width = hi - lo;
                 let s = logistic(theta);
                 let one = F::one();
                 let ds = s * (one - s);
                 let two = one + one;
-                (lo + width * s, width * ds, width * ds * (one - two * s))
+                // lo + width·σ can round past hi (or below lo) by an ulp: clamp to [lo, hi].
+                let v = (lo + width * s).max(lo).min(hi);
+                (v, width * ds, width * ds * (one - two * s))
             }
             Transform::Exp => {
                 let e = theta.exp();
@@ -176,13 +187,19 @@ impl Transform {
         }
         Ok(match *self {
             Transform::Identity => psi,
-            Transform::Logistic { lo, hi } => {
-                let p = (psi - lo) / (hi - lo);
-                (p / (1.0 - p)).ln()
-            }
+            // logit((ψ − lo)/(hi − lo)) = ln(ψ − lo) − ln(hi − ψ): no ratio to underflow or
+            // round to 1 near a bound (both differences are > 0 and finite here).
+            Transform::Logistic { lo, hi } => (psi - lo).ln() - (hi - psi).ln(),
             Transform::Exp => psi.ln(),
-            // ln(e^ψ − 1) = ψ + ln(1 − e^(−ψ)), stable for large ψ.
-            Transform::Softplus => psi + (-(-psi).exp()).ln_1p(),
+            // ln(e^ψ − 1): as ln(expm1 ψ) for small ψ (no cancellation), and as
+            // ψ + ln(1 − e^(−ψ)) for large ψ (no overflow).
+            Transform::Softplus => {
+                if psi < 1.0 {
+                    psi.exp_m1().ln()
+                } else {
+                    psi + (-(-psi).exp()).ln_1p()
+                }
+            }
         })
     }
 
@@ -312,18 +329,42 @@ impl ParamLayout {
     /// Natural parameters ψ = g(θ), with names.
     ///
     /// # Errors
-    /// As [`ParamLayout::check_theta`].
+    /// As [`ParamLayout::check_theta`], and [`Error::InvalidParameter`] if a transform
+    /// overflows (for example exp at θ = 800).
     pub fn natural(&self, theta: ArrayView1<f64>) -> Result<NamedParams> {
-        self.check_theta(theta)?;
+        let all = self.natural_with_derivatives(theta)?;
         Ok(NamedParams {
             names: self.specs.iter().map(|s| s.name.clone()).collect(),
-            values: self
-                .specs
-                .iter()
-                .zip(theta.iter())
-                .map(|(s, &t)| s.transform.apply(t))
-                .collect(),
+            values: all[..self.len()].to_vec(),
         })
+    }
+
+    /// ψ, g′(θ) and g″(θ) in one vector of length 3K (in that order), checked: θ of the
+    /// right length and finite, and every entry finite (a transform can overflow).
+    ///
+    /// # Errors
+    /// As [`ParamLayout::natural`].
+    pub fn natural_with_derivatives(&self, theta: ArrayView1<f64>) -> Result<Vec<f64>> {
+        self.check_theta(theta)?;
+        let k = self.len();
+        let mut vals = vec![0.0; 3 * k];
+        for (i, spec) in self.specs.iter().enumerate() {
+            let (v, d1, d2) = spec.transform.derivatives(theta[i]);
+            if !v.is_finite() || !d1.is_finite() || !d2.is_finite() {
+                return Err(Error::InvalidParameter {
+                    name: spec.name.clone(),
+                    value: v,
+                    reason: format!(
+                        "is not finite: theta[{i}] = {} overflows its transform",
+                        theta[i]
+                    ),
+                });
+            }
+            vals[i] = v;
+            vals[k + i] = d1;
+            vals[2 * k + i] = d2;
+        }
+        Ok(vals)
     }
 
     /// θ from natural values given by name; every parameter must be given exactly once.

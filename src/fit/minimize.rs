@@ -315,7 +315,7 @@ mod tests {
     #[test]
     fn norm_does_not_overflow() {
         assert_eq!(norm2(arr1(&[3.0, 4.0]).view()), 5.0);
-        assert_eq!(norm2(arr1(&[3e200, 4e200]).view()), 5e200);
+        assert!((norm2(arr1(&[3e200, 4e200]).view()) / 5e200 - 1.0).abs() < 1e-15);
         assert_eq!(norm2(arr1(&[0.0, 0.0]).view()), 0.0);
         assert!((norm2(arr1(&[3e-200, 4e-200]).view()) - 5e-200).abs() < 1e-214);
     }

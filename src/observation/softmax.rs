@@ -338,17 +338,26 @@ impl Observation for Softmax {
         }
     }
 
+    /// Shifted by the maximum logit. If a logit overflows (β·Q beyond the double range) the
+    /// limit is taken: the probability is shared equally by the actions at +∞.
     fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]) {
         let beta = psi[0];
-        let mut m = f64::NEG_INFINITY;
-        for (j, &v) in q.iter().enumerate() {
-            m = m.max(beta * v + self.bonus(psi, j, previous));
-        }
-        let mut s = 0.0;
         for (j, (o, &v)) in out.iter_mut().zip(q).enumerate() {
-            *o = exp_nonpositive(beta * v + self.bonus(psi, j, previous) - m);
-            s += *o;
+            *o = beta * v + self.bonus(psi, j, previous);
         }
+        let m = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        if m.is_finite() {
+            for o in out.iter_mut() {
+                *o = exp_nonpositive(*o - m);
+            }
+        } else {
+            // +∞: the actions at the top share it; −∞ everywhere cannot happen for finite
+            // β and Q, but would give the uniform distribution.
+            for o in out.iter_mut() {
+                *o = if *o == m { 1.0 } else { 0.0 };
+            }
+        }
+        let s: f64 = out.iter().sum();
         for o in out.iter_mut() {
             *o /= s;
         }
