@@ -42,8 +42,8 @@
 //!
 //! ## The chain rule
 //!
-//! For a session, ℓ = Σₜ log p(aₜ | Q[sₜ,·]). The gradient with respect to a learning-rule
-//! parameter is Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · ∂Q[sₜ,j]/∂ψ, where the sensitivities are carried forward by
+//! For a session, ℓ = Σₜ log p(aₜ | Q\[sₜ,·\]). The gradient with respect to a learning-rule
+//! parameter is Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · ∂Q\[sₜ,j\]/∂ψ, where the sensitivities are carried forward by
 //! the rule's own recursion; for Rescorla–Wagner ∂Q′/∂α = (1 − α)·∂Q/∂α + (r − Q) — the
 //! carried term is essential. Derivatives with respect to θ go through the transforms:
 //! ∂/∂θₖ = g′ₖ ∂/∂ψₖ, and ∂²/∂θₖ∂θₗ = g′ₖ g′ₗ ∂²/∂ψₖ∂ψₗ + 1[k=l] g″ₖ ∂/∂ψₖ.

@@ -74,7 +74,7 @@ struct Parts<'w> {
     h: &'w mut [f64],
     /// A × K_rule scratch for the Hessian contraction.
     tmp: &'w mut [f64],
-    /// Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · E[sₜ,j,·,·] over a session, K_rule × K_rule.
+    /// Σₜ Σⱼ ∂ℓₜ/∂Qⱼ · E\[sₜ,j,·,·\] over a session, K_rule × K_rule.
     he: &'w mut [f64],
     obs: &'w mut ObsBuffers,
 }

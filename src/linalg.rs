@@ -141,7 +141,9 @@ fn not_pd(a: ArrayView2<f64>, what: &str) -> Error {
     }
 }
 
-/// Pure-Rust implementation (nalgebra); the default.
+/// Pure-Rust implementation (nalgebra); the default. A LAPACK build keeps it for the test
+/// that compares the two.
+#[cfg_attr(feature = "lapack", allow(dead_code))]
 pub(crate) mod pure {
     use ndarray::{Array1, Array2, ArrayView2};
 

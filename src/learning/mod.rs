@@ -14,7 +14,7 @@
 //! | [`order::HESSIAN`] = 2 | Q, D, E | `d` as above; `e` has length S·A·K·K |
 //!
 //! Layout (K = number of the rule's parameters, i = [`TableShape::index`]`(s, a)`):
-//! `q[i]`, `d[i·K + k]` = ∂Q[i]/∂ψₖ, `e[(i·K + k)·K + l]` = ∂²Q[i]/∂ψₖ∂ψₗ.
+//! `q[i]`, `d[i·K + k]` = ∂Q\[i\]/∂ψₖ, `e[(i·K + k)·K + l]` = ∂²Q\[i\]/∂ψₖ∂ψₗ.
 //!
 //! Methods take plain slices and return nothing: they run once per trial, inside the hot
 //! loop, so they neither allocate nor fail. Parameters are validated once per evaluation by

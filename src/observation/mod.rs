@@ -1,15 +1,15 @@
 //! Observation models: the probability of the chosen action given the current values.
 //!
-//! An observation model gives ℓ = log p(a | Q[s,·]; ψ) and, up to the compile-time `ORDER`
+//! An observation model gives ℓ = log p(a | Q\[s,·\]; ψ) and, up to the compile-time `ORDER`
 //! (see [`crate::learning::order`]), its derivatives with respect to the values of the current
 //! state and to its own parameters, written into an [`ObsDerivs`]:
 //!
 //! | field | size | entry |
 //! |---|---|---|
-//! | `dq` | A | ∂ℓ/∂Q[s,j] |
+//! | `dq` | A | ∂ℓ/∂Q\[s,j\] |
 //! | `dpsi` | K | ∂ℓ/∂ψₘ |
-//! | `hqq` | A·A | ∂²ℓ/∂Q[s,i]∂Q[s,j] at `i·A + j` |
-//! | `hqp` | A·K | ∂²ℓ/∂Q[s,j]∂ψₘ at `j·K + m` |
+//! | `hqq` | A·A | ∂²ℓ/∂Q\[s,i\]∂Q\[s,j\] at `i·A + j` |
+//! | `hqp` | A·K | ∂²ℓ/∂Q\[s,j\]∂ψₘ at `j·K + m` |
 //! | `hpp` | K·K | ∂²ℓ/∂ψₘ∂ψₙ at `m·K + n` |
 //!
 //! The log-probability comes back split as ℓ = shift − ln(norm) (a [`LogProb`]), with
@@ -66,7 +66,7 @@ pub struct Choice {
 /// memory mostly vanish. [`ObsBuffers`] owns a set.
 #[derive(Debug, PartialEq)]
 pub struct ObsDerivs<'a> {
-    /// ∂ℓ/∂Q[s,j], length A.
+    /// ∂ℓ/∂Q\[s,j\], length A.
     pub dq: &'a mut [f64],
     /// ∂ℓ/∂ψₘ, length K.
     pub dpsi: &'a mut [f64],
@@ -94,7 +94,7 @@ pub struct ObsDerivs<'a> {
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObsBuffers {
-    /// ∂ℓ/∂Q[s,j], length A.
+    /// ∂ℓ/∂Q\[s,j\], length A.
     pub dq: Vec<f64>,
     /// ∂ℓ/∂ψₘ, length K.
     pub dpsi: Vec<f64>,
@@ -161,7 +161,7 @@ pub trait Observation: Send + Sync {
     ) -> LogProb;
 
     /// The chain rule from the values of the current state to K quantities: adds
-    /// Σⱼ ∂ℓ/∂Q[s,j] · `rows[j·K + k]` into `out[k]` for every k < K = `out.len()`, where
+    /// Σⱼ ∂ℓ/∂Q\[s,j\] · `rows[j·K + k]` into `out[k]` for every k < K = `out.len()`, where
     /// `rows` holds one row of K entries per action (A·K in all) and `derivs.dq` was filled
     /// by the last [`Observation::log_prob`] call for the chosen `action`.
     ///
