@@ -43,11 +43,33 @@ fn bench(c: &mut Criterion) {
         ..MapOptions::default()
     };
     group.bench_function("one_thread", |b| {
-        b.iter(|| black_box(rlgrad::fit::map(&model, &data, &prior, &serial).unwrap()))
+        b.iter(|| {
+            black_box(
+                rlgrad::fit::map(
+                    &model,
+                    &data,
+                    &prior,
+                    &serial,
+                    &mut ChaCha8Rng::seed_from_u64(4),
+                )
+                .unwrap(),
+            )
+        })
     });
     let parallel = MapOptions::default();
     group.bench_function(format!("{}_threads", rayon::current_num_threads()), |b| {
-        b.iter(|| black_box(rlgrad::fit::map(&model, &data, &prior, &parallel).unwrap()))
+        b.iter(|| {
+            black_box(
+                rlgrad::fit::map(
+                    &model,
+                    &data,
+                    &prior,
+                    &parallel,
+                    &mut ChaCha8Rng::seed_from_u64(4),
+                )
+                .unwrap(),
+            )
+        })
     });
     group.finish();
 }

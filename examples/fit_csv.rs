@@ -60,6 +60,8 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array1;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use rlgrad::data::{read_csv, CsvOptions, Dataset};
 use rlgrad::fit::{map_with_progress, MapOptions, SubjectFit};
 use rlgrad::prior::MvGaussian;
@@ -281,9 +283,9 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let prior = weakly_informative_prior(&names)?;
     let options = MapOptions {
         n_starts: args.starts,
-        seed: args.seed,
         ..MapOptions::default()
     };
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
 
     // Open the output before fitting, so that a bad path fails at once.
     let writer = match &args.out {
@@ -323,7 +325,7 @@ fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     ) {
         bar.set_style(style.progress_chars("=> "));
     }
-    let fits = map_with_progress(&model, &data, &prior, &options, |fit| {
+    let fits = map_with_progress(&model, &data, &prior, &options, &mut rng, |fit| {
         bar.set_message(fit.subject().to_string());
         bar.inc(1);
     })?;

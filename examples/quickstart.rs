@@ -63,10 +63,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Weakly informative prior on θ = (logit alpha, log beta): alpha's central 95% range is
     // about (0.05, 0.95), beta's about (0.4, 19).
     let prior = MvGaussian::diagonal(arr1(&[0.0, 1.0]), arr1(&[1.5 * 1.5, 1.0]))?;
-    let options = MapOptions {
-        seed: SEED,
-        ..MapOptions::default()
-    };
+    let options = MapOptions::default();
 
     println!("rlgrad quickstart: parameter recovery, Rescorla–Wagner + softmax");
     println!(
@@ -81,7 +78,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!();
 
     let start = Instant::now();
-    let fits = rlgrad::fit::map(&model, &data, &prior, &options)?;
+    let fits = rlgrad::fit::map(&model, &data, &prior, &options, &mut rng)?;
     let elapsed = start.elapsed();
 
     println!(

@@ -103,6 +103,10 @@ pub fn gradient<T: Term + ?Sized>(
     theta: ArrayView1<f64>,
     opts: &FdOptions,
 ) -> Result<Array1<f64>> {
+    if theta.is_empty() {
+        term.value(theta)?;
+        return Ok(Array1::zeros(0));
+    }
     let d = differentiate(theta, opts, |x| Ok(Array1::from_elem(1, term.value(x)?)))?;
     Ok(d.row(0).to_owned())
 }

@@ -20,7 +20,7 @@
 //! let data = Dataset::new(vec![Subject::new("s1", vec![session])?])?;
 //!
 //! let prior = MvGaussian::isotropic(model.n_params(), 0.0, 4.0)?;
-//! let fits = rlgrad::fit::map(&model, &data, &prior, &MapOptions::default())?;
+//! let fits = rlgrad::fit::map(&model, &data, &prior, &MapOptions::default(), &mut rng)?;
 //! let fit = fits[0].fit().expect("the subject was fitted");
 //! assert!(fit.converged && !fit.hessian_repaired);
 //! println!("{} (se {})", fit.params, fit.se);

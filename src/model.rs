@@ -225,21 +225,53 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
         );
         let mut s = env.reset(rng);
         let mut previous = None;
-        for _ in 0..n_trials {
+        for t in 0..n_trials {
+            // The environment is the caller's code: check what it hands back.
+            if s >= self.shape.n_states {
+                return Err(Error::InvalidOption {
+                    name: "environment".to_string(),
+                    value: format!("state {s} at trial {t} of simulated session `{session_id}`"),
+                    reason: format!(
+                        "is not below the model's n_states = {}",
+                        self.shape.n_states
+                    ),
+                });
+            }
             let row = self.shape.index(s, 0);
             self.obs
                 .probabilities(psi_o, &q[row..row + a_n], previous, &mut probs);
             if probs.iter().any(|p| !p.is_finite()) {
                 return Err(Error::NonFiniteResult {
                     what: format!(
-                        "choice probabilities at trial {} of simulated session `{session_id}`",
-                        states.len()
+                        "choice probabilities at trial {t} of simulated session `{session_id}`"
                     ),
                     theta: theta.to_vec(),
                 });
             }
             let a = sample_index(&probs, rng);
             let outcome = env.step(a, rng);
+            if !outcome.reward.is_finite() {
+                return Err(Error::InvalidOption {
+                    name: "environment".to_string(),
+                    value: format!(
+                        "reward {} at trial {t} of simulated session `{session_id}`",
+                        outcome.reward
+                    ),
+                    reason: "is not finite".to_string(),
+                });
+            }
+            if let Some(ns) = outcome.next_state.filter(|&ns| ns >= self.shape.n_states) {
+                return Err(Error::InvalidOption {
+                    name: "environment".to_string(),
+                    value: format!(
+                        "next state {ns} at trial {t} of simulated session `{session_id}`"
+                    ),
+                    reason: format!(
+                        "is not below the model's n_states = {}",
+                        self.shape.n_states
+                    ),
+                });
+            }
             states.push(s as u32);
             actions.push(a as u32);
             rewards.push(outcome.reward);

@@ -43,7 +43,8 @@ use crate::Real;
 pub enum Transform {
     /// ψ = θ.
     Identity,
-    /// ψ = lo + (hi − lo) σ(θ), onto the open interval (lo, hi).
+    /// ψ = lo + (hi − lo) σ(θ), onto the interval (lo, hi) (whose ends floating point reaches
+    /// at large |θ|; the inverse needs ψ strictly inside).
     Logistic {
         /// Lower end of the range (exclusive).
         lo: f64,
@@ -135,21 +136,28 @@ impl Transform {
                 let lo = F::from(lo).unwrap_or_else(F::zero);
                 let hi = F::from(hi).unwrap_or_else(F::one);
                 let width = hi - lo;
-                let s = logistic(theta);
-                let one = F::one();
-                let ds = s * (one - s);
-                let two = one + one;
-                // lo + width·σ can round past hi (or below lo) by an ulp: clamp to [lo, hi].
-                let v = (lo + width * s).max(lo).min(hi);
-                (v, width * ds, width * ds * (one - two * s))
+                // σ(θ) and σ(−θ) each computed directly: 1 − σ(θ) would cancel for large θ
+                // (at θ = 30 it loses three digits; the derivatives would then be wrong
+                // exactly where a learning rate approaches 1).
+                let (s, t) = (logistic(theta), logistic(-theta));
+                let ds = s * t;
+                // Measure from the nearer end; clamp because lo + width·σ can round past an
+                // end by an ulp. In floating point the ends themselves are reached at |θ|
+                // large enough (about 37 for (0, 1)), so ψ ∈ [lo, hi].
+                let v = if theta > F::zero() {
+                    hi - width * t
+                } else {
+                    lo + width * s
+                };
+                (v.max(lo).min(hi), width * ds, width * ds * (t - s))
             }
             Transform::Exp => {
                 let e = theta.exp();
                 (e, e, e)
             }
             Transform::Softplus => {
-                let s = logistic(theta);
-                (crate::numeric::softplus(theta), s, s * (F::one() - s))
+                let (s, t) = (logistic(theta), logistic(-theta));
+                (crate::numeric::softplus(theta), s, s * t)
             }
         }
     }
@@ -525,6 +533,31 @@ mod tests {
                 assert_relative_eq!(d2, fd2, epsilon = 1e-8, max_relative = 1e-7);
             }
         }
+    }
+
+    /// Near the upper end 1 − σ(θ) cancels; the derivatives must not. At θ = 30,
+    /// g′ = e^(−θ)/(1 + e^(−θ))² = e^(−θ)(1 − 2e^(−θ) + …) and g″ = g′·(1 − 2σ(θ)) =
+    /// −g′·(1 − 2e^(−θ) + …) to double precision.
+    #[test]
+    fn logistic_derivatives_are_accurate_near_the_upper_end() {
+        for theta in [30.0f64, 36.0, -30.0] {
+            let e = (-theta.abs()).exp();
+            let want1 = e * (1.0 - 2.0 * e);
+            let want2 = -theta.signum() * want1 * (1.0 - 2.0 * e);
+            let (v, d1, d2) = Transform::unit().derivatives(theta);
+            assert!(
+                (d1 - want1).abs() <= 1e-15 * want1,
+                "g′({theta}) = {d1}, want {want1}"
+            );
+            assert!(
+                (d2 - want2).abs() <= 1e-15 * want1,
+                "g″({theta}) = {d2}, want {want2}"
+            );
+            assert!((0.0..=1.0).contains(&v));
+        }
+        let (v, _, _): (f64, f64, f64) = Transform::unit().derivatives(27.631021115928547);
+        // ψ = 1 − 1e-12 to the nearest double (spacing 1.1e-16 there).
+        assert!((1.0 - v - 1e-12).abs() <= f64::EPSILON / 2.0, "1 − ψ = {}", 1.0 - v);
     }
 
     #[test]

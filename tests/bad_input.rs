@@ -1030,3 +1030,72 @@ fn saturated_learning_rates_are_not_errors() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// Simulation in a user's environment, and terms without parameters
+// ---------------------------------------------------------------------------------------
+
+/// An environment that misbehaves at a chosen trial.
+struct Faulty {
+    at: usize,
+    t: usize,
+    bad_state: bool,
+}
+
+impl Environment for Faulty {
+    fn n_states(&self) -> usize {
+        1
+    }
+    fn n_actions(&self) -> usize {
+        2
+    }
+    fn reset<R: rand::Rng + ?Sized>(&mut self, _: &mut R) -> usize {
+        0
+    }
+    fn step<R: rand::Rng + ?Sized>(&mut self, _: usize, _: &mut R) -> rlgrad::env::Outcome {
+        self.t += 1;
+        let at = self.t == self.at;
+        rlgrad::env::Outcome {
+            reward: if at && !self.bad_state { f64::NAN } else { 1.0 },
+            next_state: Some(if at && self.bad_state { 5 } else { 0 }),
+        }
+    }
+}
+
+#[test]
+fn simulate_rejects_what_a_faulty_environment_returns() {
+    use rand::SeedableRng;
+    let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2).unwrap();
+    let theta = arr1(&[0.0, 1.0]);
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    for bad_state in [true, false] {
+        let mut env = Faulty {
+            at: 3,
+            t: 0,
+            bad_state,
+        };
+        let err = model
+            .simulate(theta.view(), &mut env, 10, "sim", &mut rng)
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(matches!(err, Error::InvalidOption { .. }), "{err:?}");
+        assert!(msg.contains("trial 2") && msg.contains("`sim`"), "{msg}");
+        if bad_state {
+            assert!(msg.contains("next state 5"), "{msg}");
+        } else {
+            assert!(
+                msg.contains("reward NaN") && msg.contains("not finite"),
+                "{msg}"
+            );
+        }
+    }
+}
+
+#[test]
+fn terms_without_parameters_check_without_panicking() {
+    let empty = Objective::new(0);
+    let report =
+        rlgrad::testing::check_term(&empty, arr1(&[]).view(), &Default::default()).unwrap();
+    assert!(report.passed(), "{report}");
+    assert_eq!(empty.value(arr1(&[]).view()).unwrap(), 0.0);
+}

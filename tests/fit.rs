@@ -58,7 +58,14 @@ fn recovers_known_parameters() {
     let model = model();
     let (data, truth) = cohort(&model, 40, 11);
     let prior = MvGaussian::diagonal(arr1(&[0.0, 1.0]), arr1(&[4.0, 4.0])).unwrap();
-    let fits = fit::map(&model, &data, &prior, &MapOptions::default()).unwrap();
+    let fits = fit::map(
+        &model,
+        &data,
+        &prior,
+        &MapOptions::default(),
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
+    .unwrap();
     assert_eq!(fits.len(), 40);
     let mut fa = Vec::new();
     let mut fb = Vec::new();
@@ -88,8 +95,22 @@ fn results_do_not_depend_on_threads() {
         parallel: false,
         ..MapOptions::default()
     };
-    let a = fit::map(&model, &data, &prior, &serial).unwrap();
-    let b = fit::map(&model, &data, &prior, &MapOptions::default()).unwrap();
+    let a = fit::map(
+        &model,
+        &data,
+        &prior,
+        &serial,
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
+    .unwrap();
+    let b = fit::map(
+        &model,
+        &data,
+        &prior,
+        &MapOptions::default(),
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
+    .unwrap();
     for (x, y) in a.iter().zip(&b) {
         let (x, y) = (x.fit().unwrap(), y.fit().unwrap());
         assert_eq!(x.subject, y.subject);
@@ -117,9 +138,15 @@ fn failed_subjects_are_reported_in_place() {
     let data = Dataset::new(vec![good("a"), bad, good("c")]).unwrap();
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
     let seen = std::sync::Mutex::new(Vec::new());
-    let fits = fit::map_with_progress(&model, &data, &prior, &MapOptions::default(), |f| {
-        seen.lock().unwrap().push(f.subject().to_string())
-    })
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    let fits = fit::map_with_progress(
+        &model,
+        &data,
+        &prior,
+        &MapOptions::default(),
+        &mut rng,
+        |f| seen.lock().unwrap().push(f.subject().to_string()),
+    )
     .unwrap();
     let ids: Vec<&str> = fits.iter().map(SubjectFit::subject).collect();
     assert_eq!(ids, ["a", "bad", "c"]);
@@ -144,7 +171,14 @@ fn standard_errors_match_a_finite_difference_hessian() {
     let model = model();
     let (data, _) = cohort(&model, 3, 21);
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
-    let fits = fit::map(&model, &data, &prior, &MapOptions::default()).unwrap();
+    let fits = fit::map(
+        &model,
+        &data,
+        &prior,
+        &MapOptions::default(),
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
+    .unwrap();
     for (f, subject) in fits.iter().zip(data.subjects()) {
         let f = f.fit().unwrap();
         let lik = model.likelihood(subject).unwrap();
@@ -207,17 +241,36 @@ fn options_and_shapes_are_validated() {
         ..MapOptions::default()
     };
     assert!(matches!(
-        fit::map(&model, &data, &prior, &zero),
+        fit::map(
+            &model,
+            &data,
+            &prior,
+            &zero,
+            &mut ChaCha8Rng::seed_from_u64(17)
+        ),
         Err(Error::InvalidOption { .. })
     ));
     let wrong = MvGaussian::isotropic(3, 0.0, 4.0).unwrap();
     assert!(matches!(
-        fit::map(&model, &data, &wrong, &MapOptions::default()),
+        fit::map(
+            &model,
+            &data,
+            &wrong,
+            &MapOptions::default(),
+            &mut ChaCha8Rng::seed_from_u64(17)
+        ),
         Err(Error::DimensionMismatch { .. })
     ));
     let mut bad = MapOptions::default();
     bad.optimizer.converged_grad_norm = f64::NAN;
-    assert!(fit::map(&model, &data, &prior, &bad).is_err());
+    assert!(fit::map(
+        &model,
+        &data,
+        &prior,
+        &bad,
+        &mut ChaCha8Rng::seed_from_u64(17)
+    )
+    .is_err());
     assert!(fit::maximize(&prior, arr1(&[0.0]).view(), &Default::default()).is_err());
 }
 
@@ -226,7 +279,14 @@ fn results_serialise() {
     let model = model();
     let (data, _) = cohort(&model, 2, 3);
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
-    let fits = fit::map(&model, &data, &prior, &MapOptions::default()).unwrap();
+    let fits = fit::map(
+        &model,
+        &data,
+        &prior,
+        &MapOptions::default(),
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
+    .unwrap();
     let json = serde_json::to_value(&fits).unwrap();
     let first = &json[0];
     assert_eq!(first["status"], "fitted");
@@ -243,4 +303,55 @@ fn results_serialise() {
     let v = serde_json::to_value(&failure).unwrap();
     assert_eq!(v["status"], "failed");
     assert_eq!(v["error"], "empty data: nothing");
+}
+
+/// Long sessions make the gradient at the start large (thousands); L-BFGS's first step is the
+/// raw gradient, so without the optimiser-side scaling it jumped to log β ≈ 10³, the transform
+/// overflowed and the prior-mean start died at its first iteration. With one start only, every
+/// subject must still converge.
+#[test]
+fn long_subjects_converge_from_the_prior_mean_alone() {
+    let model = model();
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let theta = arr1(&[-0.8, 5f64.ln()]);
+    let subjects = (0..4)
+        .map(|i| {
+            let mut env = Bandit::new(vec![0.8, 0.2])
+                .unwrap()
+                .with_reversals(50)
+                .unwrap();
+            let s = model
+                .simulate(theta.view(), &mut env, 5000, "1", &mut rng)
+                .unwrap();
+            Subject::new(format!("s{i}"), vec![s]).unwrap()
+        })
+        .collect();
+    let data = Dataset::new(subjects).unwrap();
+    let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
+    let one = MapOptions {
+        n_starts: 1,
+        ..MapOptions::default()
+    };
+    for f in fit::map(
+        &model,
+        &data,
+        &prior,
+        &one,
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
+    .unwrap()
+    {
+        let f = f.fit().unwrap();
+        assert!(
+            f.converged,
+            "{}: {} after {} iterations",
+            f.subject, f.stop_reason, f.iterations
+        );
+        assert!(f.grad_norm <= 1e-3);
+        assert!(
+            (f.theta[1] - 5f64.ln()).abs() < 0.3,
+            "log beta {}",
+            f.theta[1]
+        );
+    }
 }

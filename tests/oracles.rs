@@ -766,7 +766,8 @@ fn learning_rates_at_1e_12_and_1_minus_1e_12() {
             assert!(relative_error(vt, value) <= 1e-12, "{vt} vs {value}");
             for &i in &rates {
                 let s = sigmoid(theta_t[i]);
-                let want = g[i] * s * (1.0 - s);
+                // σ(θ)·σ(−θ), not σ(1 − σ): the latter cancels at θ ≈ 27.6.
+                let want = g[i] * s * sigmoid(-theta_t[i]);
                 assert!(
                     relative_error(gt[i], want) <= 1e-9 || (gt[i] - want).abs() < 1e-25,
                     "{v:?} alpha = {alpha}: theta-gradient {} vs chain rule {want}",

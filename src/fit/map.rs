@@ -1,19 +1,21 @@
 //! MAP estimation per subject, with a Laplace approximation at the optimum.
 //!
 //! For each subject: maximise log p(choices | θ) + log p(θ) with L-BFGS from the prior mean
-//! and from `n_starts − 1` draws from the prior (seeded per subject, so results do not depend
-//! on thread scheduling), keep the best, then compute the exact Hessian
-//! H = −∇² log posterior at θ̂. If H is not positive definite the result says so and its
-//! eigenvalues are floored before inverting (never an inverse of garbage); standard errors are
-//! √diag(H⁻¹) on θ, and |g′(θ̂)|·SE on the natural scale (delta method).
+//! and from `n_starts − 1` draws from the prior (each subject draws from its own stream,
+//! keyed by the caller's generator and the subject's id, so results do not depend on thread
+//! scheduling, nor on the order or the other subjects of the dataset), keep the best, then
+//! compute the exact Hessian H = −∇² log posterior at θ̂. If H is not safely positive
+//! definite the result says so and its eigenvalues are floored before inverting (never an
+//! inverse of garbage); standard errors are √diag(H⁻¹) on θ, and |g′(θ̂)|·SE on the natural
+//! scale (delta method).
 
 use ndarray::{Array1, Array2};
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::minimize::{maximize, MaximizeOptions, Maximum};
+use super::minimize::{maximize, MaximizeOptions, Maximum, Minimize};
 use crate::data::{Dataset, Subject};
 use crate::error::{check_len, Error, Result};
 use crate::learning::LearningRule;
@@ -28,8 +30,6 @@ use crate::{Model, Objective, Term};
 pub struct MapOptions {
     /// Number of starts: the prior mean, then draws from the prior.
     pub n_starts: usize,
-    /// Seed for the starts (each subject gets its own stream of this seed).
-    pub seed: u64,
     /// Optimiser settings.
     pub optimizer: MaximizeOptions,
     /// Eigenvalue floor for repairing H, relative to max(1, largest |eigenvalue|).
@@ -42,7 +42,6 @@ impl Default for MapOptions {
     fn default() -> Self {
         MapOptions {
             n_starts: 3,
-            seed: 0,
             optimizer: MaximizeOptions::default(),
             hessian_floor: 1e-8,
             parallel: true,
@@ -108,7 +107,9 @@ pub struct MapFit {
     pub failed_starts: Vec<String>,
     /// H = −∇² log posterior at θ̂ (exact), before any repair.
     pub hessian: Array2<f64>,
-    /// Whether H was not positive definite and its eigenvalues were floored.
+    /// Whether H's smallest eigenvalue was below `hessian_floor · max(1, largest |eigenvalue|)`
+    /// (H not positive definite, or too close to singular to invert safely), so that its
+    /// eigenvalues were floored before inverting.
     pub hessian_repaired: bool,
     /// Smallest eigenvalue of H before repair.
     pub hessian_min_eigenvalue: f64,
@@ -169,31 +170,78 @@ impl SubjectFit {
     }
 }
 
-/// Fits one subject by MAP. `stream` selects the subject's random stream for the starts.
+/// Fits one subject by MAP, drawing the extra starts from `rng`.
 ///
 /// # Errors
 /// Only for invalid options or a prior whose dimension differs from the model's; anything
 /// that goes wrong with the subject itself is a [`SubjectFit::Failed`].
-pub fn map_subject<L, O, P>(
+///
+/// ```
+/// use rand::SeedableRng;
+/// use rlgrad::prelude::*;
+/// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+/// let session = Session::bandit("1", vec![0, 0, 1, 0, 1, 1], vec![1., 0., 1., 1., 0., 1.])?;
+/// let subject = Subject::new("s1", vec![session])?;
+/// let prior = MvGaussian::isotropic(2, 0.0, 4.0)?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+/// let fit = rlgrad::fit::map_subject(&model, &subject, &prior, &MapOptions::default(), &mut rng)?;
+/// assert!(fit.is_ok());
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub fn map_subject<L, O, P, R>(
     model: &Model<L, O>,
     subject: &Subject,
     prior: &P,
     options: &MapOptions,
-    stream: u64,
+    rng: &mut R,
 ) -> Result<SubjectFit>
 where
     L: LearningRule,
     O: Observation,
     P: Prior,
+    R: Rng + ?Sized,
 {
+    check_inputs(model, prior, options)?;
+    Ok(fit_checked(model, subject, prior, options, rng))
+}
+
+/// Options valid and the prior of the model's dimension: checked once per call.
+fn check_inputs<L: LearningRule, O: Observation, P: Prior>(
+    model: &Model<L, O>,
+    prior: &P,
+    options: &MapOptions,
+) -> Result<()> {
     options.check()?;
-    check_len("prior (vs model parameters)", model.n_params(), prior.dim())?;
-    Ok(match fit_one(model, subject, prior, options, stream) {
+    check_len("prior (vs model parameters)", model.n_params(), prior.dim())
+}
+
+/// One subject, inputs already checked: its outcome, fitted or failed.
+fn fit_checked<L, O, P, R>(
+    model: &Model<L, O>,
+    subject: &Subject,
+    prior: &P,
+    options: &MapOptions,
+    rng: &mut R,
+) -> SubjectFit
+where
+    L: LearningRule,
+    O: Observation,
+    P: Prior,
+    R: Rng + ?Sized,
+{
+    match fit_one(model, subject, prior, options, rng) {
         Ok(fit) => SubjectFit::Fitted(Box::new(fit)),
         Err(error) => SubjectFit::Failed(FitFailure {
             subject: subject.id().to_string(),
             error,
         }),
+    }
+}
+
+/// A stable 64-bit hash of a subject id (FNV-1a): its stream number.
+fn stream_of(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
 }
 
@@ -212,77 +260,101 @@ where
 /// let session = model.simulate(theta.view(), &mut env, 200, "1", &mut rng)?;
 /// let data = Dataset::new(vec![Subject::new("s1", vec![session])?])?;
 /// let prior = MvGaussian::isotropic(2, 0.0, 4.0)?;
-/// let fits = rlgrad::fit::map(&model, &data, &prior, &MapOptions::default())?;
+/// let fits = rlgrad::fit::map(&model, &data, &prior, &MapOptions::default(), &mut rng)?;
 /// let fit = fits[0].fit().expect("fitted");
 /// assert!(fit.converged);
 /// println!("{}", fit.params);
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-pub fn map<L, O, P>(
+pub fn map<L, O, P, R>(
     model: &Model<L, O>,
     data: &Dataset,
     prior: &P,
     options: &MapOptions,
+    rng: &mut R,
 ) -> Result<Vec<SubjectFit>>
 where
     L: LearningRule,
     O: Observation,
     P: Prior + Sync,
+    R: Rng + ?Sized,
 {
-    map_with_progress(model, data, prior, options, |_| {})
+    map_with_progress(model, data, prior, options, rng, |_| {})
 }
 
 /// As [`map`], calling `progress` with each subject's outcome as soon as it is done (from
 /// whichever thread did it; for a progress bar).
 ///
+/// One number is drawn from `rng`; each subject then draws its starts from its own stream of
+/// a generator seeded with it, the stream chosen by a hash of the subject's id.
+///
 /// # Errors
 /// As [`map`].
-pub fn map_with_progress<L, O, P, F>(
+///
+/// ```
+/// use rand::SeedableRng;
+/// use std::sync::atomic::{AtomicUsize, Ordering};
+/// use rlgrad::prelude::*;
+/// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+/// let s = |id: &str| Subject::new(id, vec![Session::bandit("1", vec![0, 1, 1], vec![1., 0., 1.])?]);
+/// let data = Dataset::new(vec![s("a")?, s("b")?])?;
+/// let prior = MvGaussian::isotropic(2, 0.0, 4.0)?;
+/// let done = AtomicUsize::new(0);
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
+/// let fits = rlgrad::fit::map_with_progress(&model, &data, &prior, &MapOptions::default(),
+///     &mut rng, |_| { done.fetch_add(1, Ordering::Relaxed); })?;
+/// assert_eq!(done.into_inner(), fits.len());
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub fn map_with_progress<L, O, P, R, F>(
     model: &Model<L, O>,
     data: &Dataset,
     prior: &P,
     options: &MapOptions,
+    rng: &mut R,
     progress: F,
 ) -> Result<Vec<SubjectFit>>
 where
     L: LearningRule,
     O: Observation,
     P: Prior + Sync,
+    R: Rng + ?Sized,
     F: Fn(&SubjectFit) + Sync,
 {
-    options.check()?;
-    check_len("prior (vs model parameters)", model.n_params(), prior.dim())?;
-    let one = |(i, subject): (usize, &Subject)| {
-        let fit = map_subject(model, subject, prior, options, i as u64)?;
+    check_inputs(model, prior, options)?;
+    let base: u64 = rng.random();
+    let one = |subject: &Subject| {
+        let mut own = ChaCha8Rng::seed_from_u64(base);
+        own.set_stream(stream_of(subject.id()));
+        let fit = fit_checked(model, subject, prior, options, &mut own);
         progress(&fit);
-        Ok(fit)
+        fit
     };
-    if options.parallel {
-        data.subjects().par_iter().enumerate().map(one).collect()
+    Ok(if options.parallel {
+        data.subjects().par_iter().map(one).collect()
     } else {
-        data.subjects().iter().enumerate().map(one).collect()
-    }
+        data.subjects().iter().map(one).collect()
+    })
 }
 
-fn fit_one<L, O, P>(
+fn fit_one<L, O, P, R>(
     model: &Model<L, O>,
     subject: &Subject,
     prior: &P,
     options: &MapOptions,
-    stream: u64,
+    rng: &mut R,
 ) -> Result<MapFit>
 where
     L: LearningRule,
     O: Observation,
     P: Prior,
+    R: Rng + ?Sized,
 {
     let likelihood = model.likelihood(subject)?;
     let posterior = Objective::new(model.n_params())
         .with("likelihood", 1.0, &likelihood)?
         .with("prior", 1.0, prior)?;
 
-    let mut rng = ChaCha8Rng::seed_from_u64(options.seed);
-    rng.set_stream(stream);
     let mut best: Option<(usize, Maximum)> = None;
     let mut failed_starts = Vec::new();
     let mut evaluations = 0;
@@ -290,7 +362,7 @@ where
         let start = if s == 0 {
             prior.mean()
         } else {
-            prior.sample(&mut rng)
+            prior.sample(rng)
         };
         match maximize(&posterior, start.view(), &options.optimizer) {
             Ok(m) => {
@@ -313,11 +385,8 @@ where
         });
     };
 
-    let k = model.n_params();
-    let mut grad = Array1::zeros(k);
-    let mut neg_hess = Array2::zeros((k, k));
-    // alpha = −1: the Hessian of −log posterior.
-    posterior.add_value_grad_hessian(m.theta.view(), -1.0, grad.view_mut(), neg_hess.view_mut())?;
+    // H = −∇² log posterior, from the adapter (the one place that negates).
+    let neg_hess = Minimize::new(&posterior).cost_hessian(&m.theta)?;
     let laplace = laplace(&neg_hess, options.hessian_floor)?;
     let log_likelihood = likelihood.value(m.theta.view())?;
     let log_prior = prior.value(m.theta.view())?;

@@ -10,7 +10,13 @@ use ndarray::{Array1, Array2, ArrayView1};
 use crate::error::{check_len, Error, Result};
 use crate::Term;
 
-/// A term seen as a function to **minimise**: cost = −g(θ), gradient = −∇g, Hessian = −∇²g.
+/// A term seen as a function to **minimise**: cost = −g(θ)/s, gradient = −∇g/s, Hessian
+/// = −∇²g/s, with a positive scale s (1 unless set).
+///
+/// This adapter is the one place in the crate where the sign flips. The scale exists for the
+/// optimiser: [`maximize`] sets s to the gradient norm at the start, so that L-BFGS's first
+/// step (along the raw gradient, of length one) stays near the start even when a long
+/// session makes the gradient large.
 ///
 /// argmin asks for cost and gradient in separate calls, usually at the same point; the
 /// adapter evaluates value and gradient together once and answers the second call from a
@@ -32,21 +38,47 @@ use crate::Term;
 /// ```
 pub struct Minimize<'t, T: Term + ?Sized> {
     term: &'t T,
+    scale: f64,
     cache: RefCell<Option<Evaluated>>,
     evaluations: Cell<u64>,
 }
 
-/// (θ, cost, gradient of the cost) at the last point evaluated.
+/// (θ, the term's value g(θ), the gradient of the cost −∇g/s) at the last point evaluated.
 type Evaluated = (Array1<f64>, f64, Array1<f64>);
 
 impl<'t, T: Term + ?Sized> Minimize<'t, T> {
-    /// Wraps a term.
+    /// Wraps a term (scale 1).
     pub fn new(term: &'t T) -> Self {
         Minimize {
             term,
+            scale: 1.0,
             cache: RefCell::new(None),
             evaluations: Cell::new(0),
         }
+    }
+
+    /// Sets the scale s (cost = −g/s); the cached point, if any, is kept.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] unless s is finite and positive.
+    pub fn set_scale(&mut self, scale: f64) -> Result<()> {
+        if !(scale.is_finite() && scale > 0.0) {
+            return Err(Error::InvalidOption {
+                name: "scale".to_string(),
+                value: scale.to_string(),
+                reason: "must be finite and > 0".to_string(),
+            });
+        }
+        if let Some((_, _, g)) = self.cache.get_mut().as_mut() {
+            *g *= self.scale / scale;
+        }
+        self.scale = scale;
+        Ok(())
+    }
+
+    /// The scale s.
+    pub fn scale(&self) -> f64 {
+        self.scale
     }
 
     /// Number of value-and-gradient evaluations of the term so far.
@@ -54,32 +86,43 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
         self.evaluations.get()
     }
 
-    /// (−g(θ), −∇g(θ)), from the cache when θ is the last point evaluated.
+    /// (g(θ), −∇g(θ)/s): the term's own value and the gradient of the cost, from the cache
+    /// when θ is the last point evaluated.
     ///
     /// # Errors
     /// Whatever the term returns at θ.
-    pub fn cost_and_gradient(&self, theta: &Array1<f64>) -> Result<(f64, Array1<f64>)> {
+    ///
+    /// ```
+    /// use ndarray::arr1;
+    /// use rlgrad::{fit::Minimize, prior::MvGaussian, Term};
+    /// let prior = MvGaussian::isotropic(1, 0.0, 1.0)?;
+    /// let (value, cost_grad) = Minimize::new(&prior).evaluate(&arr1(&[2.0]))?;
+    /// assert_eq!(value, prior.value(arr1(&[2.0]).view())?);
+    /// assert_eq!(cost_grad[0], 2.0);
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    pub fn evaluate(&self, theta: &Array1<f64>) -> Result<(f64, Array1<f64>)> {
         let mut cache = self.cache.borrow_mut();
-        if let Some((t, c, g)) = cache.as_ref() {
+        if let Some((t, v, g)) = cache.as_ref() {
             if t == theta {
-                return Ok((*c, g.clone()));
+                return Ok((*v, g.clone()));
             }
         }
         // Reuse the cache's buffers: one allocation per evaluation (the copy argmin keeps).
         let k = self.term.dim();
-        let (t, c, grad) =
+        let (t, v, grad) =
             cache.get_or_insert_with(|| (Array1::zeros(k), f64::NAN, Array1::zeros(k)));
         grad.fill(0.0);
-        // The sign flip: alpha = −1 adds −∇g into the zeroed buffer.
+        // The sign flip (and the scale): alpha = −1/s adds −∇g/s into the zeroed buffer.
         match self
             .term
-            .add_value_and_grad(theta.view(), -1.0, grad.view_mut())
+            .add_value_and_grad(theta.view(), -1.0 / self.scale, grad.view_mut())
         {
             Ok(value) => {
                 self.evaluations.set(self.evaluations.get() + 1);
                 t.assign(theta);
-                *c = -value;
-                Ok((*c, grad.clone()))
+                *v = value;
+                Ok((value, grad.clone()))
             }
             Err(e) => {
                 *cache = None;
@@ -87,13 +130,30 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
             }
         }
     }
+
+    /// The Hessian of the cost, −∇²g(θ)/s (exact when the term's is).
+    ///
+    /// # Errors
+    /// Whatever the term returns at θ.
+    pub fn cost_hessian(&self, theta: &Array1<f64>) -> Result<Array2<f64>> {
+        let k = self.term.dim();
+        let mut grad = Array1::zeros(k);
+        let mut hess = Array2::zeros((k, k));
+        self.term.add_value_grad_hessian(
+            theta.view(),
+            -1.0 / self.scale,
+            grad.view_mut(),
+            hess.view_mut(),
+        )?;
+        Ok(hess)
+    }
 }
 
 impl<T: Term + ?Sized> CostFunction for Minimize<'_, T> {
     type Param = Array1<f64>;
     type Output = f64;
     fn cost(&self, theta: &Array1<f64>) -> std::result::Result<f64, argmin::core::Error> {
-        Ok(self.cost_and_gradient(theta)?.0)
+        Ok(-self.evaluate(theta)?.0 / self.scale)
     }
 }
 
@@ -104,7 +164,7 @@ impl<T: Term + ?Sized> Gradient for Minimize<'_, T> {
         &self,
         theta: &Array1<f64>,
     ) -> std::result::Result<Array1<f64>, argmin::core::Error> {
-        Ok(self.cost_and_gradient(theta)?.1)
+        Ok(self.evaluate(theta)?.1)
     }
 }
 
@@ -115,12 +175,7 @@ impl<T: Term + ?Sized> Hessian for Minimize<'_, T> {
         &self,
         theta: &Array1<f64>,
     ) -> std::result::Result<Array2<f64>, argmin::core::Error> {
-        let k = self.term.dim();
-        let mut grad = Array1::zeros(k);
-        let mut hess = Array2::zeros((k, k));
-        self.term
-            .add_value_grad_hessian(theta.view(), -1.0, grad.view_mut(), hess.view_mut())?;
-        Ok(hess)
+        Ok(self.cost_hessian(theta)?)
     }
 }
 
@@ -228,12 +283,17 @@ pub fn maximize<T: Term + ?Sized>(
 ) -> Result<Maximum> {
     options.check()?;
     check_len("start", term.dim(), start.len())?;
-    let problem = Minimize::new(term);
+    let mut problem = Minimize::new(term);
     let x0 = start.to_owned();
-    // Evaluate the start through the adapter: errors here are the caller's to see.
-    // (argmin evaluates it again in `init`, from the cache. Passing the cost in `configure`
-    // instead would make L-BFGS stop at once: it then sees no change of cost.)
-    problem.cost_and_gradient(&x0)?;
+    // Evaluate the start through the adapter: errors here are the caller's to see. (argmin
+    // evaluates it again in `init`, from the cache. Passing the cost in `configure` instead
+    // would make L-BFGS stop at once: it then sees no change of cost.)
+    let (_, g0) = problem.evaluate(&x0)?;
+    // Scale the cost so that its gradient at the start has norm ≤ 1: L-BFGS's first step is
+    // the raw gradient, which for a long session can be in the thousands and would jump to
+    // parameters whose transforms overflow. Later steps use curvature and are unaffected.
+    let scale = norm2(g0.view()).max(1.0);
+    problem.set_scale(scale)?;
 
     let optimizer_error = |e: argmin::core::Error| Error::Optimizer {
         reason: e.to_string(),
@@ -242,7 +302,7 @@ pub fn maximize<T: Term + ?Sized>(
         .with_c(1e-4, 0.9)
         .map_err(optimizer_error)?;
     let solver = LBFGS::new(linesearch, options.history)
-        .with_tolerance_grad(options.grad_tol)
+        .with_tolerance_grad(options.grad_tol / scale)
         .map_err(optimizer_error)?;
     let result = Executor::new(&problem, solver)
         .configure(|state| state.param(x0.clone()).max_iters(options.max_iters))
@@ -265,11 +325,11 @@ pub fn maximize<T: Term + ?Sized>(
         // An error escaping argmin (not caught by its line search): keep the start.
         Err(e) => (x0.clone(), 0, format!("optimiser error: {e}")),
     };
-    let (cost, grad) = problem.cost_and_gradient(&theta)?;
-    let grad_norm = norm2(grad.view());
+    let (value, cost_grad) = problem.evaluate(&theta)?;
+    let grad_norm = norm2(cost_grad.view()) * scale;
     Ok(Maximum {
         theta,
-        value: -cost,
+        value,
         grad_norm,
         iterations,
         evaluations: problem.evaluations(),
