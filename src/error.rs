@@ -64,6 +64,13 @@ pub enum Error {
         what: String,
     },
 
+    /// Two subjects of a dataset share an identifier.
+    #[error("subject `{subject}` appears twice in the dataset")]
+    DuplicateSubject {
+        /// The identifier.
+        subject: String,
+    },
+
     /// A trial field is invalid for the dataset or for the model it is used with.
     #[error("subject `{subject}`, session `{session}`, trial {trial}: {field} = {value} {reason}")]
     InvalidTrial {

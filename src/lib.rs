@@ -59,9 +59,10 @@
 //! Bad input — malformed data, an action or state the model was not built for, a non-finite
 //! reward, θ of the wrong length or with NaN/∞ entries, buffers of the wrong shape, a
 //! covariance that is not symmetric positive definite, invalid options — returns an
-//! [`Error`] naming the subject, session, trial, line, column or value at fault. A
-//! computation that overflows at extreme (finite) parameters returns
-//! [`Error::NonFiniteResult`] rather than a NaN. Input is validated once, at construction or
+//! [`Error`] naming the subject, session, trial, line, column or value at fault. At extreme
+//! (finite) θ, a transform that overflows is an [`Error::InvalidParameter`] naming the
+//! parameter and θ entry, and a computation that overflows is an [`Error::NonFiniteResult`]
+//! naming what and where: never a NaN. Input is validated once, at construction or
 //! at the public boundary; the per-trial loops are then infallible and allocation-free.
 //!
 //! A panic means a bug in this crate (a violated internal invariant), with one documented
@@ -85,7 +86,6 @@
 //! |---|---|
 //! | (default) | pure-Rust dense linear algebra (nalgebra); no system libraries |
 //! | `openblas-system` | linear algebra through ndarray-linalg and the system OpenBLAS |
-//! | `netlib-static` | linear algebra through ndarray-linalg and netlib built from source |
 //! | `lapack` | the ndarray-linalg path without a backend: does not build alone |
 //!
 //! ## Checking your own components

@@ -24,7 +24,7 @@ use crate::error::check_len;
 use crate::error::{Error, Result};
 use crate::learning::{order, LearningRule, Step};
 use crate::model::Natural;
-use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation};
+use crate::observation::{rotate, Choice, ObsBuffers, ObsDerivs, Observation};
 use crate::term::check_hess_shape;
 use crate::{Model, Term};
 
@@ -333,20 +333,6 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             return Err(self.non_finite("hessian of the log-likelihood", theta));
         }
         Ok(())
-    }
-}
-
-/// (j + a) mod n for j, a < n: with the size `NA` known at compile time the remainder is a
-/// mask or a multiply (and proves the index in bounds); otherwise a compare, no division.
-#[inline(always)]
-fn rotate<const NA: usize>(j: usize, a: usize, n: usize) -> usize {
-    let x = j + a;
-    if NA > 0 {
-        x % NA
-    } else if x >= n {
-        x - n
-    } else {
-        x
     }
 }
 

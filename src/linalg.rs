@@ -2,7 +2,7 @@
 //!
 //! By default everything here is pure Rust (nalgebra), so `cargo add rlgrad && cargo test`
 //! works on a machine without any system library. With the `lapack` feature and a backend
-//! feature (`openblas-system` or `netlib-static`) the same functions go through
+//! feature (`openblas-system`) the same functions go through
 //! ndarray-linalg. Both implementations are always compiled in tests of a LAPACK build and
 //! compared against each other.
 //!
@@ -19,12 +19,9 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 
-#[cfg(all(
-    feature = "lapack",
-    not(any(feature = "openblas-system", feature = "netlib-static"))
-))]
+#[cfg(all(feature = "lapack", not(feature = "openblas-system")))]
 compile_error!(
-    "the `lapack` feature needs a backend: enable `openblas-system` or `netlib-static` \
+    "the `lapack` feature needs a backend: enable `openblas-system` \
      (a library does not pick a LAPACK backend for you)"
 );
 
@@ -76,9 +73,11 @@ pub fn check_symmetric(a: ArrayView2<f64>, what: &str) -> Result<()> {
 /// [`Error::NotPositiveDefinite`] (with the smallest eigenvalue) if the factorisation fails.
 pub fn cholesky(a: ArrayView2<f64>, what: &str) -> Result<Array2<f64>> {
     check_symmetric(a, what)?;
+    // Both backends accept some semi-definite matrices with a zero (or tiny negative)
+    // pivot; a factor is only usable with a positive, finite diagonal.
     match backend::cholesky(a) {
-        Some(l) => Ok(l),
-        None => Err(not_pd(a, what)),
+        Some(l) if l.diag().iter().all(|d| d.is_finite() && *d > 0.0) => Ok(l),
+        _ => Err(not_pd(a, what)),
     }
 }
 
@@ -158,12 +157,7 @@ pub(crate) mod pure {
 
     pub(crate) fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
         let c = nalgebra::linalg::Cholesky::new(to_na(a))?;
-        let l = from_na(&c.l());
-        // nalgebra accepts some semi-definite matrices with a zero pivot; reject them here.
-        l.diag()
-            .iter()
-            .all(|d| d.is_finite() && *d > 0.0)
-            .then_some(l)
+        Some(from_na(&c.l()))
     }
 
     pub(crate) fn symmetric_eigen(a: ArrayView2<f64>) -> Option<(Array1<f64>, Array2<f64>)> {
@@ -184,11 +178,7 @@ pub(crate) mod lapack {
     use ndarray_linalg::{Cholesky, Eigh, UPLO};
 
     pub(crate) fn cholesky(a: ArrayView2<f64>) -> Option<Array2<f64>> {
-        let l = a.to_owned().cholesky(UPLO::Lower).ok()?;
-        l.diag()
-            .iter()
-            .all(|d| d.is_finite() && *d > 0.0)
-            .then_some(l)
+        a.to_owned().cholesky(UPLO::Lower).ok()
     }
 
     pub(crate) fn symmetric_eigen(a: ArrayView2<f64>) -> Option<(Array1<f64>, Array2<f64>)> {
@@ -273,7 +263,9 @@ mod tests {
             let d = q1.column(c).dot(&q2.column(c)).abs();
             assert!((d - 1.0).abs() < 1e-10);
         }
-        assert!(pure::cholesky(arr2(&[[1.0, 2.0], [2.0, 1.0]]).view()).is_none());
-        assert!(lapack::cholesky(arr2(&[[1.0, 2.0], [2.0, 1.0]]).view()).is_none());
+        let not_pd = arr2(&[[1.0, 2.0], [2.0, 1.0]]);
+        let ok = |l: Option<Array2<f64>>| l.is_some_and(|l| l.diag().iter().all(|d| *d > 0.0));
+        assert!(!ok(pure::cholesky(not_pd.view())));
+        assert!(!ok(lapack::cholesky(not_pd.view())));
     }
 }

@@ -352,7 +352,7 @@ impl ParamLayout {
     ///
     /// # Errors
     /// As [`ParamLayout::natural`].
-    pub fn natural_with_derivatives(&self, theta: ArrayView1<f64>) -> Result<Vec<f64>> {
+    pub(crate) fn natural_with_derivatives(&self, theta: ArrayView1<f64>) -> Result<Vec<f64>> {
         self.check_theta(theta)?;
         let k = self.len();
         let mut vals = vec![0.0; 3 * k];
@@ -557,7 +557,11 @@ mod tests {
         }
         let (v, _, _): (f64, f64, f64) = Transform::unit().derivatives(27.631021115928547);
         // ψ = 1 − 1e-12 to the nearest double (spacing 1.1e-16 there).
-        assert!((1.0 - v - 1e-12).abs() <= f64::EPSILON / 2.0, "1 − ψ = {}", 1.0 - v);
+        assert!(
+            (1.0 - v - 1e-12).abs() <= f64::EPSILON / 2.0,
+            "1 − ψ = {}",
+            1.0 - v
+        );
     }
 
     #[test]

@@ -46,7 +46,9 @@ use crate::params::check_finite_theta;
 /// exactly (the default uses central differences of the gradient).
 ///
 /// Every method validates θ (length, finiteness) and the buffer shapes, and returns
-/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) rather than a NaN.
+/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) rather than a NaN. After an
+/// `Err` the contents of the caller's buffers are unspecified (a composite term may have
+/// added part of its sum before a later part failed).
 pub trait Term: Send + Sync {
     /// The length of θ.
     fn dim(&self) -> usize;
@@ -141,6 +143,17 @@ impl<T: Term + ?Sized> Term for &T {
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
         (**self).value(theta)
     }
+    fn value_and_grad(&self, theta: ArrayView1<f64>, grad: ArrayViewMut1<f64>) -> Result<f64> {
+        (**self).value_and_grad(theta, grad)
+    }
+    fn value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        grad: ArrayViewMut1<f64>,
+        hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        (**self).value_grad_hessian(theta, grad, hess)
+    }
     fn add_value_grad_hessian(
         &self,
         theta: ArrayView1<f64>,
@@ -169,6 +182,17 @@ impl<T: Term + ?Sized> Term for Box<T> {
     }
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
         (**self).value(theta)
+    }
+    fn value_and_grad(&self, theta: ArrayView1<f64>, grad: ArrayViewMut1<f64>) -> Result<f64> {
+        (**self).value_and_grad(theta, grad)
+    }
+    fn value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        grad: ArrayViewMut1<f64>,
+        hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        (**self).value_grad_hessian(theta, grad, hess)
     }
     fn add_value_grad_hessian(
         &self,

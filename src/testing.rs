@@ -181,9 +181,10 @@ impl std::fmt::Display for TermReport {
 /// Runs every check at θ: gradient and Hessian against finite differences, and the
 /// [`Term`] contract:
 ///
-/// - `value`, `value_and_grad`, `add_value_and_grad` and `value_grad_hessian` return the
-///   same value to the last bit;
-/// - `add_value_and_grad(θ, α, g)` adds exactly α·∇g into a buffer that already holds data;
+/// - `value`, `value_and_grad`, `add_value_and_grad`, `value_grad_hessian` and
+///   `add_value_grad_hessian` return the same value to the last bit;
+/// - `add_value_and_grad(θ, α, g)` and `add_value_grad_hessian(θ, α, g, h)` add exactly α·∇g
+///   and α·∇²g into buffers that already hold data;
 /// - the overwriting forms ignore what their buffers held;
 /// - the Hessian is symmetric.
 ///
@@ -207,10 +208,14 @@ pub fn check_term<T: Term + ?Sized>(
     let mut g3 = Array1::from_elem(k, f64::NAN);
     let mut h3 = Array2::from_elem((k, k), f64::NAN);
     let v3 = term.value_grad_hessian(theta, g3.view_mut(), h3.view_mut())?;
+    let mut g4 = Array1::from_elem(k, 1.0);
+    let mut h4 = Array2::from_elem((k, k), 1.0);
+    let v4 = term.add_value_grad_hessian(theta, 2.5, g4.view_mut(), h4.view_mut())?;
     for (name, v) in [
         ("value_and_grad", v1),
         ("add_value_and_grad", v2),
         ("value_grad_hessian", v3),
+        ("add_value_grad_hessian", v4),
     ] {
         if v.to_bits() != v0.to_bits() {
             contract.push(format!("{name} returned {v:e} but value returned {v0:e}"));
@@ -232,9 +237,24 @@ pub fn check_term<T: Term + ?Sized>(
                 g3[i], g1[i]
             ));
         }
+        if (g4[i] - want).abs() > 1e-12 * want.abs().max(1.0) {
+            contract.push(format!(
+                "add_value_grad_hessian with alpha = 2.5 gave gradient {:e} at entry {i}, \
+                 expected {want:e}",
+                g4[i]
+            ));
+        }
         for j in 0..k {
             if (h3[[i, j]] - h3[[j, i]]).abs() > 1e-12 * h3[[i, j]].abs().max(1.0) {
                 contract.push(format!("hessian is not symmetric at ({i}, {j})"));
+            }
+            let want_h = 1.0 + 2.5 * h3[[i, j]];
+            if (h4[[i, j]] - want_h).abs() > 1e-9 * want_h.abs().max(1.0) {
+                contract.push(format!(
+                    "add_value_grad_hessian with alpha = 2.5 gave hessian {:e} at ({i}, {j}), \
+                     expected {want_h:e}",
+                    h4[[i, j]]
+                ));
             }
         }
     }

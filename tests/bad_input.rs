@@ -399,8 +399,14 @@ fn duplicate_subject_ids() {
     )
     .unwrap();
     let err = Dataset::new(vec![s.clone(), s]).unwrap_err();
-    assert!(matches!(err, Error::InvalidOption { .. }), "{err:?}");
-    assert!(err.to_string().contains("dup"), "{err}");
+    assert!(
+        matches!(&err, Error::DuplicateSubject { subject } if subject == "dup"),
+        "{err:?}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "subject `dup` appears twice in the dataset"
+    );
 }
 
 // ---------------------------------------------------------------------------------------

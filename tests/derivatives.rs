@@ -135,3 +135,44 @@ fn default_hessian_is_accurate() {
     let err = (&h - &h_fd).iter().fold(0.0_f64, |m, e| m.max(e.abs()));
     assert!(err < 1e-7, "max abs error {err}");
 }
+
+/// Spec 2.3: with two learning rates the derivative at δ = 0 exactly is taken from the α⁺
+/// branch. With a learned q0 equal to the first reward, δ = 0 on the first update; lowering
+/// q0 makes δ > 0 (the α⁺ branch), raising it makes δ < 0 (α⁻). The analytic ∂/∂q0 must
+/// match the one-sided difference from below, and not the one from above.
+#[test]
+fn dual_rate_derivative_at_zero_error_is_the_positive_branch() {
+    let model = Model::new(
+        RescorlaWagner::dual().with_learned_initial_value(),
+        Softmax::new(),
+        1,
+        2,
+    )
+    .unwrap();
+    // First trial: action 0, reward 0.5 = q0, so δ = 0; the entry is then chosen again.
+    let session = Session::bandit("1", vec![0, 0, 1, 0], vec![0.5, 1.0, 0.0, 1.0]).unwrap();
+    let subject = Subject::new("s", vec![session]).unwrap();
+    let lik = model.likelihood(&subject).unwrap();
+    // alpha_pos = σ(1) ≈ 0.73 and alpha_neg = σ(−1) ≈ 0.27 differ, so the branches differ.
+    let theta = arr1(&[1.0, -1.0, 0.5, 0.8]);
+    let mut g = Array1::zeros(4);
+    lik.value_and_grad(theta.view(), g.view_mut()).unwrap();
+    let h = 1e-7;
+    let at = |q0: f64| {
+        let mut t = theta.clone();
+        t[2] = q0;
+        lik.value(t.view()).unwrap()
+    };
+    let below = (at(0.5) - at(0.5 - h)) / h;
+    let above = (at(0.5 + h) - at(0.5)) / h;
+    assert!(
+        (g[2] - below).abs() < 1e-5,
+        "analytic {} vs from below {below}",
+        g[2]
+    );
+    assert!(
+        (g[2] - above).abs() > 1e-3,
+        "the branches should differ: {} vs {above}",
+        g[2]
+    );
+}

@@ -332,7 +332,7 @@ proptest! {
         match Dataset::new(subjects) {
             Ok(d) => check_dataset(&d)?,
             Err(e) => prop_assert!(
-                matches!(e, Error::EmptyData { .. } | Error::InvalidOption { .. }),
+                matches!(e, Error::EmptyData { .. } | Error::DuplicateSubject { .. }),
                 "{e:?}"
             ),
         }

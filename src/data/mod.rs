@@ -281,7 +281,7 @@ impl Dataset {
     /// A dataset from subjects.
     ///
     /// # Errors
-    /// [`Error::EmptyData`] if there are no subjects; [`Error::InvalidOption`] naming a
+    /// [`Error::EmptyData`] if there are no subjects; [`Error::DuplicateSubject`] naming a
     /// subject id that appears twice.
     pub fn new(subjects: Vec<Subject>) -> Result<Self> {
         if subjects.is_empty() {
@@ -292,10 +292,8 @@ impl Dataset {
         let mut ids: Vec<&str> = subjects.iter().map(Subject::id).collect();
         ids.sort_unstable();
         if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-            return Err(Error::InvalidOption {
-                name: "subject id".to_string(),
-                value: w[0].to_string(),
-                reason: "appears twice in the dataset".to_string(),
+            return Err(Error::DuplicateSubject {
+                subject: w[0].to_string(),
             });
         }
         Ok(Dataset { subjects })

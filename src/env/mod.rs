@@ -20,6 +20,28 @@ pub struct Outcome {
 }
 
 /// A task with discrete states and actions.
+///
+/// ```
+/// use rand::Rng;
+/// use rlgrad::env::{Environment, Outcome};
+/// /// Two states; action 1 in state 0 pays 1 and ends the episode.
+/// struct TwoStep;
+/// impl Environment for TwoStep {
+///     fn n_states(&self) -> usize { 2 }
+///     fn n_actions(&self) -> usize { 2 }
+///     fn reset<R: Rng + ?Sized>(&mut self, _rng: &mut R) -> usize { 0 }
+///     fn step<R: Rng + ?Sized>(&mut self, action: usize, _rng: &mut R) -> Outcome {
+///         if action == 1 {
+///             Outcome { reward: 1.0, next_state: None }
+///         } else {
+///             Outcome { reward: 0.0, next_state: Some(1) }
+///         }
+///     }
+/// }
+/// # use rand::SeedableRng;
+/// # let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+/// assert_eq!(TwoStep.step(1, &mut rng).next_state, None);
+/// ```
 pub trait Environment {
     /// Number of states.
     fn n_states(&self) -> usize;

@@ -88,6 +88,23 @@ pub struct Step {
 }
 
 /// A learning rule with forward sensitivities (see the module docs for the layout).
+///
+/// The repository's `tests/custom_rule.rs` implements a complete rule outside the crate
+/// (Rescorla–Wagner with forgetting) and proves its derivatives with [`crate::testing`]; it
+/// is the template for a new rule. Using a rule directly:
+///
+/// ```
+/// use rlgrad::learning::{order, Step, TableShape};
+/// use rlgrad::{LearningRule, RescorlaWagner};
+/// let rw = RescorlaWagner::new();
+/// let shape = TableShape { n_states: 1, n_actions: 2 };
+/// let (mut q, mut d) = (vec![0.0; 2], vec![0.0; 2]);
+/// rw.reset::<{ order::GRADIENT }>(&[0.5], shape, &mut q, &mut d, &mut []);
+/// let step = Step { state: 0, action: 1, reward: 1.0, next_state: None };
+/// rw.update::<{ order::GRADIENT }>(&[0.5], shape, step, &mut q, &mut d, &mut []);
+/// assert_eq!(q, [0.0, 0.5]); // Q ← Q + α(r − Q)
+/// assert_eq!(d, [0.0, 1.0]); // ∂Q/∂α = (1 − α)·0 + (r − Q)
+/// ```
 pub trait LearningRule: Send + Sync {
     /// Whether [`LearningRule::update`] reads [`Step::next_state`]. When `false` (the
     /// default) the likelihood does not load the next-state column and passes `None`.
@@ -118,6 +135,11 @@ pub trait LearningRule: Send + Sync {
 
     /// Updates Q (and D, E up to `ORDER`) after one trial. D and E must be updated from the
     /// values before the trial, including the carried terms.
+    ///
+    /// # Panics
+    /// May panic if the buffers do not have the lengths in the module docs or the step's
+    /// state or action is outside `shape` (the likelihood guarantees both; this is a
+    /// contract with the caller, not input validation).
     fn update<const ORDER: usize>(
         &self,
         psi: &[f64],

@@ -114,11 +114,15 @@ impl LearningRule for RescorlaWagner {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        for (k, spec) in self.params().iter().enumerate().take(self.n_rates()) {
-            let a = psi[k];
+        let names: &[&str] = if self.dual {
+            &["alpha_pos", "alpha_neg"]
+        } else {
+            &["alpha"]
+        };
+        for (name, &a) in names.iter().zip(psi) {
             if !(0.0..=1.0).contains(&a) {
                 return Err(Error::InvalidParameter {
-                    name: spec.name.clone(),
+                    name: name.to_string(),
                     value: a,
                     reason: "is outside [0, 1]".to_string(),
                 });
@@ -210,24 +214,23 @@ fn sensitivities<const ORDER: usize, const K: usize>(
     e: &mut [f64],
 ) {
     let base = i * K;
-    let di: &mut [f64; K] = match d.get_mut(base..base + K).and_then(|s| s.try_into().ok()) {
-        Some(di) => di,
-        None => return, // unreachable: the likelihood sizes `d` as S·A·K
-    };
-    let old = *di;
+    // The buffers are S·A·K and S·A·K² long (the trait's contract): indexing cannot fail
+    // for a caller that keeps it, and a caller that breaks it gets a panic, not wrong numbers.
+    let di = &mut d[base..base + K];
+    let mut old = [0.0; K];
+    old.copy_from_slice(di);
     if ORDER >= 2 {
-        if let Some(ei) = e.get_mut(base * K..(base + K) * K) {
-            for r in 0..K {
-                for c in 0..K {
-                    let mut v = keep * ei[r * K + c];
-                    if r == ka {
-                        v -= old[c];
-                    }
-                    if c == ka {
-                        v -= old[r];
-                    }
-                    ei[r * K + c] = v;
+        let ei = &mut e[base * K..(base + K) * K];
+        for r in 0..K {
+            for c in 0..K {
+                let mut v = keep * ei[r * K + c];
+                if r == ka {
+                    v -= old[c];
                 }
+                if c == ka {
+                    v -= old[r];
+                }
+                ei[r * K + c] = v;
             }
         }
     }

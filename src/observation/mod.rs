@@ -135,6 +135,20 @@ impl ObsBuffers {
 }
 
 /// An observation (choice) model.
+///
+/// ```
+/// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
+/// use rlgrad::{learning::order, Observation};
+/// let softmax = Softmax::new();
+/// let mut buffers = ObsBuffers::new(3, 1);
+/// let choice = Choice { action: 0, previous: None };
+/// let lp = softmax.log_prob::<{ order::HESSIAN }>(&[2.0], &[1.0, 0.5, 0.0], choice,
+///     &mut buffers.derivs());
+/// let mut p = [0.0; 3];
+/// softmax.probabilities(&[2.0], &[1.0, 0.5, 0.0], None, &mut p);
+/// assert!((lp.value() - p[0].ln()).abs() < 1e-15);
+/// assert!((buffers.dq[0] - 2.0 * (1.0 - p[0])).abs() < 1e-15); // β(1 − π_a)
+/// ```
 pub trait Observation: Send + Sync {
     /// The model's natural parameters, in the order it reads them from ψ, with their default
     /// transforms.
@@ -170,22 +184,49 @@ pub trait Observation: Send + Sync {
     /// with fewer operations. It runs once per trial: no allocation, no failure.
     #[inline(always)]
     fn contract(&self, derivs: &ObsDerivs<'_>, action: usize, rows: &[f64], out: &mut [f64]) {
-        let n = derivs.dq.len();
-        let k = out.len();
-        for (kk, o) in out.iter_mut().enumerate() {
-            let mut acc = 0.0;
-            for j in 0..n {
-                // Visit the actions starting from the chosen one. The previous trial stored
-                // one entry of these rows; reading them as one wide vector (which a compiler
-                // does for adjacent addresses) would defeat store-to-load forwarding.
-                let x = j + action;
-                let jj = if x >= n { x - n } else { x };
-                acc += derivs.dq[jj] * rows[jj * k + kk];
-            }
-            *o += acc;
-        }
+        contract_dense(derivs.dq, action, rows, out);
     }
 
     /// The choice probabilities p(· | q), written into `out` (length A); used to simulate.
     fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]);
+}
+
+/// The plain chain-rule contraction: adds Σⱼ `dq[j]` · `rows[j·K + k]` into `out[k]` for every
+/// k < K = `out.len()` (the default of [`Observation::contract`]).
+///
+/// Actions are visited starting from the chosen one. The previous trial stored one entry of
+/// these rows; reading them as one wide vector (which a compiler does for adjacent addresses)
+/// would defeat store-to-load forwarding and stall every trial.
+///
+/// ```
+/// let mut out = [0.0; 2];
+/// rlgrad::observation::contract_dense(&[1.0, -1.0], 0, &[3.0, 4.0, 1.0, 1.0], &mut out);
+/// assert_eq!(out, [2.0, 3.0]);
+/// ```
+#[inline(always)]
+pub fn contract_dense(dq: &[f64], action: usize, rows: &[f64], out: &mut [f64]) {
+    let n = dq.len();
+    let k = out.len();
+    for (kk, o) in out.iter_mut().enumerate() {
+        let mut acc = 0.0;
+        for j in 0..n {
+            let jj = rotate::<0>(j, action, n);
+            acc += dq[jj] * rows[jj * k + kk];
+        }
+        *o += acc;
+    }
+}
+
+/// (j + a) mod n for j, a < n: with the size `NA` known at compile time the remainder is a
+/// mask or a multiply (and proves the index in bounds); with `NA = 0`, a compare.
+#[inline(always)]
+pub(crate) fn rotate<const NA: usize>(j: usize, a: usize, n: usize) -> usize {
+    let x = j + a;
+    if NA > 0 {
+        x % NA
+    } else if x >= n {
+        x - n
+    } else {
+        x
+    }
 }

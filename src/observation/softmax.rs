@@ -24,7 +24,7 @@
 //! With two actions the model depends only on x = z_a − z_b: ℓ = −max(−x, 0) − ln(1 + e^(−|x|)),
 //! one `exp` per trial, and π_b = σ(−x) comes from the same `exp`.
 
-use super::{Choice, LogProb, ObsDerivs, Observation};
+use super::{contract_dense, Choice, LogProb, ObsDerivs, Observation};
 use crate::error::{Error, Result};
 use crate::numeric::exp_nonpositive;
 use crate::params::{ParamSpec, Transform};
@@ -284,10 +284,10 @@ impl Observation for Softmax {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        for (spec, &v) in self.params().iter().zip(psi) {
+        for (name, &v) in ["beta", "kappa"].iter().zip(psi) {
             if !v.is_finite() {
                 return Err(Error::InvalidParameter {
-                    name: spec.name.clone(),
+                    name: name.to_string(),
                     value: v,
                     reason: "is not finite".to_string(),
                 });
@@ -328,13 +328,7 @@ impl Observation for Softmax {
                 *o += c * (rows[own + kk] - rows[other + kk]);
             }
         } else {
-            for (kk, o) in out.iter_mut().enumerate() {
-                let mut acc = 0.0;
-                for (j, dq) in derivs.dq.iter().enumerate() {
-                    acc += dq * rows[j * k + kk];
-                }
-                *o += acc;
-            }
+            contract_dense(derivs.dq, action, rows, out);
         }
     }
 

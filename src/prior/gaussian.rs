@@ -162,8 +162,9 @@ impl Term for MvGaussian {
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
         check_args(self.dim(), theta, grad.len())?;
-        let v = self.eval(theta, Some((alpha, &mut grad)));
-        self.finite(v, theta)
+        // Check the value before touching the caller's buffer.
+        self.finite(self.eval(theta, None), theta)?;
+        Ok(self.eval(theta, Some((alpha, &mut grad))))
     }
 
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
@@ -181,9 +182,10 @@ impl Term for MvGaussian {
     ) -> Result<f64> {
         check_args(self.dim(), theta, grad.len())?;
         check_hess_shape(self.dim(), &hess)?;
+        self.finite(self.eval(theta, None), theta)?;
         let v = self.eval(theta, Some((alpha, &mut grad)));
         hess.scaled_add(-alpha, &self.precision);
-        self.finite(v, theta)
+        Ok(v)
     }
 
     fn has_exact_hessian(&self) -> bool {
