@@ -541,7 +541,11 @@ impl<M: FeatureMap> ShallowCritic<M> {
     // -------------------------------------------------------------------------------
 
     pub(crate) fn check_workspace(&self, ws: &CriticWorkspace) -> Result<()> {
-        check_len("critic workspace (input length)", self.input_dim, ws.input_dim)?;
+        check_len(
+            "critic workspace (input length)",
+            self.input_dim,
+            ws.input_dim,
+        )?;
         check_len("critic workspace (features)", self.n, ws.n)?;
         check_len("critic workspace (hidden units)", self.p, ws.p)
     }

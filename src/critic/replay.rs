@@ -124,7 +124,11 @@ impl ReplayBuffer {
     pub fn push(&mut self, transition: Transition<'_>) -> Result<()> {
         let k = self.pushed;
         let check = |v: ArrayView1<f64>, what: &str| -> Result<()> {
-            check_len(&format!("{what} of pushed transition {k}"), self.input_dim, v.len())?;
+            check_len(
+                &format!("{what} of pushed transition {k}"),
+                self.input_dim,
+                v.len(),
+            )?;
             match v.iter().position(|x| !x.is_finite()) {
                 None => Ok(()),
                 Some(i) => Err(Error::NonFiniteInput {
@@ -398,7 +402,10 @@ impl NormalizedUpdate {
         ws: &mut CriticWorkspace,
     ) -> Result<f64> {
         buffer.check_call(critic, omega.view(), self.gamma, ws)?;
-        ws.omega.iter_mut().zip(omega.iter()).for_each(|(o, v)| *o = *v);
+        ws.omega
+            .iter_mut()
+            .zip(omega.iter())
+            .for_each(|(o, v)| *o = *v);
         let (loss, len) = match self.trainable {
             Trainable::All => self.accumulate_step::<1, M>(critic, buffer, ws),
             Trainable::OutputLayer => self.accumulate_step::<0, M>(critic, buffer, ws),
@@ -408,10 +415,21 @@ impl NormalizedUpdate {
         let step = &ws.step[..len];
         let eta = self.eta;
         let moved = |(w, s): (&f64, &f64)| w - eta * s;
-        if ws.omega[..len].iter().zip(step).map(moved).any(|v| !v.is_finite()) {
-            return Err(non_finite("critic weights after the normalised update", old));
+        if ws.omega[..len]
+            .iter()
+            .zip(step)
+            .map(moved)
+            .any(|v| !v.is_finite())
+        {
+            return Err(non_finite(
+                "critic weights after the normalised update",
+                old,
+            ));
         }
-        for (o, v) in omega.iter_mut().zip(ws.omega[..len].iter().zip(step).map(moved)) {
+        for (o, v) in omega
+            .iter_mut()
+            .zip(ws.omega[..len].iter().zip(step).map(moved))
+        {
             *o = v;
         }
         Ok(loss)
@@ -482,7 +500,10 @@ impl NormalizedUpdate {
             });
         }
         buffer.check_call(critic, omega, self.gamma, ws)?;
-        ws.omega.iter_mut().zip(omega.iter()).for_each(|(o, v)| *o = *v);
+        ws.omega
+            .iter_mut()
+            .zip(omega.iter())
+            .for_each(|(o, v)| *o = *v);
         let p = critic.hidden();
         let hidden = self.trainable == Trainable::All;
         let len = if hidden { critic.dim() } else { p };

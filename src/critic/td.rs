@@ -120,8 +120,15 @@ impl<M: FeatureMap> ShallowCritic<M> {
             .next
             .as_ref()
             .map(|v| slice_or_copy(v, &mut ws.z_next));
-        let (e, _) =
-            self.td_forward::<0>(w, z, transition.reward, next, gamma, &mut ws.cur, &mut ws.next);
+        let (e, _) = self.td_forward::<0>(
+            w,
+            z,
+            transition.reward,
+            next,
+            gamma,
+            &mut ws.cur,
+            &mut ws.next,
+        );
         finite_value(e, "td error", omega)
     }
 
@@ -410,10 +417,7 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         let mut g = vec![0.0; dim];
         let mut h = vec![0.0; dim * dim];
         let super::CriticWorkspace {
-            cur,
-            next,
-            grad: d,
-            ..
+            cur, next, grad: d, ..
         } = &mut ws;
         let mut loss = 0.0;
         for j in 0..self.batch.len() {
