@@ -564,7 +564,10 @@ impl<M: FeatureMap> ShallowCritic<M> {
     }
 
     pub(crate) fn check_z(&self, z: ArrayView1<f64>, what: &str) -> Result<()> {
-        check_len(&format!("critic input {what}"), self.input_dim, z.len())?;
+        if z.len() != self.input_dim {
+            // The message is built only on failure: the success path allocates nothing.
+            return check_len(&format!("critic input {what}"), self.input_dim, z.len());
+        }
         check_finite_input(z, what)
     }
 
@@ -755,6 +758,32 @@ pub(crate) fn slice_or_copy<'a>(v: &'a ArrayView1<'_, f64>, buf: &'a mut [f64]) 
             &buf[..v.len()]
         }
     }
+}
+
+/// A zeroed vector of `len` floats, or an error naming `what` if it cannot be allocated
+/// (instead of aborting the process).
+pub(crate) fn try_zeros(len: usize, what: &str) -> Result<Vec<f64>> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(len).is_err() {
+        return Err(Error::InvalidOption {
+            name: what.to_string(),
+            value: len.to_string(),
+            reason: "cannot allocate this many floats".to_string(),
+        });
+    }
+    v.resize(len, 0.0);
+    Ok(v)
+}
+
+/// `dim × dim` as a number of floats, if it fits in memory addressing.
+pub(crate) fn square_len(dim: usize, what: &str) -> Result<usize> {
+    dim.checked_mul(dim)
+        .filter(|f| f.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
+        .ok_or_else(|| Error::InvalidOption {
+            name: what.to_string(),
+            value: format!("{dim} x {dim}"),
+            reason: "too large to store".to_string(),
+        })
 }
 
 pub(crate) fn check_finite_input(z: ArrayView1<f64>, what: &str) -> Result<()> {

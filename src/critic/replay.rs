@@ -3,7 +3,10 @@
 
 use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 
-use super::network::{dot, finite_value, non_finite, CriticWorkspace, FeatureMap, ShallowCritic};
+use super::network::{
+    dot, finite_value, non_finite, square_len, try_zeros, CriticWorkspace, FeatureMap,
+    ShallowCritic,
+};
 use super::td::{check_gamma, TdGradient, Transition};
 use crate::error::{check_len, Error, Result};
 use crate::linalg;
@@ -47,7 +50,8 @@ impl ReplayBuffer {
     /// An empty buffer for `capacity` = M transitions with z ∈ ℝ^input_dim.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for a capacity of 0 or one too large to store.
+    /// [`Error::InvalidOption`] for a capacity of 0 or one too large to store (the storage
+    /// is allocated here, fallibly: a failed allocation is an error, not an abort).
     pub fn new(capacity: usize, input_dim: usize) -> Result<Self> {
         let too_large = || Error::InvalidOption {
             name: "capacity".to_string(),
@@ -66,13 +70,21 @@ impl ReplayBuffer {
             .filter(|f| f.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
             .ok_or_else(too_large)?;
         let floats = if input_dim == 0 { 0 } else { floats };
+        let z = try_zeros(floats, "capacity")?;
+        let z_next = try_zeros(floats, "capacity")?;
+        let reward = try_zeros(capacity, "capacity")?;
+        let mut continues = Vec::new();
+        continues
+            .try_reserve_exact(capacity)
+            .map_err(|_| too_large())?;
+        continues.resize(capacity, false);
         Ok(ReplayBuffer {
             capacity,
             input_dim,
-            z: vec![0.0; floats],
-            z_next: vec![0.0; floats],
-            reward: vec![0.0; capacity],
-            continues: vec![false; capacity],
+            z,
+            z_next,
+            reward,
+            continues,
             len: 0,
             head: 0,
             pushed: 0,
@@ -124,11 +136,11 @@ impl ReplayBuffer {
     pub fn push(&mut self, transition: Transition<'_>) -> Result<()> {
         let k = self.pushed;
         let check = |v: ArrayView1<f64>, what: &str| -> Result<()> {
-            check_len(
-                &format!("{what} of pushed transition {k}"),
-                self.input_dim,
-                v.len(),
-            )?;
+            if v.len() != self.input_dim {
+                // Built only on failure: a valid push allocates nothing.
+                let what = format!("{what} of pushed transition {k}");
+                return check_len(&what, self.input_dim, v.len());
+            }
             match v.iter().position(|x| !x.is_finite()) {
                 None => Ok(()),
                 Some(i) => Err(Error::NonFiniteInput {
@@ -480,7 +492,8 @@ impl NormalizedUpdate {
     /// vectors. It is symmetric. Costs O(M · dim²) time and O(dim²) memory.
     ///
     /// # Errors
-    /// As [`NormalizedUpdate::apply`]; [`Error::InvalidOption`] for a semi-gradient update,
+    /// As [`NormalizedUpdate::apply`]; [`Error::InvalidOption`] for a matrix too large to
+    /// allocate, or for a semi-gradient update,
     /// whose linearised dynamics I − η Σⱼ sⱼ dⱼᵀ/(sⱼᵀsⱼ + 1)² (sⱼ = ∇Q̂(zⱼ)) are not
     /// symmetric and have no such bound.
     pub fn contraction_matrix<M: FeatureMap>(
@@ -507,7 +520,12 @@ impl NormalizedUpdate {
         let p = critic.hidden();
         let hidden = self.trainable == Trainable::All;
         let len = if hidden { critic.dim() } else { p };
-        let mut c = Array2::<f64>::eye(len);
+        let mut c = Array2::from_shape_vec(
+            (len, len),
+            try_zeros(square_len(len, "contraction matrix")?, "contraction matrix")?,
+        )
+        .expect("the length is len * len");
+        c.diag_mut().fill(1.0);
         let CriticWorkspace {
             omega: w,
             cur,

@@ -4,7 +4,8 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use super::network::{
-    check_finite_input, finite_value, non_finite, slice_or_copy, FeatureMap, ShallowCritic,
+    check_finite_input, finite_value, non_finite, slice_or_copy, square_len, try_zeros, FeatureMap,
+    ShallowCritic,
 };
 use super::replay::ReplayBuffer;
 use super::RawWithBias;
@@ -415,7 +416,7 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         let w = theta.to_vec();
         let w1 = &w[..p];
         let mut g = vec![0.0; dim];
-        let mut h = vec![0.0; dim * dim];
+        let mut h = try_zeros(square_len(dim, "td loss hessian")?, "td loss hessian")?;
         let super::CriticWorkspace {
             cur, next, grad: d, ..
         } = &mut ws;
@@ -424,14 +425,17 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
             let (z, r, zn) = self.batch.raw(j);
             let (e, gj) = c.td_forward::<2>(&w, z, r, zn, self.gamma, cur, next);
             loss += 0.5 * e * e;
+            // The gradient in the same operations as `accumulate`, so that every method
+            // returns the same bits.
+            c.write_grad::<false>(w1, cur, e, &mut g, true);
             c.write_grad::<true>(w1, cur, 1.0, d, true);
             c.add_hessian(w1, cur, e, &mut h);
             if zn.is_some() {
+                c.write_grad::<false>(w1, next, -gj * e, &mut g, true);
                 c.write_grad::<false>(w1, next, -gj, d, true);
                 c.add_hessian(w1, next, -gj * e, &mut h);
             }
             for (a, da) in d.iter().enumerate() {
-                g[a] += e * da;
                 // d dᵀ, row a.
                 let row = &mut h[a * dim..(a + 1) * dim];
                 for (o, db) in row.iter_mut().zip(d.iter()) {
