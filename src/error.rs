@@ -181,7 +181,7 @@ pub enum Error {
     /// z₊, or a transition's reward.
     #[error("{what} = {value} is not finite")]
     NonFiniteInput {
-        /// Which input, with its position (for example "z[2] of transition 17").
+        /// Which input, with its position (for example "z\[2\] of pushed transition 17").
         what: String,
         /// The value.
         value: f64,
