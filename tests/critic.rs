@@ -212,6 +212,59 @@ fn activation_derivatives_match_finite_differences() {
     }
 }
 
+/// The activations use an inlined exponential; they agree with the standard library's
+/// tanh and the crate's `numeric::logistic` / `numeric::softplus` to a few ulp everywhere.
+#[test]
+fn activations_agree_with_reference_functions() {
+    fn ulps(a: f64, b: f64) -> u64 {
+        if a == b {
+            0
+        } else {
+            (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+        }
+    }
+    let mut xs: Vec<f64> = (-400_000..=400_000).map(|k| k as f64 * 1e-4).collect();
+    for e in -320..=308 {
+        for m in [1.0, 1.7, 6.25, 9.9] {
+            xs.push(m * 10f64.powi(e));
+            xs.push(-m * 10f64.powi(e));
+        }
+    }
+    xs.extend([
+        0.0,
+        -0.0,
+        0.625,
+        -0.625,
+        0.624_999_999_999_999_9,
+        709.0,
+        745.0,
+        f64::MAX,
+    ]);
+    let mut worst = [0u64; 3];
+    for &x in &xs {
+        let pairs = [
+            (Activation::Tanh.value(x), x.tanh()),
+            (Activation::Logistic.value(x), rlgrad::numeric::logistic(x)),
+            (Activation::Softplus.value(x), rlgrad::numeric::softplus(x)),
+        ];
+        for (w, (a, b)) in worst.iter_mut().zip(pairs) {
+            // Values below 1e-300 are compared absolutely (subnormal tails).
+            if b.abs() > 1e-300 {
+                *w = (*w).max(ulps(a, b));
+            } else {
+                assert!((a - b).abs() < 1e-300, "{x}: {a} vs {b}");
+            }
+        }
+    }
+    println!(
+        "largest differences in ulp: tanh {}, logistic {}, softplus {}",
+        worst[0], worst[1], worst[2]
+    );
+    assert!(worst[0] <= 3, "tanh: {} ulp", worst[0]);
+    assert!(worst[1] <= 4, "logistic: {} ulp", worst[1]);
+    assert!(worst[2] <= 4, "softplus: {} ulp", worst[2]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
