@@ -184,6 +184,16 @@ pub enum Error {
         report: String,
     },
 
+    /// An input that must be finite is not: an entry of a critic's state–action vector z or
+    /// z₊, or a transition's reward.
+    #[error("{what} = {value} is not finite")]
+    NonFiniteInput {
+        /// Which input, with its position (for example "z\[2\] of pushed transition 17").
+        what: String,
+        /// The value.
+        value: f64,
+    },
+
     /// The optimiser failed in a way that is not a property of the data (reported per start).
     #[error("optimiser failed: {reason}")]
     Optimizer {

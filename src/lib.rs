@@ -88,6 +88,13 @@
 //! | `openblas-system` | linear algebra through ndarray-linalg and the system OpenBLAS |
 //! | `lapack` | the ndarray-linalg path without a backend: does not build alone |
 //!
+//! ## Critics
+//!
+//! [`critic`]: a two-layer neural TD critic Q̂(z) = w₁ᵀ φ₁(W₂ᵀ φ₂(z)) with exact gradients of
+//! Q̂ and of the TD error (full and semi-gradient), the squared TD error of a batch as a
+//! [`Term`] (exact Hessian), the linearised TD error, and the normalised replay update with
+//! its contraction matrix.
+//!
 //! ## Checking your own components
 //!
 //! [`testing::check_term`] compares any term's gradient and Hessian with central finite
@@ -97,6 +104,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::all)]
 
+pub mod critic;
 pub mod data;
 pub mod env;
 mod error;

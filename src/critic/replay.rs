@@ -1,0 +1,586 @@
+//! The experience-replay buffer (fixed capacity M, oldest out) and the normalised update
+//! ω ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)², with its contraction matrix.
+
+use ndarray::{Array2, ArrayView1, ArrayViewMut1};
+
+use super::network::{
+    dot, finite_value, non_finite, square_len, try_zeros, CriticWorkspace, FeatureMap,
+    ShallowCritic,
+};
+use super::td::{check_gamma, TdGradient, Transition};
+use crate::error::{check_len, Error, Result};
+use crate::linalg;
+
+/// A ring buffer of the last M transitions (z, r, z₊ or terminal), stored flat: pushing
+/// into a full buffer overwrites the oldest transition. All storage is allocated by
+/// [`ReplayBuffer::new`]; pushing never allocates.
+///
+/// Transitions are indexed by age: 0 is the oldest one still stored. A buffer whose
+/// capacity is the batch size is also the batch type of [`TdLoss`](super::TdLoss).
+///
+/// ```
+/// use ndarray::arr1;
+/// use rlgrad::critic::{ReplayBuffer, Transition};
+/// let mut buffer = ReplayBuffer::new(2, 1)?;
+/// for k in 0..3 {
+///     let (z, zn) = (arr1(&[k as f64]), arr1(&[k as f64 + 1.0]));
+///     buffer.push(Transition::new(z.view(), k as f64, zn.view()))?;
+/// }
+/// assert_eq!(buffer.len(), 2);
+/// let oldest = buffer.get(0).unwrap();
+/// assert_eq!((oldest.z[0], oldest.reward), (1.0, 1.0)); // transition 0 is gone
+/// assert_eq!(buffer.step_size_bound(), 4.0); // 8 / M
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReplayBuffer {
+    capacity: usize,
+    input_dim: usize,
+    z: Vec<f64>,
+    z_next: Vec<f64>,
+    reward: Vec<f64>,
+    continues: Vec<bool>,
+    len: usize,
+    /// The slot the next push writes.
+    head: usize,
+    pushed: u64,
+}
+
+impl ReplayBuffer {
+    /// An empty buffer for `capacity` = M transitions with z ∈ ℝ^input_dim.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a capacity of 0 or one too large to store (the storage
+    /// is allocated here, fallibly: a failed allocation is an error, not an abort).
+    pub fn new(capacity: usize, input_dim: usize) -> Result<Self> {
+        let too_large = || Error::InvalidOption {
+            name: "capacity".to_string(),
+            value: capacity.to_string(),
+            reason: format!("{capacity} transitions of length {input_dim} are too many to store"),
+        };
+        if capacity == 0 {
+            return Err(Error::InvalidOption {
+                name: "capacity".to_string(),
+                value: "0".to_string(),
+                reason: "a replay buffer holds at least one transition".to_string(),
+            });
+        }
+        let floats = capacity
+            .checked_mul(input_dim.max(1))
+            .filter(|f| f.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
+            .ok_or_else(too_large)?;
+        let floats = if input_dim == 0 { 0 } else { floats };
+        let z = try_zeros(floats, "capacity")?;
+        let z_next = try_zeros(floats, "capacity")?;
+        let reward = try_zeros(capacity, "capacity")?;
+        let mut continues = Vec::new();
+        continues
+            .try_reserve_exact(capacity)
+            .map_err(|_| too_large())?;
+        continues.resize(capacity, false);
+        Ok(ReplayBuffer {
+            capacity,
+            input_dim,
+            z,
+            z_next,
+            reward,
+            continues,
+            len: 0,
+            head: 0,
+            pushed: 0,
+        })
+    }
+
+    /// M, the most transitions it holds.
+    pub fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    /// The length of z.
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// How many transitions it holds now (≤ M).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether it holds no transition.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether it holds M transitions (the next push drops the oldest).
+    pub fn is_full(&self) -> bool {
+        self.len == self.capacity
+    }
+
+    /// How many transitions were ever pushed (accepted).
+    pub fn total_pushed(&self) -> u64 {
+        self.pushed
+    }
+
+    /// Forgets every transition (keeps the storage).
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.head = 0;
+    }
+
+    /// Stores a transition, dropping the oldest one if the buffer is full.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] if z or z₊ does not have [`ReplayBuffer::input_dim`]
+    /// entries; [`Error::NonFiniteInput`] naming the entry for a non-finite z, z₊ or
+    /// reward. A rejected transition leaves the buffer unchanged.
+    pub fn push(&mut self, transition: Transition<'_>) -> Result<()> {
+        let k = self.pushed;
+        let check = |v: ArrayView1<f64>, what: &str| -> Result<()> {
+            if v.len() != self.input_dim {
+                // Built only on failure: a valid push allocates nothing.
+                let what = format!("{what} of pushed transition {k}");
+                return check_len(&what, self.input_dim, v.len());
+            }
+            match v.iter().position(|x| !x.is_finite()) {
+                None => Ok(()),
+                Some(i) => Err(Error::NonFiniteInput {
+                    what: format!("{what}[{i}] of pushed transition {k}"),
+                    value: v[i],
+                }),
+            }
+        };
+        check(transition.z, "z")?;
+        if let Some(next) = transition.next {
+            check(next, "next z")?;
+        }
+        if !transition.reward.is_finite() {
+            return Err(Error::NonFiniteInput {
+                what: format!("reward of pushed transition {k}"),
+                value: transition.reward,
+            });
+        }
+        let (s, d) = (self.head, self.input_dim);
+        for (o, v) in self.z[s * d..(s + 1) * d].iter_mut().zip(transition.z) {
+            *o = *v;
+        }
+        let next = &mut self.z_next[s * d..(s + 1) * d];
+        match transition.next {
+            Some(zn) => next.iter_mut().zip(zn).for_each(|(o, v)| *o = *v),
+            None => next.fill(0.0),
+        }
+        self.reward[s] = transition.reward;
+        self.continues[s] = transition.next.is_some();
+        self.head = (s + 1) % self.capacity;
+        self.len = (self.len + 1).min(self.capacity);
+        self.pushed += 1;
+        Ok(())
+    }
+
+    /// The transition of age `j` (0 = oldest), or `None` if `j` ≥ [`ReplayBuffer::len`].
+    pub fn get(&self, j: usize) -> Option<Transition<'_>> {
+        (j < self.len).then(|| {
+            let (z, reward, next) = self.raw(j);
+            Transition {
+                z: ArrayView1::from(z),
+                reward,
+                next: next.map(ArrayView1::from),
+            }
+        })
+    }
+
+    /// The stored transitions, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = Transition<'_>> + '_ {
+        (0..self.len).filter_map(|j| self.get(j))
+    }
+
+    /// 8 / M with M = [`ReplayBuffer::len`], the step size below which the normalised update
+    /// of a linear critic contracts when the stored data vectors are exciting (see
+    /// [`NormalizedUpdate`]); +∞ for an empty buffer.
+    pub fn step_size_bound(&self) -> f64 {
+        8.0 / self.len as f64
+    }
+
+    /// The TD errors eⱼ of every stored transition, oldest first, written into `out`
+    /// (length [`ReplayBuffer::len`]); returns ½ Σⱼ eⱼ².
+    ///
+    /// # Errors
+    /// As [`ShallowCritic::td_error`], plus `out` of the wrong length.
+    pub fn td_errors<M: FeatureMap>(
+        &self,
+        critic: &ShallowCritic<M>,
+        omega: ArrayView1<f64>,
+        gamma: f64,
+        mut out: ArrayViewMut1<f64>,
+        ws: &mut CriticWorkspace,
+    ) -> Result<f64> {
+        self.check_call(critic, omega, gamma, ws)?;
+        check_len("td error buffer", self.len, out.len())?;
+        ws.omega.iter_mut().zip(&omega).for_each(|(o, v)| *o = *v);
+        let CriticWorkspace {
+            omega: w,
+            cur,
+            next,
+            ..
+        } = ws;
+        let mut loss = 0.0;
+        for (j, o) in out.iter_mut().enumerate() {
+            let (z, r, zn) = self.raw(j);
+            let (e, _) = critic.td_forward::<0>(w, z, r, zn, gamma, cur, next);
+            *o = e;
+            loss += 0.5 * e * e;
+        }
+        if out.iter().any(|e| !e.is_finite()) {
+            return Err(non_finite("td error", omega));
+        }
+        finite_value(loss, "td loss", omega)
+    }
+
+    /// (z, r, z₊) of the transition of age `j` < len, as slices.
+    #[inline]
+    pub(crate) fn raw(&self, j: usize) -> (&[f64], f64, Option<&[f64]>) {
+        let start = if self.len == self.capacity {
+            self.head
+        } else {
+            0
+        };
+        let mut s = start + j;
+        if s >= self.capacity {
+            s -= self.capacity;
+        }
+        let d = self.input_dim;
+        let z = &self.z[s * d..(s + 1) * d];
+        let next = self.continues[s].then(|| &self.z_next[s * d..(s + 1) * d]);
+        (z, self.reward[s], next)
+    }
+
+    fn check_call<M: FeatureMap>(
+        &self,
+        critic: &ShallowCritic<M>,
+        omega: ArrayView1<f64>,
+        gamma: f64,
+        ws: &CriticWorkspace,
+    ) -> Result<()> {
+        critic.check_workspace(ws)?;
+        check_len(
+            "transition length of the replay buffer",
+            critic.input_dim(),
+            self.input_dim,
+        )?;
+        check_gamma(gamma)?;
+        critic.check_weights(omega)
+    }
+}
+
+/// Which weights an update trains.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Trainable {
+    /// Every weight: ω = (w₁, vec W₂).
+    #[default]
+    All,
+    /// Only the output weights w₁; the hidden layer W₂ stays fixed. This makes the critic
+    /// linear in the trained weights, Q̂ = w₁ᵀ ψ(z) with fixed features
+    /// ψ(z) = φ₁(W₂ᵀ φ₂(z)) — the "linear critic" of the step-size bound.
+    OutputLayer,
+}
+
+/// The normalised experience-replay update of the critic weights,
+///
+/// ```text
+/// ω ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²        (j over the M stored transitions)
+/// ```
+///
+/// with eⱼ the TD error and dⱼ its data vector ([`TdGradient::Full`] by default, or the
+/// semi-gradient), all evaluated at the current ω; with [`Trainable::OutputLayer`] only the
+/// w₁ block of dⱼ is used and only w₁ moves.
+///
+/// **Step size.** For a *linear critic* — one whose TD error is affine in the trained
+/// weights, eⱼ(ω) = dⱼᵀ(ω − ω*) + εⱼ with dⱼ independent of ω: the output layer alone
+/// ([`Trainable::OutputLayer`], any activation), which includes the identity activation with
+/// W₂ = I, i.e. the features φ₂ as the only layer — the full-gradient update is
+///
+/// ```text
+/// ω̃ₖ₊₁ = C ω̃ₖ − η Σⱼ dⱼ εⱼ / (dⱼᵀdⱼ + 1)²,    C = I − η Σⱼ dⱼdⱼᵀ / (dⱼᵀdⱼ + 1)²
+/// ```
+///
+/// (ω̃ = ω − ω*). Each term of A = Σⱼ dⱼdⱼᵀ/(dⱼᵀdⱼ + 1)² has the single non-zero eigenvalue
+/// ‖dⱼ‖²/(‖dⱼ‖² + 1)² ≤ ¼, so 0 ⪯ A ⪯ (M/4) I, and the eigenvalues of C lie in
+/// \[1 − ηM/4, 1 − η λ_min(A)\]. Hence if the stored dⱼ are exciting (they span the weight
+/// space: λ_min(A) > 0) and 0 < η < 8/M, the spectral radius of C is below 1 and the error
+/// contracts. Above 8/M it can exceed 1: data vectors that are nearly parallel with
+/// ‖dⱼ‖ ≈ 1 make λ_max(A) ≈ M/4, and the update then diverges (shown in the tests).
+/// [`NormalizedUpdate::contraction_matrix`] and [`NormalizedUpdate::spectral_radius`]
+/// compute C and ρ(C) at any ω, so a user can check η; for a nonlinear critic they describe
+/// the update linearised at ω.
+///
+/// An update allocates nothing (it uses the [`CriticWorkspace`]); it costs
+/// O(M · n · p).
+///
+/// ```
+/// use ndarray::{arr1, Array1};
+/// use rlgrad::critic::{Activation, NormalizedUpdate, ReplayBuffer, ShallowCritic, Transition};
+/// let critic = ShallowCritic::new(1, 4, Activation::Tanh)?;
+/// let mut buffer = ReplayBuffer::new(8, 1)?;
+/// for k in 0..8 {
+///     let (z, zn) = (arr1(&[k as f64 / 8.0]), arr1(&[(k + 1) as f64 / 8.0]));
+///     buffer.push(Transition::new(z.view(), 0.1, zn.view()))?;
+/// }
+/// let update = NormalizedUpdate::new(0.5 * buffer.step_size_bound(), 0.9)?;
+/// let mut omega = Array1::from_elem(critic.dim(), 0.2);
+/// let mut ws = critic.workspace();
+/// let before = update.apply(&critic, &buffer, omega.view_mut(), &mut ws)?; // ½Σe² before
+/// for _ in 0..50 {
+///     update.apply(&critic, &buffer, omega.view_mut(), &mut ws)?;
+/// }
+/// let mut e = Array1::zeros(buffer.len());
+/// let after = buffer.td_errors(&critic, omega.view(), 0.9, e.view_mut(), &mut ws)?;
+/// assert!(after < before);
+/// assert!(update.spectral_radius(&critic, &buffer, omega.view(), &mut ws)? <= 1.0 + 1e-12);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NormalizedUpdate {
+    eta: f64,
+    gamma: f64,
+    gradient: TdGradient,
+    trainable: Trainable,
+}
+
+impl NormalizedUpdate {
+    /// The full-gradient update of every weight with step size η and discount γ.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for η not finite and positive, or γ outside \[0, 1\].
+    pub fn new(eta: f64, gamma: f64) -> Result<Self> {
+        if !(eta.is_finite() && eta > 0.0) {
+            return Err(Error::InvalidOption {
+                name: "eta".to_string(),
+                value: eta.to_string(),
+                reason: "the step size must be finite and > 0".to_string(),
+            });
+        }
+        check_gamma(gamma)?;
+        Ok(NormalizedUpdate {
+            eta,
+            gamma,
+            gradient: TdGradient::Full,
+            trainable: Trainable::All,
+        })
+    }
+
+    /// The same update with another data vector (full or semi-gradient).
+    pub fn with_gradient(mut self, gradient: TdGradient) -> Self {
+        self.gradient = gradient;
+        self
+    }
+
+    /// The same update training only the given weights.
+    pub fn with_trainable(mut self, trainable: Trainable) -> Self {
+        self.trainable = trainable;
+        self
+    }
+
+    /// η.
+    pub fn eta(&self) -> f64 {
+        self.eta
+    }
+
+    /// γ.
+    pub fn gamma(&self) -> f64 {
+        self.gamma
+    }
+
+    /// The data vector used.
+    pub fn gradient(&self) -> TdGradient {
+        self.gradient
+    }
+
+    /// The weights trained.
+    pub fn trainable(&self) -> Trainable {
+        self.trainable
+    }
+
+    /// One update of ω in place, over every transition in the buffer; returns ½ Σⱼ eⱼ² at
+    /// the weights *before* the update. An empty buffer leaves ω unchanged.
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] for ω, the buffer's z length or a workspace of another
+    /// shape; [`Error::NonFiniteTheta`] naming a non-finite weight; [`Error::NonFiniteResult`]
+    /// if a TD error, a data vector or the new ω is not finite — ω is then left unchanged.
+    pub fn apply<M: FeatureMap>(
+        &self,
+        critic: &ShallowCritic<M>,
+        buffer: &ReplayBuffer,
+        mut omega: ArrayViewMut1<f64>,
+        ws: &mut CriticWorkspace,
+    ) -> Result<f64> {
+        buffer.check_call(critic, omega.view(), self.gamma, ws)?;
+        ws.omega
+            .iter_mut()
+            .zip(omega.iter())
+            .for_each(|(o, v)| *o = *v);
+        let (loss, len) = match self.trainable {
+            Trainable::All => self.accumulate_step::<1, M>(critic, buffer, ws),
+            Trainable::OutputLayer => self.accumulate_step::<0, M>(critic, buffer, ws),
+        };
+        let old = omega.view();
+        let loss = finite_value(loss, "td loss", old)?;
+        let step = &ws.step[..len];
+        let eta = self.eta;
+        let moved = |(w, s): (&f64, &f64)| w - eta * s;
+        if ws.omega[..len]
+            .iter()
+            .zip(step)
+            .map(moved)
+            .any(|v| !v.is_finite())
+        {
+            return Err(non_finite(
+                "critic weights after the normalised update",
+                old,
+            ));
+        }
+        for (o, v) in omega
+            .iter_mut()
+            .zip(ws.omega[..len].iter().zip(step).map(moved))
+        {
+            *o = v;
+        }
+        Ok(loss)
+    }
+
+    /// Σⱼ dⱼ eⱼ/(dⱼᵀdⱼ + 1)² into ws.step\[..len\], at the weights in ws.omega; returns
+    /// (½ Σ eⱼ², len) with len = dim or p. `ORDER` = 1 when the hidden layer is trained.
+    fn accumulate_step<const ORDER: usize, M: FeatureMap>(
+        &self,
+        critic: &ShallowCritic<M>,
+        buffer: &ReplayBuffer,
+        ws: &mut CriticWorkspace,
+    ) -> (f64, usize) {
+        let p = critic.hidden();
+        let hidden = ORDER >= 1;
+        let len = if hidden { critic.dim() } else { p };
+        let full = self.gradient == TdGradient::Full;
+        let CriticWorkspace {
+            omega: w,
+            cur,
+            next,
+            grad: d,
+            step,
+            ..
+        } = ws;
+        let (w, d, step) = (&w[..], &mut d[..len], &mut step[..len]);
+        step.fill(0.0);
+        let mut loss = 0.0;
+        for j in 0..buffer.len() {
+            let (z, r, zn) = buffer.raw(j);
+            let (e, g) = critic.td_forward::<ORDER>(w, z, r, zn, self.gamma, cur, next);
+            loss += 0.5 * e * e;
+            critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
+            if full && zn.is_some() {
+                critic.write_grad::<false>(&w[..p], next, -g, d, hidden);
+            }
+            let dd = dot(d, d) + 1.0;
+            let c = e / (dd * dd);
+            for (s, v) in step.iter_mut().zip(d.iter()) {
+                *s += c * v;
+            }
+        }
+        (loss, len)
+    }
+
+    /// The contraction matrix C = I − η Σⱼ dⱼdⱼᵀ/(dⱼᵀdⱼ + 1)² at ω, over the trained weights
+    /// (dim × dim, or p × p with [`Trainable::OutputLayer`]), with the full-gradient data
+    /// vectors. It is symmetric. Costs O(M · dim²) time and O(dim²) memory.
+    ///
+    /// # Errors
+    /// As [`NormalizedUpdate::apply`]; [`Error::InvalidOption`] for a matrix too large to
+    /// allocate, or for a semi-gradient update,
+    /// whose linearised dynamics I − η Σⱼ sⱼ dⱼᵀ/(sⱼᵀsⱼ + 1)² (sⱼ = ∇Q̂(zⱼ)) are not
+    /// symmetric and have no such bound.
+    pub fn contraction_matrix<M: FeatureMap>(
+        &self,
+        critic: &ShallowCritic<M>,
+        buffer: &ReplayBuffer,
+        omega: ArrayView1<f64>,
+        ws: &mut CriticWorkspace,
+    ) -> Result<Array2<f64>> {
+        if self.gradient != TdGradient::Full {
+            return Err(Error::InvalidOption {
+                name: "gradient".to_string(),
+                value: "semi".to_string(),
+                reason: "the contraction matrix is defined for the full-gradient update (the \
+                         semi-gradient one is not symmetric)"
+                    .to_string(),
+            });
+        }
+        buffer.check_call(critic, omega, self.gamma, ws)?;
+        ws.omega
+            .iter_mut()
+            .zip(omega.iter())
+            .for_each(|(o, v)| *o = *v);
+        let p = critic.hidden();
+        let hidden = self.trainable == Trainable::All;
+        let len = if hidden { critic.dim() } else { p };
+        let mut c = Array2::from_shape_vec(
+            (len, len),
+            try_zeros(square_len(len, "contraction matrix")?, "contraction matrix")?,
+        )
+        .expect("the length is len * len");
+        c.diag_mut().fill(1.0);
+        let CriticWorkspace {
+            omega: w,
+            cur,
+            next,
+            grad: d,
+            ..
+        } = ws;
+        let (w, d) = (&w[..], &mut d[..len]);
+        for j in 0..buffer.len() {
+            let (z, r, zn) = buffer.raw(j);
+            let _ = match self.trainable {
+                Trainable::All => critic.td_forward::<1>(w, z, r, zn, self.gamma, cur, next),
+                Trainable::OutputLayer => {
+                    critic.td_forward::<0>(w, z, r, zn, self.gamma, cur, next)
+                }
+            };
+            critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
+            if zn.is_some() {
+                critic.write_grad::<false>(&w[..p], next, -self.gamma, d, hidden);
+            }
+            let dd = dot(d, d) + 1.0;
+            let s = self.eta / (dd * dd);
+            for a in 0..len {
+                let sa = s * d[a];
+                for b in a..len {
+                    c[[a, b]] -= sa * d[b];
+                }
+            }
+        }
+        for a in 0..len {
+            for b in 0..a {
+                c[[a, b]] = c[[b, a]];
+            }
+        }
+        if c.iter().any(|v| !v.is_finite()) {
+            return Err(non_finite("contraction matrix", omega));
+        }
+        Ok(c)
+    }
+
+    /// ρ(C) = max |λ(C)|, the spectral radius of [`NormalizedUpdate::contraction_matrix`]
+    /// (through [`crate::linalg::symmetric_eigen`]). Below 1, the linearised update
+    /// contracts.
+    ///
+    /// # Errors
+    /// As [`NormalizedUpdate::contraction_matrix`].
+    pub fn spectral_radius<M: FeatureMap>(
+        &self,
+        critic: &ShallowCritic<M>,
+        buffer: &ReplayBuffer,
+        omega: ArrayView1<f64>,
+        ws: &mut CriticWorkspace,
+    ) -> Result<f64> {
+        let c = self.contraction_matrix(critic, buffer, omega, ws)?;
+        let (values, _) = linalg::symmetric_eigen(c.view(), "contraction matrix")?;
+        Ok(values.iter().fold(0.0_f64, |m, v| m.max(v.abs())))
+    }
+}
