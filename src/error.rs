@@ -183,6 +183,34 @@ pub enum Error {
         /// The optimiser's message.
         reason: String,
     },
+
+    /// An index (a state, an action, a block of θ) is outside the range it must lie in.
+    #[error("{what} = {index} is out of range: must be below {limit}")]
+    IndexOutOfRange {
+        /// What the index is, and where it was given (for example "action of sample 3").
+        what: String,
+        /// The index.
+        index: usize,
+        /// The exclusive upper bound.
+        limit: usize,
+    },
+
+    /// An input number other than θ (a sample's value, a reward, a score entry, a weight) is
+    /// NaN or infinite.
+    #[error("{what} = {value} is not finite")]
+    NonFiniteInput {
+        /// What the number is, and where it was given (for example "reward of step 4").
+        what: String,
+        /// The value.
+        value: f64,
+    },
+
+    /// An episode buffer holds steps after its last finished episode.
+    #[error("episode buffer: {steps} steps after the last end_episode; end the episode before estimating")]
+    UnfinishedEpisode {
+        /// How many steps the unfinished episode has.
+        steps: usize,
+    },
 }
 
 /// Checks that a length matches; the shared helper behind every buffer-shape check.
