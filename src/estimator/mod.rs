@@ -236,7 +236,7 @@ pub(crate) struct Workspace {
     pub c: Vec<f64>,
     /// The dense accumulator of the estimate (length K).
     pub acc: Vec<f64>,
-    /// Suffix sums of the optimal baseline (2·N·K) and prefix sums (2·K).
+    /// Suffix sums of the optimal baseline (2·N·K) and prefix sums (3·K).
     pub suffix: Vec<f64>,
     pub prefix: Vec<f64>,
 }
@@ -315,45 +315,54 @@ fn optimal_correction(
 ) -> f64 {
     let n = values.len();
     let nf = n as f64;
-    // suffix[(m·K + j)·2 + {0, 1}] = Σ_{m' > m} (f′ g², g²) in component j.
+    // Structure of arrays, so that the loops over components vectorise:
+    // suffix[m·K + j] = Σ_{m' > m} f′ g² and suffix[N·K + m·K + j] = Σ_{m' > m} g².
+    let nk = n * k;
     ws.suffix.clear();
-    ws.suffix.resize(2 * n * k, 0.0);
-    for m in (0..n - 1).rev() {
-        let f_next = values[m + 1] - mean;
-        let g_next = &scores[(m + 1) * k..(m + 2) * k];
-        let (head, tail) = ws.suffix.split_at_mut(2 * (m + 1) * k);
-        let cur = &mut head[2 * m * k..];
-        let next = &tail[..2 * k];
-        for j in 0..k {
-            let g2 = g_next[j] * g_next[j];
-            cur[2 * j] = next[2 * j] + f_next * g2;
-            cur[2 * j + 1] = next[2 * j + 1] + g2;
+    ws.suffix.resize(2 * nk, 0.0);
+    {
+        let (snum, sden) = ws.suffix.split_at_mut(nk);
+        for m in (0..n - 1).rev() {
+            let f_next = values[m + 1] - mean;
+            let g_next = &scores[(m + 1) * k..(m + 2) * k];
+            let (num_cur, num_next) = snum[m * k..(m + 2) * k].split_at_mut(k);
+            let (den_cur, den_next) = sden[m * k..(m + 2) * k].split_at_mut(k);
+            for j in 0..k {
+                let g2 = g_next[j] * g_next[j];
+                num_cur[j] = num_next[j] + f_next * g2;
+                den_cur[j] = den_next[j] + g2;
+            }
         }
     }
+    // prefix = (Σ_{m' < m} f′ g², Σ_{m' < m} g², Σ_{m' < m} bₘ′ⱼ), K entries each: sums of the
+    // baselines per component keep the loop free of a serial reduction.
     ws.prefix.clear();
-    ws.prefix.resize(2 * k, 0.0);
-    let mut bsum = 0.0;
+    ws.prefix.resize(3 * k, 0.0);
+    let (pnum, rest) = ws.prefix.split_at_mut(k);
+    let (pden, pb) = rest.split_at_mut(k);
+    let (snum, sden) = ws.suffix.split_at(nk);
+    let c = &mut ws.c[..k];
+    let inv_others = 1.0 / (nf - 1.0);
     for m in 0..n {
         let fc = values[m] - mean;
         let g = &scores[m * k..(m + 1) * k];
-        let suf = &ws.suffix[2 * m * k..2 * (m + 1) * k];
-        let shift = fc / (nf - 1.0);
+        let (sn, sd) = (&snum[m * k..(m + 1) * k], &sden[m * k..(m + 1) * k]);
+        let shift = fc * inv_others;
         let loo_mean = mean - shift;
         for j in 0..k {
-            let num = ws.prefix[2 * j] + suf[2 * j];
-            let den = ws.prefix[2 * j + 1] + suf[2 * j + 1];
+            let num = pnum[j] + sn[j];
+            let den = pden[j] + sd[j];
             // b − b̄ = shift + ratio (the ratio of centred values); without other scores in
-            // component j, b = b̄.
+            // this component, b = b̄.
             let diff = if den > 0.0 { shift + num / den } else { 0.0 };
-            ws.c[j] += diff * g[j];
-            bsum += loo_mean + diff;
-        }
-        for (p, &gj) in ws.prefix.chunks_exact_mut(2).zip(g) {
-            let g2 = gj * gj;
-            p[0] += fc * g2;
-            p[1] += g2;
+            c[j] += diff * g[j];
+            pb[j] += loo_mean + diff;
+            let g2 = g[j] * g[j];
+            pnum[j] += fc * g2;
+            pden[j] += g2;
         }
     }
+    let bsum: f64 = pb.iter().sum();
     for c in &mut ws.c {
         *c /= nf;
     }
