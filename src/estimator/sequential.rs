@@ -1,21 +1,5 @@
-//! The sequential estimator: recorded [`Episodes`], [`SequentialReinforce`] over them.
-//!
-//! For episodes τ = (s₀, a₀, r₀, s₁, …) of a policy π(a | s; θ), with scores
-//! gₜ = ∇θ log π(aₜ | sₜ; θ) taken at decision time:
-//!
-//! ```text
-//! whole episode:  ∇ E[R] = E[(R − b) Σₜ gₜ],                 R = Σₜ γᵗ rₜ
-//! reward-to-go:   ∇ E[Σₜ γᵗ rₜ] = E[Σₜ γᵗ gₜ (Gₜ − b(sₜ))],   Gₜ = Σ_{k≥t} γ^{k−t} rₖ
-//! supplied:       ĝ = (1/N) Σₙ Σₜ Ψₜ gₜ                       (the caller's Ψ)
-//! ```
-//!
-//! The whole-episode form is the single-step estimator with the episode as the sample, so
-//! every [`Baseline`] applies across episodes. The reward-to-go form drops the rewards that
-//! came before each decision (they cannot depend on it), which lowers the variance, and takes
-//! a state-dependent baseline b(s): unbiased because E\[gₜ | sₜ\] = 0 for any b that depends on
-//! the state only (not on aₜ or what follows). With γ < 1 the factor γᵗ is what makes it the
-//! gradient of the discounted return; dropping it (`discount_weight: false`, common practice)
-//! gives a biased direction unless γ = 1.
+//! The sequential estimator: recorded [`Episodes`], [`SequentialReinforce`] over them (the
+//! formulas are in the [estimator module docs](super)).
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 
@@ -338,7 +322,7 @@ pub enum StateBaseline {
 }
 
 /// What multiplies each step's score gₜ in [`SequentialReinforce`] (formulas in the
-/// [module docs](self)).
+/// [module docs](super)).
 ///
 /// ```
 /// use rlgrad::estimator::{Baseline, StateBaseline, Weighting};

@@ -1,22 +1,4 @@
-//! Surrogate terms: the REINFORCE estimate as a [`Term`] whose exact gradient at the sampling
-//! point θ₀ is the estimate.
-//!
-//! ```text
-//! S(θ) = (1/N) Σₙ wₙ log p(zₙ; θ) − cᵀ(θ − θ₀)
-//! ∇S(θ) = (1/N) Σₙ wₙ ∇ log p(zₙ; θ) − c          ∇S(θ₀) = ĝ
-//! ∇²S(θ) = (1/N) Σₙ wₙ ∇² log p(zₙ; θ)
-//! ```
-//!
-//! with the samples zₙ, the weights wₙ = fₙ − bₙ and c held fixed at their values from θ₀.
-//! For a scalar baseline c = 0 and S is the familiar (1/N) Σ (fₙ − bₙ) log p(zₙ; θ). The
-//! per-component baseline [`OptimalLeaveOneOut`](super::Baseline::OptimalLeaveOneOut) has no
-//! such scalar form (a field (1/N) Σₙ (fₙ − bₙₖ) ∂ₖ log p(zₙ; θ) is not a gradient in general),
-//! so its part beyond the leave-one-out mean enters linearised at θ₀, through c: exact at θ₀,
-//! which is the only point where the estimate is defined.
-//!
-//! The value of S is not an estimate of anything; only its derivatives are. It is a log-term
-//! in the crate's sign convention (an expected reward to maximise), so it enters an
-//! [`Objective`](crate::Objective) with a positive weight next to a cost with a negative one.
+//! Surrogate terms (the formulas are in the [estimator module docs](super)).
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
@@ -96,7 +78,7 @@ fn add_hessian(
 
 /// The single-step estimate of a [`Batch`] as a [`Term`] (made by
 /// [`Reinforce::surrogate`](super::Reinforce::surrogate); formulas in the
-/// [module docs](self)). Its Hessian is exact when the distribution gives
+/// [module docs](super)). Its Hessian is exact when the distribution gives
 /// ∇² log p (as [`SoftmaxPolicy`](crate::policy::SoftmaxPolicy) and
 /// [`GaussianMean`](crate::policy::GaussianMean) do), otherwise finite differences.
 ///

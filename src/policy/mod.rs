@@ -27,7 +27,7 @@
 //!   own boundary.
 //! - Every method checks what it reads (lengths, the state and action ranges, the finiteness
 //!   of the θ entries it uses, the finiteness of what it returns) and returns a typed
-//!   [`Error`](crate::Error), never a panic or a NaN. The checks cost O(1) or O(what the method
+//!   [`Error`], never a panic or a NaN. The checks cost O(1) or O(what the method
 //!   reads anyway); [`ScoreFunction::check_theta`] checks all of θ once, at an estimator's
 //!   boundary.
 //! - Randomness comes from the caller's `&mut R: Rng`; nothing here allocates per sample.
