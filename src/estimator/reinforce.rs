@@ -73,11 +73,17 @@ impl<D: ScoreFunction> Batch<D> {
     pub fn reset(&mut self, theta: ArrayView1<f64>) -> Result<()> {
         self.clear();
         check_len("theta", self.dist.dim(), theta.len())?;
-        let old = std::mem::take(&mut self.theta);
-        self.theta = theta.to_vec();
-        if let Err(e) = self.dist.check_theta(&self.theta) {
-            self.theta = old;
-            return Err(e);
+        match theta.as_slice() {
+            // The common case copies into the old buffer: no allocation.
+            Some(t) => {
+                self.dist.check_theta(t)?;
+                self.theta.copy_from_slice(t);
+            }
+            None => {
+                let t = theta.to_vec();
+                self.dist.check_theta(&t)?;
+                self.theta = t;
+            }
         }
         Ok(())
     }
