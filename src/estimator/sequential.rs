@@ -80,7 +80,7 @@ impl StepRecord {
 /// assert!(episodes.is_empty());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct Episodes {
     dim: usize,
     states: Vec<usize>,
