@@ -184,21 +184,40 @@ pub enum Error {
         report: String,
     },
 
-    /// An input that must be finite is not: an entry of a critic's state–action vector z or
-    /// z₊, or a transition's reward.
-    #[error("{what} = {value} is not finite")]
-    NonFiniteInput {
-        /// Which input, with its position (for example "z\[2\] of pushed transition 17").
-        what: String,
-        /// The value.
-        value: f64,
-    },
-
     /// The optimiser failed in a way that is not a property of the data (reported per start).
     #[error("optimiser failed: {reason}")]
     Optimizer {
         /// The optimiser's message.
         reason: String,
+    },
+
+    /// An index (a state, an action, a block of θ) is outside the range it must lie in.
+    #[error("{what} = {index} is out of range: must be below {limit}")]
+    IndexOutOfRange {
+        /// What the index is, and where it was given (for example "action of sample 3").
+        what: String,
+        /// The index.
+        index: usize,
+        /// The exclusive upper bound.
+        limit: usize,
+    },
+
+    /// An input number other than θ is NaN or infinite: a sample's value, a reward, a score
+    /// entry, a weight, an entry of a critic's state–action vector z or z₊.
+    #[error("{what} = {value} is not finite")]
+    NonFiniteInput {
+        /// What the number is, and where it was given (for example "reward of step 4", or
+        /// "z\[2\] of pushed transition 17").
+        what: String,
+        /// The value.
+        value: f64,
+    },
+
+    /// An episode buffer holds steps after its last finished episode.
+    #[error("episode buffer: {steps} steps after the last end_episode; end the episode before estimating")]
+    UnfinishedEpisode {
+        /// How many steps the unfinished episode has.
+        steps: usize,
     },
 }
 

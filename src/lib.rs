@@ -95,6 +95,14 @@
 //! [`Term`] (exact Hessian), the linearised TD error, and the normalised replay update with
 //! its contraction matrix.
 //!
+//! ## Policy gradients
+//!
+//! [`policy`] has stochastic policies and sampling distributions that give their score
+//! ∇θ log p ([`policy::SoftmaxPolicy`], [`policy::GaussianMean`], or your own
+//! [`policy::Policy`] / [`policy::ScoreFunction`]); [`estimator`] turns samples or recorded
+//! episodes into unbiased REINFORCE estimates of ∇θ E\[f\] or ∇θ E\[Σ rewards\] with a choice of
+//! baselines, and into surrogate [`Term`]s whose exact gradient is the estimate.
+//!
 //! ## Checking your own components
 //!
 //! [`testing::check_term`] compares any term's gradient and Hessian with central finite
@@ -108,6 +116,7 @@ pub mod critic;
 pub mod data;
 pub mod env;
 mod error;
+pub mod estimator;
 pub mod fd;
 pub mod fit;
 pub mod learning;
@@ -118,6 +127,7 @@ pub mod numeric;
 mod objective;
 pub mod observation;
 pub mod params;
+pub mod policy;
 pub mod prior;
 mod real;
 pub mod term;
@@ -136,8 +146,12 @@ pub use crate::term::Term;
 pub mod prelude {
     pub use crate::data::{read_csv, CsvOptions, Dataset, Session, Subject};
     pub use crate::env::{Bandit, Environment};
+    pub use crate::estimator::{
+        Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StepRecord, Weighting,
+    };
     pub use crate::fit::{MapFit, MapOptions, SubjectFit};
     pub use crate::params::{NamedParams, ParamLayout, ParamSpec, Transform};
+    pub use crate::policy::{Policy, ScoreFunction, SoftmaxPolicy};
     pub use crate::prior::{MvGaussian, Prior};
     // `Result` stays out: it would shadow `std::result::Result` in `fn main() -> Result<…>`.
     pub use crate::{

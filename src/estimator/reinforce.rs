@@ -1,0 +1,452 @@
+//! The single-step estimator: [`Batch`] of independent samples, [`Reinforce`] over it.
+
+use std::borrow::Cow;
+
+use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
+use rand::Rng;
+
+use super::{batch_weights, finish, Baseline, Estimate, Estimator, RunningMean, Workspace};
+use crate::error::{check_len, Error, Result};
+use crate::policy::ScoreFunction;
+
+/// N independent samples zₙ ∼ p(·; θ₀) of a [`ScoreFunction`], with their values fₙ and
+/// scores gₙ = ∇θ log p(zₙ; θ₀), computed when each sample is recorded.
+///
+/// The buffers are reused: [`Batch::reset`] clears them (and sets a new θ₀) without giving
+/// back their memory, and [`Batch::draw`] even reuses the allocation of heap samples (such as
+/// the `Vec<f64>` of a [`GaussianMean`](crate::policy::GaussianMean)). After the first batch
+/// of a given size, recording allocates nothing.
+///
+/// ```
+/// use ndarray::arr1;
+/// use rand::SeedableRng;
+/// use rlgrad::estimator::Batch;
+/// use rlgrad::policy::GaussianMean;
+/// let dist = GaussianMean::new(2, 1.0)?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+/// let mut batch = Batch::new(&dist, arr1(&[0.0, 1.0]).view())?;
+/// // f(z) = z₀ + z₁; the closure also gets the generator, for noisy values.
+/// batch.draw(10, &mut rng, |z, _| z[0] + z[1])?;
+/// batch.push(vec![0.5, 0.5], 1.0)?; // a sample drawn elsewhere, with its value
+/// assert_eq!(batch.len(), 11);
+/// assert_eq!(batch.scores().dim(), (11, 2));
+/// batch.reset(arr1(&[0.1, 1.1]).view())?; // next iteration: same memory, new θ₀
+/// assert!(batch.is_empty());
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Batch<D: ScoreFunction> {
+    dist: D,
+    theta: Vec<f64>,
+    len: usize,
+    /// Slots 0..len hold the batch; later slots keep their allocations for reuse.
+    samples: Vec<D::Sample>,
+    values: Vec<f64>,
+    log_probs: Vec<f64>,
+    /// len × dim, row-major.
+    scores: Vec<f64>,
+}
+
+impl<D: ScoreFunction> Batch<D> {
+    /// An empty batch of samples from `dist` at θ₀ = `theta`.
+    ///
+    /// # Errors
+    /// θ rejected by [`ScoreFunction::check_theta`] (wrong length, non-finite entry, …).
+    pub fn new(dist: D, theta: ArrayView1<f64>) -> Result<Self> {
+        let theta = theta.to_vec();
+        dist.check_theta(&theta)?;
+        Ok(Batch {
+            dist,
+            theta,
+            len: 0,
+            samples: Vec::new(),
+            values: Vec::new(),
+            log_probs: Vec::new(),
+            scores: Vec::new(),
+        })
+    }
+
+    /// Empties the batch and sets a new θ₀, keeping the memory.
+    ///
+    /// # Errors
+    /// As [`Batch::new`]; the batch is then empty and keeps its old θ₀.
+    pub fn reset(&mut self, theta: ArrayView1<f64>) -> Result<()> {
+        self.clear();
+        check_len("theta", self.dist.dim(), theta.len())?;
+        match theta.as_slice() {
+            // The common case copies into the old buffer: no allocation.
+            Some(t) => {
+                self.dist.check_theta(t)?;
+                self.theta.copy_from_slice(t);
+            }
+            None => {
+                let t = theta.to_vec();
+                self.dist.check_theta(&t)?;
+                self.theta = t;
+            }
+        }
+        Ok(())
+    }
+
+    /// Empties the batch (same θ₀), keeping the memory.
+    pub fn clear(&mut self) {
+        self.len = 0;
+        self.values.clear();
+        self.log_probs.clear();
+        self.scores.clear();
+    }
+
+    /// Records a sample drawn elsewhere (it must come from p(·; θ₀) for the estimate to be
+    /// unbiased) with its value f(z); returns log p(z; θ₀).
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteInput`] for a non-finite value; whatever the distribution reports
+    /// for the sample (outside the support, wrong shape). The batch is unchanged on error.
+    pub fn push(&mut self, sample: D::Sample, value: f64) -> Result<f64> {
+        let lp = self.record(&sample, value)?;
+        if self.len < self.samples.len() {
+            self.samples[self.len] = sample;
+        } else {
+            self.samples.push(sample);
+        }
+        self.len += 1;
+        Ok(lp)
+    }
+
+    /// Draws `n` samples from p(·; θ₀) and records each with its value `f(&z, rng)`.
+    ///
+    /// # Errors
+    /// As [`Batch::push`]; the samples recorded before the failing one stay.
+    pub fn draw<R, F>(&mut self, n: usize, rng: &mut R, mut f: F) -> Result<()>
+    where
+        R: Rng + ?Sized,
+        F: FnMut(&D::Sample, &mut R) -> f64,
+    {
+        self.reserve(n);
+        for _ in 0..n {
+            if self.len == self.samples.len() {
+                self.samples.push(D::Sample::default());
+            }
+            // Take the slot out to satisfy the borrow checker; it goes back either way.
+            let mut z = std::mem::take(&mut self.samples[self.len]);
+            let res = self
+                .dist
+                .sample_into(&self.theta, rng, &mut z)
+                .and_then(|()| {
+                    let v = f(&z, rng);
+                    self.record(&z, v)
+                });
+            self.samples[self.len] = z;
+            res?;
+            self.len += 1;
+        }
+        Ok(())
+    }
+
+    /// Room for `additional` more samples without reallocating.
+    pub fn reserve(&mut self, additional: usize) {
+        let k = self.dist.dim();
+        self.values.reserve(additional);
+        self.log_probs.reserve(additional);
+        self.scores.reserve(additional.saturating_mul(k));
+    }
+
+    /// Checks the value, computes the score into a new row; leaves everything as it was on
+    /// error.
+    fn record(&mut self, z: &D::Sample, value: f64) -> Result<f64> {
+        if !value.is_finite() {
+            return Err(Error::NonFiniteInput {
+                what: format!("value of sample {}", self.len),
+                value,
+            });
+        }
+        let k = self.dist.dim();
+        let row = self.scores.len();
+        self.scores.resize(row + k, 0.0);
+        match self
+            .dist
+            .add_log_prob_and_score(&self.theta, z, 1.0, &mut self.scores[row..])
+        {
+            Ok(lp) => {
+                self.values.push(value);
+                self.log_probs.push(lp);
+                Ok(lp)
+            }
+            Err(e) => {
+                self.scores.truncate(row);
+                Err(e)
+            }
+        }
+    }
+
+    /// Number of samples N.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The length of θ.
+    pub fn dim(&self) -> usize {
+        self.dist.dim()
+    }
+
+    /// The distribution.
+    pub fn distribution(&self) -> &D {
+        &self.dist
+    }
+
+    /// θ₀, where the samples were drawn and the scores computed.
+    pub fn theta(&self) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.theta[..])
+    }
+
+    /// The samples zₙ.
+    pub fn samples(&self) -> &[D::Sample] {
+        &self.samples[..self.len]
+    }
+
+    /// The values fₙ.
+    pub fn values(&self) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.values[..])
+    }
+
+    /// The log-probabilities log p(zₙ; θ₀).
+    pub fn log_probs(&self) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.log_probs[..])
+    }
+
+    /// The scores gₙ as an N × dim array.
+    pub fn scores(&self) -> ArrayView2<'_, f64> {
+        ArrayView2::from_shape((self.len, self.dist.dim()), &self.scores)
+            .expect("scores hold len × dim entries")
+    }
+
+    pub(crate) fn raw_scores(&self) -> &[f64] {
+        &self.scores
+    }
+
+    pub(crate) fn raw_values(&self) -> &[f64] {
+        &self.values
+    }
+
+    pub(crate) fn theta_slice(&self) -> &[f64] {
+        &self.theta
+    }
+}
+
+/// The single-step REINFORCE estimator ĝ = (1/N) Σₙ (fₙ − bₙ) gₙ with a [`Baseline`]
+/// (see the [module docs](super) for the formulas).
+///
+/// It works on a [`Batch`] (through [`Estimator`]) or on plain arrays of values and scores
+/// ([`Reinforce::add_estimate_from`]), and can turn a batch into a [`Surrogate`](super::Surrogate)
+/// term. Each call counts as one batch for [`Baseline::RunningAverage`], which is updated
+/// after the estimate. The workspace is kept between calls: after the first call of a given
+/// size, an estimate allocates nothing; it costs O(N·K) (the optimal baseline makes two more
+/// passes and keeps 2·N·K numbers).
+///
+/// ```
+/// use ndarray::{arr1, arr2, Array1};
+/// use rlgrad::estimator::{Baseline, Reinforce};
+/// // Two samples with values 3 and 1 and scores (1, 0) and (0, 1).
+/// let values = arr1(&[3.0, 1.0]);
+/// let scores = arr2(&[[1.0, 0.0], [0.0, 1.0]]);
+/// let mut grad = Array1::zeros(2);
+/// let mut loo = Reinforce::new(Baseline::LeaveOneOut)?;
+/// loo.add_estimate_from(values.view(), scores.view(), 1.0, grad.view_mut())?;
+/// // ((3 − 1)·(1, 0) + (1 − 3)·(0, 1)) / 2
+/// assert_eq!(grad, arr1(&[1.0, -1.0]));
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Reinforce {
+    baseline: Baseline,
+    running: RunningMean,
+    ws: Workspace,
+}
+
+impl Reinforce {
+    /// An estimator with the given baseline.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for a non-finite constant or a decay outside \[0, 1\].
+    pub fn new(baseline: Baseline) -> Result<Self> {
+        baseline.check()?;
+        Ok(Reinforce {
+            baseline,
+            running: RunningMean::default(),
+            ws: Workspace::default(),
+        })
+    }
+
+    /// The baseline.
+    pub fn baseline(&self) -> Baseline {
+        self.baseline
+    }
+
+    /// The current running average (`None` for other baselines, or before the first call).
+    pub fn running_baseline(&self) -> Option<f64> {
+        match self.baseline {
+            Baseline::RunningAverage { .. } if self.running.is_set() => Some(self.running.value()),
+            _ => None,
+        }
+    }
+
+    /// Forgets the running average's history.
+    pub fn reset(&mut self) {
+        self.running = RunningMean::default();
+    }
+
+    /// Adds `alpha · ĝ` into `grad` from plain arrays: `values` (length N) and `scores`
+    /// (N × K, row n the score of sample n).
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for N = 0; [`Error::DimensionMismatch`] for inconsistent shapes;
+    /// [`Error::NonFiniteInput`] naming a non-finite value or score entry;
+    /// [`Error::NonFiniteResult`] if the estimate overflows (`grad` is then unchanged).
+    pub fn add_estimate_from(
+        &mut self,
+        values: ArrayView1<f64>,
+        scores: ArrayView2<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<Estimate> {
+        let (n, k) = scores.dim();
+        check_len("values", n, values.len())?;
+        check_len("gradient buffer", k, grad.len())?;
+        if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFiniteInput {
+                what: format!("value of sample {i}"),
+                value: *v,
+            });
+        }
+        if let Some(((i, j), v)) = scores.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFiniteInput {
+                what: format!("score entry {j} of sample {i}"),
+                value: *v,
+            });
+        }
+        // Contiguous input is used in place; anything else is copied once.
+        let v = match values.as_slice() {
+            Some(v) => Cow::Borrowed(v),
+            None => Cow::Owned(values.to_vec()),
+        };
+        let s = match scores.as_slice() {
+            Some(s) => Cow::Borrowed(s),
+            None => Cow::Owned(scores.iter().copied().collect()),
+        };
+        self.estimate_slices(&v, &s, k, alpha, grad, &[])
+    }
+
+    /// The kernel: validated slices in, `alpha · ĝ` added, running average updated.
+    fn estimate_slices(
+        &mut self,
+        values: &[f64],
+        scores: &[f64],
+        k: usize,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+        theta: &[f64],
+    ) -> Result<Estimate> {
+        check_len("gradient buffer", k, grad.len())?;
+        let n = values.len();
+        if n == 0 {
+            return Err(Error::EmptyData {
+                what: "batch of samples".to_string(),
+            });
+        }
+        let (has_c, mean_baseline) = batch_weights(
+            &self.baseline,
+            &self.running,
+            values,
+            scores,
+            k,
+            &mut self.ws,
+        );
+        let ws = &mut self.ws;
+        ws.acc.clear();
+        ws.acc.resize(k, 0.0);
+        for (row, &w) in scores.chunks_exact(k.max(1)).zip(&ws.w) {
+            for (a, &g) in ws.acc.iter_mut().zip(row) {
+                *a += w * g;
+            }
+        }
+        let inv = 1.0 / n as f64;
+        for a in ws.acc.iter_mut() {
+            *a *= inv;
+        }
+        if has_c {
+            for (a, &c) in ws.acc.iter_mut().zip(&ws.c) {
+                *a -= c;
+            }
+        }
+        finish(&ws.acc, alpha, grad, "reinforce estimate", theta)?;
+        let sum: f64 = values.iter().sum();
+        self.update_running(sum, n);
+        Ok(Estimate {
+            n,
+            steps: n,
+            mean_value: sum * inv,
+            mean_baseline,
+        })
+    }
+
+    fn update_running(&mut self, sum: f64, n: usize) {
+        if let Baseline::RunningAverage { decay } = self.baseline {
+            self.running.update(decay, sum, n as f64);
+        }
+    }
+
+    /// The estimate of a batch as a [`Surrogate`](super::Surrogate) term (counts as one call
+    /// for the running average, like an estimate).
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for an empty batch.
+    pub fn surrogate<'b, D: ScoreFunction>(
+        &mut self,
+        batch: &'b Batch<D>,
+    ) -> Result<super::Surrogate<'b, D>> {
+        let n = batch.len();
+        if n == 0 {
+            return Err(Error::EmptyData {
+                what: "batch of samples".to_string(),
+            });
+        }
+        let k = batch.dim();
+        let (has_c, _) = batch_weights(
+            &self.baseline,
+            &self.running,
+            batch.raw_values(),
+            batch.raw_scores(),
+            k,
+            &mut self.ws,
+        );
+        let correction = has_c.then(|| self.ws.c.clone());
+        let weights = self.ws.w.clone();
+        let sum: f64 = batch.raw_values().iter().sum();
+        self.update_running(sum, n);
+        Ok(super::Surrogate::new(batch, weights, correction))
+    }
+}
+
+impl<D: ScoreFunction> Estimator<Batch<D>> for Reinforce {
+    fn add_estimate(
+        &mut self,
+        data: &Batch<D>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<Estimate> {
+        let k = data.dim();
+        self.estimate_slices(
+            data.raw_values(),
+            data.raw_scores(),
+            k,
+            alpha,
+            grad,
+            data.theta_slice(),
+        )
+    }
+}

@@ -1,0 +1,420 @@
+//! Surrogate terms (the formulas are in the [estimator module docs](super)).
+
+use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
+
+use super::reinforce::Batch;
+use super::sequential::Episodes;
+use crate::error::{Error, Result};
+use crate::fd;
+use crate::policy::{check_block, Policy, ScoreFunction};
+use crate::term::{check_args, check_hess_shape};
+use crate::Term;
+
+/// θ as a contiguous slice (copied only if the view is strided).
+fn contiguous<'a>(theta: &'a ArrayView1<'_, f64>) -> std::borrow::Cow<'a, [f64]> {
+    match theta.as_slice() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(theta.to_vec()),
+    }
+}
+
+/// Subtracts the linear correction from the value and the gradient.
+fn apply_correction(
+    correction: Option<&[f64]>,
+    theta: &[f64],
+    theta0: &[f64],
+    value: &mut f64,
+    acc: &mut [f64],
+) {
+    if let Some(c) = correction {
+        for ((a, &ck), (&t, &t0)) in acc.iter_mut().zip(c).zip(theta.iter().zip(theta0)) {
+            *value -= ck * (t - t0);
+            *a -= ck;
+        }
+    }
+}
+
+/// Checks the value and adds `alpha · acc` into `grad` (unchanged on error).
+fn finish_term(
+    value: f64,
+    acc: &[f64],
+    alpha: f64,
+    grad: ArrayViewMut1<f64>,
+    theta: &[f64],
+    what: &str,
+) -> Result<f64> {
+    if !value.is_finite() {
+        return Err(Error::NonFiniteResult {
+            what: format!("{what} value"),
+            theta: theta.to_vec(),
+        });
+    }
+    super::finish(acc, alpha, grad, &format!("{what} gradient"), theta)?;
+    Ok(value)
+}
+
+/// Checks a dense k × k Hessian and adds `alpha · h` into `hess`.
+fn add_hessian(
+    h: &[f64],
+    alpha: f64,
+    mut hess: ArrayViewMut2<f64>,
+    theta: &[f64],
+    what: &str,
+) -> Result<()> {
+    let k = hess.nrows();
+    if h.iter().any(|&x| !(alpha * x).is_finite()) {
+        return Err(Error::NonFiniteResult {
+            what: format!("{what} hessian"),
+            theta: theta.to_vec(),
+        });
+    }
+    for i in 0..k {
+        for j in 0..k {
+            hess[[i, j]] += alpha * h[i * k + j];
+        }
+    }
+    Ok(())
+}
+
+/// The single-step estimate of a [`Batch`] as a [`Term`] (made by
+/// [`Reinforce::surrogate`](super::Reinforce::surrogate); formulas in the
+/// [module docs](super)). Its Hessian is exact when the distribution gives
+/// ∇² log p (as [`SoftmaxPolicy`](crate::policy::SoftmaxPolicy) and
+/// [`GaussianMean`](crate::policy::GaussianMean) do), otherwise finite differences.
+///
+/// ```
+/// use ndarray::{arr1, Array1};
+/// use rand::SeedableRng;
+/// use rlgrad::estimator::{Baseline, Batch, Estimator, Reinforce};
+/// use rlgrad::policy::{Policy, SoftmaxPolicy};
+/// use rlgrad::testing::{check_term, CheckOptions};
+/// use rlgrad::{prior::MvGaussian, Objective, Term};
+///
+/// let policy = SoftmaxPolicy::logits(1, 3)?;
+/// let theta = arr1(&[0.1, 0.0, -0.2]);
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+/// let mut batch = Batch::new(policy.at(0), theta.view())?;
+/// batch.draw(16, &mut rng, |&a, _| [1.0, 0.0, 0.5][a])?;
+/// let surrogate = Reinforce::new(Baseline::LeaveOneOut)?.surrogate(&batch)?;
+///
+/// // Its gradient at θ₀ is the estimate…
+/// let mut g = Array1::zeros(3);
+/// surrogate.value_and_grad(theta.view(), g.view_mut())?;
+/// let mut estimate = Array1::zeros(3);
+/// Reinforce::new(Baseline::LeaveOneOut)?.estimate(&batch, estimate.view_mut())?;
+/// assert!((&g - &estimate).iter().all(|d| d.abs() < 1e-14));
+/// // …it passes the derivative checker anywhere…
+/// assert!(check_term(&surrogate, arr1(&[1.0, -0.5, 0.3]).view(), &CheckOptions::default())?.passed());
+/// // …and composes: expected reward plus a log-prior.
+/// let prior = MvGaussian::isotropic(3, 0.0, 4.0)?;
+/// let objective = Objective::new(3).with("reward", 1.0, &surrogate)?.with("prior", 1.0, &prior)?;
+/// objective.value_and_grad(theta.view(), g.view_mut())?;
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Surrogate<'b, D: ScoreFunction> {
+    batch: &'b Batch<D>,
+    weights: Vec<f64>,
+    correction: Option<Vec<f64>>,
+}
+
+impl<'b, D: ScoreFunction> Surrogate<'b, D> {
+    pub(crate) fn new(
+        batch: &'b Batch<D>,
+        weights: Vec<f64>,
+        correction: Option<Vec<f64>>,
+    ) -> Self {
+        Surrogate {
+            batch,
+            weights,
+            correction,
+        }
+    }
+
+    /// The weights wₙ = fₙ − bₙ (bₙ the scalar part of the baseline).
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// The linear correction c (only with the per-component baseline).
+    pub fn correction(&self) -> Option<&[f64]> {
+        self.correction.as_deref()
+    }
+
+    /// θ₀, where the samples were drawn.
+    pub fn theta0(&self) -> ArrayView1<'_, f64> {
+        self.batch.theta()
+    }
+
+    /// S(θ) and ∇S(θ) into `acc` (zeroed, length K), θ checked.
+    fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64> {
+        let dist = self.batch.distribution();
+        dist.check_theta(theta)?;
+        let inv = 1.0 / self.weights.len() as f64;
+        let mut value = 0.0;
+        for (z, &w) in self.batch.samples().iter().zip(&self.weights) {
+            let c = w * inv;
+            value += c * dist.add_log_prob_and_score(theta, z, c, acc)?;
+        }
+        apply_correction(
+            self.correction.as_deref(),
+            theta,
+            self.batch.theta_slice(),
+            &mut value,
+            acc,
+        );
+        Ok(value)
+    }
+}
+
+impl<D: ScoreFunction> Term for Surrogate<'_, D> {
+    fn dim(&self) -> usize {
+        self.batch.dim()
+    }
+
+    fn add_value_and_grad(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<f64> {
+        check_args(self.dim(), theta, grad.len())?;
+        let th = contiguous(&theta);
+        let mut acc = vec![0.0; self.dim()];
+        let value = self.value_grad_into(&th, &mut acc)?;
+        finish_term(value, &acc, alpha, grad, &th, "reinforce surrogate")
+    }
+
+    fn add_value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        mut grad: ArrayViewMut1<f64>,
+        hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        let k = self.dim();
+        check_hess_shape(k, &hess)?;
+        check_args(k, theta, grad.len())?;
+        let th = contiguous(&theta);
+        let dist = self.batch.distribution();
+        let h = if dist.has_log_prob_hessian() {
+            let mut h = vec![0.0; k * k];
+            dist.check_theta(&th)?;
+            let inv = 1.0 / self.weights.len() as f64;
+            for (z, &w) in self.batch.samples().iter().zip(&self.weights) {
+                dist.add_log_prob_hessian(&th, z, w * inv, &mut h)?;
+            }
+            h
+        } else {
+            fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?
+                .iter()
+                .copied()
+                .collect()
+        };
+        let mut acc = vec![0.0; k];
+        let value = self.value_grad_into(&th, &mut acc)?;
+        // Check everything before touching the caller's buffers.
+        if h.iter().any(|&x| !(alpha * x).is_finite()) {
+            return Err(Error::NonFiniteResult {
+                what: "reinforce surrogate hessian".to_string(),
+                theta: th.to_vec(),
+            });
+        }
+        let value = finish_term(
+            value,
+            &acc,
+            alpha,
+            grad.view_mut(),
+            &th,
+            "reinforce surrogate",
+        )?;
+        add_hessian(&h, alpha, hess, &th, "reinforce surrogate")?;
+        Ok(value)
+    }
+
+    fn has_exact_hessian(&self) -> bool {
+        self.batch.distribution().has_log_prob_hessian()
+    }
+}
+
+/// The sequential estimate of [`Episodes`] recorded with a [`Policy`] as a [`Term`] (made by
+/// [`SequentialReinforce::surrogate`](super::SequentialReinforce::surrogate)):
+///
+/// ```text
+/// S(θ) = (1/N) Σₙ Σₜ wₜ log π(aₜ | sₜ; θ) − cᵀ(θ − θ₀),   ∇S(θ₀) = ĝ
+/// ```
+///
+/// with the weights wₜ of the [`Weighting`](super::Weighting) held fixed. Its gradient at θ₀
+/// equals the estimate when the buffer's scores were recorded by this policy at θ₀
+/// ([`Episodes::record`]). The Hessian is exact when the policy gives ∇² log π.
+///
+/// ```
+/// use ndarray::arr1;
+/// use rand::SeedableRng;
+/// use rlgrad::estimator::{Baseline, Episodes, SequentialReinforce, StepRecord, Weighting};
+/// use rlgrad::policy::{Policy, SoftmaxPolicy};
+/// use rlgrad::testing::{check_term, CheckOptions};
+/// let policy = SoftmaxPolicy::logits(2, 2)?;
+/// let theta = arr1(&[0.3, -0.3, 0.0, 0.5]);
+/// let th = theta.as_slice().unwrap();
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+/// let mut episodes = Episodes::new(4);
+/// for _ in 0..5 {
+///     let a0 = policy.sample(th, 0, &mut rng)?;
+///     episodes.record(&policy, th, StepRecord::new(0, a0, 0.0))?;
+///     let a1 = policy.sample(th, 1, &mut rng)?;
+///     episodes.record(&policy, th, StepRecord::new(1, a1, (a0 + a1) as f64))?;
+///     episodes.end_episode();
+/// }
+/// let mut est = SequentialReinforce::new(Weighting::TotalReturn { gamma: 1.0, baseline: Baseline::LeaveOneOut })?;
+/// let surrogate = est.surrogate(&episodes, &policy, theta.view())?;
+/// assert!(check_term(&surrogate, theta.view(), &CheckOptions::default())?.passed());
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct EpisodeSurrogate<'e, 'p, P: Policy> {
+    episodes: &'e Episodes,
+    policy: &'p P,
+    weights: Vec<f64>,
+    correction: Option<Vec<f64>>,
+    theta0: Vec<f64>,
+}
+
+impl<'e, 'p, P: Policy> EpisodeSurrogate<'e, 'p, P> {
+    pub(crate) fn new(
+        episodes: &'e Episodes,
+        policy: &'p P,
+        weights: Vec<f64>,
+        correction: Option<Vec<f64>>,
+        theta0: Vec<f64>,
+    ) -> Self {
+        EpisodeSurrogate {
+            episodes,
+            policy,
+            weights,
+            correction,
+            theta0,
+        }
+    }
+
+    /// The per-step weights wₜ.
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+
+    /// The linear correction c (only with the per-component baseline across episodes).
+    pub fn correction(&self) -> Option<&[f64]> {
+        self.correction.as_deref()
+    }
+
+    /// θ₀.
+    pub fn theta0(&self) -> ArrayView1<'_, f64> {
+        ArrayView1::from(&self.theta0[..])
+    }
+
+    fn inv_n(&self) -> f64 {
+        1.0 / self.episodes.n_episodes() as f64
+    }
+
+    fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64> {
+        self.policy.check_theta(theta)?;
+        let inv = self.inv_n();
+        let k = acc.len();
+        let mut value = 0.0;
+        let ep = self.episodes;
+        for (t, &w) in self.weights.iter().enumerate() {
+            let (s, a) = (ep.states()[t], ep.actions()[t]);
+            let block = self.policy.score_block(s)?;
+            check_block(&block, k)?;
+            let c = w * inv;
+            value += c * self
+                .policy
+                .add_log_prob_and_score(theta, s, a, c, &mut acc[block])?;
+        }
+        apply_correction(
+            self.correction.as_deref(),
+            theta,
+            &self.theta0,
+            &mut value,
+            acc,
+        );
+        Ok(value)
+    }
+}
+
+impl<P: Policy> Term for EpisodeSurrogate<'_, '_, P> {
+    fn dim(&self) -> usize {
+        self.episodes.dim()
+    }
+
+    fn add_value_and_grad(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        grad: ArrayViewMut1<f64>,
+    ) -> Result<f64> {
+        check_args(self.dim(), theta, grad.len())?;
+        let th = contiguous(&theta);
+        let mut acc = vec![0.0; self.dim()];
+        let value = self.value_grad_into(&th, &mut acc)?;
+        finish_term(value, &acc, alpha, grad, &th, "episode surrogate")
+    }
+
+    fn add_value_grad_hessian(
+        &self,
+        theta: ArrayView1<f64>,
+        alpha: f64,
+        mut grad: ArrayViewMut1<f64>,
+        hess: ArrayViewMut2<f64>,
+    ) -> Result<f64> {
+        let k = self.dim();
+        check_hess_shape(k, &hess)?;
+        check_args(k, theta, grad.len())?;
+        let th = contiguous(&theta);
+        let h = if self.policy.has_log_prob_hessian() {
+            self.policy.check_theta(&th)?;
+            let mut h = vec![0.0; k * k];
+            let inv = self.inv_n();
+            let ep = self.episodes;
+            for (t, &w) in self.weights.iter().enumerate() {
+                let (s, a) = (ep.states()[t], ep.actions()[t]);
+                let block = self.policy.score_block(s)?;
+                check_block(&block, k)?;
+                if block.is_empty() {
+                    continue;
+                }
+                let start = block.start * k + block.start;
+                self.policy
+                    .add_log_prob_hessian(&th, s, a, w * inv, &mut h[start..], k)?;
+            }
+            h
+        } else {
+            fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?
+                .iter()
+                .copied()
+                .collect()
+        };
+        let mut acc = vec![0.0; k];
+        let value = self.value_grad_into(&th, &mut acc)?;
+        if h.iter().any(|&x| !(alpha * x).is_finite()) {
+            return Err(Error::NonFiniteResult {
+                what: "episode surrogate hessian".to_string(),
+                theta: th.to_vec(),
+            });
+        }
+        let value = finish_term(
+            value,
+            &acc,
+            alpha,
+            grad.view_mut(),
+            &th,
+            "episode surrogate",
+        )?;
+        add_hessian(&h, alpha, hess, &th, "episode surrogate")?;
+        Ok(value)
+    }
+
+    fn has_exact_hessian(&self) -> bool {
+        self.policy.has_log_prob_hessian()
+    }
+}

@@ -1,0 +1,550 @@
+//! Softmax policies: over a table of logits, or over β·Q with θ = β; and the stable softmax
+//! kernel [`softmax_log_prob`].
+//!
+//! ```text
+//! logits:  zⱼ = θ[s·A + j]        ∂ log π(a|s)/∂θ[s·A + j] = 1[j = a] − πⱼ
+//!                                 ∂² log π(a|s)/∂θ[s,i]∂θ[s,j] = −(πᵢ 1[i = j] − πᵢ πⱼ)
+//! values:  zⱼ = β Q[s,j], θ = (β)  ∂ log π(a|s)/∂β = Q[s,a] − Σⱼ πⱼ Q[s,j]
+//!                                 ∂² log π(a|s)/∂β² = −Σⱼ πⱼ (Q[s,j] − Q̄)²
+//! ```
+//!
+//! Every path shifts by the maximum logit m: with eⱼ = e^(zⱼ − m) ∈ \[0, 1\] (one of them
+//! exactly 1) and S = Σⱼ eⱼ ∈ \[1, A\], πⱼ = eⱼ / S and log π(a) = (z_a − m) − ln S, so a
+//! logit of 10⁶ neither overflows nor loses the small probabilities, and equal logits give
+//! exactly uniform probabilities. The rounding error of S = 1 + (the rest) is recovered
+//! (Fast2Sum) so that a log-probability near 0 keeps its relative accuracy.
+//!
+//! Nothing allocates: sampling and the score recompute e^(zⱼ − m) in a second pass instead of
+//! keeping the probabilities in a buffer.
+
+use std::ops::Range;
+
+use rand::Rng;
+
+use super::{check_index, Policy};
+use crate::error::{check_len, Error, Result};
+use crate::numeric::exp_nonpositive;
+
+/// The maximum logit, the normaliser S = Σⱼ e^(zⱼ − m) ≥ 1 and its recovered rounding error.
+#[derive(Clone, Copy, Debug)]
+struct Normaliser {
+    max: f64,
+    sum: f64,
+    lost: f64,
+}
+
+impl Normaliser {
+    /// One pass over the logits (which the caller has checked are finite).
+    #[inline]
+    fn new(n: usize, z: impl Fn(usize) -> f64) -> Self {
+        let mut max = f64::NEG_INFINITY;
+        let mut top = 0;
+        for j in 0..n {
+            let zj = z(j);
+            if zj > max {
+                max = zj;
+                top = j;
+            }
+        }
+        let mut rest = 0.0;
+        for j in 0..n {
+            if j != top {
+                rest += exp_nonpositive(z(j) - max);
+            }
+        }
+        let sum = 1.0 + rest;
+        let (big, small) = if rest > 1.0 { (rest, 1.0) } else { (1.0, rest) };
+        Normaliser {
+            max,
+            sum,
+            lost: small - (sum - big),
+        }
+    }
+
+    /// e^(z − m), unnormalised.
+    #[inline]
+    fn weight(&self, z: f64) -> f64 {
+        exp_nonpositive(z - self.max)
+    }
+
+    /// ln π for logit z: (z − m) − ln(S + lost).
+    #[inline]
+    fn log_prob(&self, z: f64) -> f64 {
+        (z - self.max) - (self.sum.ln() + self.lost / self.sum)
+    }
+
+    /// Inverse-CDF draw: the first j whose cumulative weight exceeds u·S; the last action
+    /// with positive weight if rounding leaves u·S above the total.
+    #[inline]
+    fn sample<R: Rng + ?Sized>(&self, n: usize, z: impl Fn(usize) -> f64, rng: &mut R) -> usize {
+        let target = rng.random::<f64>() * self.sum;
+        let mut acc = 0.0;
+        let mut last = 0;
+        for j in 0..n {
+            let w = self.weight(z(j));
+            if w > 0.0 {
+                last = j;
+            }
+            acc += w;
+            if target < acc {
+                return j;
+            }
+        }
+        last
+    }
+}
+
+/// The softmax of `logits` written into `probs`, and log π(`action`): the stable kernel
+/// behind [`SoftmaxPolicy`], for clients that build their logits themselves.
+///
+/// For example the DRA memory policy π(·|s, ζ) = softmax(β(q̄ₛ + ζ ⊙ σₛ)) with θ = σ: its
+/// score at decision time is ∂ log π(a|s)/∂σₛⱼ = β ζⱼ (1\[j = a\] − πⱼ), zero outside row s,
+/// and goes straight into an [`Episodes`](crate::estimator::Episodes) buffer:
+///
+/// ```
+/// use rlgrad::estimator::{Episodes, StepRecord};
+/// use rlgrad::policy::softmax_log_prob;
+/// let (beta, q_bar, sigma, zeta) = (10.0, [0.5, 0.2, 0.0], [1.0, 2.0, 0.5], [0.3, -1.1, 0.4]);
+/// let logits: Vec<f64> = (0..3).map(|j| beta * (q_bar[j] + zeta[j] * sigma[j])).collect();
+/// let mut pi = [0.0; 3];
+/// let action = 0;
+/// let log_pi = softmax_log_prob(&logits, action, &mut pi)?;
+/// let score: Vec<f64> = (0..3)
+///     .map(|j| beta * zeta[j] * (f64::from(u8::from(j == action)) - pi[j]))
+///     .collect();
+/// let mut episodes = Episodes::new(3 * 4); // σ over 4 states × 3 actions
+/// let state = 2;
+/// episodes.push_step(StepRecord::new(state, action, -1.0), 3 * state, &score)?;
+/// episodes.end_episode();
+/// assert!(log_pi < 0.0 && episodes.n_steps() == 1);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] if `probs` is not as long as `logits` or `logits` is empty;
+/// [`Error::IndexOutOfRange`] for an action ≥ the number of logits;
+/// [`Error::NonFiniteInput`] for a NaN or infinite logit; [`Error::NonFiniteResult`] if
+/// log π(action) is not finite (logits more than ~1.8e308 apart).
+pub fn softmax_log_prob(logits: &[f64], action: usize, probs: &mut [f64]) -> Result<f64> {
+    let n = logits.len();
+    if n == 0 {
+        return Err(Error::DimensionMismatch {
+            what: "logits".to_string(),
+            expected: 1,
+            found: 0,
+        });
+    }
+    check_len("probabilities buffer", n, probs.len())?;
+    check_index("action", action, n)?;
+    if let Some(j) = logits.iter().position(|z| !z.is_finite()) {
+        return Err(Error::NonFiniteInput {
+            what: format!("logit {j}"),
+            value: logits[j],
+        });
+    }
+    let norm = Normaliser::new(n, |j| logits[j]);
+    let log_p = norm.log_prob(logits[action]);
+    if !log_p.is_finite() {
+        return Err(Error::NonFiniteResult {
+            what: format!("log-probability of action {action}"),
+            theta: logits.to_vec(),
+        });
+    }
+    let inv = 1.0 / norm.sum;
+    for (p, &z) in probs.iter_mut().zip(logits) {
+        *p = norm.weight(z) * inv;
+    }
+    Ok(log_p)
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Kind {
+    /// θ is the S × A table of logits.
+    Logits,
+    /// θ = (β); logits β·Q\[s,·\] for the fixed S × A table `q`.
+    Values { q: Vec<f64> },
+}
+
+/// A softmax (Boltzmann) policy over discrete actions.
+///
+/// | constructor | θ | π(a \| s) | score block in state s |
+/// |---|---|---|---|
+/// | [`SoftmaxPolicy::logits`] | the S × A logits, row by row | softmax(θ\[s·A ..(s+1)·A\]) | s·A .. (s+1)·A |
+/// | [`SoftmaxPolicy::values`] | (β), any real | softmax(β Q\[s,·\]) | 0 .. 1 |
+///
+/// A bandit is one state: `SoftmaxPolicy::logits(1, arms)`, and [`Policy::at`]`(0)` makes
+/// it a [`ScoreFunction`](super::ScoreFunction) over arms. The log-probability Hessian is
+/// exact (see the module docs), so surrogate terms built on this policy have exact
+/// Hessians.
+///
+/// ```
+/// use rlgrad::policy::{Policy, SoftmaxPolicy};
+/// let policy = SoftmaxPolicy::logits(1, 3)?;
+/// let theta = [1.0, 1.0, 1.0];
+/// assert!((policy.log_prob(&theta, 0, 2)? + 3f64.ln()).abs() < 1e-15);
+/// // A NaN logit is an error naming its θ entry, not a NaN probability.
+/// assert!(policy.log_prob(&[0.0, f64::NAN, 0.0], 0, 0).is_err());
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct SoftmaxPolicy {
+    kind: Kind,
+    n_states: usize,
+    n_actions: usize,
+}
+
+impl SoftmaxPolicy {
+    /// A policy whose θ is the `n_states × n_actions` table of logits (row-major: θ\[s·A + a\]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] if a size is 0 or the table would not fit in memory.
+    pub fn logits(n_states: usize, n_actions: usize) -> Result<Self> {
+        check_sizes(n_states, n_actions)?;
+        Ok(SoftmaxPolicy {
+            kind: Kind::Logits,
+            n_states,
+            n_actions,
+        })
+    }
+
+    /// A policy softmax(β Q\[s,·\]) over the fixed values `q` (states × actions), with θ = (β).
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for an empty table; [`Error::NonFiniteInput`] for a NaN or
+    /// infinite value, naming its row and column.
+    pub fn values(q: ndarray::ArrayView2<f64>) -> Result<Self> {
+        let (n_states, n_actions) = q.dim();
+        check_sizes(n_states, n_actions)?;
+        if let Some(((s, a), v)) = q.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return Err(Error::NonFiniteInput {
+                what: format!("q[{s}, {a}]"),
+                value: *v,
+            });
+        }
+        Ok(SoftmaxPolicy {
+            kind: Kind::Values {
+                q: q.iter().copied().collect(),
+            },
+            n_states,
+            n_actions,
+        })
+    }
+
+    /// The value table of a [`SoftmaxPolicy::values`] policy (row-major, states × actions).
+    pub fn q(&self) -> Option<&[f64]> {
+        match &self.kind {
+            Kind::Logits => None,
+            Kind::Values { q } => Some(q),
+        }
+    }
+
+    /// Validates θ's length, the state, and the logits of that state; returns the row's
+    /// start in the logits (θ for `Logits`, Q for `Values`) and the scale β (1 for logits).
+    #[inline]
+    fn row(&self, theta: &[f64], state: usize) -> Result<(usize, f64)> {
+        check_len("theta", self.dim(), theta.len())?;
+        check_index("state", state, self.n_states)?;
+        let a_n = self.n_actions;
+        let start = state * a_n;
+        match &self.kind {
+            Kind::Logits => {
+                let row = &theta[start..start + a_n];
+                if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                    return Err(Error::NonFiniteTheta {
+                        index: start + j,
+                        name: format!("logit[{state}, {j}]"),
+                        value: row[j],
+                    });
+                }
+                Ok((start, 1.0))
+            }
+            Kind::Values { q } => {
+                let beta = theta[0];
+                if !beta.is_finite() {
+                    return Err(Error::NonFiniteTheta {
+                        index: 0,
+                        name: "beta".to_string(),
+                        value: beta,
+                    });
+                }
+                let row = &q[start..start + a_n];
+                if row.iter().any(|&v| !(beta * v).is_finite()) {
+                    return Err(Error::NonFiniteResult {
+                        what: format!("logits beta * q[{state}, ·]"),
+                        theta: theta.to_vec(),
+                    });
+                }
+                Ok((start, beta))
+            }
+        }
+    }
+
+    /// The logits source of a row: θ (logits) or Q (values).
+    #[inline]
+    fn source<'a>(&'a self, theta: &'a [f64]) -> &'a [f64] {
+        match &self.kind {
+            Kind::Logits => theta,
+            Kind::Values { q } => q,
+        }
+    }
+}
+
+fn check_sizes(n_states: usize, n_actions: usize) -> Result<()> {
+    for (name, v) in [("n_states", n_states), ("n_actions", n_actions)] {
+        if v == 0 {
+            return Err(Error::InvalidOption {
+                name: name.to_string(),
+                value: v.to_string(),
+                reason: "must be at least 1".to_string(),
+            });
+        }
+    }
+    if n_states
+        .checked_mul(n_actions)
+        .is_none_or(|n| n > isize::MAX as usize / 8)
+    {
+        return Err(Error::InvalidOption {
+            name: "n_states x n_actions".to_string(),
+            value: format!("{n_states} x {n_actions}"),
+            reason: "the table would not fit in memory".to_string(),
+        });
+    }
+    Ok(())
+}
+
+impl Policy for SoftmaxPolicy {
+    fn dim(&self) -> usize {
+        match self.kind {
+            Kind::Logits => self.n_states * self.n_actions,
+            Kind::Values { .. } => 1,
+        }
+    }
+
+    fn n_states(&self) -> usize {
+        self.n_states
+    }
+
+    fn n_actions(&self) -> usize {
+        self.n_actions
+    }
+
+    fn score_block(&self, state: usize) -> Result<Range<usize>> {
+        check_index("state", state, self.n_states)?;
+        Ok(match self.kind {
+            Kind::Logits => state * self.n_actions..(state + 1) * self.n_actions,
+            Kind::Values { .. } => 0..1,
+        })
+    }
+
+    fn probabilities(&self, theta: &[f64], state: usize, out: &mut [f64]) -> Result<()> {
+        check_len("probabilities buffer", self.n_actions, out.len())?;
+        let (start, beta) = self.row(theta, state)?;
+        let src = &self.source(theta)[start..start + self.n_actions];
+        let norm = Normaliser::new(src.len(), |j| beta * src[j]);
+        let inv = 1.0 / norm.sum;
+        for (o, &v) in out.iter_mut().zip(src) {
+            *o = norm.weight(beta * v) * inv;
+        }
+        Ok(())
+    }
+
+    fn sample<R: Rng + ?Sized>(&self, theta: &[f64], state: usize, rng: &mut R) -> Result<usize> {
+        let (start, beta) = self.row(theta, state)?;
+        let src = &self.source(theta)[start..start + self.n_actions];
+        let z = |j: usize| beta * src[j];
+        Ok(Normaliser::new(src.len(), z).sample(src.len(), z, rng))
+    }
+
+    fn log_prob(&self, theta: &[f64], state: usize, action: usize) -> Result<f64> {
+        check_index("action", action, self.n_actions)?;
+        let (start, beta) = self.row(theta, state)?;
+        let src = &self.source(theta)[start..start + self.n_actions];
+        let norm = Normaliser::new(src.len(), |j| beta * src[j]);
+        finite_log_prob(norm.log_prob(beta * src[action]), state, action, theta)
+    }
+
+    fn add_log_prob_and_score(
+        &self,
+        theta: &[f64],
+        state: usize,
+        action: usize,
+        alpha: f64,
+        score_block: &mut [f64],
+    ) -> Result<f64> {
+        check_index("action", action, self.n_actions)?;
+        let (start, beta) = self.row(theta, state)?;
+        let a_n = self.n_actions;
+        match &self.kind {
+            Kind::Logits => {
+                check_len("score block", a_n, score_block.len())?;
+                let row = &theta[start..start + a_n];
+                let norm = Normaliser::new(a_n, |j| row[j]);
+                let log_p = finite_log_prob(norm.log_prob(row[action]), state, action, theta)?;
+                let inv = 1.0 / norm.sum;
+                // 1[j = a] − πⱼ is in [−1, 1]: finite whatever alpha is unless alpha is not.
+                if !alpha.is_finite() {
+                    return Err(non_finite_alpha(alpha));
+                }
+                for (j, (s, &z)) in score_block.iter_mut().zip(row).enumerate() {
+                    let pj = norm.weight(z) * inv;
+                    let g = if j == action { 1.0 - pj } else { -pj };
+                    *s += alpha * g;
+                }
+                Ok(log_p)
+            }
+            Kind::Values { q } => {
+                check_len("score block", 1, score_block.len())?;
+                let row = &q[start..start + a_n];
+                let norm = Normaliser::new(a_n, |j| beta * row[j]);
+                let log_p =
+                    finite_log_prob(norm.log_prob(beta * row[action]), state, action, theta)?;
+                let inv = 1.0 / norm.sum;
+                let mean: f64 = row.iter().map(|&v| norm.weight(beta * v) * inv * v).sum();
+                let g = alpha * (row[action] - mean);
+                if !g.is_finite() {
+                    return Err(Error::NonFiniteResult {
+                        what: format!("score of action {action} in state {state}"),
+                        theta: theta.to_vec(),
+                    });
+                }
+                score_block[0] += g;
+                Ok(log_p)
+            }
+        }
+    }
+
+    fn has_log_prob_hessian(&self) -> bool {
+        true
+    }
+
+    fn add_log_prob_hessian(
+        &self,
+        theta: &[f64],
+        state: usize,
+        action: usize,
+        alpha: f64,
+        hess: &mut [f64],
+        stride: usize,
+    ) -> Result<bool> {
+        check_index("action", action, self.n_actions)?;
+        let (start, beta) = self.row(theta, state)?;
+        if !alpha.is_finite() {
+            return Err(non_finite_alpha(alpha));
+        }
+        let a_n = self.n_actions;
+        match &self.kind {
+            Kind::Logits => {
+                check_block_buffer(a_n, stride, hess.len())?;
+                let row = &theta[start..start + a_n];
+                let norm = Normaliser::new(a_n, |j| row[j]);
+                let inv = 1.0 / norm.sum;
+                for i in 0..a_n {
+                    let pi = norm.weight(row[i]) * inv;
+                    for j in 0..a_n {
+                        let pj = norm.weight(row[j]) * inv;
+                        let h = if i == j { pi * pj - pi } else { pi * pj };
+                        hess[i * stride + j] += alpha * h;
+                    }
+                }
+            }
+            Kind::Values { q } => {
+                check_block_buffer(1, stride, hess.len())?;
+                let row = &q[start..start + a_n];
+                let norm = Normaliser::new(a_n, |j| beta * row[j]);
+                let inv = 1.0 / norm.sum;
+                let p = |j: usize| norm.weight(beta * row[j]) * inv;
+                let mean: f64 = (0..a_n).map(|j| p(j) * row[j]).sum();
+                let var: f64 = (0..a_n).map(|j| p(j) * (row[j] - mean).powi(2)).sum();
+                let h = -alpha * var;
+                if !h.is_finite() {
+                    return Err(Error::NonFiniteResult {
+                        what: format!("log-probability hessian in state {state}"),
+                        theta: theta.to_vec(),
+                    });
+                }
+                hess[0] += h;
+            }
+        }
+        Ok(true)
+    }
+}
+
+fn finite_log_prob(log_p: f64, state: usize, action: usize, theta: &[f64]) -> Result<f64> {
+    if log_p.is_finite() {
+        Ok(log_p)
+    } else {
+        Err(Error::NonFiniteResult {
+            what: format!("log-probability of action {action} in state {state}"),
+            theta: theta.to_vec(),
+        })
+    }
+}
+
+fn non_finite_alpha(alpha: f64) -> Error {
+    Error::NonFiniteInput {
+        what: "alpha".to_string(),
+        value: alpha,
+    }
+}
+
+/// A B × B block with row stride `stride` needs (B − 1)·stride + B entries.
+fn check_block_buffer(b: usize, stride: usize, len: usize) -> Result<()> {
+    if stride < b {
+        return Err(Error::InvalidOption {
+            name: "stride".to_string(),
+            value: stride.to_string(),
+            reason: format!("must be at least the block length {b}"),
+        });
+    }
+    let need = (b - 1).saturating_mul(stride).saturating_add(b);
+    if len < need {
+        return Err(Error::DimensionMismatch {
+            what: "hessian block buffer (at least)".to_string(),
+            expected: need,
+            found: len,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn normaliser_is_stable_and_exact_for_equal_logits() {
+        let policy = SoftmaxPolicy::logits(1, 4).unwrap();
+        let mut p = [0.0; 4];
+        policy.probabilities(&[1e6; 4], 0, &mut p).unwrap();
+        assert_eq!(p, [0.25; 4]);
+        let lp = policy.log_prob(&[1e300, -1e300, 0.0, 5.0], 0, 0).unwrap();
+        assert_eq!(lp, 0.0);
+        let lp = policy.log_prob(&[40.0, 0.0, 0.0, 0.0], 0, 0).unwrap();
+        let exact = -(3.0 * (-40.0f64).exp()); // ln(1/(1 + 3e^-40)) ≈ −3e^-40
+        assert!((lp - exact).abs() <= 1e-15 * exact.abs(), "{lp} vs {exact}");
+    }
+
+    #[test]
+    fn sampling_follows_the_probabilities() {
+        let policy = SoftmaxPolicy::logits(1, 3).unwrap();
+        let theta = [0.5, -0.5, 0.0];
+        let mut p = [0.0; 3];
+        policy.probabilities(&theta, 0, &mut p).unwrap();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let n = 60_000;
+        let mut counts = [0usize; 3];
+        for _ in 0..n {
+            counts[policy.sample(&theta, 0, &mut rng).unwrap()] += 1;
+        }
+        for j in 0..3 {
+            let freq = counts[j] as f64 / n as f64;
+            let se = (p[j] * (1.0 - p[j]) / n as f64).sqrt();
+            assert!(
+                (freq - p[j]).abs() < 4.0 * se,
+                "action {j}: {freq} vs {}",
+                p[j]
+            );
+        }
+    }
+}
