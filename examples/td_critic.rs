@@ -241,6 +241,7 @@ fn plot(path: &str, history: &[(usize, f64, f64)]) -> Result<(), Box<dyn std::er
     }
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::LowerLeft)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
