@@ -276,6 +276,13 @@ impl RunningMean {
     }
 }
 
+/// (1/n) Σ xᵢ, summed as Σ xᵢ/n: finite for finite inputs however large (a plain sum of two
+/// values near the largest double overflows).
+pub(crate) fn mean_of(xs: impl IntoIterator<Item = f64>, n: usize) -> f64 {
+    let inv = 1.0 / n as f64;
+    xs.into_iter().map(|x| x * inv).sum()
+}
+
 /// Reusable buffers of the batch-baseline kernel.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Workspace {

@@ -389,7 +389,7 @@ impl Reinforce {
         Ok(Estimate {
             n,
             steps: n,
-            mean_value: sum * inv,
+            mean_value: super::mean_of(values.iter().copied(), n),
             mean_baseline,
         })
     }

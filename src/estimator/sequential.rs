@@ -527,7 +527,8 @@ impl SequentialReinforce {
                 let gamma = *gamma;
                 self.to_go.clear();
                 self.to_go.resize(steps, 0.0);
-                let mut ret_sum = 0.0;
+                let inv_n = 1.0 / n as f64;
+                let mut ret_mean = 0.0;
                 let mut b_sum = 0.0;
                 for i in 0..n {
                     let range = ep.episode(i).expect("episode index below n_episodes");
@@ -536,7 +537,7 @@ impl SequentialReinforce {
                         g = ep.rewards[t] + gamma * g;
                         self.to_go[t] = g;
                     }
-                    ret_sum += g;
+                    ret_mean += g * inv_n;
                     let mut disc = 1.0;
                     for t in range {
                         let s = ep.states[t];
@@ -558,7 +559,7 @@ impl SequentialReinforce {
                     }
                 }
                 let mean_b = if steps > 0 { b_sum / steps as f64 } else { 0.0 };
-                Ok((false, ret_sum / n as f64, mean_b))
+                Ok((false, ret_mean, mean_b))
             }
             Weighting::TotalReturn { gamma, baseline } => {
                 let gamma = *gamma;
@@ -601,7 +602,7 @@ impl SequentialReinforce {
                         self.step_w[t] = w;
                     }
                 }
-                let mean_ret = self.returns.iter().sum::<f64>() / n as f64;
+                let mean_ret = super::mean_of(self.returns.iter().copied(), n);
                 Ok((has_c, mean_ret, mean_b))
             }
             Weighting::Supplied => {
@@ -616,8 +617,7 @@ impl SequentialReinforce {
                     });
                 }
                 self.step_w.copy_from_slice(&ep.psi);
-                let total: f64 = ep.rewards.iter().sum();
-                Ok((false, total / n as f64, 0.0))
+                Ok((false, super::mean_of(ep.rewards.iter().copied(), n), 0.0))
             }
         }
     }
