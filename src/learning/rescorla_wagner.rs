@@ -196,10 +196,17 @@ fn rw_step<const ORDER: usize, const DUAL: bool, const K: usize>(
     if ORDER >= 1 {
         sensitivities::<ORDER, K>(i, ka, keep, delta, d, e);
     }
-    // (1 − α)·Q + α·r rather than Q + α·δ: one operation fewer on the loop-carried chain
-    // from this trial's Q to the next (α·r does not depend on Q), which is what bounds
-    // the value-only pass.
-    q[i] = keep * qi + alpha * reward;
+    // Single rate: (1 − α)·Q + α·r, one operation fewer on the loop-carried chain from this
+    // trial's Q to the next (α·r does not depend on Q), which is what bounds the value-only
+    // pass. It can round an ulp past r; harmless with one rate. With two, an overshoot would
+    // make the next δ = r − Q spuriously negative and pick α⁻ (a different D recursion), so
+    // the dual rule keeps Q + α·δ, which never passes r (δ is on its chain anyway, for the
+    // sign test).
+    q[i] = if DUAL {
+        qi + alpha * delta
+    } else {
+        keep * qi + alpha * reward
+    };
 }
 
 /// The D and E recursions for entry `i` with `K` parameters, `ka` the active rate:

@@ -112,8 +112,12 @@ pub fn subject(
 }
 
 /// θ for a variant: learning rates from logistic(θ) with θ ∈ [−2.5, 2.5]; log β ∈ [−1, 2.5]
-/// (β up to 12); κ ∈ [−2, 2]; q0 ∈ [−1.5, 1.5] but at least 0.05 away from 0 for the dual
-/// rule, whose derivative is discontinuous where δ = r − q0 = 0 (binary rewards).
+/// (β up to 12); κ ∈ [−2, 2]; q0 ∈ ±[0.05, 1.5] for the single rule, but q0 ∈ [0.05, 0.95]
+/// for the dual rule. The dual rule's derivative is discontinuous where δ = 0 (a kink by
+/// design); with binary rewards and q0 inside (0, 1) every value stays inside (0, 1), so δ is
+/// −Q < 0 or 1 − Q > 0 and never near 0. With q0 outside, a value on its way to one reward
+/// passes the other (from −0.45 towards 1 it crosses 0), and a finite-difference step can
+/// land on both sides of the kink (a case with 1178 trials found this).
 pub fn theta(v: Variant) -> impl Strategy<Value = Array1<f64>> {
     let n_rates = 1 + usize::from(v.dual);
     (
@@ -126,7 +130,13 @@ pub fn theta(v: Variant) -> impl Strategy<Value = Array1<f64>> {
         .prop_map(move |(rates, q0, neg, log_beta, kappa)| {
             let mut t = rates;
             if v.learned_q0 {
-                t.push(if neg { -q0 } else { q0 });
+                t.push(if v.dual {
+                    0.05 + 0.9 * (q0 - 0.05) / 1.45
+                } else if neg {
+                    -q0
+                } else {
+                    q0
+                });
             }
             t.push(log_beta);
             if v.perseveration {
