@@ -128,85 +128,56 @@ pub trait Term: Send + Sync {
     }
 }
 
-impl<T: Term + ?Sized> Term for &T {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn add_value_and_grad(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-    ) -> Result<f64> {
-        (**self).add_value_and_grad(theta, alpha, grad)
-    }
-    fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
-        (**self).value(theta)
-    }
-    fn value_and_grad(&self, theta: ArrayView1<f64>, grad: ArrayViewMut1<f64>) -> Result<f64> {
-        (**self).value_and_grad(theta, grad)
-    }
-    fn value_grad_hessian(
-        &self,
-        theta: ArrayView1<f64>,
-        grad: ArrayViewMut1<f64>,
-        hess: ArrayViewMut2<f64>,
-    ) -> Result<f64> {
-        (**self).value_grad_hessian(theta, grad, hess)
-    }
-    fn add_value_grad_hessian(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-        hess: ArrayViewMut2<f64>,
-    ) -> Result<f64> {
-        (**self).add_value_grad_hessian(theta, alpha, grad, hess)
-    }
-    fn has_exact_hessian(&self) -> bool {
-        (**self).has_exact_hessian()
-    }
+/// Forwards every method (overrides included) through a pointer type.
+macro_rules! forward_term {
+    ($($ptr:ty),*) => {$(
+        impl<T: Term + ?Sized> Term for $ptr {
+            fn dim(&self) -> usize {
+                (**self).dim()
+            }
+            fn add_value_and_grad(
+                &self,
+                theta: ArrayView1<f64>,
+                alpha: f64,
+                grad: ArrayViewMut1<f64>,
+            ) -> Result<f64> {
+                (**self).add_value_and_grad(theta, alpha, grad)
+            }
+            fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
+                (**self).value(theta)
+            }
+            fn value_and_grad(
+                &self,
+                theta: ArrayView1<f64>,
+                grad: ArrayViewMut1<f64>,
+            ) -> Result<f64> {
+                (**self).value_and_grad(theta, grad)
+            }
+            fn value_grad_hessian(
+                &self,
+                theta: ArrayView1<f64>,
+                grad: ArrayViewMut1<f64>,
+                hess: ArrayViewMut2<f64>,
+            ) -> Result<f64> {
+                (**self).value_grad_hessian(theta, grad, hess)
+            }
+            fn add_value_grad_hessian(
+                &self,
+                theta: ArrayView1<f64>,
+                alpha: f64,
+                grad: ArrayViewMut1<f64>,
+                hess: ArrayViewMut2<f64>,
+            ) -> Result<f64> {
+                (**self).add_value_grad_hessian(theta, alpha, grad, hess)
+            }
+            fn has_exact_hessian(&self) -> bool {
+                (**self).has_exact_hessian()
+            }
+        }
+    )*};
 }
 
-impl<T: Term + ?Sized> Term for Box<T> {
-    fn dim(&self) -> usize {
-        (**self).dim()
-    }
-    fn add_value_and_grad(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-    ) -> Result<f64> {
-        (**self).add_value_and_grad(theta, alpha, grad)
-    }
-    fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
-        (**self).value(theta)
-    }
-    fn value_and_grad(&self, theta: ArrayView1<f64>, grad: ArrayViewMut1<f64>) -> Result<f64> {
-        (**self).value_and_grad(theta, grad)
-    }
-    fn value_grad_hessian(
-        &self,
-        theta: ArrayView1<f64>,
-        grad: ArrayViewMut1<f64>,
-        hess: ArrayViewMut2<f64>,
-    ) -> Result<f64> {
-        (**self).value_grad_hessian(theta, grad, hess)
-    }
-    fn add_value_grad_hessian(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-        hess: ArrayViewMut2<f64>,
-    ) -> Result<f64> {
-        (**self).add_value_grad_hessian(theta, alpha, grad, hess)
-    }
-    fn has_exact_hessian(&self) -> bool {
-        (**self).has_exact_hessian()
-    }
-}
+forward_term!(&T, Box<T>);
 
 /// The argument checks every term performs at its public boundary: θ has length `dim` and
 /// finite entries, and the gradient buffer has length `dim`.
