@@ -535,6 +535,73 @@ fn running_average_uses_only_earlier_calls() {
     assert!((est.running_baseline().unwrap() - 14.0 / 3.0).abs() < 1e-15);
 }
 
+/// A batch is folded into the running average once per generation: `surrogate`, `estimate`
+/// and `add_estimate` on the same unchanged batch all use the baseline of the earlier batches
+/// (so they agree, and the estimate stays unbiased) and count the batch once; any mutation
+/// makes it a new batch.
+#[test]
+fn running_average_folds_each_batch_once() {
+    let policy = SoftmaxPolicy::logits(1, 2).unwrap();
+    let theta = arr1(&[0.3, -0.2]);
+    let mut batch = Batch::new(policy.at(0), theta.view()).unwrap();
+    let mut est = Reinforce::new(Baseline::RunningAverage { decay: 0.5 }).unwrap();
+    batch.push(0, 3.0).unwrap();
+    batch.push(1, 1.0).unwrap();
+    let mut g = Array1::zeros(2);
+    est.estimate(&batch, g.view_mut()).unwrap();
+    assert_eq!(est.running_baseline(), Some(2.0));
+    batch.clear();
+    batch.push(0, 6.0).unwrap();
+    batch.push(1, 6.0).unwrap();
+    let surrogate = est.surrogate(&batch).unwrap();
+    let mut sg = Array1::zeros(2);
+    surrogate
+        .value_and_grad(theta.view(), sg.view_mut())
+        .unwrap();
+    let after = 14.0 / 3.0; // (0.5 · 2 · 2 + 12) / (0.5 · 2 + 2)
+    let close = |a: f64, b: f64| (a - b).abs() <= 4.0 * f64::EPSILON * b.abs();
+    assert!(close(est.running_baseline().unwrap(), after));
+    for call in 0..3 {
+        let info = if call < 2 {
+            est.estimate(&batch, g.view_mut()).unwrap()
+        } else {
+            g.fill(0.0);
+            est.add_estimate(&batch, 1.0, g.view_mut()).unwrap()
+        };
+        // Before the fix the second call's baseline was 14/3, which includes this batch.
+        assert_eq!(info.mean_baseline, 2.0, "call {call}");
+        assert_eq!(g, sg, "call {call}: estimate vs surrogate gradient");
+        assert!(close(est.running_baseline().unwrap(), after), "call {call}");
+    }
+    // A mutation makes a new batch: it is folded in (once) after its estimate.
+    batch.push(0, 6.0).unwrap();
+    let info = est.estimate(&batch, g.view_mut()).unwrap();
+    assert!(close(info.mean_baseline, after));
+    est.estimate(&batch, g.view_mut()).unwrap();
+    // (0.5 · 3 · 14/3 + 18) / (0.5 · 3 + 3) = 50/9.
+    assert!(close(est.running_baseline().unwrap(), 50.0 / 9.0));
+    // So do clear and reset followed by the same values, and draw: each estimate then folds
+    // in a batch of sixes, which moves the running average (below 6) up.
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    for how in 0..3 {
+        match how {
+            0 => batch.clear(),
+            1 => batch.reset(theta.view()).unwrap(),
+            _ => batch.draw(1, &mut rng, |_, _| 6.0).unwrap(),
+        }
+        while batch.len() < 3 {
+            batch.push(0, 6.0).unwrap();
+        }
+        let before = est.running_baseline().unwrap();
+        est.estimate(&batch, g.view_mut()).unwrap();
+        let after = est.running_baseline().unwrap();
+        assert!(
+            before < after && after < 6.0,
+            "mutation {how}: {before} -> {after}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Statistical checks: bandit and Gaussian
 // ---------------------------------------------------------------------------------------
@@ -1190,6 +1257,60 @@ fn unfinished_and_empty_buffers_are_errors() {
     let mut sup = SequentialReinforce::new(Weighting::Supplied).unwrap();
     let err = sup.estimate(&episodes, g.view_mut()).unwrap_err();
     assert!(err.to_string().contains("step 0 has no psi"), "{err}");
+}
+
+/// The running baselines of the sequential estimator fold a buffer in once per generation:
+/// an estimate and a surrogate of the same buffer agree and see only earlier buffers.
+#[test]
+fn running_baselines_fold_each_episode_buffer_once() {
+    let policy = mdp_policy();
+    let theta0 = arr1(&MDP_THETA);
+    let mut rng = ChaCha8Rng::seed_from_u64(21);
+    let weightings = [
+        Weighting::TotalReturn {
+            gamma: 1.0,
+            baseline: Baseline::RunningAverage { decay: 0.5 },
+        },
+        Weighting::RewardToGo {
+            gamma: 0.9,
+            discount_weight: true,
+            baseline: StateBaseline::RunningAverage {
+                n_states: 2,
+                decay: 0.5,
+            },
+        },
+    ];
+    for weighting in weightings {
+        let mut est = SequentialReinforce::new(weighting.clone()).unwrap();
+        let mut episodes = Episodes::new(4);
+        let mut g = Array1::zeros(4);
+        for _ in 0..3 {
+            simulate_episode(&mut episodes, &mut rng);
+        }
+        est.estimate(&episodes, g.view_mut()).unwrap();
+        episodes.clear();
+        for _ in 0..3 {
+            simulate_episode(&mut episodes, &mut rng);
+        }
+        let first = est.estimate(&episodes, g.view_mut()).unwrap();
+        let tables = (est.state_baseline(0), est.state_baseline(1));
+        let surrogate = est.surrogate(&episodes, &policy, theta0.view()).unwrap();
+        let mut sg = Array1::zeros(4);
+        surrogate
+            .value_and_grad(theta0.view(), sg.view_mut())
+            .unwrap();
+        for j in 0..4 {
+            assert!(
+                (sg[j] - g[j]).abs() <= 1e-14 * g[j].abs().max(1.0),
+                "{weighting:?}: surrogate gradient {sg} vs estimate {g}"
+            );
+        }
+        let mut again = Array1::zeros(4);
+        let second = est.estimate(&episodes, again.view_mut()).unwrap();
+        assert_eq!(second.mean_baseline, first.mean_baseline, "{weighting:?}");
+        assert_eq!(again, g, "{weighting:?}");
+        assert_eq!((est.state_baseline(0), est.state_baseline(1)), tables);
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@
 //! | `LeaveOneOut` | (1/(N−1)) Σ_{m≠n} fₘ | yes: bₙ depends only on the other samples |
 //! | `BatchMean` | (1/N) Σₘ fₘ | **no**: ĝ is exactly (N−1)/N times the leave-one-out estimate, so E\[ĝ\] = (N−1)/N · ∇ |
 //! | `OptimalLeaveOneOut` | per component k: Σ_{m≠n} fₘ gₘₖ² / Σ_{m≠n} gₘₖ² | yes, leave-one-out |
-//! | `RunningAverage { decay }` | exponentially weighted mean of the values of *earlier* calls | yes: independent of the current batch |
+//! | `RunningAverage { decay }` | exponentially weighted mean of the values of *earlier* batches (each folded in once) | yes: independent of the current batch |
 //!
 //! `OptimalLeaveOneOut` estimates, per component, the baseline bₖ = E\[f gₖ²\] / E\[gₖ²\] that
 //! minimises E\[(f − bₖ)² gₖ²\], the variance of component k of a one-sample estimate.
@@ -116,6 +116,8 @@ pub use self::reinforce::{Batch, Reinforce};
 pub use self::sequential::{Episodes, SequentialReinforce, StateBaseline, StepRecord, Weighting};
 pub use self::surrogate::{EpisodeSurrogate, Surrogate};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ndarray::ArrayViewMut1;
 
 use crate::error::{check_len, Error, Result};
@@ -190,12 +192,14 @@ pub enum Baseline {
     /// less on the bandit at N = 32 and 256, and approaches its N → ∞ optimum slowly. It
     /// also costs about five times as much per sample.
     OptimalLeaveOneOut,
-    /// b = Σ_c λ^{age(c)} Σ f / Σ_c λ^{age(c)} N_c over the earlier calls c of this estimator
-    /// (λ = `decay` ∈ \[0, 1\]; age 0 is the previous call): an exponentially weighted mean of
-    /// earlier values, 0 before the first call. It is updated *after* the estimate, so it
-    /// never depends on the batch it multiplies, and the estimate stays unbiased whatever
-    /// the history (E\[(f − b) g | b\] = E\[f g\] − b E\[g\] = ∇). `decay = 0` uses the previous
-    /// batch's mean; `decay = 1` the mean of everything seen so far.
+    /// b = Σ_c λ^{age(c)} Σ f / Σ_c λ^{age(c)} N_c over the earlier batches c of this
+    /// estimator (λ = `decay` ∈ \[0, 1\]; age 0 is the previous batch): an exponentially
+    /// weighted mean of earlier values, 0 before the first batch. A batch is folded in *after*
+    /// its estimate, and only once: a second estimate or surrogate of the same unchanged
+    /// [`Batch`] uses the same b as the first (batches know when they change; see
+    /// [`Reinforce`]). So b never depends on the batch it multiplies, and the estimate stays
+    /// unbiased whatever the history (E\[(f − b) g | b\] = E\[f g\] − b E\[g\] = ∇). `decay = 0`
+    /// uses the previous batch's mean; `decay = 1` the mean of everything seen so far.
     RunningAverage {
         /// λ ∈ \[0, 1\]: the weight of a batch shrinks by λ with every later call.
         decay: f64,
@@ -241,11 +245,38 @@ impl Baseline {
     }
 }
 
+/// Identifies what a recording buffer ([`Batch`], [`Episodes`]) holds: a process-unique id
+/// for the buffer (a clone gets a new one) and a generation bumped by every change of its
+/// contents. Two equal stamps mean the same, unchanged data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    id: u64,
+    generation: u64,
+}
+
+impl Stamp {
+    /// A stamp for a new buffer.
+    pub(crate) fn fresh() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Stamp {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            generation: 0,
+        }
+    }
+
+    /// The contents changed.
+    #[inline]
+    pub(crate) fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+}
+
 /// An exponentially weighted mean of the values of earlier calls (see
-/// [`Baseline::RunningAverage`]).
+/// [`Baseline::RunningAverage`]), kept as a mean and a total weight so that it cannot
+/// overflow for finite values.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct RunningMean {
-    sum: f64,
+    mean: f64,
     weight: f64,
 }
 
@@ -253,7 +284,7 @@ impl RunningMean {
     /// The current mean, 0 before any data.
     pub(crate) fn value(&self) -> f64 {
         if self.weight > 0.0 {
-            self.sum / self.weight
+            self.mean
         } else {
             0.0
         }
@@ -264,15 +295,68 @@ impl RunningMean {
         self.weight > 0.0
     }
 
-    /// Decays the history by λ, then adds `sum` over `count` values. A sum that overflows
-    /// leaves the mean unchanged rather than poisoning it.
-    pub(crate) fn update(&mut self, decay: f64, sum: f64, count: f64) {
-        let s = decay * self.sum + sum;
-        let w = decay * self.weight + count;
-        if s.is_finite() && w.is_finite() {
-            self.sum = s;
+    /// Decays the history's weight by λ, then adds `count` values with mean `mean`: the new
+    /// mean is the convex combination (λw·m + count·mean) / (λw + count). Nothing changes if
+    /// the result would not be finite.
+    pub(crate) fn update(&mut self, decay: f64, mean: f64, count: f64) {
+        let old = decay * self.weight;
+        let w = old + count;
+        let m = if count > 0.0 && old > 0.0 {
+            self.mean * (old / w) + mean * (count / w)
+        } else if count > 0.0 {
+            mean
+        } else {
+            self.mean
+        };
+        if m.is_finite() && w.is_finite() {
+            self.mean = m;
             self.weight = w;
         }
+    }
+}
+
+/// Running state that folds each recorded buffer into itself once: the state before the
+/// last fold is kept, so a second call on the same unchanged buffer (same [`Stamp`]) sees
+/// what the first saw.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FoldOnce<T> {
+    /// Includes the last folded buffer.
+    pub current: T,
+    /// As before the last folded buffer.
+    pub before: T,
+    /// The last folded buffer (`None` for data without a stamp, such as plain arrays).
+    pub last: Option<Stamp>,
+}
+
+impl<T: Clone> FoldOnce<T> {
+    /// Whether data with this stamp was the last folded in.
+    pub(crate) fn is_repeat(&self, stamp: Option<Stamp>) -> bool {
+        stamp.is_some() && stamp == self.last
+    }
+
+    /// The state a call on data with this stamp must use: the one without that data.
+    pub(crate) fn for_call(&self, stamp: Option<Stamp>) -> &T {
+        if self.is_repeat(stamp) {
+            &self.before
+        } else {
+            &self.current
+        }
+    }
+
+    /// Folds new data in with `f` (nothing for a repeat).
+    pub(crate) fn fold(&mut self, stamp: Option<Stamp>, f: impl FnOnce(&mut T)) {
+        if !self.is_repeat(stamp) {
+            self.before.clone_from(&self.current);
+            f(&mut self.current);
+            self.last = stamp;
+        }
+    }
+
+    /// Forgets everything, keeping the shape of `T` through `clear`.
+    pub(crate) fn reset(&mut self, clear: impl Fn(&mut T)) {
+        clear(&mut self.current);
+        clear(&mut self.before);
+        self.last = None;
     }
 }
 

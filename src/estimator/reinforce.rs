@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::Rng;
 
-use super::{batch_weights, finish, Baseline, Estimate, Estimator, RunningMean, Workspace};
+use super::{
+    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Workspace,
+};
 use crate::error::{check_len, Error, Result};
 use crate::policy::ScoreFunction;
 
@@ -16,6 +18,11 @@ use crate::policy::ScoreFunction;
 /// back their memory, and [`Batch::draw`] even reuses the allocation of heap samples (such as
 /// the `Vec<f64>` of a [`GaussianMean`](crate::policy::GaussianMean)). After the first batch
 /// of a given size, recording allocates nothing.
+///
+/// A batch knows when its contents change (every [`Batch::clear`], [`Batch::reset`],
+/// [`Batch::push`] and [`Batch::draw`] that records a sample starts a new *generation*), so
+/// that a [`Baseline::RunningAverage`] folds each batch into its history once however many
+/// estimates and surrogates are taken from it. A clone is a new batch.
 ///
 /// ```
 /// use ndarray::arr1;
@@ -34,11 +41,12 @@ use crate::policy::ScoreFunction;
 /// assert!(batch.is_empty());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Batch<D: ScoreFunction> {
     dist: D,
     theta: Vec<f64>,
     len: usize,
+    stamp: Stamp,
     /// Slots 0..len hold the batch; later slots keep their allocations for reuse.
     samples: Vec<D::Sample>,
     values: Vec<f64>,
@@ -59,6 +67,7 @@ impl<D: ScoreFunction> Batch<D> {
             dist,
             theta,
             len: 0,
+            stamp: Stamp::fresh(),
             samples: Vec::new(),
             values: Vec::new(),
             log_probs: Vec::new(),
@@ -90,6 +99,7 @@ impl<D: ScoreFunction> Batch<D> {
 
     /// Empties the batch (same θ₀), keeping the memory.
     pub fn clear(&mut self) {
+        self.stamp.bump();
         self.len = 0;
         self.values.clear();
         self.log_probs.clear();
@@ -170,6 +180,7 @@ impl<D: ScoreFunction> Batch<D> {
             Ok(lp) => {
                 self.values.push(value);
                 self.log_probs.push(lp);
+                self.stamp.bump();
                 Ok(lp)
             }
             Err(e) => {
@@ -236,6 +247,26 @@ impl<D: ScoreFunction> Batch<D> {
     pub(crate) fn theta_slice(&self) -> &[f64] {
         &self.theta
     }
+
+    pub(crate) fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+}
+
+impl<D: ScoreFunction + Clone> Clone for Batch<D> {
+    /// A copy with the same samples that counts as a new batch (see the type docs).
+    fn clone(&self) -> Self {
+        Batch {
+            dist: self.dist.clone(),
+            theta: self.theta.clone(),
+            len: self.len,
+            stamp: Stamp::fresh(),
+            samples: self.samples.clone(),
+            values: self.values.clone(),
+            log_probs: self.log_probs.clone(),
+            scores: self.scores.clone(),
+        }
+    }
 }
 
 /// The single-step REINFORCE estimator ĝ = (1/N) Σₙ (fₙ − bₙ) gₙ with a [`Baseline`]
@@ -243,8 +274,12 @@ impl<D: ScoreFunction> Batch<D> {
 ///
 /// It works on a [`Batch`] (through [`Estimator`]) or on plain arrays of values and scores
 /// ([`Reinforce::add_estimate_from`]), and can turn a batch into a [`Surrogate`](super::Surrogate)
-/// term. Each call counts as one batch for [`Baseline::RunningAverage`], which is updated
-/// after the estimate. The workspace is kept between calls: after the first call of a given
+/// term. A [`Baseline::RunningAverage`] is updated after the estimate with the batch's values,
+/// once per batch: further estimates or surrogates of the same unchanged [`Batch`] use the
+/// same baseline as the first (from earlier batches only) and do not fold it in again, so
+/// `surrogate` and `estimate` of one batch agree. (The check remembers only the batch folded
+/// in last. Every [`Reinforce::add_estimate_from`] call counts as a new batch.) The workspace
+/// is kept between calls: after the first call of a given
 /// size, an estimate allocates nothing; it costs O(N·K) (the optimal baseline makes two more
 /// passes and keeps 2·N·K numbers).
 ///
@@ -264,7 +299,7 @@ impl<D: ScoreFunction> Batch<D> {
 #[derive(Clone, Debug)]
 pub struct Reinforce {
     baseline: Baseline,
-    running: RunningMean,
+    running: FoldOnce<RunningMean>,
     ws: Workspace,
 }
 
@@ -277,7 +312,7 @@ impl Reinforce {
         baseline.check()?;
         Ok(Reinforce {
             baseline,
-            running: RunningMean::default(),
+            running: FoldOnce::default(),
             ws: Workspace::default(),
         })
     }
@@ -287,17 +322,19 @@ impl Reinforce {
         self.baseline
     }
 
-    /// The current running average (`None` for other baselines, or before the first call).
+    /// The current running average, the last batch included (`None` for other baselines, or
+    /// before the first call).
     pub fn running_baseline(&self) -> Option<f64> {
+        let running = &self.running.current;
         match self.baseline {
-            Baseline::RunningAverage { .. } if self.running.is_set() => Some(self.running.value()),
+            Baseline::RunningAverage { .. } if running.is_set() => Some(running.value()),
             _ => None,
         }
     }
 
     /// Forgets the running average's history.
     pub fn reset(&mut self) {
-        self.running = RunningMean::default();
+        self.running.reset(|r| *r = RunningMean::default());
     }
 
     /// Adds `alpha · ĝ` into `grad` from plain arrays: `values` (length N) and `scores`
@@ -338,10 +375,11 @@ impl Reinforce {
             Some(s) => Cow::Borrowed(s),
             None => Cow::Owned(scores.iter().copied().collect()),
         };
-        self.estimate_slices(&v, &s, k, alpha, grad, &[])
+        self.estimate_slices(&v, &s, k, alpha, grad, None)
     }
 
-    /// The kernel: validated slices in, `alpha · ĝ` added, running average updated.
+    /// The kernel: validated slices in, `alpha · ĝ` added, running average updated. `batch`
+    /// gives θ₀ and the stamp of a [`Batch`] (`None` for plain arrays).
     fn estimate_slices(
         &mut self,
         values: &[f64],
@@ -349,8 +387,12 @@ impl Reinforce {
         k: usize,
         alpha: f64,
         grad: ArrayViewMut1<f64>,
-        theta: &[f64],
+        batch: Option<(&[f64], Stamp)>,
     ) -> Result<Estimate> {
+        let (theta, stamp) = match batch {
+            Some((theta, stamp)) => (theta, Some(stamp)),
+            None => (&[][..], None),
+        };
         check_len("gradient buffer", k, grad.len())?;
         let n = values.len();
         if n == 0 {
@@ -360,7 +402,7 @@ impl Reinforce {
         }
         let (has_c, mean_baseline) = batch_weights(
             &self.baseline,
-            &self.running,
+            self.running.for_call(stamp),
             values,
             scores,
             k,
@@ -384,24 +426,26 @@ impl Reinforce {
             }
         }
         finish(&ws.acc, alpha, grad, "reinforce estimate", theta)?;
-        let sum: f64 = values.iter().sum();
-        self.update_running(sum, n);
+        let mean_value = super::mean_of(values.iter().copied(), n);
+        self.update_running(stamp, mean_value, n);
         Ok(Estimate {
             n,
             steps: n,
-            mean_value: super::mean_of(values.iter().copied(), n),
+            mean_value,
             mean_baseline,
         })
     }
 
-    fn update_running(&mut self, sum: f64, n: usize) {
+    /// Folds a batch with these values into the running average, once per batch.
+    fn update_running(&mut self, stamp: Option<Stamp>, mean: f64, n: usize) {
         if let Baseline::RunningAverage { decay } = self.baseline {
-            self.running.update(decay, sum, n as f64);
+            self.running
+                .fold(stamp, |r| r.update(decay, mean, n as f64));
         }
     }
 
-    /// The estimate of a batch as a [`Surrogate`](super::Surrogate) term (counts as one call
-    /// for the running average, like an estimate).
+    /// The estimate of a batch as a [`Surrogate`](super::Surrogate) term (for the running
+    /// average it counts like an estimate: the batch is folded in once).
     ///
     /// # Errors
     /// [`Error::EmptyData`] for an empty batch.
@@ -416,9 +460,10 @@ impl Reinforce {
             });
         }
         let k = batch.dim();
+        let stamp = Some(batch.stamp());
         let (has_c, _) = batch_weights(
             &self.baseline,
-            &self.running,
+            self.running.for_call(stamp),
             batch.raw_values(),
             batch.raw_scores(),
             k,
@@ -426,8 +471,8 @@ impl Reinforce {
         );
         let correction = has_c.then(|| self.ws.c.clone());
         let weights = self.ws.w.clone();
-        let sum: f64 = batch.raw_values().iter().sum();
-        self.update_running(sum, n);
+        let mean = super::mean_of(batch.raw_values().iter().copied(), n);
+        self.update_running(stamp, mean, n);
         Ok(super::Surrogate::new(batch, weights, correction))
     }
 }
@@ -446,7 +491,7 @@ impl<D: ScoreFunction> Estimator<Batch<D>> for Reinforce {
             k,
             alpha,
             grad,
-            data.theta_slice(),
+            Some((data.theta_slice(), data.stamp())),
         )
     }
 }

@@ -3,7 +3,9 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 
-use super::{batch_weights, finish, Baseline, Estimate, Estimator, RunningMean, Workspace};
+use super::{
+    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Workspace,
+};
 use crate::error::{Error, Result};
 use crate::policy::{check_block, Policy};
 
@@ -56,6 +58,12 @@ impl StepRecord {
 /// depends on the noise ζ drawn at that decision; see
 /// [`softmax_log_prob`](crate::policy::softmax_log_prob)).
 ///
+/// Like a [`Batch`](super::Batch), the buffer knows when its contents change (every
+/// [`Episodes::clear`], [`Episodes::push_step`], [`Episodes::record`] and
+/// [`Episodes::end_episode`] starts a new generation), so that running baselines fold each
+/// buffer in once however many estimates and surrogates are taken from it. A clone is a new
+/// buffer.
+///
 /// ```
 /// use rand::SeedableRng;
 /// use rlgrad::estimator::{Episodes, StepRecord};
@@ -80,9 +88,10 @@ impl StepRecord {
 /// assert!(episodes.is_empty());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Episodes {
     dim: usize,
+    stamp: Stamp,
     states: Vec<usize>,
     actions: Vec<usize>,
     rewards: Vec<f64>,
@@ -103,6 +112,7 @@ impl Episodes {
     pub fn new(dim: usize) -> Self {
         Episodes {
             dim,
+            stamp: Stamp::fresh(),
             states: Vec::new(),
             actions: Vec::new(),
             rewards: Vec::new(),
@@ -117,6 +127,7 @@ impl Episodes {
 
     /// Empties the buffer, keeping its memory.
     pub fn clear(&mut self) {
+        self.stamp.bump();
         self.states.clear();
         self.actions.clear();
         self.rewards.clear();
@@ -165,6 +176,7 @@ impl Episodes {
         }
         self.blocks.push(block);
         self.pos.push(self.scores.len());
+        self.stamp.bump();
     }
 
     /// Records a step whose score block (entries `block_start .. block_start + score.len()`
@@ -236,6 +248,7 @@ impl Episodes {
     /// nothing).
     pub fn end_episode(&mut self) {
         self.ends.push(self.states.len());
+        self.stamp.bump();
     }
 
     /// Number of finished episodes.
@@ -294,6 +307,29 @@ impl Episodes {
     /// The rewards of all steps.
     pub fn rewards(&self) -> &[f64] {
         &self.rewards
+    }
+
+    pub(crate) fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+}
+
+impl Clone for Episodes {
+    /// A copy with the same steps that counts as a new buffer (see the type docs).
+    fn clone(&self) -> Self {
+        Episodes {
+            dim: self.dim,
+            stamp: Stamp::fresh(),
+            states: self.states.clone(),
+            actions: self.actions.clone(),
+            rewards: self.rewards.clone(),
+            psi: self.psi.clone(),
+            missing_psi: self.missing_psi,
+            blocks: self.blocks.clone(),
+            pos: self.pos.clone(),
+            scores: self.scores.clone(),
+            ends: self.ends.clone(),
+        }
     }
 }
 
@@ -368,7 +404,11 @@ pub enum Weighting {
 /// episodes, no normalisation by length, with wₜ from the [`Weighting`] (c ≠ 0 only for the
 /// per-component [`Baseline::OptimalLeaveOneOut`] across episodes).
 ///
-/// Running baselines are updated after each estimate (or surrogate). The workspace is kept
+/// Running baselines are updated after each estimate (or surrogate), once per buffer: further
+/// estimates or surrogates of the same unchanged [`Episodes`] use the same baselines as the
+/// first (from earlier buffers only) and do not fold it in again, so `surrogate` and
+/// `estimate` of one buffer agree. (The check remembers only the buffer folded in last.) The
+/// workspace is kept
 /// between calls: after the first call of a given size nothing is allocated, and a call costs
 /// O(steps × block length) (plus O(N·K) for the per-component baseline and O(states) for a
 /// running state baseline).
@@ -396,9 +436,9 @@ pub enum Weighting {
 pub struct SequentialReinforce {
     weighting: Weighting,
     /// Per-state running means (reward-to-go with a running baseline).
-    state_means: Vec<RunningMean>,
+    state_means: FoldOnce<Vec<RunningMean>>,
     /// The running mean of episode returns (whole-episode form).
-    total_mean: RunningMean,
+    total_mean: FoldOnce<RunningMean>,
     ws: Workspace,
     /// Per-step weights wₜ.
     step_w: Vec<f64>,
@@ -408,7 +448,7 @@ pub struct SequentialReinforce {
     returns: Vec<f64>,
     /// Per-episode summed scores, N × K (per-component baseline only).
     dense: Vec<f64>,
-    /// Per-state sums and counts of this call's visits.
+    /// Per-state means and counts of this call's rewards-to-go.
     visits: Vec<f64>,
 }
 
@@ -468,8 +508,12 @@ impl SequentialReinforce {
         }
         Ok(SequentialReinforce {
             weighting,
-            state_means,
-            total_mean: RunningMean::default(),
+            state_means: FoldOnce {
+                before: state_means.clone(),
+                current: state_means,
+                last: None,
+            },
+            total_mean: FoldOnce::default(),
             ws: Workspace::default(),
             step_w: Vec::new(),
             to_go: Vec::new(),
@@ -487,15 +531,14 @@ impl SequentialReinforce {
     /// The current running state baseline b(s) (`None` unless the weighting has one, or for
     /// a state out of range).
     pub fn state_baseline(&self, state: usize) -> Option<f64> {
-        self.state_means.get(state).map(RunningMean::value)
+        self.state_means.current.get(state).map(RunningMean::value)
     }
 
     /// Forgets the running baselines' history.
     pub fn reset(&mut self) {
-        for m in &mut self.state_means {
-            *m = RunningMean::default();
-        }
-        self.total_mean = RunningMean::default();
+        self.state_means
+            .reset(|table| table.fill(RunningMean::default()));
+        self.total_mean.reset(|m| *m = RunningMean::default());
     }
 
     /// Fills `step_w` (and `ws.c`); returns (has correction, mean return, mean baseline).
@@ -514,6 +557,7 @@ impl SequentialReinforce {
         }
         let steps = ep.n_steps();
         let k = ep.dim();
+        let stamp = Some(ep.stamp());
         self.step_w.clear();
         self.step_w.resize(steps, 0.0);
         self.ws.c.clear();
@@ -548,6 +592,7 @@ impl SequentialReinforce {
                                 .ok_or_else(|| state_out_of_range(s, t, i, table.len()))?,
                             StateBaseline::RunningAverage { n_states, .. } => self
                                 .state_means
+                                .for_call(stamp)
                                 .get(s)
                                 .ok_or_else(|| state_out_of_range(s, t, i, *n_states))?
                                 .value(),
@@ -590,7 +635,7 @@ impl SequentialReinforce {
                 }
                 let (has_c, mean_b) = batch_weights(
                     baseline,
-                    &self.total_mean,
+                    self.total_mean.for_call(stamp),
                     &self.returns,
                     &self.dense,
                     k,
@@ -622,33 +667,45 @@ impl SequentialReinforce {
         }
     }
 
-    /// Updates the running baselines with the data of a call that succeeded.
+    /// Folds the data of a call that succeeded into the running baselines (once per buffer).
     fn update_running(&mut self, ep: &Episodes) {
+        let stamp = Some(ep.stamp());
         match &self.weighting {
             Weighting::RewardToGo {
                 baseline: StateBaseline::RunningAverage { decay, .. },
                 ..
             } => {
+                if self.state_means.is_repeat(stamp) {
+                    return;
+                }
                 let decay = *decay;
-                let s_n = self.state_means.len();
+                let s_n = self.state_means.current.len();
+                // Per state: the count of this call's visits, then the mean of their
+                // rewards-to-go (summed as Σ G/count, which cannot overflow).
                 self.visits.clear();
                 self.visits.resize(2 * s_n, 0.0);
-                for (t, &s) in ep.states.iter().enumerate() {
+                for &s in &ep.states {
                     // Every state was checked against the table in `weights`.
-                    self.visits[2 * s] += self.to_go[t];
                     self.visits[2 * s + 1] += 1.0;
                 }
-                for (s, m) in self.state_means.iter_mut().enumerate() {
-                    m.update(decay, self.visits[2 * s], self.visits[2 * s + 1]);
+                for (t, &s) in ep.states.iter().enumerate() {
+                    self.visits[2 * s] += self.to_go[t] / self.visits[2 * s + 1];
                 }
+                let visits = &self.visits;
+                self.state_means.fold(stamp, |table| {
+                    for (s, m) in table.iter_mut().enumerate() {
+                        m.update(decay, visits[2 * s], visits[2 * s + 1]);
+                    }
+                });
             }
             Weighting::TotalReturn {
                 baseline: Baseline::RunningAverage { decay },
                 ..
             } => {
-                let sum: f64 = self.returns.iter().sum();
+                let n = self.returns.len();
+                let mean = super::mean_of(self.returns.iter().copied(), n);
                 self.total_mean
-                    .update(*decay, sum, self.returns.len() as f64);
+                    .fold(stamp, |m| m.update(*decay, mean, n as f64));
             }
             _ => {}
         }
