@@ -1313,6 +1313,65 @@ fn running_baselines_fold_each_episode_buffer_once() {
     }
 }
 
+/// A surrogate recomputes log π from the policy, so it refuses buffers whose stored scores it
+/// cannot reproduce: steps recorded with `push_step` (the caller's own scores), and steps
+/// recorded at another θ than the θ₀ it is given.
+#[test]
+fn episode_surrogate_refuses_scores_it_cannot_reproduce() {
+    let policy = SoftmaxPolicy::logits(1, 2).unwrap();
+    let theta0 = arr1(&[0.0, 0.0]);
+    let total = Weighting::TotalReturn {
+        gamma: 1.0,
+        baseline: Baseline::None,
+    };
+    // The DRA path: a score the caller computed (w.r.t. its own parameters).
+    let mut pushed = Episodes::new(2);
+    pushed
+        .push_step(StepRecord::new(0, 0, 1.0), 0, &[3.0, -3.0])
+        .unwrap();
+    pushed.end_episode();
+    assert_eq!(pushed.pushed_steps(), 1);
+    let mut est = SequentialReinforce::new(total.clone()).unwrap();
+    let mut g = Array1::zeros(2);
+    est.estimate(&pushed, g.view_mut()).unwrap();
+    assert_eq!(g, arr1(&[3.0, -3.0]));
+    // Before the fix: Ok, with gradient (0.5, −0.5) at θ₀.
+    let err = est
+        .surrogate(&pushed, &policy, theta0.view())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(
+        matches!(err, rlgrad::Error::InvalidOption { .. }) && err.to_string().contains("push_step"),
+        "{err}"
+    );
+    pushed.clear();
+    assert_eq!(pushed.pushed_steps(), 0);
+
+    // Recorded by the policy, but at another θ.
+    let theta_rec = [0.5, -0.5];
+    let mut recorded = Episodes::new(2);
+    recorded
+        .record(&policy, &theta_rec, StepRecord::new(0, 1, 2.0))
+        .unwrap();
+    recorded.end_episode();
+    assert_eq!(recorded.pushed_steps(), 0);
+    let err = est
+        .surrogate(&recorded, &policy, theta0.view())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.to_string().contains("step 0"), "{err}");
+    // At the recording θ it is the estimate.
+    let surrogate = est
+        .surrogate(&recorded, &policy, arr1(&theta_rec).view())
+        .unwrap();
+    let mut sg = Array1::zeros(2);
+    surrogate
+        .value_and_grad(arr1(&theta_rec).view(), sg.view_mut())
+        .unwrap();
+    est.estimate(&recorded, g.view_mut()).unwrap();
+    assert_eq!(sg, g);
+}
+
 // ---------------------------------------------------------------------------------------
 // Surrogates: gradient at θ₀ is the estimate, and the derivative checker passes
 // ---------------------------------------------------------------------------------------

@@ -38,7 +38,10 @@
 //! Both can also hand out the estimate as a surrogate [`Term`](crate::Term) ([`Surrogate`],
 //! [`EpisodeSurrogate`]) whose exact gradient at the sampling point is the estimate, so it
 //! composes in an [`Objective`](crate::Objective) and goes through
-//! [`testing::check_term`](crate::testing::check_term).
+//! [`testing::check_term`](crate::testing::check_term). A surrogate recomputes log p from the
+//! distribution or policy, so for episodes it needs scores recorded by that policy at θ₀
+//! ([`Episodes::record`]); episodes with the caller's own scores ([`Episodes::push_step`], the
+//! DRA path) give estimates only.
 //!
 //! ## Episodes
 //!

@@ -98,6 +98,9 @@ pub struct Episodes {
     /// Ψ, NaN where not supplied.
     psi: Vec<f64>,
     missing_psi: usize,
+    /// Steps recorded by `push_step` (scores a policy cannot recompute), and the first one.
+    pushed: usize,
+    first_pushed: usize,
     /// θ offset of each step's score block.
     blocks: Vec<usize>,
     /// Start of each step's score in `scores`, plus one final entry: steps + 1 entries.
@@ -118,6 +121,8 @@ impl Episodes {
             rewards: Vec::new(),
             psi: Vec::new(),
             missing_psi: 0,
+            pushed: 0,
+            first_pushed: 0,
             blocks: Vec::new(),
             pos: vec![0],
             scores: Vec::new(),
@@ -133,6 +138,8 @@ impl Episodes {
         self.rewards.clear();
         self.psi.clear();
         self.missing_psi = 0;
+        self.pushed = 0;
+        self.first_pushed = 0;
         self.blocks.clear();
         self.pos.truncate(1);
         self.scores.clear();
@@ -182,6 +189,9 @@ impl Episodes {
     /// Records a step whose score block (entries `block_start .. block_start + score.len()`
     /// of ∇θ log π(aₜ | sₜ), zero elsewhere) the caller computed at decision time.
     ///
+    /// Estimates use the score as given. A [`SequentialReinforce::surrogate`] cannot (it
+    /// recomputes log π from a [`Policy`]) and refuses a buffer with such steps.
+    ///
     /// # Errors
     /// [`Error::NonFiniteInput`] for a non-finite reward, Ψ or score entry;
     /// [`Error::IndexOutOfRange`] if the block does not fit in θ. Nothing is stored on error.
@@ -203,6 +213,10 @@ impl Episodes {
             });
         }
         self.scores.extend_from_slice(score);
+        if self.pushed == 0 {
+            self.first_pushed = t;
+        }
+        self.pushed += 1;
         self.commit(step, block_start);
         Ok(())
     }
@@ -259,6 +273,20 @@ impl Episodes {
     /// Number of steps, the unfinished episode's included.
     pub fn n_steps(&self) -> usize {
         self.states.len()
+    }
+
+    /// Number of steps recorded with [`Episodes::push_step`] (the caller's own scores), rather
+    /// than by [`Episodes::record`] from a policy.
+    ///
+    /// ```
+    /// use rlgrad::estimator::{Episodes, StepRecord};
+    /// let mut episodes = Episodes::new(2);
+    /// episodes.push_step(StepRecord::new(0, 1, 1.0), 0, &[-0.5, 0.5])?;
+    /// assert_eq!(episodes.pushed_steps(), 1);
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    pub fn pushed_steps(&self) -> usize {
+        self.pushed
     }
 
     /// Steps recorded after the last [`Episodes::end_episode`].
@@ -325,6 +353,8 @@ impl Clone for Episodes {
             rewards: self.rewards.clone(),
             psi: self.psi.clone(),
             missing_psi: self.missing_psi,
+            pushed: self.pushed,
+            first_pushed: self.first_pushed,
             blocks: self.blocks.clone(),
             pos: self.pos.clone(),
             scores: self.scores.clone(),
@@ -713,12 +743,21 @@ impl SequentialReinforce {
 
     /// The estimate of a buffer recorded with `policy` at θ₀ (by [`Episodes::record`]) as an
     /// [`EpisodeSurrogate`](super::EpisodeSurrogate) term, whose gradient at θ₀ is the
-    /// estimate. Counts as one call for running baselines.
+    /// estimate. Counts like an estimate for running baselines (the buffer is folded in once).
+    ///
+    /// The surrogate recomputes log π(aₜ | sₜ; θ) from `policy`, so the stored scores must be
+    /// the policy's at θ₀. This is checked: every step's score block is recomputed at θ₀ and
+    /// compared with the stored one (to 1e-12 relative to the block's largest entry), and
+    /// steps recorded with [`Episodes::push_step`] are refused outright (their scores are the
+    /// caller's, for example with respect to a DRA memory policy's σ with the decision's
+    /// noise ζ, which no [`Policy`] can recompute: use the estimate itself for those).
     ///
     /// # Errors
     /// As [`Estimator::add_estimate`]; [`Error::DimensionMismatch`] if the policy's θ is not
     /// the buffer's; θ₀ rejected by the policy; a step whose state or action the policy
-    /// rejects.
+    /// rejects; [`Error::InvalidOption`] naming the buffer if it holds
+    /// [`Episodes::push_step`] steps, or naming the first step whose stored score differs from
+    /// the policy's at θ₀ (recorded at another θ, or by another policy).
     pub fn surrogate<'e, 'p, P: Policy>(
         &mut self,
         episodes: &'e Episodes,
@@ -726,12 +765,21 @@ impl SequentialReinforce {
         theta0: ArrayView1<f64>,
     ) -> Result<super::EpisodeSurrogate<'e, 'p, P>> {
         crate::error::check_len("policy dimension", episodes.dim(), policy.dim())?;
+        if episodes.pushed > 0 {
+            return Err(Error::InvalidOption {
+                name: "episodes".to_string(),
+                value: format!(
+                    "{} steps recorded with push_step (the first: step {})",
+                    episodes.pushed, episodes.first_pushed
+                ),
+                reason: "a surrogate recomputes log pi from the policy, so every step must be \
+                         recorded with Episodes::record at theta0"
+                    .to_string(),
+            });
+        }
         let theta0 = theta0.to_vec();
         policy.check_theta(&theta0)?;
-        for (t, (&s, &a)) in episodes.states.iter().zip(&episodes.actions).enumerate() {
-            policy.score_block(s)?;
-            crate::policy::check_index(&format!("action of step {t}"), a, policy.n_actions())?;
-        }
+        check_recorded_scores(episodes, policy, &theta0)?;
         let (has_c, _, _) = self.weights(episodes)?;
         let correction = has_c.then(|| self.ws.c.clone());
         let weights = self.step_w.clone();
@@ -740,6 +788,46 @@ impl SequentialReinforce {
             episodes, policy, weights, correction, theta0,
         ))
     }
+}
+
+/// Every step's stored score block is the policy's at θ₀: same block, same entries to 1e-12
+/// relative to the block's largest entry (bit-identical when recorded by `record` at θ₀).
+fn check_recorded_scores<P: Policy>(ep: &Episodes, policy: &P, theta0: &[f64]) -> Result<()> {
+    let mut scratch = Vec::new();
+    for (t, (&s, &a)) in ep.states.iter().zip(&ep.actions).enumerate() {
+        let block = policy.score_block(s)?;
+        check_block(&block, ep.dim)?;
+        crate::policy::check_index(&format!("action of step {t}"), a, policy.n_actions())?;
+        let (off, stored) = ep.score(t).expect("step index below n_steps");
+        let mismatch = |what: String, value: String| Error::InvalidOption {
+            name: format!("{what} of step {t}"),
+            value,
+            reason: "differs from the policy's at theta0: the step was recorded at another \
+                     theta or by another policy"
+                .to_string(),
+        };
+        if off != block.start || stored.len() != block.len() {
+            return Err(mismatch(
+                "score block".to_string(),
+                format!("{off}..{} (the policy's: {block:?})", off + stored.len()),
+            ));
+        }
+        scratch.clear();
+        scratch.resize(block.len(), 0.0);
+        policy.log_prob_and_score(theta0, s, a, &mut scratch)?;
+        let scale = stored
+            .iter()
+            .chain(&scratch)
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        if let Some(j) = (0..stored.len()).find(|&j| (stored[j] - scratch[j]).abs() > 1e-12 * scale)
+        {
+            return Err(mismatch(
+                format!("score entry {j}"),
+                format!("{} (the policy's: {})", stored[j], scratch[j]),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn state_out_of_range(state: usize, step: usize, episode: usize, limit: usize) -> Error {

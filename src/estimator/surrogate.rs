@@ -245,8 +245,10 @@ impl<D: ScoreFunction> Term for Surrogate<'_, D> {
 /// ```
 ///
 /// with the weights wₜ of the [`Weighting`](super::Weighting) held fixed. Its gradient at θ₀
-/// equals the estimate when the buffer's scores were recorded by this policy at θ₀
-/// ([`Episodes::record`]). The Hessian is exact when the policy gives ∇² log π.
+/// equals the estimate because the buffer's scores were recorded by this policy at θ₀
+/// ([`Episodes::record`]): [`SequentialReinforce::surrogate`](super::SequentialReinforce::surrogate)
+/// checks that, and refuses steps recorded with [`Episodes::push_step`]. The Hessian is exact
+/// when the policy gives ∇² log π.
 ///
 /// ```
 /// use ndarray::arr1;
