@@ -417,3 +417,38 @@ fn errors_name_the_value_at_fault() {
         .unwrap_err();
     assert!(matches!(e, Error::EmptyData { .. }), "{e}");
 }
+
+/// Sizes that cannot be had are errors naming the value, not a capacity-overflow panic or an
+/// allocation abort: `Batch::draw` and `Batch::reserve` with a huge count, and a running
+/// state baseline over a huge table.
+#[test]
+fn huge_sizes_are_errors_naming_the_value() {
+    let policy = SoftmaxPolicy::logits(1, 3).unwrap();
+    let mut batch = Batch::new(policy.at(0), ArrayView1::from(&[0.0; 3])).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let names_value = |e: &Error, v: usize| matches!(e, Error::InvalidOption { value, .. } if *value == v.to_string());
+    for n in [usize::MAX, usize::MAX / 2, 1 << 62, 1 << 59] {
+        let e = batch.draw(n, &mut rng, |_, _| 1.0).unwrap_err();
+        assert!(names_value(&e, n), "draw({n}): {e}");
+        assert!(batch.is_empty());
+        let e = batch.reserve(n).unwrap_err();
+        assert!(names_value(&e, n), "reserve({n}): {e}");
+    }
+    // The batch still works.
+    batch.reserve(8).unwrap();
+    batch.draw(8, &mut rng, |&a, _| a as f64).unwrap();
+    assert_eq!(batch.len(), 8);
+    // 1 << 50 states pass the size check but cannot be allocated (16 PiB).
+    for n_states in [1usize << 50, 1 << 57, usize::MAX] {
+        let e = SequentialReinforce::new(Weighting::RewardToGo {
+            gamma: 1.0,
+            discount_weight: true,
+            baseline: StateBaseline::RunningAverage {
+                n_states,
+                decay: 0.5,
+            },
+        })
+        .unwrap_err();
+        assert!(names_value(&e, n_states), "n_states = {n_states}: {e}");
+    }
+}

@@ -1,6 +1,7 @@
 //! The single-step estimator: [`Batch`] of independent samples, [`Reinforce`] over it.
 
 use std::borrow::Cow;
+use std::collections::TryReserveError;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::Rng;
@@ -111,8 +112,14 @@ impl<D: ScoreFunction> Batch<D> {
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] for a non-finite value; whatever the distribution reports
-    /// for the sample (outside the support, wrong shape). The batch is unchanged on error.
+    /// for the sample (outside the support, wrong shape); [`Error::InvalidOption`] if the
+    /// memory for another sample cannot be had. The batch is unchanged on error.
     pub fn push(&mut self, sample: D::Sample, value: f64) -> Result<f64> {
+        if self.len == self.samples.len() {
+            self.samples
+                .try_reserve(1)
+                .map_err(|_| self.no_room("batch size", self.len + 1))?;
+        }
         let lp = self.record(&sample, value)?;
         if self.len < self.samples.len() {
             self.samples[self.len] = sample;
@@ -125,16 +132,26 @@ impl<D: ScoreFunction> Batch<D> {
 
     /// Draws `n` samples from p(·; θ₀) and records each with its value `f(&z, rng)`.
     ///
+    /// Memory for up to 4096 samples is reserved up front; a larger batch grows as it is
+    /// drawn (and keeps its memory for the next one).
+    ///
     /// # Errors
-    /// As [`Batch::push`]; the samples recorded before the failing one stay.
+    /// As [`Batch::push`]; [`Error::InvalidOption`] naming `n` if a batch of that many more
+    /// samples could not be stored (nothing is drawn then). The samples recorded before a
+    /// failing one stay.
     pub fn draw<R, F>(&mut self, n: usize, rng: &mut R, mut f: F) -> Result<()>
     where
         R: Rng + ?Sized,
         F: FnMut(&D::Sample, &mut R) -> f64,
     {
-        self.reserve(n);
+        self.check_room("n", n)?;
+        self.try_reserve(n.min(Self::UPFRONT))
+            .map_err(|_| self.no_room("n", n))?;
         for _ in 0..n {
             if self.len == self.samples.len() {
+                self.samples
+                    .try_reserve(1)
+                    .map_err(|_| self.no_room("batch size", self.len + 1))?;
                 self.samples.push(D::Sample::default());
             }
             // Take the slot out to satisfy the borrow checker; it goes back either way.
@@ -153,12 +170,69 @@ impl<D: ScoreFunction> Batch<D> {
         Ok(())
     }
 
+    /// Samples reserved up front by [`Batch::draw`].
+    const UPFRONT: usize = 4096;
+
     /// Room for `additional` more samples without reallocating.
-    pub fn reserve(&mut self, additional: usize) {
+    ///
+    /// ```
+    /// use ndarray::arr1;
+    /// use rlgrad::estimator::Batch;
+    /// use rlgrad::policy::{Policy, SoftmaxPolicy};
+    /// let policy = SoftmaxPolicy::logits(1, 2)?;
+    /// let mut batch = Batch::new(policy.at(0), arr1(&[0.0, 0.0]).view())?;
+    /// batch.reserve(1000)?;
+    /// assert!(batch.reserve(usize::MAX).is_err()); // an error, not a panic
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming `additional` if that much memory cannot be had (more
+    /// than the address space, or the allocator refuses); the batch is unchanged.
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        self.check_room("additional", additional)?;
+        self.try_reserve(additional)
+            .map_err(|_| self.no_room("additional", additional))
+    }
+
+    /// [`Error::InvalidOption`] naming `n` unless len + n samples (values, log-probabilities,
+    /// scores and the samples themselves) fit in the address space.
+    fn check_room(&self, name: &str, n: usize) -> Result<()> {
+        let per_sample = (self.dist.dim() + 2)
+            .checked_mul(std::mem::size_of::<f64>())
+            .and_then(|b| b.checked_add(std::mem::size_of::<D::Sample>()));
+        let fits = self
+            .len
+            .checked_add(n)
+            .zip(per_sample)
+            .and_then(|(total, per)| total.checked_mul(per))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if fits {
+            Ok(())
+        } else {
+            Err(self.no_room(name, n))
+        }
+    }
+
+    fn try_reserve(&mut self, n: usize) -> std::result::Result<(), TryReserveError> {
         let k = self.dist.dim();
-        self.values.reserve(additional);
-        self.log_probs.reserve(additional);
-        self.scores.reserve(additional.saturating_mul(k));
+        self.values.try_reserve(n)?;
+        self.log_probs.try_reserve(n)?;
+        self.scores.try_reserve(n.saturating_mul(k))?;
+        let spare = self.samples.len() - self.len;
+        self.samples.try_reserve(n.saturating_sub(spare))
+    }
+
+    fn no_room(&self, name: &str, value: usize) -> Error {
+        Error::InvalidOption {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: format!(
+                "cannot store that many more samples of dimension {} (the batch holds {})",
+                self.dist.dim(),
+                self.len
+            ),
+        }
     }
 
     /// Checks the value, computes the score into a new row; leaves everything as it was on
@@ -171,6 +245,12 @@ impl<D: ScoreFunction> Batch<D> {
             });
         }
         let k = self.dist.dim();
+        if self.values.try_reserve(1).is_err()
+            || self.log_probs.try_reserve(1).is_err()
+            || self.scores.try_reserve(k).is_err()
+        {
+            return Err(self.no_room("batch size", self.len + 1));
+        }
         let row = self.scores.len();
         self.scores.resize(row + k, 0.0);
         match self

@@ -239,6 +239,13 @@ impl Episodes {
         let block = policy.score_block(step.state)?;
         check_block(&block, self.dim)?;
         let start = self.scores.len();
+        self.scores
+            .try_reserve(block.len())
+            .map_err(|_| Error::InvalidOption {
+                name: format!("score block of step {}", self.states.len()),
+                value: format!("{block:?}"),
+                reason: "cannot allocate its entries".to_string(),
+            })?;
         self.scores.resize(start + block.len(), 0.0);
         match policy.add_log_prob_and_score(
             theta,
@@ -487,7 +494,8 @@ impl SequentialReinforce {
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for γ or a decay outside \[0, 1\], a non-finite fixed
-    /// baseline entry or constant, or a running state baseline over 0 states.
+    /// baseline entry or constant, or a running state baseline over 0 states or over more
+    /// states than can be allocated (its tables are allocated here, 48 bytes per state).
     pub fn new(weighting: Weighting) -> Result<Self> {
         let check_gamma = |gamma: f64| {
             if (0.0..=1.0).contains(&gamma) {
@@ -500,7 +508,7 @@ impl SequentialReinforce {
                 })
             }
         };
-        let mut state_means = Vec::new();
+        let (mut state_means, mut state_before, mut visits) = (Vec::new(), Vec::new(), Vec::new());
         match &weighting {
             Weighting::RewardToGo {
                 gamma, baseline, ..
@@ -519,14 +527,27 @@ impl SequentialReinforce {
                     }
                     StateBaseline::RunningAverage { n_states, decay } => {
                         Baseline::RunningAverage { decay: *decay }.check()?;
-                        if *n_states == 0 || *n_states > isize::MAX as usize / 32 {
-                            return Err(Error::InvalidOption {
-                                name: "n_states".to_string(),
-                                value: n_states.to_string(),
-                                reason: "must be at least 1 and fit in memory".to_string(),
-                            });
+                        let n = *n_states;
+                        let bad = |reason: &str| Error::InvalidOption {
+                            name: "n_states".to_string(),
+                            value: n.to_string(),
+                            reason: reason.to_string(),
+                        };
+                        if n == 0 {
+                            return Err(bad("must be at least 1"));
                         }
-                        state_means = vec![RunningMean::default(); *n_states];
+                        // Three tables of 16 bytes per state (the running means, the means
+                        // before the last call, a call's visits); reserved now, so that a
+                        // table that cannot be had is an error here, not an abort later.
+                        let no_memory = || bad("cannot allocate a table of that many states");
+                        if n > isize::MAX as usize / 32 {
+                            return Err(no_memory());
+                        }
+                        for table in [&mut state_means, &mut state_before] {
+                            table.try_reserve_exact(n).map_err(|_| no_memory())?;
+                            table.resize(n, RunningMean::default());
+                        }
+                        visits.try_reserve_exact(2 * n).map_err(|_| no_memory())?;
                     }
                 }
             }
@@ -539,8 +560,8 @@ impl SequentialReinforce {
         Ok(SequentialReinforce {
             weighting,
             state_means: FoldOnce {
-                before: state_means.clone(),
                 current: state_means,
+                before: state_before,
                 last: None,
             },
             total_mean: FoldOnce::default(),
@@ -549,7 +570,7 @@ impl SequentialReinforce {
             to_go: Vec::new(),
             returns: Vec::new(),
             dense: Vec::new(),
-            visits: Vec::new(),
+            visits,
         })
     }
 
