@@ -1372,6 +1372,54 @@ fn episode_surrogate_refuses_scores_it_cannot_reproduce() {
     assert_eq!(sg, g);
 }
 
+/// The running state baseline uses only earlier calls, and a state's average ages with its
+/// own visits: a state not visited in a call keeps its baseline and its weight.
+#[test]
+fn running_state_baseline_uses_earlier_calls_and_keeps_unvisited_states() {
+    let mut est = SequentialReinforce::new(Weighting::RewardToGo {
+        gamma: 1.0,
+        discount_weight: false,
+        baseline: StateBaseline::RunningAverage {
+            n_states: 2,
+            decay: 0.5,
+        },
+    })
+    .unwrap();
+    // One-step episodes (state, reward) with unit scores on θ ∈ ℝ¹: ĝ = mean of (r − b(s)).
+    let mut episodes = Episodes::new(1);
+    let mut call = |est: &mut SequentialReinforce, steps: &[(usize, f64)]| {
+        episodes.clear();
+        for &(s, r) in steps {
+            episodes
+                .push_step(StepRecord::new(s, 0, r), 0, &[1.0])
+                .unwrap();
+            episodes.end_episode();
+        }
+        let mut g = Array1::zeros(1);
+        let info = est.estimate(&episodes, g.view_mut()).unwrap();
+        (g[0], info.mean_baseline)
+    };
+    // No history: b = 0.
+    assert_eq!(call(&mut est, &[(0, 3.0), (1, 5.0)]), (4.0, 0.0));
+    // b(0) = 3 from the first call only, not the 7 of this one.
+    assert_eq!(call(&mut est, &[(0, 7.0)]), (4.0, 3.0));
+    // 2000 calls that visit state 0 only: b(1) stays 5 (before the fix its weight decayed by
+    // λ each call and b(1) snapped to 0 after 1074 calls).
+    for _ in 0..2000 {
+        call(&mut est, &[(0, 7.0)]);
+    }
+    assert_eq!(est.state_baseline(1), Some(5.0));
+    assert_eq!(est.state_baseline(0), Some(7.0));
+    assert_eq!(call(&mut est, &[(1, 1.0)]), (-4.0, 5.0));
+    // State 1's history has weight 1 (one visit, one call ago in its own visits):
+    // (0.5 · 1 · 5 + 1 · 1) / (0.5 · 1 + 1).
+    let b1 = est.state_baseline(1).unwrap();
+    assert!(
+        (b1 - 7.0 / 3.0).abs() <= 2.0 * f64::EPSILON * 7.0 / 3.0,
+        "{b1}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // Surrogates: gradient at θ₀ is the estimate, and the derivative checker passes
 // ---------------------------------------------------------------------------------------

@@ -299,17 +299,19 @@ impl RunningMean {
     }
 
     /// Decays the history's weight by λ, then adds `count` values with mean `mean`: the new
-    /// mean is the convex combination (λw·m + count·mean) / (λw + count). Nothing changes if
-    /// the result would not be finite.
+    /// mean is the convex combination (λw·m + count·mean) / (λw + count). Nothing changes for
+    /// `count` = 0 (the history does not age without new data), or if the result would not
+    /// be finite.
     pub(crate) fn update(&mut self, decay: f64, mean: f64, count: f64) {
+        if count.is_nan() || count <= 0.0 {
+            return;
+        }
         let old = decay * self.weight;
         let w = old + count;
-        let m = if count > 0.0 && old > 0.0 {
+        let m = if old > 0.0 {
             self.mean * (old / w) + mean * (count / w)
-        } else if count > 0.0 {
-            mean
         } else {
-            self.mean
+            mean
         };
         if m.is_finite() && w.is_finite() {
             self.mean = m;

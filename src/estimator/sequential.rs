@@ -384,12 +384,44 @@ pub enum StateBaseline {
     /// b(s) = `table[s]`, fixed (for example a critic's values, computed before the batch).
     Fixed(Vec<f64>),
     /// b(s) = exponentially weighted mean of the rewards-to-go seen in state s in *earlier*
-    /// calls, as [`Baseline::RunningAverage`] per state (0 before the first visit). Updated
-    /// after the estimate, so independent of the current batch.
+    /// calls (earlier buffers), as [`Baseline::RunningAverage`] per state, 0 before the first
+    /// visit:
+    ///
+    /// ```text
+    /// b(s) = Σ_c λ^{age_s(c)} Σ_{t in c: sₜ = s} Gₜ / Σ_c λ^{age_s(c)} N_c(s)
+    /// ```
+    ///
+    /// over the earlier calls c that visited s, where age_s(c) counts the later calls that
+    /// *visited s* (0 for the last one that did). A state's average ages with its own visits:
+    /// a call that does not visit s leaves b(s) and its weight alone, so a rarely visited
+    /// state keeps what it learned. Each buffer is folded in once, after its estimate, so b
+    /// is independent of the current buffer.
+    ///
+    /// ```
+    /// use rlgrad::estimator::{Episodes, Estimator, SequentialReinforce, StateBaseline, StepRecord, Weighting};
+    /// let mut est = SequentialReinforce::new(Weighting::RewardToGo {
+    ///     gamma: 1.0,
+    ///     discount_weight: true,
+    ///     baseline: StateBaseline::RunningAverage { n_states: 2, decay: 0.5 },
+    /// })?;
+    /// let mut episodes = Episodes::new(1);
+    /// let mut g = ndarray::Array1::zeros(1);
+    /// for (state, reward) in [(1, 5.0), (0, 1.0), (0, 3.0)] {
+    ///     episodes.clear();
+    ///     episodes.push_step(StepRecord::new(state, 0, reward), 0, &[1.0])?;
+    ///     episodes.end_episode();
+    ///     est.estimate(&episodes, g.view_mut())?;
+    /// }
+    /// // b(0) = (0.5·1 + 3) / (0.5 + 1); b(1) was not visited since, and keeps its 5.
+    /// assert!((est.state_baseline(0).unwrap() - 3.5 / 1.5).abs() < 1e-15);
+    /// assert_eq!(est.state_baseline(1), Some(5.0));
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
     RunningAverage {
         /// Number of states (the table's length).
         n_states: usize,
-        /// λ ∈ \[0, 1\]: the weight of a call's visits shrinks by λ with every later call.
+        /// λ ∈ \[0, 1\]: the weight of a call's visits to a state shrinks by λ with every
+        /// later call that visits that state.
         decay: f64,
     },
 }
@@ -742,6 +774,8 @@ impl SequentialReinforce {
                 for (t, &s) in ep.states.iter().enumerate() {
                     self.visits[2 * s] += self.to_go[t] / self.visits[2 * s + 1];
                 }
+                // Only the visited states are updated (`update` leaves a state with no visits
+                // alone): a state's average ages with its own visits.
                 let visits = &self.visits;
                 self.state_means.fold(stamp, |table| {
                     for (s, m) in table.iter_mut().enumerate() {
