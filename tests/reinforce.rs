@@ -37,7 +37,7 @@
 // The moment and estimator formulas index components the way they are written on paper.
 #![allow(clippy::needless_range_loop)]
 
-use ndarray::{arr1, Array1, Array2, ArrayView1};
+use ndarray::{arr1, arr2, Array1, Array2, ArrayView1};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -600,6 +600,117 @@ fn running_average_folds_each_batch_once() {
             "mutation {how}: {before} -> {after}"
         );
     }
+}
+
+/// The chosen action's score 1 − π_a keeps its relative accuracy as π_a → 1 (it is computed
+/// from the other actions' weights, not as 1 minus a probability that rounds to 1), and so do
+/// the Hessian's diagonal −π_a (1 − π_a) and the β-policy's score Q_a − Σⱼ πⱼ Q_j.
+#[test]
+fn chosen_action_score_is_accurate_as_its_probability_nears_one() {
+    let policy = SoftmaxPolicy::logits(1, 3).unwrap();
+    let ulps = |x: f64, exact: f64| (x - exact).abs() / (f64::EPSILON * exact.abs());
+    for z in [20.0, 40.0, 700.0] {
+        // Reference: 1 − π₀ = 2e^{−z} / (1 + 2e^{−z}), −π_j = −e^{−z} / (1 + 2e^{−z}).
+        let e = (-z as f64).exp();
+        let rest = 2.0 * e / (1.0 + 2.0 * e);
+        let mut score = [0.0; 3];
+        policy
+            .log_prob_and_score(&[z, 0.0, 0.0], 0, 0, &mut score)
+            .unwrap();
+        // Before the fix, z = 40: 1 − π₀ = 1 − 1 = 0.
+        assert!(
+            ulps(score[0], rest) <= 4.0,
+            "z = {z}: {} vs {rest}",
+            score[0]
+        );
+        assert!(ulps(score[1], -e / (1.0 + 2.0 * e)) <= 4.0);
+        let mut h = [0.0; 9];
+        policy
+            .add_log_prob_hessian(&[z, 0.0, 0.0], 0, 0, 1.0, &mut h, 3)
+            .unwrap();
+        let exact = -(1.0 / (1.0 + 2.0 * e)) * rest;
+        assert!(
+            ulps(h[0], exact) <= 8.0,
+            "z = {z}: hessian {} vs {exact}",
+            h[0]
+        );
+        // softmax(β Q) with Q = (1, 0, 0) and β = z: ∂ log π₀/∂β = 1 − π₀.
+        let values = SoftmaxPolicy::values(arr2(&[[1.0, 0.0, 0.0]]).view()).unwrap();
+        let mut sb = [0.0];
+        values.log_prob_and_score(&[z], 0, 0, &mut sb).unwrap();
+        assert!(
+            ulps(sb[0], rest) <= 8.0,
+            "z = {z}: beta score {} vs {rest}",
+            sb[0]
+        );
+    }
+}
+
+/// The batch mean is summed without overflow: two values near the largest double have a
+/// leave-one-out estimate of 0, not an error.
+#[test]
+fn batch_baselines_handle_values_near_the_largest_double() {
+    let scores = arr2(&[[1.0], [-1.0]]);
+    for b in [
+        Baseline::LeaveOneOut,
+        Baseline::BatchMean,
+        Baseline::OptimalLeaveOneOut,
+        Baseline::RunningAverage { decay: 0.5 },
+    ] {
+        let mut est = Reinforce::new(b).unwrap();
+        let mut g = Array1::zeros(1);
+        let values = arr1(&[1e308, 1e308]);
+        let info = est
+            .add_estimate_from(values.view(), scores.view(), 1.0, g.view_mut())
+            .unwrap_or_else(|e| panic!("{b:?}: {e}"));
+        assert_eq!(info.mean_value, 1e308);
+        assert!(info.mean_baseline.is_finite(), "{b:?}: {info:?}");
+        if matches!(b, Baseline::RunningAverage { .. }) {
+            // b = 0 on the first call; the history is the mean 1e308, not an overflowed sum.
+            assert_eq!(est.running_baseline(), Some(1e308));
+            est.add_estimate_from(values.view(), scores.view(), 1.0, g.view_mut())
+                .unwrap();
+        }
+        assert_eq!(g[0], 0.0, "{b:?}");
+    }
+}
+
+/// A non-finite estimate's error carries θ₀ when the data know it (a batch), and says so when
+/// they do not (plain arrays, an episode buffer) instead of showing an empty θ as if it were
+/// the point.
+#[test]
+fn non_finite_estimate_errors_name_theta() {
+    let policy = SoftmaxPolicy::logits(1, 2).unwrap();
+    let theta = arr1(&[0.25, -0.5]);
+    let mut batch = Batch::new(policy.at(0), theta.view()).unwrap();
+    batch.push(0, 1e308).unwrap();
+    let mut est = Reinforce::new(Baseline::None).unwrap();
+    let mut g = Array1::zeros(2);
+    match est.add_estimate(&batch, 1e10, g.view_mut()) {
+        Err(rlgrad::Error::NonFiniteResult { theta: t, .. }) => assert_eq!(t, vec![0.25, -0.5]),
+        other => panic!("{other:?}"),
+    }
+    let mut episodes = Episodes::new(2);
+    episodes
+        .record(&policy, &[0.25, -0.5], StepRecord::new(0, 0, 1e308))
+        .unwrap();
+    episodes.end_episode();
+    let mut seq = SequentialReinforce::new(Weighting::TotalReturn {
+        gamma: 1.0,
+        baseline: Baseline::None,
+    })
+    .unwrap();
+    let err = seq.add_estimate(&episodes, 1e10, g.view_mut()).unwrap_err();
+    assert!(err.to_string().contains("theta is not recorded"), "{err}");
+    let err = est
+        .add_estimate_from(
+            arr1(&[1e308]).view(),
+            arr2(&[[1.0, 1.0]]).view(),
+            1e10,
+            g.view_mut(),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("theta is not known"), "{err}");
 }
 
 // ---------------------------------------------------------------------------------------

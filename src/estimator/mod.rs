@@ -405,7 +405,8 @@ pub(crate) fn batch_weights(
     ws.w.clear();
     ws.c.clear();
     ws.c.resize(k, 0.0);
-    let mean = values.iter().sum::<f64>() / nf;
+    // Σ f/N, not Σ f / N: finite for any finite values (two near 1e308 would overflow).
+    let mean = mean_of(values.iter().copied(), n);
     // Centred values keep f − b accurate when the values are large and close.
     let loo = |f: f64| nf / (nf - 1.0) * (f - mean);
     match *baseline {
@@ -437,14 +438,14 @@ pub(crate) fn batch_weights(
         }
         Baseline::OptimalLeaveOneOut => {
             ws.w.extend(values.iter().map(|&f| loo(f)));
-            let bsum = optimal_correction(values, mean, scores, k, ws);
-            (true, bsum / (nf * k.max(1) as f64))
+            let b_mean = optimal_correction(values, mean, scores, k, ws);
+            (true, b_mean)
         }
     }
 }
 
 /// Fills `ws.c` with cₖ = (1/N) Σₙ (bₙₖ − b̄ₙ) gₙₖ for the leave-one-out optimal baseline and
-/// returns Σₙₖ bₙₖ.
+/// returns the mean baseline (1/(NK)) Σₙₖ bₙₖ (summed in scaled terms, so it stays finite).
 ///
 /// With centred values f′ = f − f̄ (an exact identity: the ratio is f̄ plus the ratio of the
 /// centred values), bₙₖ − b̄ₙ = (fₙ − f̄)/(N − 1) + Σ_{m≠n} f′ₘ gₘₖ² / Σ_{m≠n} gₘₖ². The
@@ -479,8 +480,8 @@ fn optimal_correction(
             }
         }
     }
-    // prefix = (Σ_{m' < m} f′ g², Σ_{m' < m} g², Σ_{m' < m} bₘ′ⱼ), K entries each: sums of the
-    // baselines per component keep the loop free of a serial reduction.
+    // prefix = (Σ_{m' < m} f′ g², Σ_{m' < m} g², Σ_{m' < m} bₘ′ⱼ/N), K entries each: sums of
+    // the baselines per component keep the loop free of a serial reduction.
     ws.prefix.clear();
     ws.prefix.resize(3 * k, 0.0);
     let (pnum, rest) = ws.prefix.split_at_mut(k);
@@ -488,6 +489,7 @@ fn optimal_correction(
     let (snum, sden) = ws.suffix.split_at(nk);
     let c = &mut ws.c[..k];
     let inv_others = 1.0 / (nf - 1.0);
+    let inv_n = 1.0 / nf;
     for m in 0..n {
         let fc = values[m] - mean;
         let g = &scores[m * k..(m + 1) * k];
@@ -501,27 +503,28 @@ fn optimal_correction(
             // this component, b = b̄.
             let diff = if den > 0.0 { shift + num / den } else { 0.0 };
             c[j] += diff * g[j];
-            pb[j] += loo_mean + diff;
+            pb[j] += (loo_mean + diff) * inv_n;
             let g2 = g[j] * g[j];
             pnum[j] += fc * g2;
             pden[j] += g2;
         }
     }
-    let bsum: f64 = pb.iter().sum();
+    let b_mean = mean_of(pb.iter().copied(), k.max(1));
     for c in &mut ws.c {
         *c /= nf;
     }
-    bsum
+    b_mean
 }
 
 /// Finishes an estimate held in `ws.acc` (already divided by N, correction applied): checks
-/// that it and `alpha · ĝ + grad` are finite, then adds.
+/// that it and `alpha · ĝ + grad` are finite, then adds. `theta` is the point the data were
+/// recorded at, for the error, when the data know it.
 pub(crate) fn finish(
     acc: &[f64],
     alpha: f64,
     mut grad: ArrayViewMut1<f64>,
     what: &str,
-    theta: &[f64],
+    theta: Theta<'_>,
 ) -> Result<()> {
     check_len("gradient buffer", acc.len(), grad.len())?;
     if !alpha.is_finite() {
@@ -535,13 +538,25 @@ pub(crate) fn finish(
         !(a.is_finite() && x.is_finite() && (g + x).is_finite())
     });
     if bad {
+        let (theta, whence) = match theta {
+            Theta::Known(t) => (t.to_vec(), ""),
+            Theta::NotKnown(why) => (Vec::new(), why),
+        };
         return Err(Error::NonFiniteResult {
-            what: format!("{what} (or the gradient buffer plus alpha times it)"),
-            theta: theta.to_vec(),
+            what: format!("{what} (or the gradient buffer plus alpha times it){whence}"),
+            theta,
         });
     }
     for (g, &a) in grad.iter_mut().zip(acc) {
         *g += alpha * a;
     }
     Ok(())
+}
+
+/// The θ an error reports: the point the data were recorded at, or why it is not known (a
+/// phrase appended to the error's subject, whose θ is then empty).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Theta<'a> {
+    Known(&'a [f64]),
+    NotKnown(&'static str),
 }

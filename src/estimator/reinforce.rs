@@ -7,7 +7,8 @@ use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::Rng;
 
 use super::{
-    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Workspace,
+    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Theta,
+    Workspace,
 };
 use crate::error::{check_len, Error, Result};
 use crate::policy::ScoreFunction;
@@ -470,8 +471,11 @@ impl Reinforce {
         batch: Option<(&[f64], Stamp)>,
     ) -> Result<Estimate> {
         let (theta, stamp) = match batch {
-            Some((theta, stamp)) => (theta, Some(stamp)),
-            None => (&[][..], None),
+            Some((theta, stamp)) => (Theta::Known(theta), Some(stamp)),
+            None => (
+                Theta::NotKnown(" (theta is not known for plain arrays)"),
+                None,
+            ),
         };
         check_len("gradient buffer", k, grad.len())?;
         let n = values.len();

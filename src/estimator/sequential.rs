@@ -4,7 +4,8 @@
 use ndarray::{ArrayView1, ArrayViewMut1};
 
 use super::{
-    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Workspace,
+    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Theta,
+    Workspace,
 };
 use crate::error::{Error, Result};
 use crate::policy::{check_block, Policy};
@@ -656,7 +657,9 @@ impl SequentialReinforce {
                 self.to_go.resize(steps, 0.0);
                 let inv_n = 1.0 / n as f64;
                 let mut ret_mean = 0.0;
+                // The mean baseline over steps, summed as Σ b/steps (finite for finite b).
                 let mut b_sum = 0.0;
+                let inv_steps = 1.0 / steps.max(1) as f64;
                 for i in 0..n {
                     let range = ep.episode(i).expect("episode index below n_episodes");
                     let mut g = 0.0;
@@ -680,13 +683,13 @@ impl SequentialReinforce {
                                 .ok_or_else(|| state_out_of_range(s, t, i, *n_states))?
                                 .value(),
                         };
-                        b_sum += b;
+                        b_sum += b * inv_steps;
                         let scale = if *discount_weight { disc } else { 1.0 };
                         self.step_w[t] = scale * (self.to_go[t] - b);
                         disc *= gamma;
                     }
                 }
-                let mean_b = if steps > 0 { b_sum / steps as f64 } else { 0.0 };
+                let mean_b = b_sum;
                 Ok((false, ret_mean, mean_b))
             }
             Weighting::TotalReturn { gamma, baseline } => {
@@ -922,7 +925,13 @@ impl Estimator<Episodes> for SequentialReinforce {
                 *a -= c;
             }
         }
-        finish(&ws.acc, alpha, grad, "sequential reinforce estimate", &[])?;
+        finish(
+            &ws.acc,
+            alpha,
+            grad,
+            "sequential reinforce estimate",
+            Theta::NotKnown(" (theta is not recorded in an episode buffer)"),
+        )?;
         self.update_running(data);
         Ok(Estimate {
             n,

@@ -49,7 +49,13 @@ fn finish_term(
             theta: theta.to_vec(),
         });
     }
-    super::finish(acc, alpha, grad, &format!("{what} gradient"), theta)?;
+    super::finish(
+        acc,
+        alpha,
+        grad,
+        &format!("{what} gradient"),
+        super::Theta::Known(theta),
+    )?;
     Ok(value)
 }
 

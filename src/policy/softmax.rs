@@ -12,7 +12,9 @@
 //! exactly 1) and S = Σⱼ eⱼ ∈ \[1, A\], πⱼ = eⱼ / S and log π(a) = (z_a − m) − ln S, so a
 //! logit of 10⁶ neither overflows nor loses the small probabilities, and equal logits give
 //! exactly uniform probabilities. The rounding error of S = 1 + (the rest) is recovered
-//! (Fast2Sum) so that a log-probability near 0 keeps its relative accuracy.
+//! (Fast2Sum) so that a log-probability near 0 keeps its relative accuracy, and 1 − π_a (in
+//! the score and the Hessian) is summed from the other actions' weights, Σ_{j≠a} eⱼ / S, so it
+//! keeps its relative accuracy as π_a → 1.
 //!
 //! Nothing allocates: sampling and the score recompute e^(zⱼ − m) in a second pass instead of
 //! keeping the probabilities in a buffer.
@@ -385,11 +387,17 @@ impl Policy for SoftmaxPolicy {
                 if !alpha.is_finite() {
                     return Err(non_finite_alpha(alpha));
                 }
+                // 1 − π_a = Σ_{j≠a} eⱼ / S, from the other weights: as π_a → 1, 1 − π_a
+                // would lose its relative accuracy (and round to 0 below e^−37).
+                let mut others = 0.0;
                 for (j, (s, &z)) in score_block.iter_mut().zip(row).enumerate() {
-                    let pj = norm.weight(z) * inv;
-                    let g = if j == action { 1.0 - pj } else { -pj };
-                    *s += alpha * g;
+                    if j != action {
+                        let w = norm.weight(z);
+                        others += w;
+                        *s -= alpha * (w * inv);
+                    }
                 }
+                score_block[action] += alpha * (others * inv);
                 Ok(log_p)
             }
             Kind::Values { q } => {
@@ -399,8 +407,22 @@ impl Policy for SoftmaxPolicy {
                 let log_p =
                     finite_log_prob(norm.log_prob(beta * row[action]), state, action, theta)?;
                 let inv = 1.0 / norm.sum;
-                let mean: f64 = row.iter().map(|&v| norm.weight(beta * v) * inv * v).sum();
-                let g = alpha * (row[action] - mean);
+                // Q_a − Σⱼ πⱼ Qⱼ = Σ_{j≠a} πⱼ (Q_a − Qⱼ): no cancellation as π_a → 1. (Q_a − Qⱼ
+                // can overflow where the plain difference does not: then the plain one.)
+                let qa = row[action];
+                let spread: f64 = (0..a_n)
+                    .filter(|&j| j != action)
+                    .map(|j| norm.weight(beta * row[j]) * inv * (qa - row[j]))
+                    .sum();
+                let diff = if spread.is_finite() {
+                    spread
+                } else {
+                    qa - row
+                        .iter()
+                        .map(|&v| norm.weight(beta * v) * inv * v)
+                        .sum::<f64>()
+                };
+                let g = alpha * diff;
                 if !g.is_finite() {
                     return Err(Error::NonFiniteResult {
                         what: format!("score of action {action} in state {state}"),
@@ -438,13 +460,19 @@ impl Policy for SoftmaxPolicy {
                 let row = &theta[start..start + a_n];
                 let norm = Normaliser::new(a_n, |j| row[j]);
                 let inv = 1.0 / norm.sum;
+                // Off the diagonal πᵢπⱼ; on it −πᵢ(1 − πᵢ) with 1 − πᵢ = Σ_{j≠i} πⱼ, accurate
+                // as πᵢ → 1 (πᵢπᵢ − πᵢ would cancel).
                 for i in 0..a_n {
                     let pi = norm.weight(row[i]) * inv;
+                    let mut others = 0.0;
                     for j in 0..a_n {
-                        let pj = norm.weight(row[j]) * inv;
-                        let h = if i == j { pi * pj - pi } else { pi * pj };
-                        hess[i * stride + j] += alpha * h;
+                        if j != i {
+                            let pj = norm.weight(row[j]) * inv;
+                            others += pj;
+                            hess[i * stride + j] += alpha * (pi * pj);
+                        }
                     }
+                    hess[i * stride + i] -= alpha * (pi * others);
                 }
             }
             Kind::Values { q } => {
