@@ -713,6 +713,86 @@ fn non_finite_estimate_errors_name_theta() {
     assert!(err.to_string().contains("theta is not known"), "{err}");
 }
 
+/// `softmax_sample` draws exactly as `SoftmaxPolicy::sample` over the same logits and returns
+/// the same log-probability and probabilities.
+#[test]
+fn softmax_sample_matches_the_policy() {
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    for arms in 1..6 {
+        let policy = SoftmaxPolicy::logits(1, arms).unwrap();
+        for _ in 0..50 {
+            let logits: Vec<f64> = (0..arms).map(|_| rng.random_range(-6.0..6.0)).collect();
+            let seed = rng.random::<u64>();
+            let (mut r1, mut r2) = (
+                ChaCha8Rng::seed_from_u64(seed),
+                ChaCha8Rng::seed_from_u64(seed),
+            );
+            let mut pi = vec![0.0; arms];
+            let (a, lp) = rlgrad::policy::softmax_sample(&logits, &mut r1, &mut pi).unwrap();
+            assert_eq!(a, policy.sample(&logits, 0, &mut r2).unwrap());
+            assert_eq!(lp, policy.log_prob(&logits, 0, a).unwrap());
+            let mut want = vec![0.0; arms];
+            policy.probabilities(&logits, 0, &mut want).unwrap();
+            assert_eq!(pi, want);
+        }
+    }
+}
+
+/// `softmax_score` is the gradient of log softmax(z(θ))_a through chained logits: on the DRA
+/// memory policy zⱼ = β(q̄ⱼ + ζⱼ σⱼ), against central differences in σ (step 1e-5, tolerance
+/// 1e-8 absolute plus 1e-7 relative: the truncation error is O(h² β³)), at π_a near 1 too.
+#[test]
+fn softmax_score_is_the_gradient_through_chained_logits() {
+    use rlgrad::policy::{softmax_log_prob, softmax_score};
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let logp = |beta: f64, q: &[f64], zeta: &[f64], sigma: &[f64], a: usize| {
+        let z: Vec<f64> = (0..q.len())
+            .map(|j| beta * (q[j] + zeta[j] * sigma[j]))
+            .collect();
+        let mut p = vec![0.0; q.len()];
+        softmax_log_prob(&z, a, &mut p).unwrap()
+    };
+    for case in 0..200 {
+        let n = rng.random_range(1..6);
+        let beta = if case % 10 == 0 {
+            30.0
+        } else {
+            rng.random_range(0.1..4.0)
+        };
+        let q: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+        let zeta: Vec<f64> = (0..n).map(|_| rng.random_range(-2.0..2.0)).collect();
+        let sigma: Vec<f64> = (0..n).map(|_| rng.random_range(0.0..2.0)).collect();
+        let a = rng.random_range(0..n);
+        let z: Vec<f64> = (0..n).map(|j| beta * (q[j] + zeta[j] * sigma[j])).collect();
+        let dz: Vec<f64> = zeta.iter().map(|x| beta * x).collect();
+        let mut pi = vec![0.0; n];
+        softmax_log_prob(&z, a, &mut pi).unwrap();
+        // Axpy semantics: alpha = 0.5 into a buffer holding 1.
+        let mut score = vec![1.0; n];
+        softmax_score(&pi, a, &dz, 0.5, &mut score).unwrap();
+        let h = 1e-5;
+        for j in 0..n {
+            let (mut up, mut down) = (sigma.clone(), sigma.clone());
+            up[j] += h;
+            down[j] -= h;
+            let fd = (logp(beta, &q, &zeta, &up, a) - logp(beta, &q, &zeta, &down, a)) / (2.0 * h);
+            let got = (score[j] - 1.0) / 0.5;
+            assert!(
+                (got - fd).abs() <= 1e-8 + 1e-7 * fd.abs(),
+                "case {case}, entry {j}: {got} vs finite differences {fd}"
+            );
+        }
+    }
+    // Errors leave the buffer alone.
+    let mut out = [7.0; 2];
+    assert!(softmax_score(&[0.5, 0.5], 2, &[1.0, 1.0], 1.0, &mut out).is_err());
+    assert!(softmax_score(&[0.5, f64::NAN], 0, &[1.0, 1.0], 1.0, &mut out).is_err());
+    assert!(softmax_score(&[0.5, 1.5], 0, &[1.0, 1.0], 1.0, &mut out).is_err());
+    assert!(softmax_score(&[0.5, 0.5], 0, &[1e308, 1.0], 1e10, &mut out).is_err());
+    assert!(softmax_score(&[0.5, 0.5], 0, &[1.0], 1.0, &mut out).is_err());
+    assert_eq!(out, [7.0; 2]);
+}
+
 // ---------------------------------------------------------------------------------------
 // Statistical checks: bandit and Gaussian
 // ---------------------------------------------------------------------------------------

@@ -16,7 +16,10 @@ use rlgrad::estimator::{
     Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StateBaseline,
     StepRecord, Weighting,
 };
-use rlgrad::policy::{softmax_log_prob, GaussianMean, Policy, ScoreFunction, SoftmaxPolicy};
+use rlgrad::policy::{
+    softmax_log_prob, softmax_sample, softmax_score, GaussianMean, Policy, ScoreFunction,
+    SoftmaxPolicy,
+};
 use rlgrad::{Error, Term};
 
 const SPECIAL: [f64; 24] = [
@@ -244,6 +247,42 @@ proptest! {
         if let Ok(lp) = softmax_log_prob(&logits, action, &mut p) {
             prop_assert!(lp.is_finite() && lp <= 0.0);
             prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
+        }
+    }
+
+    #[test]
+    fn softmax_sample_and_score_never_panic_or_return_nan(
+        logits in nasty_vec(0..6),
+        probs in nasty_vec(0..6),
+        dz in nasty_vec(0..6),
+        action in index(),
+        alpha in nasty(),
+        len in 0usize..7,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut p = vec![0.25; len];
+        match softmax_sample(&logits, &mut rng, &mut p) {
+            Ok((a, lp)) => {
+                prop_assert!(a < logits.len() && lp.is_finite() && lp <= 0.0);
+                prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
+                prop_assert!(p[a] > 0.0);
+            }
+            Err(_) => prop_assert!(p.iter().all(|&x| x == 0.25), "buffer changed on error"),
+        }
+        let mut out = vec![0.5; len];
+        match softmax_score(&probs, action, &dz, alpha, &mut out) {
+            Ok(()) => prop_assert!(all_finite(&out)),
+            Err(_) => prop_assert!(out.iter().all(|&x| x == 0.5), "buffer changed on error"),
+        }
+        // With the probabilities of real logits.
+        if let Ok((a, _)) = softmax_sample(&logits, &mut rng, &mut p) {
+            let mut out = vec![0.5; len];
+            let dz: Vec<f64> = dz.iter().cycle().take(len).copied().collect();
+            match softmax_score(&p, a, &dz, alpha, &mut out) {
+                Ok(()) => prop_assert!(all_finite(&out)),
+                Err(_) => prop_assert!(out.iter().all(|&x| x == 0.5)),
+            }
         }
     }
 

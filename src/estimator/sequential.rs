@@ -57,6 +57,7 @@ impl StepRecord {
 /// recorded at decision time: by [`Episodes::record`] from a [`Policy`], or by
 /// [`Episodes::push_step`] from the caller's own computation (the DRA memory policy's score
 /// depends on the noise ζ drawn at that decision; see
+/// [`softmax_score`](crate::policy::softmax_score) and
 /// [`softmax_log_prob`](crate::policy::softmax_log_prob)).
 ///
 /// Like a [`Batch`](super::Batch), the buffer knows when its contents change (every

@@ -13,9 +13,11 @@
 //!   takes a policy's scores step by step.
 //!
 //! Implementations here: [`SoftmaxPolicy`] (over a table of logits, or over β·Q with θ = β)
-//! and [`GaussianMean`] (a Gaussian with a learnable mean). [`softmax_log_prob`] is the stable
-//! softmax kernel for clients whose logits are built elsewhere, such as the DRA memory policy
-//! softmax(β(q̄ + ζ ⊙ σ)).
+//! and [`GaussianMean`] (a Gaussian with a learnable mean). [`softmax_sample`],
+//! [`softmax_log_prob`] and [`softmax_score`] are the stable softmax kernels for clients whose
+//! logits are built elsewhere, such as the DRA memory policy softmax(β(q̄ + ζ ⊙ σ)) with fresh
+//! noise ζ at each decision: draw the action, then add its score through the chained logits
+//! (∂zⱼ/∂σⱼ = β ζⱼ) into a buffer for [`Episodes::push_step`](crate::estimator::Episodes::push_step).
 //!
 //! ## Conventions
 //!
@@ -61,7 +63,7 @@ mod gaussian;
 mod softmax;
 
 pub use self::gaussian::GaussianMean;
-pub use self::softmax::{softmax_log_prob, SoftmaxPolicy};
+pub use self::softmax::{softmax_log_prob, softmax_sample, softmax_score, SoftmaxPolicy};
 
 use std::fmt::Debug;
 use std::ops::Range;
