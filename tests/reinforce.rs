@@ -609,9 +609,9 @@ fn running_average_folds_each_batch_once() {
 fn chosen_action_score_is_accurate_as_its_probability_nears_one() {
     let policy = SoftmaxPolicy::logits(1, 3).unwrap();
     let ulps = |x: f64, exact: f64| (x - exact).abs() / (f64::EPSILON * exact.abs());
-    for z in [20.0, 40.0, 700.0] {
+    for z in [20.0f64, 40.0, 700.0] {
         // Reference: 1 − π₀ = 2e^{−z} / (1 + 2e^{−z}), −π_j = −e^{−z} / (1 + 2e^{−z}).
-        let e = (-z as f64).exp();
+        let e = (-z).exp();
         let rest = 2.0 * e / (1.0 + 2.0 * e);
         let mut score = [0.0; 3];
         policy
