@@ -491,3 +491,31 @@ fn huge_sizes_are_errors_naming_the_value() {
         assert!(names_value(&e, n_states), "n_states = {n_states}: {e}");
     }
 }
+
+/// The overwriting score forms check the state, action and buffer length before they zero
+/// the buffer: a bad call leaves the caller's buffer as it was.
+#[test]
+fn overwriting_score_forms_validate_before_zeroing() {
+    let policy = SoftmaxPolicy::logits(2, 3).unwrap();
+    let theta = [0.0; 6];
+    for (state, action, len) in [
+        (0, 0, 2),
+        (0, 0, 4),
+        (2, 0, 3),
+        (0, 3, 3),
+        (usize::MAX, 0, 3),
+    ] {
+        let mut buf = vec![7.0; len];
+        assert!(policy
+            .log_prob_and_score(&theta, state, action, &mut buf)
+            .is_err());
+        assert!(
+            buf.iter().all(|&x| x == 7.0),
+            "state {state}, action {action}, length {len}: buffer zeroed before the error"
+        );
+    }
+    let at = policy.at(1);
+    let mut buf = vec![7.0; 5];
+    assert!(at.log_prob_and_score(&theta, &0, &mut buf).is_err());
+    assert!(buf.iter().all(|&x| x == 7.0));
+}

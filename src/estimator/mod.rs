@@ -156,7 +156,9 @@ pub struct Estimate {
     pub n: usize,
     /// Number of steps (equal to `n` for a batch).
     pub steps: usize,
-    /// Mean of the values fₙ, or of the episodes' (discounted) returns.
+    /// The mean value: of the fₙ for a batch; for episodes, of their returns, discounted
+    /// (Σₜ γᵗ rₜ) under [`Weighting::RewardToGo`] and [`Weighting::TotalReturn`], undiscounted
+    /// (Σₜ rₜ) under [`Weighting::Supplied`], which has no γ.
     pub mean_value: f64,
     /// Mean of the baselines used (over samples and components, or over steps); 0 without a
     /// baseline or with supplied weights.
