@@ -31,8 +31,8 @@
 //! SE(s²) ≈ √((m₄ − s⁴)/M) from the sample's fourth central moment. All runs are seeded.
 //!
 //! The default runs take M = 20 000 replicates (a few seconds in debug). The long versions
-//! (M = 400 000, tolerance unchanged) print the tables quoted in the README:
-//! `cargo test --release --test reinforce -- --ignored --nocapture`.
+//! (M = 400 000, tolerance unchanged) print the tables; the README quotes the bandit's at
+//! N = 4: `cargo test --release --test reinforce -- --ignored --nocapture`.
 
 // The moment and estimator formulas index components the way they are written on paper.
 #![allow(clippy::needless_range_loop)]
