@@ -1,10 +1,11 @@
 //! No allocation per sample or per step: after one warm-up round of a given size, recording
 //! a batch or episodes and estimating from them allocates nothing, for every baseline and
-//! every weighting. A counting global allocator measures it (one test in this binary, so no
-//! other test thread allocates meanwhile).
+//! every weighting, and on the DRA path (caller-built logits through `softmax_sample` and
+//! `softmax_score` into `Episodes::push_step`). A global allocator counts the
+//! allocations of the measuring thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::Cell;
 
 use ndarray::Array1;
 use rand::{Rng, SeedableRng};
@@ -13,22 +14,31 @@ use rlgrad::estimator::{
     Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StateBaseline,
     StepRecord, Weighting,
 };
-use rlgrad::policy::{GaussianMean, Policy, SoftmaxPolicy};
+use rlgrad::policy::{softmax_sample, softmax_score, GaussianMean, Policy, SoftmaxPolicy};
 
 struct Counting;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Allocations made by this thread: the harness's own threads may allocate while a test
+    /// measures (a process-wide counter made this test fail about one run in six).
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count_one() {
+    // `try_with`: no panic while the thread's locals are being torn down.
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
 
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        count_one();
         unsafe { System.realloc(ptr, layout, new_size) }
     }
 }
@@ -36,11 +46,11 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-/// Allocations made by `f`.
+/// Allocations made by `f` (on this thread).
 fn allocations(mut f: impl FnMut()) -> usize {
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = ALLOCATIONS.with(Cell::get);
     f();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    ALLOCATIONS.with(Cell::get) - before
 }
 
 #[test]
@@ -156,5 +166,61 @@ fn recording_and_estimating_allocate_nothing_after_warm_up() {
             }
         });
         assert_eq!(n, 0, "episodes, {w:?}: {n} allocations");
+    }
+
+    // The DRA path: the caller builds the logits softmax(β(q̄ + ζ ⊙ σ)) with fresh noise ζ,
+    // draws with softmax_sample, writes the score w.r.t. σ with softmax_score into stack
+    // buffers and records it with push_step; estimated with supplied Ψ and with reward-to-go.
+    const A: usize = 3;
+    let beta = 4.0;
+    let q_bar: Vec<f64> = (0..6 * A).map(|j| (j as f64 * 0.3).cos()).collect();
+    let sigma: Vec<f64> = (0..6 * A)
+        .map(|j| 0.5 + (j as f64 * 0.7).sin().abs())
+        .collect();
+    let mut dra = Episodes::new(6 * A);
+    let mut gd = Array1::zeros(6 * A);
+    let dra_weightings = [
+        Weighting::Supplied,
+        Weighting::RewardToGo {
+            gamma: 0.95,
+            discount_weight: true,
+            baseline: StateBaseline::RunningAverage {
+                n_states: 6,
+                decay: 0.9,
+            },
+        },
+    ];
+    for w in dra_weightings {
+        let mut est = SequentialReinforce::new(w.clone()).unwrap();
+        let mut round = || {
+            dra.clear();
+            for _ in 0..8 {
+                let mut s = 0;
+                for _ in 0..20 {
+                    let (mut logits, mut dz, mut pi, mut score) =
+                        ([0.0; A], [0.0; A], [0.0; A], [0.0; A]);
+                    for j in 0..A {
+                        let zeta = rng.random::<f64>() - 0.5;
+                        logits[j] = beta * (q_bar[s * A + j] + zeta * sigma[s * A + j]);
+                        dz[j] = beta * zeta;
+                    }
+                    let (a, _) = softmax_sample(&logits, &mut rng, &mut pi).unwrap();
+                    softmax_score(&pi, a, &dz, 1.0, &mut score).unwrap();
+                    let step = StepRecord::new(s, a, rng.random()).with_psi(rng.random());
+                    dra.push_step(step, s * A, &score).unwrap();
+                    s = (s + a + 1) % 6;
+                }
+                dra.end_episode();
+            }
+            est.estimate(&dra, gd.view_mut()).unwrap();
+            est.add_estimate(&dra, 0.5, gd.view_mut()).unwrap();
+        };
+        round();
+        let n = allocations(|| {
+            for _ in 0..5 {
+                round();
+            }
+        });
+        assert_eq!(n, 0, "DRA episodes, {w:?}: {n} allocations");
     }
 }

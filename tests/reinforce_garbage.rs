@@ -16,7 +16,10 @@ use rlgrad::estimator::{
     Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StateBaseline,
     StepRecord, Weighting,
 };
-use rlgrad::policy::{softmax_log_prob, GaussianMean, Policy, ScoreFunction, SoftmaxPolicy};
+use rlgrad::policy::{
+    softmax_log_prob, softmax_sample, softmax_score, GaussianMean, Policy, ScoreFunction,
+    SoftmaxPolicy,
+};
 use rlgrad::{Error, Term};
 
 const SPECIAL: [f64; 24] = [
@@ -248,6 +251,42 @@ proptest! {
     }
 
     #[test]
+    fn softmax_sample_and_score_never_panic_or_return_nan(
+        logits in nasty_vec(0..6),
+        probs in nasty_vec(0..6),
+        dz in nasty_vec(0..6),
+        action in index(),
+        alpha in nasty(),
+        len in 0usize..7,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let mut p = vec![0.25; len];
+        match softmax_sample(&logits, &mut rng, &mut p) {
+            Ok((a, lp)) => {
+                prop_assert!(a < logits.len() && lp.is_finite() && lp <= 0.0);
+                prop_assert!(p.iter().all(|x| (0.0..=1.0).contains(x)));
+                prop_assert!(p[a] > 0.0);
+            }
+            Err(_) => prop_assert!(p.iter().all(|&x| x == 0.25), "buffer changed on error"),
+        }
+        let mut out = vec![0.5; len];
+        match softmax_score(&probs, action, &dz, alpha, &mut out) {
+            Ok(()) => prop_assert!(all_finite(&out)),
+            Err(_) => prop_assert!(out.iter().all(|&x| x == 0.5), "buffer changed on error"),
+        }
+        // With the probabilities of real logits.
+        if let Ok((a, _)) = softmax_sample(&logits, &mut rng, &mut p) {
+            let mut out = vec![0.5; len];
+            let dz: Vec<f64> = dz.iter().cycle().take(len).copied().collect();
+            match softmax_score(&p, a, &dz, alpha, &mut out) {
+                Ok(()) => prop_assert!(all_finite(&out)),
+                Err(_) => prop_assert!(out.iter().all(|&x| x == 0.5)),
+            }
+        }
+    }
+
+    #[test]
     fn gaussian_never_panics_or_returns_nan(
         dim in index(),
         sigma in nasty(),
@@ -416,4 +455,67 @@ fn errors_name_the_value_at_fault() {
         .estimate(&batch, Array1::zeros(6).view_mut())
         .unwrap_err();
     assert!(matches!(e, Error::EmptyData { .. }), "{e}");
+}
+
+/// Sizes that cannot be had are errors naming the value, not a capacity-overflow panic or an
+/// allocation abort: `Batch::draw` and `Batch::reserve` with a huge count, and a running
+/// state baseline over a huge table.
+#[test]
+fn huge_sizes_are_errors_naming_the_value() {
+    let policy = SoftmaxPolicy::logits(1, 3).unwrap();
+    let mut batch = Batch::new(policy.at(0), ArrayView1::from(&[0.0; 3])).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(1);
+    let names_value = |e: &Error, v: usize| matches!(e, Error::InvalidOption { value, .. } if *value == v.to_string());
+    for n in [usize::MAX, usize::MAX / 2, 1 << 62, 1 << 59] {
+        let e = batch.draw(n, &mut rng, |_, _| 1.0).unwrap_err();
+        assert!(names_value(&e, n), "draw({n}): {e}");
+        assert!(batch.is_empty());
+        let e = batch.reserve(n).unwrap_err();
+        assert!(names_value(&e, n), "reserve({n}): {e}");
+    }
+    // The batch still works.
+    batch.reserve(8).unwrap();
+    batch.draw(8, &mut rng, |&a, _| a as f64).unwrap();
+    assert_eq!(batch.len(), 8);
+    // 1 << 50 states pass the size check but cannot be allocated (16 PiB).
+    for n_states in [1usize << 50, 1 << 57, usize::MAX] {
+        let e = SequentialReinforce::new(Weighting::RewardToGo {
+            gamma: 1.0,
+            discount_weight: true,
+            baseline: StateBaseline::RunningAverage {
+                n_states,
+                decay: 0.5,
+            },
+        })
+        .unwrap_err();
+        assert!(names_value(&e, n_states), "n_states = {n_states}: {e}");
+    }
+}
+
+/// The overwriting score forms check the state, action and buffer length before they zero
+/// the buffer: a bad call leaves the caller's buffer as it was.
+#[test]
+fn overwriting_score_forms_validate_before_zeroing() {
+    let policy = SoftmaxPolicy::logits(2, 3).unwrap();
+    let theta = [0.0; 6];
+    for (state, action, len) in [
+        (0, 0, 2),
+        (0, 0, 4),
+        (2, 0, 3),
+        (0, 3, 3),
+        (usize::MAX, 0, 3),
+    ] {
+        let mut buf = vec![7.0; len];
+        assert!(policy
+            .log_prob_and_score(&theta, state, action, &mut buf)
+            .is_err());
+        assert!(
+            buf.iter().all(|&x| x == 7.0),
+            "state {state}, action {action}, length {len}: buffer zeroed before the error"
+        );
+    }
+    let at = policy.at(1);
+    let mut buf = vec![7.0; 5];
+    assert!(at.log_prob_and_score(&theta, &0, &mut buf).is_err());
+    assert!(buf.iter().all(|&x| x == 7.0));
 }

@@ -22,7 +22,7 @@
 //! | `LeaveOneOut` | (1/(N−1)) Σ_{m≠n} fₘ | yes: bₙ depends only on the other samples |
 //! | `BatchMean` | (1/N) Σₘ fₘ | **no**: ĝ is exactly (N−1)/N times the leave-one-out estimate, so E\[ĝ\] = (N−1)/N · ∇ |
 //! | `OptimalLeaveOneOut` | per component k: Σ_{m≠n} fₘ gₘₖ² / Σ_{m≠n} gₘₖ² | yes, leave-one-out |
-//! | `RunningAverage { decay }` | exponentially weighted mean of the values of *earlier* calls | yes: independent of the current batch |
+//! | `RunningAverage { decay }` | exponentially weighted mean of the values of *earlier* batches (each folded in once) | yes: independent of the current batch |
 //!
 //! `OptimalLeaveOneOut` estimates, per component, the baseline bₖ = E\[f gₖ²\] / E\[gₖ²\] that
 //! minimises E\[(f − bₖ)² gₖ²\], the variance of component k of a one-sample estimate.
@@ -38,7 +38,10 @@
 //! Both can also hand out the estimate as a surrogate [`Term`](crate::Term) ([`Surrogate`],
 //! [`EpisodeSurrogate`]) whose exact gradient at the sampling point is the estimate, so it
 //! composes in an [`Objective`](crate::Objective) and goes through
-//! [`testing::check_term`](crate::testing::check_term).
+//! [`testing::check_term`](crate::testing::check_term). A surrogate recomputes log p from the
+//! distribution or policy, so for episodes it needs scores recorded by that policy at θ₀
+//! ([`Episodes::record`]); episodes with the caller's own scores ([`Episodes::push_step`], the
+//! DRA path) give estimates only.
 //!
 //! ## Episodes
 //!
@@ -116,6 +119,8 @@ pub use self::reinforce::{Batch, Reinforce};
 pub use self::sequential::{Episodes, SequentialReinforce, StateBaseline, StepRecord, Weighting};
 pub use self::surrogate::{EpisodeSurrogate, Surrogate};
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use ndarray::ArrayViewMut1;
 
 use crate::error::{check_len, Error, Result};
@@ -151,7 +156,9 @@ pub struct Estimate {
     pub n: usize,
     /// Number of steps (equal to `n` for a batch).
     pub steps: usize,
-    /// Mean of the values fₙ, or of the episodes' (discounted) returns.
+    /// The mean value: of the fₙ for a batch; for episodes, of their returns, discounted
+    /// (Σₜ γᵗ rₜ) under [`Weighting::RewardToGo`] and [`Weighting::TotalReturn`], undiscounted
+    /// (Σₜ rₜ) under [`Weighting::Supplied`], which has no γ.
     pub mean_value: f64,
     /// Mean of the baselines used (over samples and components, or over steps); 0 without a
     /// baseline or with supplied weights.
@@ -190,12 +197,14 @@ pub enum Baseline {
     /// less on the bandit at N = 32 and 256, and approaches its N → ∞ optimum slowly. It
     /// also costs about five times as much per sample.
     OptimalLeaveOneOut,
-    /// b = Σ_c λ^{age(c)} Σ f / Σ_c λ^{age(c)} N_c over the earlier calls c of this estimator
-    /// (λ = `decay` ∈ \[0, 1\]; age 0 is the previous call): an exponentially weighted mean of
-    /// earlier values, 0 before the first call. It is updated *after* the estimate, so it
-    /// never depends on the batch it multiplies, and the estimate stays unbiased whatever
-    /// the history (E\[(f − b) g | b\] = E\[f g\] − b E\[g\] = ∇). `decay = 0` uses the previous
-    /// batch's mean; `decay = 1` the mean of everything seen so far.
+    /// b = Σ_c λ^{age(c)} Σ f / Σ_c λ^{age(c)} N_c over the earlier batches c of this
+    /// estimator (λ = `decay` ∈ \[0, 1\]; age 0 is the previous batch): an exponentially
+    /// weighted mean of earlier values, 0 before the first batch. A batch is folded in *after*
+    /// its estimate, and only once: a second estimate or surrogate of the same unchanged
+    /// [`Batch`] uses the same b as the first (batches know when they change; see
+    /// [`Reinforce`]). So b never depends on the batch it multiplies, and the estimate stays
+    /// unbiased whatever the history (E\[(f − b) g | b\] = E\[f g\] − b E\[g\] = ∇). `decay = 0`
+    /// uses the previous batch's mean; `decay = 1` the mean of everything seen so far.
     RunningAverage {
         /// λ ∈ \[0, 1\]: the weight of a batch shrinks by λ with every later call.
         decay: f64,
@@ -241,11 +250,38 @@ impl Baseline {
     }
 }
 
+/// Identifies what a recording buffer ([`Batch`], [`Episodes`]) holds: a process-unique id
+/// for the buffer (a clone gets a new one) and a generation bumped by every change of its
+/// contents. Two equal stamps mean the same, unchanged data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    id: u64,
+    generation: u64,
+}
+
+impl Stamp {
+    /// A stamp for a new buffer.
+    pub(crate) fn fresh() -> Self {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+        Stamp {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            generation: 0,
+        }
+    }
+
+    /// The contents changed.
+    #[inline]
+    pub(crate) fn bump(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+    }
+}
+
 /// An exponentially weighted mean of the values of earlier calls (see
-/// [`Baseline::RunningAverage`]).
+/// [`Baseline::RunningAverage`]), kept as a mean and a total weight so that it cannot
+/// overflow for finite values.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub(crate) struct RunningMean {
-    sum: f64,
+    mean: f64,
     weight: f64,
 }
 
@@ -253,7 +289,7 @@ impl RunningMean {
     /// The current mean, 0 before any data.
     pub(crate) fn value(&self) -> f64 {
         if self.weight > 0.0 {
-            self.sum / self.weight
+            self.mean
         } else {
             0.0
         }
@@ -264,15 +300,70 @@ impl RunningMean {
         self.weight > 0.0
     }
 
-    /// Decays the history by λ, then adds `sum` over `count` values. A sum that overflows
-    /// leaves the mean unchanged rather than poisoning it.
-    pub(crate) fn update(&mut self, decay: f64, sum: f64, count: f64) {
-        let s = decay * self.sum + sum;
-        let w = decay * self.weight + count;
-        if s.is_finite() && w.is_finite() {
-            self.sum = s;
+    /// Decays the history's weight by λ, then adds `count` values with mean `mean`: the new
+    /// mean is the convex combination (λw·m + count·mean) / (λw + count). Nothing changes for
+    /// `count` = 0 (the history does not age without new data), or if the result would not
+    /// be finite.
+    pub(crate) fn update(&mut self, decay: f64, mean: f64, count: f64) {
+        if count.is_nan() || count <= 0.0 {
+            return;
+        }
+        let old = decay * self.weight;
+        let w = old + count;
+        let m = if old > 0.0 {
+            self.mean * (old / w) + mean * (count / w)
+        } else {
+            mean
+        };
+        if m.is_finite() && w.is_finite() {
+            self.mean = m;
             self.weight = w;
         }
+    }
+}
+
+/// Running state that folds each recorded buffer into itself once: the state before the
+/// last fold is kept, so a second call on the same unchanged buffer (same [`Stamp`]) sees
+/// what the first saw.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct FoldOnce<T> {
+    /// Includes the last folded buffer.
+    pub current: T,
+    /// As before the last folded buffer.
+    pub before: T,
+    /// The last folded buffer (`None` for data without a stamp, such as plain arrays).
+    pub last: Option<Stamp>,
+}
+
+impl<T: Clone> FoldOnce<T> {
+    /// Whether data with this stamp was the last folded in.
+    pub(crate) fn is_repeat(&self, stamp: Option<Stamp>) -> bool {
+        stamp.is_some() && stamp == self.last
+    }
+
+    /// The state a call on data with this stamp must use: the one without that data.
+    pub(crate) fn for_call(&self, stamp: Option<Stamp>) -> &T {
+        if self.is_repeat(stamp) {
+            &self.before
+        } else {
+            &self.current
+        }
+    }
+
+    /// Folds new data in with `f` (nothing for a repeat).
+    pub(crate) fn fold(&mut self, stamp: Option<Stamp>, f: impl FnOnce(&mut T)) {
+        if !self.is_repeat(stamp) {
+            self.before.clone_from(&self.current);
+            f(&mut self.current);
+            self.last = stamp;
+        }
+    }
+
+    /// Forgets everything, keeping the shape of `T` through `clear`.
+    pub(crate) fn reset(&mut self, clear: impl Fn(&mut T)) {
+        clear(&mut self.current);
+        clear(&mut self.before);
+        self.last = None;
     }
 }
 
@@ -316,7 +407,8 @@ pub(crate) fn batch_weights(
     ws.w.clear();
     ws.c.clear();
     ws.c.resize(k, 0.0);
-    let mean = values.iter().sum::<f64>() / nf;
+    // Σ f/N, not Σ f / N: finite for any finite values (two near 1e308 would overflow).
+    let mean = mean_of(values.iter().copied(), n);
     // Centred values keep f − b accurate when the values are large and close.
     let loo = |f: f64| nf / (nf - 1.0) * (f - mean);
     match *baseline {
@@ -348,14 +440,14 @@ pub(crate) fn batch_weights(
         }
         Baseline::OptimalLeaveOneOut => {
             ws.w.extend(values.iter().map(|&f| loo(f)));
-            let bsum = optimal_correction(values, mean, scores, k, ws);
-            (true, bsum / (nf * k.max(1) as f64))
+            let b_mean = optimal_correction(values, mean, scores, k, ws);
+            (true, b_mean)
         }
     }
 }
 
 /// Fills `ws.c` with cₖ = (1/N) Σₙ (bₙₖ − b̄ₙ) gₙₖ for the leave-one-out optimal baseline and
-/// returns Σₙₖ bₙₖ.
+/// returns the mean baseline (1/(NK)) Σₙₖ bₙₖ (summed in scaled terms, so it stays finite).
 ///
 /// With centred values f′ = f − f̄ (an exact identity: the ratio is f̄ plus the ratio of the
 /// centred values), bₙₖ − b̄ₙ = (fₙ − f̄)/(N − 1) + Σ_{m≠n} f′ₘ gₘₖ² / Σ_{m≠n} gₘₖ². The
@@ -390,8 +482,8 @@ fn optimal_correction(
             }
         }
     }
-    // prefix = (Σ_{m' < m} f′ g², Σ_{m' < m} g², Σ_{m' < m} bₘ′ⱼ), K entries each: sums of the
-    // baselines per component keep the loop free of a serial reduction.
+    // prefix = (Σ_{m' < m} f′ g², Σ_{m' < m} g², Σ_{m' < m} bₘ′ⱼ/N), K entries each: sums of
+    // the baselines per component keep the loop free of a serial reduction.
     ws.prefix.clear();
     ws.prefix.resize(3 * k, 0.0);
     let (pnum, rest) = ws.prefix.split_at_mut(k);
@@ -399,6 +491,7 @@ fn optimal_correction(
     let (snum, sden) = ws.suffix.split_at(nk);
     let c = &mut ws.c[..k];
     let inv_others = 1.0 / (nf - 1.0);
+    let inv_n = 1.0 / nf;
     for m in 0..n {
         let fc = values[m] - mean;
         let g = &scores[m * k..(m + 1) * k];
@@ -412,27 +505,28 @@ fn optimal_correction(
             // this component, b = b̄.
             let diff = if den > 0.0 { shift + num / den } else { 0.0 };
             c[j] += diff * g[j];
-            pb[j] += loo_mean + diff;
+            pb[j] += (loo_mean + diff) * inv_n;
             let g2 = g[j] * g[j];
             pnum[j] += fc * g2;
             pden[j] += g2;
         }
     }
-    let bsum: f64 = pb.iter().sum();
+    let b_mean = mean_of(pb.iter().copied(), k.max(1));
     for c in &mut ws.c {
         *c /= nf;
     }
-    bsum
+    b_mean
 }
 
 /// Finishes an estimate held in `ws.acc` (already divided by N, correction applied): checks
-/// that it and `alpha · ĝ + grad` are finite, then adds.
+/// that it and `alpha · ĝ + grad` are finite, then adds. `theta` is the point the data were
+/// recorded at, for the error, when the data know it.
 pub(crate) fn finish(
     acc: &[f64],
     alpha: f64,
     mut grad: ArrayViewMut1<f64>,
     what: &str,
-    theta: &[f64],
+    theta: Theta<'_>,
 ) -> Result<()> {
     check_len("gradient buffer", acc.len(), grad.len())?;
     if !alpha.is_finite() {
@@ -446,13 +540,25 @@ pub(crate) fn finish(
         !(a.is_finite() && x.is_finite() && (g + x).is_finite())
     });
     if bad {
+        let (theta, whence) = match theta {
+            Theta::Known(t) => (t.to_vec(), ""),
+            Theta::NotKnown(why) => (Vec::new(), why),
+        };
         return Err(Error::NonFiniteResult {
-            what: format!("{what} (or the gradient buffer plus alpha times it)"),
-            theta: theta.to_vec(),
+            what: format!("{what} (or the gradient buffer plus alpha times it){whence}"),
+            theta,
         });
     }
     for (g, &a) in grad.iter_mut().zip(acc) {
         *g += alpha * a;
     }
     Ok(())
+}
+
+/// The θ an error reports: the point the data were recorded at, or why it is not known (a
+/// phrase appended to the error's subject, whose θ is then empty).
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Theta<'a> {
+    Known(&'a [f64]),
+    NotKnown(&'static str),
 }

@@ -1,11 +1,15 @@
 //! The single-step estimator: [`Batch`] of independent samples, [`Reinforce`] over it.
 
 use std::borrow::Cow;
+use std::collections::TryReserveError;
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::Rng;
 
-use super::{batch_weights, finish, Baseline, Estimate, Estimator, RunningMean, Workspace};
+use super::{
+    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Theta,
+    Workspace,
+};
 use crate::error::{check_len, Error, Result};
 use crate::policy::ScoreFunction;
 
@@ -16,6 +20,11 @@ use crate::policy::ScoreFunction;
 /// back their memory, and [`Batch::draw`] even reuses the allocation of heap samples (such as
 /// the `Vec<f64>` of a [`GaussianMean`](crate::policy::GaussianMean)). After the first batch
 /// of a given size, recording allocates nothing.
+///
+/// A batch knows when its contents change (every [`Batch::clear`], [`Batch::reset`],
+/// [`Batch::push`] and [`Batch::draw`] that records a sample starts a new *generation*), so
+/// that a [`Baseline::RunningAverage`] folds each batch into its history once however many
+/// estimates and surrogates are taken from it. A clone is a new batch.
 ///
 /// ```
 /// use ndarray::arr1;
@@ -34,11 +43,12 @@ use crate::policy::ScoreFunction;
 /// assert!(batch.is_empty());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Batch<D: ScoreFunction> {
     dist: D,
     theta: Vec<f64>,
     len: usize,
+    stamp: Stamp,
     /// Slots 0..len hold the batch; later slots keep their allocations for reuse.
     samples: Vec<D::Sample>,
     values: Vec<f64>,
@@ -59,6 +69,7 @@ impl<D: ScoreFunction> Batch<D> {
             dist,
             theta,
             len: 0,
+            stamp: Stamp::fresh(),
             samples: Vec::new(),
             values: Vec::new(),
             log_probs: Vec::new(),
@@ -90,6 +101,7 @@ impl<D: ScoreFunction> Batch<D> {
 
     /// Empties the batch (same θ₀), keeping the memory.
     pub fn clear(&mut self) {
+        self.stamp.bump();
         self.len = 0;
         self.values.clear();
         self.log_probs.clear();
@@ -101,8 +113,14 @@ impl<D: ScoreFunction> Batch<D> {
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] for a non-finite value; whatever the distribution reports
-    /// for the sample (outside the support, wrong shape). The batch is unchanged on error.
+    /// for the sample (outside the support, wrong shape); [`Error::InvalidOption`] if the
+    /// memory for another sample cannot be had. The batch is unchanged on error.
     pub fn push(&mut self, sample: D::Sample, value: f64) -> Result<f64> {
+        if self.len == self.samples.len() {
+            self.samples
+                .try_reserve(1)
+                .map_err(|_| self.no_room("batch size", self.len + 1))?;
+        }
         let lp = self.record(&sample, value)?;
         if self.len < self.samples.len() {
             self.samples[self.len] = sample;
@@ -115,16 +133,26 @@ impl<D: ScoreFunction> Batch<D> {
 
     /// Draws `n` samples from p(·; θ₀) and records each with its value `f(&z, rng)`.
     ///
+    /// Memory for up to 4096 samples is reserved up front; a larger batch grows as it is
+    /// drawn (and keeps its memory for the next one).
+    ///
     /// # Errors
-    /// As [`Batch::push`]; the samples recorded before the failing one stay.
+    /// As [`Batch::push`]; [`Error::InvalidOption`] naming `n` if a batch of that many more
+    /// samples could not be stored (nothing is drawn then). The samples recorded before a
+    /// failing one stay.
     pub fn draw<R, F>(&mut self, n: usize, rng: &mut R, mut f: F) -> Result<()>
     where
         R: Rng + ?Sized,
         F: FnMut(&D::Sample, &mut R) -> f64,
     {
-        self.reserve(n);
+        self.check_room("n", n)?;
+        self.try_reserve(n.min(Self::UPFRONT))
+            .map_err(|_| self.no_room("n", n))?;
         for _ in 0..n {
             if self.len == self.samples.len() {
+                self.samples
+                    .try_reserve(1)
+                    .map_err(|_| self.no_room("batch size", self.len + 1))?;
                 self.samples.push(D::Sample::default());
             }
             // Take the slot out to satisfy the borrow checker; it goes back either way.
@@ -143,12 +171,69 @@ impl<D: ScoreFunction> Batch<D> {
         Ok(())
     }
 
+    /// Samples reserved up front by [`Batch::draw`].
+    const UPFRONT: usize = 4096;
+
     /// Room for `additional` more samples without reallocating.
-    pub fn reserve(&mut self, additional: usize) {
+    ///
+    /// ```
+    /// use ndarray::arr1;
+    /// use rlgrad::estimator::Batch;
+    /// use rlgrad::policy::{Policy, SoftmaxPolicy};
+    /// let policy = SoftmaxPolicy::logits(1, 2)?;
+    /// let mut batch = Batch::new(policy.at(0), arr1(&[0.0, 0.0]).view())?;
+    /// batch.reserve(1000)?;
+    /// assert!(batch.reserve(usize::MAX).is_err()); // an error, not a panic
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] naming `additional` if that much memory cannot be had (more
+    /// than the address space, or the allocator refuses); the batch is unchanged.
+    pub fn reserve(&mut self, additional: usize) -> Result<()> {
+        self.check_room("additional", additional)?;
+        self.try_reserve(additional)
+            .map_err(|_| self.no_room("additional", additional))
+    }
+
+    /// [`Error::InvalidOption`] naming `n` unless len + n samples (values, log-probabilities,
+    /// scores and the samples themselves) fit in the address space.
+    fn check_room(&self, name: &str, n: usize) -> Result<()> {
+        let per_sample = (self.dist.dim() + 2)
+            .checked_mul(std::mem::size_of::<f64>())
+            .and_then(|b| b.checked_add(std::mem::size_of::<D::Sample>()));
+        let fits = self
+            .len
+            .checked_add(n)
+            .zip(per_sample)
+            .and_then(|(total, per)| total.checked_mul(per))
+            .is_some_and(|bytes| bytes <= isize::MAX as usize);
+        if fits {
+            Ok(())
+        } else {
+            Err(self.no_room(name, n))
+        }
+    }
+
+    fn try_reserve(&mut self, n: usize) -> std::result::Result<(), TryReserveError> {
         let k = self.dist.dim();
-        self.values.reserve(additional);
-        self.log_probs.reserve(additional);
-        self.scores.reserve(additional.saturating_mul(k));
+        self.values.try_reserve(n)?;
+        self.log_probs.try_reserve(n)?;
+        self.scores.try_reserve(n.saturating_mul(k))?;
+        let spare = self.samples.len() - self.len;
+        self.samples.try_reserve(n.saturating_sub(spare))
+    }
+
+    fn no_room(&self, name: &str, value: usize) -> Error {
+        Error::InvalidOption {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: format!(
+                "cannot store that many more samples of dimension {} (the batch holds {})",
+                self.dist.dim(),
+                self.len
+            ),
+        }
     }
 
     /// Checks the value, computes the score into a new row; leaves everything as it was on
@@ -161,6 +246,12 @@ impl<D: ScoreFunction> Batch<D> {
             });
         }
         let k = self.dist.dim();
+        if self.values.try_reserve(1).is_err()
+            || self.log_probs.try_reserve(1).is_err()
+            || self.scores.try_reserve(k).is_err()
+        {
+            return Err(self.no_room("batch size", self.len + 1));
+        }
         let row = self.scores.len();
         self.scores.resize(row + k, 0.0);
         match self
@@ -170,6 +261,7 @@ impl<D: ScoreFunction> Batch<D> {
             Ok(lp) => {
                 self.values.push(value);
                 self.log_probs.push(lp);
+                self.stamp.bump();
                 Ok(lp)
             }
             Err(e) => {
@@ -236,6 +328,26 @@ impl<D: ScoreFunction> Batch<D> {
     pub(crate) fn theta_slice(&self) -> &[f64] {
         &self.theta
     }
+
+    pub(crate) fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+}
+
+impl<D: ScoreFunction + Clone> Clone for Batch<D> {
+    /// A copy with the same samples that counts as a new batch (see the type docs).
+    fn clone(&self) -> Self {
+        Batch {
+            dist: self.dist.clone(),
+            theta: self.theta.clone(),
+            len: self.len,
+            stamp: Stamp::fresh(),
+            samples: self.samples.clone(),
+            values: self.values.clone(),
+            log_probs: self.log_probs.clone(),
+            scores: self.scores.clone(),
+        }
+    }
 }
 
 /// The single-step REINFORCE estimator ĝ = (1/N) Σₙ (fₙ − bₙ) gₙ with a [`Baseline`]
@@ -243,8 +355,12 @@ impl<D: ScoreFunction> Batch<D> {
 ///
 /// It works on a [`Batch`] (through [`Estimator`]) or on plain arrays of values and scores
 /// ([`Reinforce::add_estimate_from`]), and can turn a batch into a [`Surrogate`](super::Surrogate)
-/// term. Each call counts as one batch for [`Baseline::RunningAverage`], which is updated
-/// after the estimate. The workspace is kept between calls: after the first call of a given
+/// term. A [`Baseline::RunningAverage`] is updated after the estimate with the batch's values,
+/// once per batch: further estimates or surrogates of the same unchanged [`Batch`] use the
+/// same baseline as the first (from earlier batches only) and do not fold it in again, so
+/// `surrogate` and `estimate` of one batch agree. (The check remembers only the batch folded
+/// in last. Every [`Reinforce::add_estimate_from`] call counts as a new batch.) The workspace
+/// is kept between calls: after the first call of a given
 /// size, an estimate allocates nothing; it costs O(N·K) (the optimal baseline makes two more
 /// passes and keeps 2·N·K numbers).
 ///
@@ -264,7 +380,7 @@ impl<D: ScoreFunction> Batch<D> {
 #[derive(Clone, Debug)]
 pub struct Reinforce {
     baseline: Baseline,
-    running: RunningMean,
+    running: FoldOnce<RunningMean>,
     ws: Workspace,
 }
 
@@ -277,7 +393,7 @@ impl Reinforce {
         baseline.check()?;
         Ok(Reinforce {
             baseline,
-            running: RunningMean::default(),
+            running: FoldOnce::default(),
             ws: Workspace::default(),
         })
     }
@@ -287,17 +403,19 @@ impl Reinforce {
         self.baseline
     }
 
-    /// The current running average (`None` for other baselines, or before the first call).
+    /// The current running average, the last batch included (`None` for other baselines, or
+    /// before the first call).
     pub fn running_baseline(&self) -> Option<f64> {
+        let running = &self.running.current;
         match self.baseline {
-            Baseline::RunningAverage { .. } if self.running.is_set() => Some(self.running.value()),
+            Baseline::RunningAverage { .. } if running.is_set() => Some(running.value()),
             _ => None,
         }
     }
 
     /// Forgets the running average's history.
     pub fn reset(&mut self) {
-        self.running = RunningMean::default();
+        self.running.reset(|r| *r = RunningMean::default());
     }
 
     /// Adds `alpha · ĝ` into `grad` from plain arrays: `values` (length N) and `scores`
@@ -338,10 +456,11 @@ impl Reinforce {
             Some(s) => Cow::Borrowed(s),
             None => Cow::Owned(scores.iter().copied().collect()),
         };
-        self.estimate_slices(&v, &s, k, alpha, grad, &[])
+        self.estimate_slices(&v, &s, k, alpha, grad, None)
     }
 
-    /// The kernel: validated slices in, `alpha · ĝ` added, running average updated.
+    /// The kernel: validated slices in, `alpha · ĝ` added, running average updated. `batch`
+    /// gives θ₀ and the stamp of a [`Batch`] (`None` for plain arrays).
     fn estimate_slices(
         &mut self,
         values: &[f64],
@@ -349,8 +468,15 @@ impl Reinforce {
         k: usize,
         alpha: f64,
         grad: ArrayViewMut1<f64>,
-        theta: &[f64],
+        batch: Option<(&[f64], Stamp)>,
     ) -> Result<Estimate> {
+        let (theta, stamp) = match batch {
+            Some((theta, stamp)) => (Theta::Known(theta), Some(stamp)),
+            None => (
+                Theta::NotKnown(" (theta is not known for plain arrays)"),
+                None,
+            ),
+        };
         check_len("gradient buffer", k, grad.len())?;
         let n = values.len();
         if n == 0 {
@@ -360,7 +486,7 @@ impl Reinforce {
         }
         let (has_c, mean_baseline) = batch_weights(
             &self.baseline,
-            &self.running,
+            self.running.for_call(stamp),
             values,
             scores,
             k,
@@ -384,24 +510,26 @@ impl Reinforce {
             }
         }
         finish(&ws.acc, alpha, grad, "reinforce estimate", theta)?;
-        let sum: f64 = values.iter().sum();
-        self.update_running(sum, n);
+        let mean_value = super::mean_of(values.iter().copied(), n);
+        self.update_running(stamp, mean_value, n);
         Ok(Estimate {
             n,
             steps: n,
-            mean_value: super::mean_of(values.iter().copied(), n),
+            mean_value,
             mean_baseline,
         })
     }
 
-    fn update_running(&mut self, sum: f64, n: usize) {
+    /// Folds a batch with these values into the running average, once per batch.
+    fn update_running(&mut self, stamp: Option<Stamp>, mean: f64, n: usize) {
         if let Baseline::RunningAverage { decay } = self.baseline {
-            self.running.update(decay, sum, n as f64);
+            self.running
+                .fold(stamp, |r| r.update(decay, mean, n as f64));
         }
     }
 
-    /// The estimate of a batch as a [`Surrogate`](super::Surrogate) term (counts as one call
-    /// for the running average, like an estimate).
+    /// The estimate of a batch as a [`Surrogate`](super::Surrogate) term (for the running
+    /// average it counts like an estimate: the batch is folded in once).
     ///
     /// # Errors
     /// [`Error::EmptyData`] for an empty batch.
@@ -416,9 +544,10 @@ impl Reinforce {
             });
         }
         let k = batch.dim();
+        let stamp = Some(batch.stamp());
         let (has_c, _) = batch_weights(
             &self.baseline,
-            &self.running,
+            self.running.for_call(stamp),
             batch.raw_values(),
             batch.raw_scores(),
             k,
@@ -426,8 +555,8 @@ impl Reinforce {
         );
         let correction = has_c.then(|| self.ws.c.clone());
         let weights = self.ws.w.clone();
-        let sum: f64 = batch.raw_values().iter().sum();
-        self.update_running(sum, n);
+        let mean = super::mean_of(batch.raw_values().iter().copied(), n);
+        self.update_running(stamp, mean, n);
         Ok(super::Surrogate::new(batch, weights, correction))
     }
 }
@@ -446,7 +575,7 @@ impl<D: ScoreFunction> Estimator<Batch<D>> for Reinforce {
             k,
             alpha,
             grad,
-            data.theta_slice(),
+            Some((data.theta_slice(), data.stamp())),
         )
     }
 }

@@ -3,7 +3,10 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 
-use super::{batch_weights, finish, Baseline, Estimate, Estimator, RunningMean, Workspace};
+use super::{
+    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Theta,
+    Workspace,
+};
 use crate::error::{Error, Result};
 use crate::policy::{check_block, Policy};
 
@@ -54,7 +57,14 @@ impl StepRecord {
 /// recorded at decision time: by [`Episodes::record`] from a [`Policy`], or by
 /// [`Episodes::push_step`] from the caller's own computation (the DRA memory policy's score
 /// depends on the noise ζ drawn at that decision; see
+/// [`softmax_score`](crate::policy::softmax_score) and
 /// [`softmax_log_prob`](crate::policy::softmax_log_prob)).
+///
+/// Like a [`Batch`](super::Batch), the buffer knows when its contents change (every
+/// [`Episodes::clear`], [`Episodes::push_step`], [`Episodes::record`] and
+/// [`Episodes::end_episode`] starts a new generation), so that running baselines fold each
+/// buffer in once however many estimates and surrogates are taken from it. A clone is a new
+/// buffer.
 ///
 /// ```
 /// use rand::SeedableRng;
@@ -80,15 +90,19 @@ impl StepRecord {
 /// assert!(episodes.is_empty());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Episodes {
     dim: usize,
+    stamp: Stamp,
     states: Vec<usize>,
     actions: Vec<usize>,
     rewards: Vec<f64>,
     /// Ψ, NaN where not supplied.
     psi: Vec<f64>,
     missing_psi: usize,
+    /// Steps recorded by `push_step` (scores a policy cannot recompute), and the first one.
+    pushed: usize,
+    first_pushed: usize,
     /// θ offset of each step's score block.
     blocks: Vec<usize>,
     /// Start of each step's score in `scores`, plus one final entry: steps + 1 entries.
@@ -103,11 +117,14 @@ impl Episodes {
     pub fn new(dim: usize) -> Self {
         Episodes {
             dim,
+            stamp: Stamp::fresh(),
             states: Vec::new(),
             actions: Vec::new(),
             rewards: Vec::new(),
             psi: Vec::new(),
             missing_psi: 0,
+            pushed: 0,
+            first_pushed: 0,
             blocks: Vec::new(),
             pos: vec![0],
             scores: Vec::new(),
@@ -117,11 +134,14 @@ impl Episodes {
 
     /// Empties the buffer, keeping its memory.
     pub fn clear(&mut self) {
+        self.stamp.bump();
         self.states.clear();
         self.actions.clear();
         self.rewards.clear();
         self.psi.clear();
         self.missing_psi = 0;
+        self.pushed = 0;
+        self.first_pushed = 0;
         self.blocks.clear();
         self.pos.truncate(1);
         self.scores.clear();
@@ -165,10 +185,14 @@ impl Episodes {
         }
         self.blocks.push(block);
         self.pos.push(self.scores.len());
+        self.stamp.bump();
     }
 
     /// Records a step whose score block (entries `block_start .. block_start + score.len()`
     /// of ∇θ log π(aₜ | sₜ), zero elsewhere) the caller computed at decision time.
+    ///
+    /// Estimates use the score as given. A [`SequentialReinforce::surrogate`] cannot (it
+    /// recomputes log π from a [`Policy`]) and refuses a buffer with such steps.
     ///
     /// # Errors
     /// [`Error::NonFiniteInput`] for a non-finite reward, Ψ or score entry;
@@ -191,6 +215,10 @@ impl Episodes {
             });
         }
         self.scores.extend_from_slice(score);
+        if self.pushed == 0 {
+            self.first_pushed = t;
+        }
+        self.pushed += 1;
         self.commit(step, block_start);
         Ok(())
     }
@@ -213,6 +241,13 @@ impl Episodes {
         let block = policy.score_block(step.state)?;
         check_block(&block, self.dim)?;
         let start = self.scores.len();
+        self.scores
+            .try_reserve(block.len())
+            .map_err(|_| Error::InvalidOption {
+                name: format!("score block of step {}", self.states.len()),
+                value: format!("{block:?}"),
+                reason: "cannot allocate its entries".to_string(),
+            })?;
         self.scores.resize(start + block.len(), 0.0);
         match policy.add_log_prob_and_score(
             theta,
@@ -236,6 +271,7 @@ impl Episodes {
     /// nothing).
     pub fn end_episode(&mut self) {
         self.ends.push(self.states.len());
+        self.stamp.bump();
     }
 
     /// Number of finished episodes.
@@ -246,6 +282,20 @@ impl Episodes {
     /// Number of steps, the unfinished episode's included.
     pub fn n_steps(&self) -> usize {
         self.states.len()
+    }
+
+    /// Number of steps recorded with [`Episodes::push_step`] (the caller's own scores), rather
+    /// than by [`Episodes::record`] from a policy.
+    ///
+    /// ```
+    /// use rlgrad::estimator::{Episodes, StepRecord};
+    /// let mut episodes = Episodes::new(2);
+    /// episodes.push_step(StepRecord::new(0, 1, 1.0), 0, &[-0.5, 0.5])?;
+    /// assert_eq!(episodes.pushed_steps(), 1);
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    pub fn pushed_steps(&self) -> usize {
+        self.pushed
     }
 
     /// Steps recorded after the last [`Episodes::end_episode`].
@@ -295,6 +345,31 @@ impl Episodes {
     pub fn rewards(&self) -> &[f64] {
         &self.rewards
     }
+
+    pub(crate) fn stamp(&self) -> Stamp {
+        self.stamp
+    }
+}
+
+impl Clone for Episodes {
+    /// A copy with the same steps that counts as a new buffer (see the type docs).
+    fn clone(&self) -> Self {
+        Episodes {
+            dim: self.dim,
+            stamp: Stamp::fresh(),
+            states: self.states.clone(),
+            actions: self.actions.clone(),
+            rewards: self.rewards.clone(),
+            psi: self.psi.clone(),
+            missing_psi: self.missing_psi,
+            pushed: self.pushed,
+            first_pushed: self.first_pushed,
+            blocks: self.blocks.clone(),
+            pos: self.pos.clone(),
+            scores: self.scores.clone(),
+            ends: self.ends.clone(),
+        }
+    }
 }
 
 /// A baseline b(s) for the reward-to-go form.
@@ -311,12 +386,44 @@ pub enum StateBaseline {
     /// b(s) = `table[s]`, fixed (for example a critic's values, computed before the batch).
     Fixed(Vec<f64>),
     /// b(s) = exponentially weighted mean of the rewards-to-go seen in state s in *earlier*
-    /// calls, as [`Baseline::RunningAverage`] per state (0 before the first visit). Updated
-    /// after the estimate, so independent of the current batch.
+    /// calls (earlier buffers), as [`Baseline::RunningAverage`] per state, 0 before the first
+    /// visit:
+    ///
+    /// ```text
+    /// b(s) = Σ_c λ^{age_s(c)} Σ_{t in c: sₜ = s} Gₜ / Σ_c λ^{age_s(c)} N_c(s)
+    /// ```
+    ///
+    /// over the earlier calls c that visited s, where age_s(c) counts the later calls that
+    /// *visited s* (0 for the last one that did). A state's average ages with its own visits:
+    /// a call that does not visit s leaves b(s) and its weight alone, so a rarely visited
+    /// state keeps what it learned. Each buffer is folded in once, after its estimate, so b
+    /// is independent of the current buffer.
+    ///
+    /// ```
+    /// use rlgrad::estimator::{Episodes, Estimator, SequentialReinforce, StateBaseline, StepRecord, Weighting};
+    /// let mut est = SequentialReinforce::new(Weighting::RewardToGo {
+    ///     gamma: 1.0,
+    ///     discount_weight: true,
+    ///     baseline: StateBaseline::RunningAverage { n_states: 2, decay: 0.5 },
+    /// })?;
+    /// let mut episodes = Episodes::new(1);
+    /// let mut g = ndarray::Array1::zeros(1);
+    /// for (state, reward) in [(1, 5.0), (0, 1.0), (0, 3.0)] {
+    ///     episodes.clear();
+    ///     episodes.push_step(StepRecord::new(state, 0, reward), 0, &[1.0])?;
+    ///     episodes.end_episode();
+    ///     est.estimate(&episodes, g.view_mut())?;
+    /// }
+    /// // b(0) = (0.5·1 + 3) / (0.5 + 1); b(1) was not visited since, and keeps its 5.
+    /// assert!((est.state_baseline(0).unwrap() - 3.5 / 1.5).abs() < 1e-15);
+    /// assert_eq!(est.state_baseline(1), Some(5.0));
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
     RunningAverage {
         /// Number of states (the table's length).
         n_states: usize,
-        /// λ ∈ \[0, 1\]: the weight of a call's visits shrinks by λ with every later call.
+        /// λ ∈ \[0, 1\]: the weight of a call's visits to a state shrinks by λ with every
+        /// later call that visits that state.
         decay: f64,
     },
 }
@@ -368,7 +475,11 @@ pub enum Weighting {
 /// episodes, no normalisation by length, with wₜ from the [`Weighting`] (c ≠ 0 only for the
 /// per-component [`Baseline::OptimalLeaveOneOut`] across episodes).
 ///
-/// Running baselines are updated after each estimate (or surrogate). The workspace is kept
+/// Running baselines are updated after each estimate (or surrogate), once per buffer: further
+/// estimates or surrogates of the same unchanged [`Episodes`] use the same baselines as the
+/// first (from earlier buffers only) and do not fold it in again, so `surrogate` and
+/// `estimate` of one buffer agree. (The check remembers only the buffer folded in last.) The
+/// workspace is kept
 /// between calls: after the first call of a given size nothing is allocated, and a call costs
 /// O(steps × block length) (plus O(N·K) for the per-component baseline and O(states) for a
 /// running state baseline).
@@ -396,9 +507,9 @@ pub enum Weighting {
 pub struct SequentialReinforce {
     weighting: Weighting,
     /// Per-state running means (reward-to-go with a running baseline).
-    state_means: Vec<RunningMean>,
+    state_means: FoldOnce<Vec<RunningMean>>,
     /// The running mean of episode returns (whole-episode form).
-    total_mean: RunningMean,
+    total_mean: FoldOnce<RunningMean>,
     ws: Workspace,
     /// Per-step weights wₜ.
     step_w: Vec<f64>,
@@ -408,7 +519,7 @@ pub struct SequentialReinforce {
     returns: Vec<f64>,
     /// Per-episode summed scores, N × K (per-component baseline only).
     dense: Vec<f64>,
-    /// Per-state sums and counts of this call's visits.
+    /// Per-state means and counts of this call's rewards-to-go.
     visits: Vec<f64>,
 }
 
@@ -417,7 +528,8 @@ impl SequentialReinforce {
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for γ or a decay outside \[0, 1\], a non-finite fixed
-    /// baseline entry or constant, or a running state baseline over 0 states.
+    /// baseline entry or constant, or a running state baseline over 0 states or over more
+    /// states than can be allocated (its tables are allocated here, 48 bytes per state).
     pub fn new(weighting: Weighting) -> Result<Self> {
         let check_gamma = |gamma: f64| {
             if (0.0..=1.0).contains(&gamma) {
@@ -430,7 +542,7 @@ impl SequentialReinforce {
                 })
             }
         };
-        let mut state_means = Vec::new();
+        let (mut state_means, mut state_before, mut visits) = (Vec::new(), Vec::new(), Vec::new());
         match &weighting {
             Weighting::RewardToGo {
                 gamma, baseline, ..
@@ -449,14 +561,27 @@ impl SequentialReinforce {
                     }
                     StateBaseline::RunningAverage { n_states, decay } => {
                         Baseline::RunningAverage { decay: *decay }.check()?;
-                        if *n_states == 0 || *n_states > isize::MAX as usize / 32 {
-                            return Err(Error::InvalidOption {
-                                name: "n_states".to_string(),
-                                value: n_states.to_string(),
-                                reason: "must be at least 1 and fit in memory".to_string(),
-                            });
+                        let n = *n_states;
+                        let bad = |reason: &str| Error::InvalidOption {
+                            name: "n_states".to_string(),
+                            value: n.to_string(),
+                            reason: reason.to_string(),
+                        };
+                        if n == 0 {
+                            return Err(bad("must be at least 1"));
                         }
-                        state_means = vec![RunningMean::default(); *n_states];
+                        // Three tables of 16 bytes per state (the running means, the means
+                        // before the last call, a call's visits); reserved now, so that a
+                        // table that cannot be had is an error here, not an abort later.
+                        let no_memory = || bad("cannot allocate a table of that many states");
+                        if n > isize::MAX as usize / 32 {
+                            return Err(no_memory());
+                        }
+                        for table in [&mut state_means, &mut state_before] {
+                            table.try_reserve_exact(n).map_err(|_| no_memory())?;
+                            table.resize(n, RunningMean::default());
+                        }
+                        visits.try_reserve_exact(2 * n).map_err(|_| no_memory())?;
                     }
                 }
             }
@@ -468,14 +593,18 @@ impl SequentialReinforce {
         }
         Ok(SequentialReinforce {
             weighting,
-            state_means,
-            total_mean: RunningMean::default(),
+            state_means: FoldOnce {
+                current: state_means,
+                before: state_before,
+                last: None,
+            },
+            total_mean: FoldOnce::default(),
             ws: Workspace::default(),
             step_w: Vec::new(),
             to_go: Vec::new(),
             returns: Vec::new(),
             dense: Vec::new(),
-            visits: Vec::new(),
+            visits,
         })
     }
 
@@ -487,15 +616,14 @@ impl SequentialReinforce {
     /// The current running state baseline b(s) (`None` unless the weighting has one, or for
     /// a state out of range).
     pub fn state_baseline(&self, state: usize) -> Option<f64> {
-        self.state_means.get(state).map(RunningMean::value)
+        self.state_means.current.get(state).map(RunningMean::value)
     }
 
     /// Forgets the running baselines' history.
     pub fn reset(&mut self) {
-        for m in &mut self.state_means {
-            *m = RunningMean::default();
-        }
-        self.total_mean = RunningMean::default();
+        self.state_means
+            .reset(|table| table.fill(RunningMean::default()));
+        self.total_mean.reset(|m| *m = RunningMean::default());
     }
 
     /// Fills `step_w` (and `ws.c`); returns (has correction, mean return, mean baseline).
@@ -514,6 +642,7 @@ impl SequentialReinforce {
         }
         let steps = ep.n_steps();
         let k = ep.dim();
+        let stamp = Some(ep.stamp());
         self.step_w.clear();
         self.step_w.resize(steps, 0.0);
         self.ws.c.clear();
@@ -529,7 +658,9 @@ impl SequentialReinforce {
                 self.to_go.resize(steps, 0.0);
                 let inv_n = 1.0 / n as f64;
                 let mut ret_mean = 0.0;
+                // The mean baseline over steps, summed as Σ b/steps (finite for finite b).
                 let mut b_sum = 0.0;
+                let inv_steps = 1.0 / steps.max(1) as f64;
                 for i in 0..n {
                     let range = ep.episode(i).expect("episode index below n_episodes");
                     let mut g = 0.0;
@@ -548,17 +679,18 @@ impl SequentialReinforce {
                                 .ok_or_else(|| state_out_of_range(s, t, i, table.len()))?,
                             StateBaseline::RunningAverage { n_states, .. } => self
                                 .state_means
+                                .for_call(stamp)
                                 .get(s)
                                 .ok_or_else(|| state_out_of_range(s, t, i, *n_states))?
                                 .value(),
                         };
-                        b_sum += b;
+                        b_sum += b * inv_steps;
                         let scale = if *discount_weight { disc } else { 1.0 };
                         self.step_w[t] = scale * (self.to_go[t] - b);
                         disc *= gamma;
                     }
                 }
-                let mean_b = if steps > 0 { b_sum / steps as f64 } else { 0.0 };
+                let mean_b = b_sum;
                 Ok((false, ret_mean, mean_b))
             }
             Weighting::TotalReturn { gamma, baseline } => {
@@ -590,7 +722,7 @@ impl SequentialReinforce {
                 }
                 let (has_c, mean_b) = batch_weights(
                     baseline,
-                    &self.total_mean,
+                    self.total_mean.for_call(stamp),
                     &self.returns,
                     &self.dense,
                     k,
@@ -622,33 +754,47 @@ impl SequentialReinforce {
         }
     }
 
-    /// Updates the running baselines with the data of a call that succeeded.
+    /// Folds the data of a call that succeeded into the running baselines (once per buffer).
     fn update_running(&mut self, ep: &Episodes) {
+        let stamp = Some(ep.stamp());
         match &self.weighting {
             Weighting::RewardToGo {
                 baseline: StateBaseline::RunningAverage { decay, .. },
                 ..
             } => {
+                if self.state_means.is_repeat(stamp) {
+                    return;
+                }
                 let decay = *decay;
-                let s_n = self.state_means.len();
+                let s_n = self.state_means.current.len();
+                // Per state: the count of this call's visits, then the mean of their
+                // rewards-to-go (summed as Σ G/count, which cannot overflow).
                 self.visits.clear();
                 self.visits.resize(2 * s_n, 0.0);
-                for (t, &s) in ep.states.iter().enumerate() {
+                for &s in &ep.states {
                     // Every state was checked against the table in `weights`.
-                    self.visits[2 * s] += self.to_go[t];
                     self.visits[2 * s + 1] += 1.0;
                 }
-                for (s, m) in self.state_means.iter_mut().enumerate() {
-                    m.update(decay, self.visits[2 * s], self.visits[2 * s + 1]);
+                for (t, &s) in ep.states.iter().enumerate() {
+                    self.visits[2 * s] += self.to_go[t] / self.visits[2 * s + 1];
                 }
+                // Only the visited states are updated (`update` leaves a state with no visits
+                // alone): a state's average ages with its own visits.
+                let visits = &self.visits;
+                self.state_means.fold(stamp, |table| {
+                    for (s, m) in table.iter_mut().enumerate() {
+                        m.update(decay, visits[2 * s], visits[2 * s + 1]);
+                    }
+                });
             }
             Weighting::TotalReturn {
                 baseline: Baseline::RunningAverage { decay },
                 ..
             } => {
-                let sum: f64 = self.returns.iter().sum();
+                let n = self.returns.len();
+                let mean = super::mean_of(self.returns.iter().copied(), n);
                 self.total_mean
-                    .update(*decay, sum, self.returns.len() as f64);
+                    .fold(stamp, |m| m.update(*decay, mean, n as f64));
             }
             _ => {}
         }
@@ -656,12 +802,21 @@ impl SequentialReinforce {
 
     /// The estimate of a buffer recorded with `policy` at θ₀ (by [`Episodes::record`]) as an
     /// [`EpisodeSurrogate`](super::EpisodeSurrogate) term, whose gradient at θ₀ is the
-    /// estimate. Counts as one call for running baselines.
+    /// estimate. Counts like an estimate for running baselines (the buffer is folded in once).
+    ///
+    /// The surrogate recomputes log π(aₜ | sₜ; θ) from `policy`, so the stored scores must be
+    /// the policy's at θ₀. This is checked: every step's score block is recomputed at θ₀ and
+    /// compared with the stored one (to 1e-12 relative to the block's largest entry), and
+    /// steps recorded with [`Episodes::push_step`] are refused outright (their scores are the
+    /// caller's, for example with respect to a DRA memory policy's σ with the decision's
+    /// noise ζ, which no [`Policy`] can recompute: use the estimate itself for those).
     ///
     /// # Errors
     /// As [`Estimator::add_estimate`]; [`Error::DimensionMismatch`] if the policy's θ is not
     /// the buffer's; θ₀ rejected by the policy; a step whose state or action the policy
-    /// rejects.
+    /// rejects; [`Error::InvalidOption`] naming the buffer if it holds
+    /// [`Episodes::push_step`] steps, or naming the first step whose stored score differs from
+    /// the policy's at θ₀ (recorded at another θ, or by another policy).
     pub fn surrogate<'e, 'p, P: Policy>(
         &mut self,
         episodes: &'e Episodes,
@@ -669,12 +824,21 @@ impl SequentialReinforce {
         theta0: ArrayView1<f64>,
     ) -> Result<super::EpisodeSurrogate<'e, 'p, P>> {
         crate::error::check_len("policy dimension", episodes.dim(), policy.dim())?;
+        if episodes.pushed > 0 {
+            return Err(Error::InvalidOption {
+                name: "episodes".to_string(),
+                value: format!(
+                    "{} steps recorded with push_step (the first: step {})",
+                    episodes.pushed, episodes.first_pushed
+                ),
+                reason: "a surrogate recomputes log pi from the policy, so every step must be \
+                         recorded with Episodes::record at theta0"
+                    .to_string(),
+            });
+        }
         let theta0 = theta0.to_vec();
         policy.check_theta(&theta0)?;
-        for (t, (&s, &a)) in episodes.states.iter().zip(&episodes.actions).enumerate() {
-            policy.score_block(s)?;
-            crate::policy::check_index(&format!("action of step {t}"), a, policy.n_actions())?;
-        }
+        check_recorded_scores(episodes, policy, &theta0)?;
         let (has_c, _, _) = self.weights(episodes)?;
         let correction = has_c.then(|| self.ws.c.clone());
         let weights = self.step_w.clone();
@@ -683,6 +847,46 @@ impl SequentialReinforce {
             episodes, policy, weights, correction, theta0,
         ))
     }
+}
+
+/// Every step's stored score block is the policy's at θ₀: same block, same entries to 1e-12
+/// relative to the block's largest entry (bit-identical when recorded by `record` at θ₀).
+fn check_recorded_scores<P: Policy>(ep: &Episodes, policy: &P, theta0: &[f64]) -> Result<()> {
+    let mut scratch = Vec::new();
+    for (t, (&s, &a)) in ep.states.iter().zip(&ep.actions).enumerate() {
+        let block = policy.score_block(s)?;
+        check_block(&block, ep.dim)?;
+        crate::policy::check_index(&format!("action of step {t}"), a, policy.n_actions())?;
+        let (off, stored) = ep.score(t).expect("step index below n_steps");
+        let mismatch = |what: String, value: String| Error::InvalidOption {
+            name: format!("{what} of step {t}"),
+            value,
+            reason: "differs from the policy's at theta0: the step was recorded at another \
+                     theta or by another policy"
+                .to_string(),
+        };
+        if off != block.start || stored.len() != block.len() {
+            return Err(mismatch(
+                "score block".to_string(),
+                format!("{off}..{} (the policy's: {block:?})", off + stored.len()),
+            ));
+        }
+        scratch.clear();
+        scratch.resize(block.len(), 0.0);
+        policy.log_prob_and_score(theta0, s, a, &mut scratch)?;
+        let scale = stored
+            .iter()
+            .chain(&scratch)
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        if let Some(j) = (0..stored.len()).find(|&j| (stored[j] - scratch[j]).abs() > 1e-12 * scale)
+        {
+            return Err(mismatch(
+                format!("score entry {j}"),
+                format!("{} (the policy's: {})", stored[j], scratch[j]),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn state_out_of_range(state: usize, step: usize, episode: usize, limit: usize) -> Error {
@@ -722,7 +926,13 @@ impl Estimator<Episodes> for SequentialReinforce {
                 *a -= c;
             }
         }
-        finish(&ws.acc, alpha, grad, "sequential reinforce estimate", &[])?;
+        finish(
+            &ws.acc,
+            alpha,
+            grad,
+            "sequential reinforce estimate",
+            Theta::NotKnown(" (theta is not recorded in an episode buffer)"),
+        )?;
         self.update_running(data);
         Ok(Estimate {
             n,

@@ -49,7 +49,13 @@ fn finish_term(
             theta: theta.to_vec(),
         });
     }
-    super::finish(acc, alpha, grad, &format!("{what} gradient"), theta)?;
+    super::finish(
+        acc,
+        alpha,
+        grad,
+        &format!("{what} gradient"),
+        super::Theta::Known(theta),
+    )?;
     Ok(value)
 }
 
@@ -74,6 +80,72 @@ fn add_hessian(
         }
     }
     Ok(())
+}
+
+/// What differs between the two surrogates; the [`Term`] methods around it are shared.
+trait SurrogateParts: Term {
+    /// The subject of error messages.
+    const NAME: &'static str;
+
+    /// S(θ) and ∇S(θ) into `acc` (zeroed, length K), θ checked.
+    fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64>;
+
+    /// Whether [`SurrogateParts::add_exact_hessian`] is available.
+    fn exact_hessian(&self) -> bool;
+
+    /// Adds ∇²S(θ) into `h` (K × K, row-major), θ checked.
+    fn add_exact_hessian(&self, theta: &[f64], h: &mut [f64]) -> Result<()>;
+}
+
+/// [`Term::add_value_and_grad`] of a surrogate.
+fn add_value_and_grad<S: SurrogateParts>(
+    s: &S,
+    theta: ArrayView1<f64>,
+    alpha: f64,
+    grad: ArrayViewMut1<f64>,
+) -> Result<f64> {
+    check_args(s.dim(), theta, grad.len())?;
+    let th = contiguous(&theta);
+    let mut acc = vec![0.0; s.dim()];
+    let value = s.value_grad_into(&th, &mut acc)?;
+    finish_term(value, &acc, alpha, grad, &th, S::NAME)
+}
+
+/// [`Term::add_value_grad_hessian`] of a surrogate: the exact Hessian where the distribution
+/// or policy gives ∇² log p, otherwise central differences of the gradient. Everything is
+/// checked before the caller's buffers are touched.
+fn add_value_grad_hessian<S: SurrogateParts>(
+    s: &S,
+    theta: ArrayView1<f64>,
+    alpha: f64,
+    mut grad: ArrayViewMut1<f64>,
+    hess: ArrayViewMut2<f64>,
+) -> Result<f64> {
+    let k = s.dim();
+    check_hess_shape(k, &hess)?;
+    check_args(k, theta, grad.len())?;
+    let th = contiguous(&theta);
+    let h = if s.exact_hessian() {
+        let mut h = vec![0.0; k * k];
+        s.add_exact_hessian(&th, &mut h)?;
+        h
+    } else {
+        fd::hessian_of_gradient(s, theta, &fd::FdOptions::default())?
+            .iter()
+            .copied()
+            .collect()
+    };
+    let mut acc = vec![0.0; k];
+    let value = s.value_grad_into(&th, &mut acc)?;
+    if h.iter().any(|&x| !(alpha * x).is_finite()) {
+        return Err(Error::NonFiniteResult {
+            what: format!("{} hessian", S::NAME),
+            theta: th.to_vec(),
+        });
+    }
+    let value = finish_term(value, &acc, alpha, grad.view_mut(), &th, S::NAME)?;
+    add_hessian(&h, alpha, hess, &th, S::NAME)?;
+    Ok(value)
 }
 
 /// The single-step estimate of a [`Batch`] as a [`Term`] (made by
@@ -145,8 +217,11 @@ impl<'b, D: ScoreFunction> Surrogate<'b, D> {
     pub fn theta0(&self) -> ArrayView1<'_, f64> {
         self.batch.theta()
     }
+}
 
-    /// S(θ) and ∇S(θ) into `acc` (zeroed, length K), θ checked.
+impl<D: ScoreFunction> SurrogateParts for Surrogate<'_, D> {
+    const NAME: &'static str = "reinforce surrogate";
+
     fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64> {
         let dist = self.batch.distribution();
         dist.check_theta(theta)?;
@@ -165,6 +240,20 @@ impl<'b, D: ScoreFunction> Surrogate<'b, D> {
         );
         Ok(value)
     }
+
+    fn exact_hessian(&self) -> bool {
+        self.batch.distribution().has_log_prob_hessian()
+    }
+
+    fn add_exact_hessian(&self, theta: &[f64], h: &mut [f64]) -> Result<()> {
+        let dist = self.batch.distribution();
+        dist.check_theta(theta)?;
+        let inv = 1.0 / self.weights.len() as f64;
+        for (z, &w) in self.batch.samples().iter().zip(&self.weights) {
+            dist.add_log_prob_hessian(theta, z, w * inv, h)?;
+        }
+        Ok(())
+    }
 }
 
 impl<D: ScoreFunction> Term for Surrogate<'_, D> {
@@ -178,62 +267,21 @@ impl<D: ScoreFunction> Term for Surrogate<'_, D> {
         alpha: f64,
         grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
-        check_args(self.dim(), theta, grad.len())?;
-        let th = contiguous(&theta);
-        let mut acc = vec![0.0; self.dim()];
-        let value = self.value_grad_into(&th, &mut acc)?;
-        finish_term(value, &acc, alpha, grad, &th, "reinforce surrogate")
+        add_value_and_grad(self, theta, alpha, grad)
     }
 
     fn add_value_grad_hessian(
         &self,
         theta: ArrayView1<f64>,
         alpha: f64,
-        mut grad: ArrayViewMut1<f64>,
+        grad: ArrayViewMut1<f64>,
         hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        let k = self.dim();
-        check_hess_shape(k, &hess)?;
-        check_args(k, theta, grad.len())?;
-        let th = contiguous(&theta);
-        let dist = self.batch.distribution();
-        let h = if dist.has_log_prob_hessian() {
-            let mut h = vec![0.0; k * k];
-            dist.check_theta(&th)?;
-            let inv = 1.0 / self.weights.len() as f64;
-            for (z, &w) in self.batch.samples().iter().zip(&self.weights) {
-                dist.add_log_prob_hessian(&th, z, w * inv, &mut h)?;
-            }
-            h
-        } else {
-            fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?
-                .iter()
-                .copied()
-                .collect()
-        };
-        let mut acc = vec![0.0; k];
-        let value = self.value_grad_into(&th, &mut acc)?;
-        // Check everything before touching the caller's buffers.
-        if h.iter().any(|&x| !(alpha * x).is_finite()) {
-            return Err(Error::NonFiniteResult {
-                what: "reinforce surrogate hessian".to_string(),
-                theta: th.to_vec(),
-            });
-        }
-        let value = finish_term(
-            value,
-            &acc,
-            alpha,
-            grad.view_mut(),
-            &th,
-            "reinforce surrogate",
-        )?;
-        add_hessian(&h, alpha, hess, &th, "reinforce surrogate")?;
-        Ok(value)
+        add_value_grad_hessian(self, theta, alpha, grad, hess)
     }
 
     fn has_exact_hessian(&self) -> bool {
-        self.batch.distribution().has_log_prob_hessian()
+        self.exact_hessian()
     }
 }
 
@@ -245,8 +293,10 @@ impl<D: ScoreFunction> Term for Surrogate<'_, D> {
 /// ```
 ///
 /// with the weights wₜ of the [`Weighting`](super::Weighting) held fixed. Its gradient at θ₀
-/// equals the estimate when the buffer's scores were recorded by this policy at θ₀
-/// ([`Episodes::record`]). The Hessian is exact when the policy gives ∇² log π.
+/// equals the estimate because the buffer's scores were recorded by this policy at θ₀
+/// ([`Episodes::record`]): [`SequentialReinforce::surrogate`](super::SequentialReinforce::surrogate)
+/// checks that, and refuses steps recorded with [`Episodes::push_step`]. The Hessian is exact
+/// when the policy gives ∇² log π.
 ///
 /// ```
 /// use ndarray::arr1;
@@ -315,6 +365,10 @@ impl<'e, 'p, P: Policy> EpisodeSurrogate<'e, 'p, P> {
     fn inv_n(&self) -> f64 {
         1.0 / self.episodes.n_episodes() as f64
     }
+}
+
+impl<P: Policy> SurrogateParts for EpisodeSurrogate<'_, '_, P> {
+    const NAME: &'static str = "episode surrogate";
 
     fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64> {
         self.policy.check_theta(theta)?;
@@ -340,6 +394,29 @@ impl<'e, 'p, P: Policy> EpisodeSurrogate<'e, 'p, P> {
         );
         Ok(value)
     }
+
+    fn exact_hessian(&self) -> bool {
+        self.policy.has_log_prob_hessian()
+    }
+
+    fn add_exact_hessian(&self, theta: &[f64], h: &mut [f64]) -> Result<()> {
+        self.policy.check_theta(theta)?;
+        let k = self.episodes.dim();
+        let inv = self.inv_n();
+        let ep = self.episodes;
+        for (t, &w) in self.weights.iter().enumerate() {
+            let (s, a) = (ep.states()[t], ep.actions()[t]);
+            let block = self.policy.score_block(s)?;
+            check_block(&block, k)?;
+            if block.is_empty() {
+                continue;
+            }
+            let start = block.start * k + block.start;
+            self.policy
+                .add_log_prob_hessian(theta, s, a, w * inv, &mut h[start..], k)?;
+        }
+        Ok(())
+    }
 }
 
 impl<P: Policy> Term for EpisodeSurrogate<'_, '_, P> {
@@ -353,68 +430,20 @@ impl<P: Policy> Term for EpisodeSurrogate<'_, '_, P> {
         alpha: f64,
         grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
-        check_args(self.dim(), theta, grad.len())?;
-        let th = contiguous(&theta);
-        let mut acc = vec![0.0; self.dim()];
-        let value = self.value_grad_into(&th, &mut acc)?;
-        finish_term(value, &acc, alpha, grad, &th, "episode surrogate")
+        add_value_and_grad(self, theta, alpha, grad)
     }
 
     fn add_value_grad_hessian(
         &self,
         theta: ArrayView1<f64>,
         alpha: f64,
-        mut grad: ArrayViewMut1<f64>,
+        grad: ArrayViewMut1<f64>,
         hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        let k = self.dim();
-        check_hess_shape(k, &hess)?;
-        check_args(k, theta, grad.len())?;
-        let th = contiguous(&theta);
-        let h = if self.policy.has_log_prob_hessian() {
-            self.policy.check_theta(&th)?;
-            let mut h = vec![0.0; k * k];
-            let inv = self.inv_n();
-            let ep = self.episodes;
-            for (t, &w) in self.weights.iter().enumerate() {
-                let (s, a) = (ep.states()[t], ep.actions()[t]);
-                let block = self.policy.score_block(s)?;
-                check_block(&block, k)?;
-                if block.is_empty() {
-                    continue;
-                }
-                let start = block.start * k + block.start;
-                self.policy
-                    .add_log_prob_hessian(&th, s, a, w * inv, &mut h[start..], k)?;
-            }
-            h
-        } else {
-            fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?
-                .iter()
-                .copied()
-                .collect()
-        };
-        let mut acc = vec![0.0; k];
-        let value = self.value_grad_into(&th, &mut acc)?;
-        if h.iter().any(|&x| !(alpha * x).is_finite()) {
-            return Err(Error::NonFiniteResult {
-                what: "episode surrogate hessian".to_string(),
-                theta: th.to_vec(),
-            });
-        }
-        let value = finish_term(
-            value,
-            &acc,
-            alpha,
-            grad.view_mut(),
-            &th,
-            "episode surrogate",
-        )?;
-        add_hessian(&h, alpha, hess, &th, "episode surrogate")?;
-        Ok(value)
+        add_value_grad_hessian(self, theta, alpha, grad, hess)
     }
 
     fn has_exact_hessian(&self) -> bool {
-        self.policy.has_log_prob_hessian()
+        self.exact_hessian()
     }
 }

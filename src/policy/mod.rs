@@ -13,9 +13,11 @@
 //!   takes a policy's scores step by step.
 //!
 //! Implementations here: [`SoftmaxPolicy`] (over a table of logits, or over β·Q with θ = β)
-//! and [`GaussianMean`] (a Gaussian with a learnable mean). [`softmax_log_prob`] is the stable
-//! softmax kernel for clients whose logits are built elsewhere, such as the DRA memory policy
-//! softmax(β(q̄ + ζ ⊙ σ)).
+//! and [`GaussianMean`] (a Gaussian with a learnable mean). [`softmax_sample`],
+//! [`softmax_log_prob`] and [`softmax_score`] are the stable softmax kernels for clients whose
+//! logits are built elsewhere, such as the DRA memory policy softmax(β(q̄ + ζ ⊙ σ)) with fresh
+//! noise ζ at each decision: draw the action, then add its score through the chained logits
+//! (∂zⱼ/∂σⱼ = β ζⱼ) into a buffer for [`Episodes::push_step`](crate::estimator::Episodes::push_step).
 //!
 //! ## Conventions
 //!
@@ -61,7 +63,7 @@ mod gaussian;
 mod softmax;
 
 pub use self::gaussian::GaussianMean;
-pub use self::softmax::{softmax_log_prob, SoftmaxPolicy};
+pub use self::softmax::{softmax_log_prob, softmax_sample, softmax_score, SoftmaxPolicy};
 
 use std::fmt::Debug;
 use std::ops::Range;
@@ -156,7 +158,9 @@ pub trait ScoreFunction: Send + Sync {
     /// Returns log p(z; θ) and writes ∇θ log p(z; θ) into `score` (old contents ignored).
     ///
     /// # Errors
-    /// As [`ScoreFunction::add_log_prob_and_score`].
+    /// As [`ScoreFunction::add_log_prob_and_score`]. The buffer's length is checked before it
+    /// is zeroed (such an error leaves it as it was); an error found later (θ, the sample)
+    /// leaves it zeroed.
     fn log_prob_and_score(
         &self,
         theta: &[f64],
@@ -322,7 +326,10 @@ pub trait Policy: Send + Sync {
     /// ignored).
     ///
     /// # Errors
-    /// As [`Policy::add_log_prob_and_score`].
+    /// As [`Policy::add_log_prob_and_score`]. The state, the action and the buffer's length
+    /// are checked before the buffer is zeroed, so such an error leaves it as it was; an
+    /// error found later (a non-finite θ entry, a log-probability that is not finite) leaves
+    /// it zeroed.
     fn log_prob_and_score(
         &self,
         theta: &[f64],
@@ -330,6 +337,9 @@ pub trait Policy: Send + Sync {
         action: usize,
         score_block: &mut [f64],
     ) -> Result<f64> {
+        let block = self.score_block(state)?;
+        check_len("score block", block.len(), score_block.len())?;
+        check_index("action", action, self.n_actions())?;
         score_block.fill(0.0);
         self.add_log_prob_and_score(theta, state, action, 1.0, score_block)
     }

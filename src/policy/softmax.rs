@@ -1,5 +1,6 @@
 //! Softmax policies: over a table of logits, or over β·Q with θ = β; and the stable softmax
-//! kernel [`softmax_log_prob`].
+//! kernels [`softmax_log_prob`], [`softmax_sample`] and [`softmax_score`] for logits built
+//! elsewhere.
 //!
 //! ```text
 //! logits:  zⱼ = θ[s·A + j]        ∂ log π(a|s)/∂θ[s·A + j] = 1[j = a] − πⱼ
@@ -12,7 +13,9 @@
 //! exactly 1) and S = Σⱼ eⱼ ∈ \[1, A\], πⱼ = eⱼ / S and log π(a) = (z_a − m) − ln S, so a
 //! logit of 10⁶ neither overflows nor loses the small probabilities, and equal logits give
 //! exactly uniform probabilities. The rounding error of S = 1 + (the rest) is recovered
-//! (Fast2Sum) so that a log-probability near 0 keeps its relative accuracy.
+//! (Fast2Sum) so that a log-probability near 0 keeps its relative accuracy, and 1 − π_a (in
+//! the score and the Hessian) is summed from the other actions' weights, Σ_{j≠a} eⱼ / S, so it
+//! keeps its relative accuracy as π_a → 1.
 //!
 //! Nothing allocates: sampling and the score recompute e^(zⱼ − m) in a second pass instead of
 //! keeping the probabilities in a buffer.
@@ -97,26 +100,32 @@ impl Normaliser {
 /// The softmax of `logits` written into `probs`, and log π(`action`): the stable kernel
 /// behind [`SoftmaxPolicy`], for clients that build their logits themselves.
 ///
-/// For example the DRA memory policy π(·|s, ζ) = softmax(β(q̄ₛ + ζ ⊙ σₛ)) with θ = σ: its
-/// score at decision time is ∂ log π(a|s)/∂σₛⱼ = β ζⱼ (1\[j = a\] − πⱼ), zero outside row s,
-/// and goes straight into an [`Episodes`](crate::estimator::Episodes) buffer:
+/// For example the DRA memory policy π(·|s, ζ) = softmax(β(q̄ₛ + ζ ⊙ σₛ)) with θ = σ and fresh
+/// noise ζ at every decision: its score at decision time, ∂ log π(a|s)/∂σₛⱼ =
+/// β ζⱼ (1\[j = a\] − πⱼ) (zero outside row s), comes from [`softmax_score`] and goes straight
+/// into an [`Episodes`](crate::estimator::Episodes) buffer. ([`softmax_sample`] draws the
+/// action and gives its log-probability in one call.) Nothing below allocates per decision:
 ///
 /// ```
 /// use rlgrad::estimator::{Episodes, StepRecord};
-/// use rlgrad::policy::softmax_log_prob;
-/// let (beta, q_bar, sigma, zeta) = (10.0, [0.5, 0.2, 0.0], [1.0, 2.0, 0.5], [0.3, -1.1, 0.4]);
-/// let logits: Vec<f64> = (0..3).map(|j| beta * (q_bar[j] + zeta[j] * sigma[j])).collect();
-/// let mut pi = [0.0; 3];
-/// let action = 0;
-/// let log_pi = softmax_log_prob(&logits, action, &mut pi)?;
-/// let score: Vec<f64> = (0..3)
-///     .map(|j| beta * zeta[j] * (f64::from(u8::from(j == action)) - pi[j]))
-///     .collect();
+/// use rlgrad::policy::{softmax_log_prob, softmax_score};
+/// let (beta, q_bar, sigma) = (10.0, [0.5, 0.2, 0.0], [1.0, 2.0, 0.5]);
 /// let mut episodes = Episodes::new(3 * 4); // σ over 4 states × 3 actions
-/// let state = 2;
-/// episodes.push_step(StepRecord::new(state, action, -1.0), 3 * state, &score)?;
+/// // Per-decision buffers, allocated once.
+/// let (mut logits, mut dz, mut pi, mut score) = ([0.0; 3], [0.0; 3], [0.0; 3], [0.0; 3]);
+/// for (state, zeta, action) in [(2, [0.3, -1.1, 0.4], 0), (1, [-0.2, 0.5, 0.9], 2)] {
+///     for j in 0..3 {
+///         logits[j] = beta * (q_bar[j] + zeta[j] * sigma[j]);
+///         dz[j] = beta * zeta[j]; // ∂zⱼ/∂σⱼ
+///     }
+///     let log_pi = softmax_log_prob(&logits, action, &mut pi)?;
+///     assert!(log_pi < 0.0);
+///     score.fill(0.0);
+///     softmax_score(&pi, action, &dz, 1.0, &mut score)?;
+///     episodes.push_step(StepRecord::new(state, action, -1.0), 3 * state, &score)?;
+/// }
 /// episodes.end_episode();
-/// assert!(log_pi < 0.0 && episodes.n_steps() == 1);
+/// assert_eq!(episodes.n_steps(), 2);
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 ///
@@ -124,8 +133,147 @@ impl Normaliser {
 /// [`Error::DimensionMismatch`] if `probs` is not as long as `logits` or `logits` is empty;
 /// [`Error::IndexOutOfRange`] for an action ≥ the number of logits;
 /// [`Error::NonFiniteInput`] for a NaN or infinite logit; [`Error::NonFiniteResult`] if
-/// log π(action) is not finite (logits more than ~1.8e308 apart).
+/// log π(action) is not finite (logits more than ~1.8e308 apart). `probs` is unchanged on
+/// error.
 pub fn softmax_log_prob(logits: &[f64], action: usize, probs: &mut [f64]) -> Result<f64> {
+    check_logits(logits, probs)?;
+    check_index("action", action, logits.len())?;
+    let norm = Normaliser::new(logits.len(), |j| logits[j]);
+    let log_p = finite_kernel_log_prob(&norm, logits, action)?;
+    write_probs(&norm, logits, probs);
+    Ok(log_p)
+}
+
+/// Draws an action from softmax(`logits`), writes the probabilities into `probs`, and returns
+/// the action with its log-probability: the sampling half of a decision of a policy whose
+/// logits are built elsewhere (see [`softmax_log_prob`] for the DRA example).
+///
+/// It draws exactly as [`SoftmaxPolicy::sample`] does over the same logits (one uniform
+/// number, inverse CDF), and allocates nothing.
+///
+/// ```
+/// use rand::SeedableRng;
+/// use rlgrad::policy::{softmax_sample, softmax_score};
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4);
+/// let (logits, dz) = ([1.0, 0.0, -1.0], [2.0, 2.0, 2.0]);
+/// let (mut pi, mut score) = ([0.0; 3], [0.0; 3]);
+/// let (action, log_pi) = softmax_sample(&logits, &mut rng, &mut pi)?;
+/// assert!((log_pi - pi[action].ln()).abs() < 1e-15);
+/// softmax_score(&pi, action, &dz, 1.0, &mut score)?;
+/// assert!(score.iter().sum::<f64>().abs() < 1e-15); // 2 (1[j = a] − πⱼ) sums to 0
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+///
+/// # Errors
+/// As [`softmax_log_prob`] (without the action); `probs` is unchanged on error.
+pub fn softmax_sample<R: Rng + ?Sized>(
+    logits: &[f64],
+    rng: &mut R,
+    probs: &mut [f64],
+) -> Result<(usize, f64)> {
+    check_logits(logits, probs)?;
+    let n = logits.len();
+    let z = |j: usize| logits[j];
+    let norm = Normaliser::new(n, z);
+    let action = norm.sample(n, z, rng);
+    let log_p = finite_kernel_log_prob(&norm, logits, action)?;
+    write_probs(&norm, logits, probs);
+    Ok((action, log_p))
+}
+
+/// Adds the score of a softmax decision through chained logits into `out`:
+///
+/// ```text
+/// out[j] += alpha · dzⱼ · (1[j = a] − πⱼ)
+/// ```
+///
+/// the gradient of log π(a) = log softmax(z(θ))_a with respect to θ when each logit depends
+/// on its own parameter, zⱼ = zⱼ(θⱼ) with ∂zⱼ/∂θⱼ = `dz[j]`. For the DRA memory policy
+/// zⱼ = β(q̄ⱼ + ζⱼ σⱼ) and θ = σ, so dzⱼ = β ζⱼ; for plain logits dzⱼ = 1. `probs` is the
+/// distribution from [`softmax_log_prob`] or [`softmax_sample`]; 1 − π_a is taken as
+/// Σ_{j≠a} πⱼ, which keeps its relative accuracy as π_a → 1. BLAS axpy semantics: zero
+/// `out` first to write the score. Allocates nothing.
+///
+/// ```
+/// use rlgrad::policy::{softmax_log_prob, softmax_score};
+/// let (logits, dz) = ([0.5, -0.5], [3.0, -1.0]);
+/// let mut pi = [0.0; 2];
+/// softmax_log_prob(&logits, 1, &mut pi)?;
+/// let mut score = [0.0; 2];
+/// softmax_score(&pi, 1, &dz, 1.0, &mut score)?;
+/// assert!((score[0] - 3.0 * -pi[0]).abs() < 1e-15);
+/// assert!((score[1] - -1.0 * (1.0 - pi[1])).abs() < 1e-15);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] if `probs` is empty or `dz` or `out` is not as long as it;
+/// [`Error::IndexOutOfRange`] for an action ≥ its length; [`Error::NonFiniteInput`] for a
+/// non-finite probability, `dz` entry or `alpha`; [`Error::InvalidOption`] for a probability
+/// outside \[0, 1\]; [`Error::NonFiniteResult`] if an entry of the product overflows. `out`
+/// is unchanged on error.
+pub fn softmax_score(
+    probs: &[f64],
+    action: usize,
+    dz: &[f64],
+    alpha: f64,
+    out: &mut [f64],
+) -> Result<()> {
+    let n = probs.len();
+    if n == 0 {
+        return Err(Error::DimensionMismatch {
+            what: "probabilities".to_string(),
+            expected: 1,
+            found: 0,
+        });
+    }
+    check_len("dz", n, dz.len())?;
+    check_len("score buffer", n, out.len())?;
+    check_index("action", action, n)?;
+    if !alpha.is_finite() {
+        return Err(non_finite_alpha(alpha));
+    }
+    for (j, &p) in probs.iter().enumerate() {
+        if !p.is_finite() {
+            return Err(Error::NonFiniteInput {
+                what: format!("probability {j}"),
+                value: p,
+            });
+        }
+        if !(0.0..=1.0).contains(&p) {
+            return Err(Error::InvalidOption {
+                name: format!("probability {j}"),
+                value: p.to_string(),
+                reason: "must be in [0, 1]".to_string(),
+            });
+        }
+    }
+    if let Some(j) = dz.iter().position(|v| !v.is_finite()) {
+        return Err(Error::NonFiniteInput {
+            what: format!("dz[{j}]"),
+            value: dz[j],
+        });
+    }
+    // 1[j = a] − πⱼ, with 1 − π_a = Σ_{j≠a} πⱼ.
+    let rest: f64 = (0..n).filter(|&j| j != action).map(|j| probs[j]).sum();
+    let entry = |j: usize| {
+        let d = if j == action { rest } else { -probs[j] };
+        alpha * (dz[j] * d)
+    };
+    if let Some(j) = (0..n).find(|&j| !entry(j).is_finite()) {
+        return Err(Error::NonFiniteResult {
+            what: format!("softmax score entry {j} (alpha * dz[{j}] * (1[j = a] - p[{j}]))"),
+            theta: dz.to_vec(),
+        });
+    }
+    for (j, o) in out.iter_mut().enumerate() {
+        *o += entry(j);
+    }
+    Ok(())
+}
+
+/// Non-empty finite logits and a probabilities buffer of their length.
+fn check_logits(logits: &[f64], probs: &[f64]) -> Result<()> {
     let n = logits.len();
     if n == 0 {
         return Err(Error::DimensionMismatch {
@@ -135,26 +283,32 @@ pub fn softmax_log_prob(logits: &[f64], action: usize, probs: &mut [f64]) -> Res
         });
     }
     check_len("probabilities buffer", n, probs.len())?;
-    check_index("action", action, n)?;
     if let Some(j) = logits.iter().position(|z| !z.is_finite()) {
         return Err(Error::NonFiniteInput {
             what: format!("logit {j}"),
             value: logits[j],
         });
     }
-    let norm = Normaliser::new(n, |j| logits[j]);
+    Ok(())
+}
+
+fn finite_kernel_log_prob(norm: &Normaliser, logits: &[f64], action: usize) -> Result<f64> {
     let log_p = norm.log_prob(logits[action]);
-    if !log_p.is_finite() {
-        return Err(Error::NonFiniteResult {
+    if log_p.is_finite() {
+        Ok(log_p)
+    } else {
+        Err(Error::NonFiniteResult {
             what: format!("log-probability of action {action}"),
             theta: logits.to_vec(),
-        });
+        })
     }
+}
+
+fn write_probs(norm: &Normaliser, logits: &[f64], probs: &mut [f64]) {
     let inv = 1.0 / norm.sum;
     for (p, &z) in probs.iter_mut().zip(logits) {
         *p = norm.weight(z) * inv;
     }
-    Ok(log_p)
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -385,11 +539,17 @@ impl Policy for SoftmaxPolicy {
                 if !alpha.is_finite() {
                     return Err(non_finite_alpha(alpha));
                 }
+                // 1 − π_a = Σ_{j≠a} eⱼ / S, from the other weights: as π_a → 1, 1 − π_a
+                // would lose its relative accuracy (and round to 0 below e^−37).
+                let mut others = 0.0;
                 for (j, (s, &z)) in score_block.iter_mut().zip(row).enumerate() {
-                    let pj = norm.weight(z) * inv;
-                    let g = if j == action { 1.0 - pj } else { -pj };
-                    *s += alpha * g;
+                    if j != action {
+                        let w = norm.weight(z);
+                        others += w;
+                        *s -= alpha * (w * inv);
+                    }
                 }
+                score_block[action] += alpha * (others * inv);
                 Ok(log_p)
             }
             Kind::Values { q } => {
@@ -399,8 +559,22 @@ impl Policy for SoftmaxPolicy {
                 let log_p =
                     finite_log_prob(norm.log_prob(beta * row[action]), state, action, theta)?;
                 let inv = 1.0 / norm.sum;
-                let mean: f64 = row.iter().map(|&v| norm.weight(beta * v) * inv * v).sum();
-                let g = alpha * (row[action] - mean);
+                // Q_a − Σⱼ πⱼ Qⱼ = Σ_{j≠a} πⱼ (Q_a − Qⱼ): no cancellation as π_a → 1. (Q_a − Qⱼ
+                // can overflow where the plain difference does not: then the plain one.)
+                let qa = row[action];
+                let spread: f64 = (0..a_n)
+                    .filter(|&j| j != action)
+                    .map(|j| norm.weight(beta * row[j]) * inv * (qa - row[j]))
+                    .sum();
+                let diff = if spread.is_finite() {
+                    spread
+                } else {
+                    qa - row
+                        .iter()
+                        .map(|&v| norm.weight(beta * v) * inv * v)
+                        .sum::<f64>()
+                };
+                let g = alpha * diff;
                 if !g.is_finite() {
                     return Err(Error::NonFiniteResult {
                         what: format!("score of action {action} in state {state}"),
@@ -438,13 +612,19 @@ impl Policy for SoftmaxPolicy {
                 let row = &theta[start..start + a_n];
                 let norm = Normaliser::new(a_n, |j| row[j]);
                 let inv = 1.0 / norm.sum;
+                // Off the diagonal πᵢπⱼ; on it −πᵢ(1 − πᵢ) with 1 − πᵢ = Σ_{j≠i} πⱼ, accurate
+                // as πᵢ → 1 (πᵢπᵢ − πᵢ would cancel).
                 for i in 0..a_n {
                     let pi = norm.weight(row[i]) * inv;
+                    let mut others = 0.0;
                     for j in 0..a_n {
-                        let pj = norm.weight(row[j]) * inv;
-                        let h = if i == j { pi * pj - pi } else { pi * pj };
-                        hess[i * stride + j] += alpha * h;
+                        if j != i {
+                            let pj = norm.weight(row[j]) * inv;
+                            others += pj;
+                            hess[i * stride + j] += alpha * (pi * pj);
+                        }
                     }
+                    hess[i * stride + i] -= alpha * (pi * others);
                 }
             }
             Kind::Values { q } => {
