@@ -136,8 +136,10 @@ fn logistic_pair(x: f64) -> (f64, f64, f64) {
 /// [`features`](FeatureMap::features) is called once per evaluation of Q̂, so it must not
 /// allocate; it receives a z of length [`input_dim`](FeatureMap::input_dim) with finite
 /// entries and writes exactly [`n_features`](FeatureMap::n_features) values. A map that
-/// writes a non-finite feature makes the evaluation return
-/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult).
+/// writes a non-finite feature makes every evaluation that reads it return
+/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) — the value alone too, although
+/// tanh and the logistic would saturate at ±∞ — naming the feature when one evaluation
+/// is asked for, and leaves an update's ω unchanged.
 ///
 /// ```
 /// use rlgrad::critic::FeatureMap;
@@ -530,7 +532,11 @@ impl<M: FeatureMap> ShallowCritic<M> {
         let w = slice_or_copy(&omega, &mut ws.omega);
         let zs = slice_or_copy(&z, &mut ws.z);
         let q = self.forward::<0>(w, zs, &mut ws.cur);
-        finite_value(q, "critic value", omega)
+        if q.is_finite() {
+            Ok(q)
+        } else {
+            Err(self.evaluation_error("critic value", &[(&ws.cur, "z")], omega))
+        }
     }
 
     /// Q̂(z; ω), and ∇ω Q̂ written into `grad` (its old contents are ignored).
@@ -559,6 +565,9 @@ impl<M: FeatureMap> ShallowCritic<M> {
         let w = slice_or_copy(&omega, ob);
         let zs = slice_or_copy(&z, zb);
         let q = self.forward::<1>(w, zs, cur);
+        if !q.is_finite() {
+            return Err(self.evaluation_error("critic value", &[(cur, "z")], omega));
+        }
         match grad.as_slice_mut() {
             Some(g) => self.write_grad::<true>(&w[..self.p], cur, 1.0, g, true),
             None => {
@@ -566,7 +575,6 @@ impl<M: FeatureMap> ShallowCritic<M> {
                 grad.iter_mut().zip(gb.iter()).for_each(|(g, v)| *g = *v);
             }
         }
-        let q = finite_value(q, "critic value", omega)?;
         if grad.iter().any(|g| !g.is_finite()) {
             return Err(non_finite("critic gradient", omega));
         }
@@ -613,12 +621,16 @@ impl<M: FeatureMap> ShallowCritic<M> {
     // -------------------------------------------------------------------------------
 
     /// Forward pass at z: fills φ₂(z), φ₁(h) and, up to `ORDER`, φ₁′(h), φ₁″(h) in `l`;
-    /// returns Q̂. The value is the same bits whatever `ORDER`.
+    /// returns Q̂, or NaN if the feature map wrote a non-finite feature (tanh and the logistic
+    /// saturate at ±∞, so without this a bad feature could give a finite Q̂ and a non-finite
+    /// gradient). The value is the same bits whatever `ORDER`.
     #[inline]
     pub(crate) fn forward<const ORDER: usize>(&self, w: &[f64], z: &[f64], l: &mut Layer) -> f64 {
         let n = self.n;
         let phi = &mut l.phi[..n];
         self.features.features(z, phi);
+        // Once per evaluation, O(n) next to the O(n·p) products below.
+        let features_finite = phi.iter().all(|f| f.is_finite());
         let (w1, w2) = w.split_at(self.p);
         let mut q = 0.0;
         for (j, col) in w2.chunks_exact(n).enumerate() {
@@ -632,7 +644,36 @@ impl<M: FeatureMap> ShallowCritic<M> {
             }
             q += w1[j] * a;
         }
-        q
+        if features_finite {
+            q
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The error for a non-finite result of one evaluation whose forward passes are in
+    /// `layers` (each with the name of its input): it names the first non-finite feature
+    /// if the feature map wrote one, else reports `what`. Only called on failure.
+    #[cold]
+    pub(crate) fn evaluation_error(
+        &self,
+        what: &str,
+        layers: &[(&Layer, &str)],
+        omega: ArrayView1<f64>,
+    ) -> Error {
+        for (l, input) in layers {
+            let phi = &l.phi[..self.n];
+            if let Some(i) = phi.iter().position(|f| !f.is_finite()) {
+                return non_finite(
+                    &format!(
+                        "critic feature {i} of {input} (the feature map wrote {})",
+                        phi[i]
+                    ),
+                    omega,
+                );
+            }
+        }
+        non_finite(what, omega)
     }
 
     /// `out` (=, when `OVERWRITE`, else +=) alpha·∇ω Q̂ from a forward pass of order ≥ 1

@@ -536,12 +536,20 @@ impl NormalizedUpdate {
         let (w, d) = (&w[..], &mut d[..len]);
         for j in 0..buffer.len() {
             let (z, r, zn) = buffer.raw(j);
-            let _ = match self.trainable {
+            let (e, _) = match self.trainable {
                 Trainable::All => critic.td_forward::<1>(w, z, r, zn, self.gamma, cur, next),
                 Trainable::OutputLayer => {
                     critic.td_forward::<0>(w, z, r, zn, self.gamma, cur, next)
                 }
             };
+            // C does not use e, but a non-finite e (a non-finite feature, or overflow) means
+            // the update at ω fails, so C would describe nothing.
+            if !e.is_finite() {
+                return Err(non_finite(
+                    &format!("td error of stored transition {j}"),
+                    omega,
+                ));
+            }
             critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
             if zn.is_some() {
                 critic.write_grad::<false>(&w[..p], next, -self.gamma, d, hidden);

@@ -130,7 +130,27 @@ impl<M: FeatureMap> ShallowCritic<M> {
             &mut ws.cur,
             &mut ws.next,
         );
-        finite_value(e, "td error", omega)
+        if e.is_finite() {
+            Ok(e)
+        } else {
+            Err(self.td_error_error(&ws.cur, &ws.next, next.is_some(), omega))
+        }
+    }
+
+    /// The error for a non-finite TD error: a non-finite feature at z or z₊ if there is one.
+    #[cold]
+    fn td_error_error(
+        &self,
+        cur: &super::network::Layer,
+        next: &super::network::Layer,
+        continues: bool,
+        omega: ArrayView1<f64>,
+    ) -> Error {
+        if continues {
+            self.evaluation_error("td error", &[(cur, "z"), (next, "next z")], omega)
+        } else {
+            self.evaluation_error("td error", &[(cur, "z")], omega)
+        }
     }
 
     /// The TD error e (returned) and its data vector d written into `d` (old contents
@@ -154,7 +174,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
     ///
     /// # Errors
     /// As [`ShallowCritic::td_error`], plus a buffer `d` of the wrong length and a
-    /// non-finite d.
+    /// non-finite d. On `Err`, `d` is left as it was.
     pub fn data_vector(
         &self,
         omega: ArrayView1<f64>,
@@ -179,16 +199,19 @@ impl<M: FeatureMap> ShallowCritic<M> {
         let z = slice_or_copy(&transition.z, zb);
         let next = transition.next.as_ref().map(|v| slice_or_copy(v, znb));
         let (e, g) = self.td_forward::<1>(w, z, transition.reward, next, gamma, cur, nl);
+        if !e.is_finite() {
+            return Err(self.td_error_error(cur, nl, next.is_some(), omega));
+        }
         let w1 = &w[..self.hidden()];
         self.write_grad::<true>(w1, cur, 1.0, gb, true);
         if kind == TdGradient::Full && next.is_some() {
             self.write_grad::<false>(w1, nl, -g, gb, true);
         }
-        d.iter_mut().zip(gb.iter()).for_each(|(o, v)| *o = *v);
-        let e = finite_value(e, "td error", omega)?;
+        // Checked before the copy: on `Err`, `d` is left as it was.
         if gb.iter().any(|v| !v.is_finite()) {
             return Err(non_finite("td data vector", omega));
         }
+        d.iter_mut().zip(gb.iter()).for_each(|(o, v)| *o = *v);
         Ok(e)
     }
 
