@@ -449,7 +449,7 @@ fn non_contiguous_views_give_the_same_bits() {
 #[test]
 fn ring_buffer_drops_the_oldest_and_rejects_bad_transitions() {
     let mut b = ReplayBuffer::new(3, 2).unwrap();
-    assert!(b.is_empty() && b.step_size_bound().is_infinite());
+    assert!(b.is_empty() && b.step_size_bound() == 8.0 / 3.0);
     for k in 0..5 {
         let z = arr1(&[k as f64, 0.0]);
         let zn = arr1(&[k as f64 + 1.0, 0.0]);
@@ -621,11 +621,7 @@ fn eta_bound_run(factor: f64, updates: usize) -> (f64, Vec<f64>) {
     let m = 16;
     let mut buffer = ReplayBuffer::new(m, 1).unwrap();
     for j in 0..m {
-        let z = -0.3 + 0.6 * j as f64 / (m - 1) as f64;
-        let r = star_w1[0] * z + star_w1[1];
-        buffer
-            .push(Transition::terminal(arr1(&[z]).view(), r))
-            .unwrap();
+        buffer.push(nearly_parallel(j, m, &star_w1).view()).unwrap();
     }
     let eta = factor * buffer.step_size_bound();
     let update = NormalizedUpdate::new(eta, 0.9)
@@ -651,6 +647,48 @@ fn eta_bound_run(factor: f64, updates: usize) -> (f64, Vec<f64>) {
         errors.push(err(&omega));
     }
     (rho, errors)
+}
+
+/// Terminal transition j of the `eta_bound_run` data: z ∈ [−0.3, 0.3], r = w*ᵀ(z, 1).
+fn nearly_parallel(j: usize, m: usize, star_w1: &Array1<f64>) -> Tr {
+    let z = -0.3 + 0.6 * j as f64 / (m - 1) as f64;
+    Tr {
+        z: arr1(&[z]),
+        reward: star_w1[0] * z + star_w1[1],
+        next: None,
+    }
+}
+
+/// The bound is 8 / capacity, valid at every fill level: an η taken while the buffer is
+/// partly filled still contracts once it is full. (With 8 / len, η taken from 2 stored
+/// transitions of 16 was 8 times too large, and the filled buffer diverged.)
+#[test]
+fn step_size_bound_holds_at_every_fill_level() {
+    let critic = ShallowCritic::new(1, 2, Activation::Identity).unwrap();
+    let star_w1 = arr1(&[0.5, -0.3]);
+    let omega = critic
+        .weights_from(arr1(&[0.0, 0.0]).view(), Array2::<f64>::eye(2).view())
+        .unwrap();
+    let m = 16;
+    let mut buffer = ReplayBuffer::new(m, 1).unwrap();
+    assert_eq!(buffer.step_size_bound(), 0.5);
+    buffer.push(nearly_parallel(0, m, &star_w1).view()).unwrap();
+    buffer
+        .push(nearly_parallel(m - 1, m, &star_w1).view())
+        .unwrap();
+    assert_eq!(buffer.step_size_bound(), 0.5);
+    let update = NormalizedUpdate::new(0.9 * buffer.step_size_bound(), 0.9)
+        .unwrap()
+        .with_trainable(Trainable::OutputLayer);
+    let mut ws = critic.workspace();
+    for j in 1..m - 1 {
+        buffer.push(nearly_parallel(j, m, &star_w1).view()).unwrap();
+        let rho = update
+            .spectral_radius(&critic, &buffer, omega.view(), &mut ws)
+            .unwrap();
+        assert!(rho < 1.0, "{} stored: rho = {rho}", buffer.len());
+    }
+    assert!(buffer.is_full());
 }
 
 #[test]

@@ -8,7 +8,7 @@
 //! e(z, z₊)  = Q̂(z) − r(z) − γ Q̂(z₊)                   (Q̂(z) − r(z) if the episode ends)
 //! d         = ∇ω e = ∇Q̂(z) − γ ∇Q̂(z₊)                 (semi-gradient: d = ∇Q̂(z))
 //! e(ω)      = e(ω*) + d(ω*)ᵀ(ω − ω*) + O(‖ω − ω*‖²)   (linearisation)
-//! ω        ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²            (normalised replay update, M transitions)
+//! ω        ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²            (normalised replay update, ≤ M transitions)
 //! C         = I − η Σⱼ dⱼdⱼᵀ / (dⱼᵀdⱼ + 1)²           (contracts if exciting and 0 < η < 8/M)
 //! ```
 //!

@@ -193,11 +193,23 @@ impl ReplayBuffer {
         (0..self.len).filter_map(|j| self.get(j))
     }
 
-    /// 8 / M with M = [`ReplayBuffer::len`], the step size below which the normalised update
-    /// of a linear critic contracts when the stored data vectors are exciting (see
-    /// [`NormalizedUpdate`]); +∞ for an empty buffer.
+    /// 8 / M with M = [`ReplayBuffer::capacity`]: the step size below which the normalised
+    /// update of a linear critic contracts when the stored data vectors are exciting (see
+    /// [`NormalizedUpdate`]). It uses the capacity, not the number stored, so an η chosen
+    /// while the buffer fills stays valid once it is full: with len ≤ M transitions,
+    /// A ⪯ (len/4) I ⪯ (M/4) I. It is finite and positive for every buffer.
+    ///
+    /// ```
+    /// use ndarray::arr1;
+    /// use rlgrad::critic::{ReplayBuffer, Transition};
+    /// let mut buffer = ReplayBuffer::new(32, 1)?;
+    /// assert_eq!(buffer.step_size_bound(), 0.25); // empty: already 8 / 32
+    /// buffer.push(Transition::terminal(arr1(&[0.0]).view(), 1.0))?;
+    /// assert_eq!(buffer.step_size_bound(), 0.25); // not 8 / 1
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
     pub fn step_size_bound(&self) -> f64 {
-        8.0 / self.len as f64
+        8.0 / self.capacity as f64
     }
 
     /// The TD errors eⱼ of every stored transition, oldest first, written into `out`
@@ -286,7 +298,7 @@ pub enum Trainable {
 /// The normalised experience-replay update of the critic weights,
 ///
 /// ```text
-/// ω ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²        (j over the M stored transitions)
+/// ω ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²        (j over the len ≤ M stored transitions)
 /// ```
 ///
 /// with eⱼ the TD error and dⱼ its data vector ([`TdGradient::Full`] by default, or the
@@ -303,11 +315,13 @@ pub enum Trainable {
 /// ```
 ///
 /// (ω̃ = ω − ω*). Each term of A = Σⱼ dⱼdⱼᵀ/(dⱼᵀdⱼ + 1)² has the single non-zero eigenvalue
-/// ‖dⱼ‖²/(‖dⱼ‖² + 1)² ≤ ¼, so 0 ⪯ A ⪯ (M/4) I, and the eigenvalues of C lie in
-/// \[1 − ηM/4, 1 − η λ_min(A)\]. Hence if the stored dⱼ are exciting (they span the weight
-/// space: λ_min(A) > 0) and 0 < η < 8/M, the spectral radius of C is below 1 and the error
-/// contracts. Above 8/M it can exceed 1: data vectors that are nearly parallel with
-/// ‖dⱼ‖ ≈ 1 make λ_max(A) ≈ M/4, and the update then diverges (shown in the tests).
+/// ‖dⱼ‖²/(‖dⱼ‖² + 1)² ≤ ¼, so 0 ⪯ A ⪯ (len/4) I ⪯ (M/4) I with M the buffer's capacity, and
+/// the eigenvalues of C lie in \[1 − ηM/4, 1 − η λ_min(A)\]. Hence if the stored dⱼ are
+/// exciting (they span the weight space: λ_min(A) > 0) and 0 < η < 8/M
+/// ([`ReplayBuffer::step_size_bound`], valid at every fill level), the spectral radius of C
+/// is below 1 and the error contracts. Above 8/M it can exceed 1: data vectors that are
+/// nearly parallel with ‖dⱼ‖ ≈ 1 make λ_max(A) ≈ M/4 in a full buffer, and the update then
+/// diverges (shown in the tests).
 /// [`NormalizedUpdate::contraction_matrix`] and [`NormalizedUpdate::spectral_radius`]
 /// compute C and ρ(C) at any ω, so a user can check η; for a nonlinear critic they describe
 /// the update linearised at ω.
