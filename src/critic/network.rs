@@ -466,6 +466,18 @@ impl<M: FeatureMap> ShallowCritic<M> {
 
     /// (w₁, W₂) from ω; the inverse of [`ShallowCritic::weights_from`].
     ///
+    /// ```
+    /// use ndarray::{arr1, arr2};
+    /// use rlgrad::critic::{Activation, ShallowCritic};
+    /// let critic = ShallowCritic::new(1, 2, Activation::Tanh)?; // n = 2 features, p = 2 units
+    /// let (w1, w2) = (arr1(&[1.0, -1.0]), arr2(&[[0.1, 0.2], [0.3, 0.4]]));
+    /// let omega = critic.weights_from(w1.view(), w2.view())?;
+    /// assert_eq!(omega.to_vec(), [1.0, -1.0, 0.1, 0.3, 0.2, 0.4]); // w₁, then W₂'s columns
+    /// let (back1, back2) = critic.split_weights(omega.view())?;
+    /// assert_eq!((back1, back2), (w1, w2));
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if ω does not have [`ShallowCritic::dim`] entries.
     pub fn split_weights(&self, omega: ArrayView1<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
