@@ -1025,3 +1025,56 @@ fn neural_critic_recovers_chain_values_at_gamma_0_9() {
         assert!(err < 1e-6, "p = {p}: value error {err:e}");
     }
 }
+
+/// A reward of 1e200 gives a finite TD error e ≈ −1e200 whose ½e² overflows. The update's
+/// step is finite, so the update is taken (as its formula says) and the loss it reports is
+/// +∞; `td_errors` reports every finite eⱼ and the same +∞. `TdLoss`, a `Term`, must return
+/// a finite value or an error: an error.
+#[test]
+fn update_with_an_overflowing_loss_still_steps() {
+    let critic = ShallowCritic::new(1, 2, Activation::Tanh).unwrap();
+    let mut buffer = ReplayBuffer::new(2, 1).unwrap();
+    let (a, b) = (arr1(&[0.5]), arr1(&[-0.5]));
+    buffer
+        .push(Transition::new(a.view(), 1e200, b.view()))
+        .unwrap();
+    buffer.push(Transition::terminal(b.view(), 1.0)).unwrap();
+    let omega = critic.random_weights(&mut ChaCha8Rng::seed_from_u64(4));
+    let (eta, gamma) = (0.1, 0.9);
+    let mut ws = critic.workspace();
+    let mut want = omega.clone();
+    let mut d = Array1::zeros(critic.dim());
+    for t in buffer.iter() {
+        let e = critic
+            .data_vector(
+                omega.view(),
+                t,
+                gamma,
+                TdGradient::Full,
+                d.view_mut(),
+                &mut ws,
+            )
+            .unwrap();
+        let dd = d.dot(&d) + 1.0;
+        want.scaled_add(-eta * e / (dd * dd), &d);
+    }
+    assert!(want.iter().all(|w| w.is_finite()));
+    let mut w = omega.clone();
+    let update = NormalizedUpdate::new(eta, gamma).unwrap();
+    let loss = update
+        .apply(&critic, &buffer, w.view_mut(), &mut ws)
+        .unwrap();
+    assert_eq!(loss, f64::INFINITY);
+    assert!(max_rel_error(w.view(), want.view()) < 1e-12, "{w}\n{want}");
+
+    let mut errors = Array1::zeros(2);
+    let half_sum = buffer
+        .td_errors(&critic, omega.view(), gamma, errors.view_mut(), &mut ws)
+        .unwrap();
+    assert_eq!(half_sum, f64::INFINITY);
+    assert!(errors.iter().all(|e| e.is_finite()) && errors[0] < -9e199);
+
+    let loss = TdLoss::new(&critic, &buffer, gamma).unwrap();
+    let err = loss.value(omega.view()).unwrap_err();
+    assert!(matches!(err, Error::NonFiniteResult { .. }), "{err}");
+}

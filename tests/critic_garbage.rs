@@ -105,6 +105,19 @@ fn ok_finite(r: &rlgrad::Result<f64>, what: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A sum of squares that may overflow: Ok and finite or +∞ (never NaN or −∞), or an
+/// allowed error.
+fn ok_loss(r: &rlgrad::Result<f64>, what: &str) -> Result<(), TestCaseError> {
+    match r {
+        Ok(v) => prop_assert!(
+            v.is_finite() || *v == f64::INFINITY,
+            "{what} returned Ok({v})"
+        ),
+        Err(e) => prop_assert!(allowed(e), "{what}: unexpected error {e:?}"),
+    }
+    Ok(())
+}
+
 /// Every evaluation of a Term: Ok and finite, or an allowed error; same value bits.
 fn check_term_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), TestCaseError> {
     let k = term.dim();
@@ -243,7 +256,7 @@ fn exercise<M: FeatureMap>(
     }
     let mut errs = Array1::from_elem(buffer.len(), f64::NAN);
     let l = buffer.td_errors(critic, w, gamma, errs.view_mut(), ws);
-    ok_finite(&l, "td_errors")?;
+    ok_loss(&l, "td_errors")?;
     if l.is_ok() {
         prop_assert!(errs.iter().all(|x| x.is_finite()));
     }
@@ -281,11 +294,10 @@ fn exercise<M: FeatureMap>(
     let mut w2 = omega.clone();
     for _ in 0..3 {
         let before = w2.clone();
-        match update.apply(critic, &buffer, w2.view_mut(), ws) {
-            Ok(v) => {
-                prop_assert!(v.is_finite());
-                prop_assert!(w2.iter().all(|x| x.is_finite()));
-            }
+        let r = update.apply(critic, &buffer, w2.view_mut(), ws);
+        ok_loss(&r, "apply")?;
+        match r {
+            Ok(_) => prop_assert!(w2.iter().all(|x| x.is_finite())),
             Err(e) => {
                 prop_assert!(allowed(&e), "{e:?}");
                 prop_assert!(w2

@@ -555,7 +555,9 @@ impl<M: FeatureMap> ShallowCritic<M> {
     ///
     /// # Errors
     /// As [`ShallowCritic::value`], plus a gradient buffer of the wrong length, and
-    /// [`Error::NonFiniteResult`] if a gradient entry overflows.
+    /// [`Error::NonFiniteResult`] if a gradient entry overflows. On `Err` the contents of
+    /// `grad` are unspecified (as after an `Err` from a [`Term`](crate::Term)): a gradient
+    /// is written in place and checked afterwards, which saves a copy per evaluation.
     pub fn value_and_grad(
         &self,
         omega: ArrayView1<f64>,

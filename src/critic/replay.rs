@@ -4,8 +4,7 @@
 use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 
 use super::network::{
-    dot, finite_value, non_finite, square_len, try_zeros, CriticWorkspace, FeatureMap,
-    ShallowCritic,
+    dot, non_finite, square_len, try_zeros, CriticWorkspace, FeatureMap, ShallowCritic,
 };
 use super::td::{check_gamma, TdGradient, Transition};
 use crate::error::{check_len, Error, Result};
@@ -213,10 +212,14 @@ impl ReplayBuffer {
     }
 
     /// The TD errors eⱼ of every stored transition, oldest first, written into `out`
-    /// (length [`ReplayBuffer::len`]); returns ½ Σⱼ eⱼ².
+    /// (length [`ReplayBuffer::len`]); returns ½ Σⱼ eⱼ², which is +∞ if the sum overflows
+    /// although every eⱼ is finite (|eⱼ| above about 1.3e154), as
+    /// [`NormalizedUpdate::apply`] reports it.
     ///
     /// # Errors
-    /// As [`ShallowCritic::td_error`], plus `out` of the wrong length.
+    /// As [`ShallowCritic::td_error`], plus `out` of the wrong length;
+    /// [`Error::NonFiniteResult`] naming the first transition whose eⱼ is not finite. On
+    /// `Err` the contents of `out` are unspecified.
     pub fn td_errors<M: FeatureMap>(
         &self,
         critic: &ShallowCritic<M>,
@@ -241,10 +244,11 @@ impl ReplayBuffer {
             *o = e;
             loss += 0.5 * e * e;
         }
-        if out.iter().any(|e| !e.is_finite()) {
-            return Err(non_finite("td error", omega));
+        match out.iter().position(|e| !e.is_finite()) {
+            // Every eⱼ finite: the sum is finite or +∞, never NaN.
+            None => Ok(loss),
+            Some(j) => Err(td_error_of(j, omega)),
         }
-        finite_value(loss, "td loss", omega)
     }
 
     /// (z, r, z₊) of the transition of age `j` < len, as slices.
@@ -416,10 +420,16 @@ impl NormalizedUpdate {
     /// One update of ω in place, over every transition in the buffer; returns ½ Σⱼ eⱼ² at
     /// the weights *before* the update. An empty buffer leaves ω unchanged.
     ///
+    /// The update needs finite eⱼ and a finite step, not a finite sum of squares: if every
+    /// eⱼ and the new ω are finite but ½ Σⱼ eⱼ² overflows (|eⱼ| above about 1.3e154, say
+    /// from a reward of 1e200), the update is taken and the returned loss is +∞.
+    ///
     /// # Errors
     /// [`Error::DimensionMismatch`] for ω, the buffer's z length or a workspace of another
     /// shape; [`Error::NonFiniteTheta`] naming a non-finite weight; [`Error::NonFiniteResult`]
-    /// if a TD error, a data vector or the new ω is not finite — ω is then left unchanged.
+    /// naming the first stored transition whose TD error is not finite (a non-finite
+    /// feature, or overflow), or if the new ω is not finite (a data vector or the step
+    /// overflowed) — ω is then left unchanged.
     pub fn apply<M: FeatureMap>(
         &self,
         critic: &ShallowCritic<M>,
@@ -432,12 +442,16 @@ impl NormalizedUpdate {
             .iter_mut()
             .zip(omega.iter())
             .for_each(|(o, v)| *o = *v);
-        let (loss, len) = match self.trainable {
+        let (loss, len, bad) = match self.trainable {
             Trainable::All => self.accumulate_step::<1, M>(critic, buffer, ws),
             Trainable::OutputLayer => self.accumulate_step::<0, M>(critic, buffer, ws),
         };
         let old = omega.view();
-        let loss = finite_value(loss, "td loss", old)?;
+        if let Some(j) = bad {
+            return Err(td_error_of(j, old));
+        }
+        // Every eⱼ is finite, so the loss is finite or +∞ (reported as such); what must be
+        // finite is the new ω, checked next.
         let step = &ws.step[..len];
         let eta = self.eta;
         let moved = |(w, s): (&f64, &f64)| w - eta * s;
@@ -462,13 +476,14 @@ impl NormalizedUpdate {
     }
 
     /// Σⱼ dⱼ eⱼ/(dⱼᵀdⱼ + 1)² into ws.step\[..len\], at the weights in ws.omega; returns
-    /// (½ Σ eⱼ², len) with len = dim or p. `ORDER` = 1 when the hidden layer is trained.
+    /// (½ Σ eⱼ², len, the first j whose eⱼ is not finite) with len = dim or p. `ORDER` = 1
+    /// when the hidden layer is trained.
     fn accumulate_step<const ORDER: usize, M: FeatureMap>(
         &self,
         critic: &ShallowCritic<M>,
         buffer: &ReplayBuffer,
         ws: &mut CriticWorkspace,
-    ) -> (f64, usize) {
+    ) -> (f64, usize, Option<usize>) {
         let p = critic.hidden();
         let hidden = ORDER >= 1;
         let len = if hidden { critic.dim() } else { p };
@@ -484,9 +499,13 @@ impl NormalizedUpdate {
         let (w, d, step) = (&w[..], &mut d[..len], &mut step[..len]);
         step.fill(0.0);
         let mut loss = 0.0;
+        let mut bad = None;
         for j in 0..buffer.len() {
             let (z, r, zn) = buffer.raw(j);
             let (e, g) = critic.td_forward::<ORDER>(w, z, r, zn, self.gamma, cur, next);
+            if !e.is_finite() && bad.is_none() {
+                bad = Some(j);
+            }
             loss += 0.5 * e * e;
             critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
             if full && zn.is_some() {
@@ -498,7 +517,7 @@ impl NormalizedUpdate {
                 *s += c * v;
             }
         }
-        (loss, len)
+        (loss, len, bad)
     }
 
     /// The contraction matrix C = I − η Σⱼ dⱼdⱼᵀ/(dⱼᵀdⱼ + 1)² at ω, over the trained weights
@@ -559,10 +578,7 @@ impl NormalizedUpdate {
             // C does not use e, but a non-finite e (a non-finite feature, or overflow) means
             // the update at ω fails, so C would describe nothing.
             if !e.is_finite() {
-                return Err(non_finite(
-                    &format!("td error of stored transition {j}"),
-                    omega,
-                ));
+                return Err(td_error_of(j, omega));
             }
             critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
             if zn.is_some() {
@@ -605,4 +621,10 @@ impl NormalizedUpdate {
         let (values, _) = linalg::symmetric_eigen(c.view(), "contraction matrix")?;
         Ok(values.iter().fold(0.0_f64, |m, v| m.max(v.abs())))
     }
+}
+
+/// The error for a non-finite TD error of the stored transition of age `j`.
+#[cold]
+fn td_error_of(j: usize, omega: ArrayView1<f64>) -> Error {
+    non_finite(&format!("td error of stored transition {j}"), omega)
 }
