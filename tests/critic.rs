@@ -1078,3 +1078,121 @@ fn update_with_an_overflowing_loss_still_steps() {
     let err = loss.value(omega.view()).unwrap_err();
     assert!(matches!(err, Error::NonFiniteResult { .. }), "{err}");
 }
+
+/// The central-difference Jacobian of one update, ω ↦ `apply`(ω), over the trained block
+/// (the first `len` weights; the others stay at ω's).
+fn update_jacobian<M: FeatureMap>(
+    critic: &ShallowCritic<M>,
+    buffer: &ReplayBuffer,
+    update: &NormalizedUpdate,
+    omega: &Array1<f64>,
+    len: usize,
+) -> Array2<f64> {
+    let mut ws = critic.workspace();
+    let block = omega.slice(s![..len]).to_owned();
+    fd::jacobian(block.view(), &FdOptions::default(), |x| {
+        let mut w = omega.clone();
+        w.slice_mut(s![..len]).assign(&x);
+        update.apply(critic, buffer, w.view_mut(), &mut ws)?;
+        Ok(w.slice(s![..len]).to_owned())
+    })
+    .unwrap()
+}
+
+fn max_abs_difference(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+/// `z`s and `z₊`s drawn on [−2, 2]ᵈ, one in four terminal, with rewards from `reward(z, z₊)`.
+fn random_buffer(
+    rng: &mut ChaCha8Rng,
+    m: usize,
+    d: usize,
+    mut reward: impl FnMut(&Array1<f64>, Option<&Array1<f64>>) -> f64,
+) -> ReplayBuffer {
+    let mut buffer = ReplayBuffer::new(m, d).unwrap();
+    for _ in 0..m {
+        let z = Array1::from_shape_fn(d, |_| rng.random_range(-2.0..2.0));
+        let zn = Array1::from_shape_fn(d, |_| rng.random_range(-2.0..2.0));
+        let terminal = rng.random_range(0..4) == 0;
+        let r = reward(&z, (!terminal).then_some(&zn));
+        let t = if terminal {
+            Transition::terminal(z.view(), r)
+        } else {
+            Transition::new(z.view(), r, zn.view())
+        };
+        buffer.push(t).unwrap();
+    }
+    buffer
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// C is the Jacobian of the update map where the update is linear in the trained
+    /// weights (output layer only, at any ω and any rewards), and for every weight at a ω
+    /// where every eⱼ = 0 (rewards r = Q̂(z) − γ Q̂(z₊) at that ω): there the terms
+    /// eⱼ ∂(dⱼ/(dⱼᵀdⱼ + 1)²)/∂ω that C leaves out vanish.
+    #[test]
+    fn contraction_matrix_is_the_update_jacobian_where_exact(
+        d_in in 1usize..=2,
+        p in 1usize..=3,
+        act in select(ACTIVATIONS.to_vec()),
+        seed in any::<u64>(),
+        gamma in 0.0..1.0f64,
+        eta in 0.01..0.5f64,
+    ) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let critic = ShallowCritic::new(d_in, p, act).unwrap();
+        let omega = critic.random_weights(&mut rng);
+        let update = NormalizedUpdate::new(eta, gamma).unwrap();
+        let mut ws = critic.workspace();
+
+        // Output layer only, rewards anywhere.
+        let mut rewards = ChaCha8Rng::seed_from_u64(seed.wrapping_add(1));
+        let buffer = random_buffer(&mut rng, 5, d_in, |_, _| rewards.random_range(-2.0..2.0));
+        let linear = update.with_trainable(Trainable::OutputLayer);
+        let c = linear.contraction_matrix(&critic, &buffer, omega.view(), &mut ws).unwrap();
+        let j = update_jacobian(&critic, &buffer, &linear, &omega, p);
+        let diff = max_abs_difference(&c, &j);
+        prop_assert!(diff < 1e-8, "output layer: max |J - C| = {diff:e}\n{c}\n{j}");
+
+        // Every weight, at a ω where every TD error is zero.
+        let mut ws2 = critic.workspace();
+        let zero_error = random_buffer(&mut rng, 5, d_in, |z, zn| {
+            let q = critic.value(omega.view(), z.view(), &mut ws2).unwrap();
+            let qn = zn.map_or(0.0, |zn| critic.value(omega.view(), zn.view(), &mut ws2).unwrap());
+            q - gamma * qn
+        });
+        let mut e = Array1::zeros(5);
+        zero_error.td_errors(&critic, omega.view(), gamma, e.view_mut(), &mut ws).unwrap();
+        prop_assert!(e.iter().all(|e| e.abs() < 1e-13), "{e}");
+        let c = update.contraction_matrix(&critic, &zero_error, omega.view(), &mut ws).unwrap();
+        let j = update_jacobian(&critic, &zero_error, &update, &omega, critic.dim());
+        let diff = max_abs_difference(&c, &j);
+        prop_assert!(diff < 1e-8, "all weights, e = 0: max |J - C| = {diff:e}");
+    }
+}
+
+/// With every weight of a nonlinear critic trained and non-zero TD errors, C is only the
+/// Gauss–Newton part of the update's Jacobian: on this 6-weight tanh critic they differ by
+/// far more than the finite-difference error.
+#[test]
+fn contraction_matrix_is_only_gauss_newton_for_a_nonlinear_critic() {
+    let mut rng = ChaCha8Rng::seed_from_u64(9);
+    let critic = ShallowCritic::new(1, 2, Activation::Tanh).unwrap();
+    let omega = critic.random_weights(&mut rng);
+    let buffer = random_buffer(&mut rng, 6, 1, |_, _| 1.0);
+    let update = NormalizedUpdate::new(0.5, 0.9).unwrap();
+    let mut ws = critic.workspace();
+    let c = update
+        .contraction_matrix(&critic, &buffer, omega.view(), &mut ws)
+        .unwrap();
+    let j = update_jacobian(&critic, &buffer, &update, &omega, critic.dim());
+    let diff = max_abs_difference(&c, &j);
+    println!("6-weight tanh critic, every weight trained: max |J - C| = {diff:.3}");
+    assert!(diff > 1e-2, "max |J - C| = {diff:e}");
+}

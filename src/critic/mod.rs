@@ -12,6 +12,11 @@
 //! C         = I − η Σⱼ dⱼdⱼᵀ / (dⱼᵀdⱼ + 1)²           (contracts if exciting and 0 < η < 8/M)
 //! ```
 //!
+//! C is the Gauss–Newton part of the update's Jacobian ∂ω₊/∂ω: exact for a linear critic
+//! (the output layer alone, [`Trainable::OutputLayer`]) or where every eⱼ = 0, and it has
+//! the eigenvalue 1 whenever more weights are trained than distinct transitions are stored
+//! (see [`NormalizedUpdate::spectral_radius`]).
+//!
 //! | piece | what |
 //! |---|---|
 //! | [`ShallowCritic`] | Q̂ and ∇ω Q̂ into caller buffers; [`Activation`]s with φ₁′, φ₁″; feature maps [`RawWithBias`] (default) and [`FnFeatures`] (yours), behind [`FeatureMap`] |
