@@ -362,7 +362,9 @@ pub enum Trainable {
 /// let mut e = Array1::zeros(buffer.len());
 /// let after = buffer.td_errors(&critic, omega.view(), 0.9, e.view_mut(), &mut ws)?;
 /// assert!(after < before);
-/// assert!(update.spectral_radius(&critic, &buffer, omega.view(), &mut ws)? <= 1.0 + 1e-12);
+/// // Over all 12 weights ρ = 1 by rank alone (8 transitions); the 4 output weights contract.
+/// let output = update.with_trainable(Trainable::OutputLayer);
+/// assert!(output.spectral_radius(&critic, &buffer, omega.view(), &mut ws)? < 1.0);
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -618,8 +620,34 @@ impl NormalizedUpdate {
     }
 
     /// ρ(C) = max |λ(C)|, the spectral radius of [`NormalizedUpdate::contraction_matrix`]
-    /// (through [`crate::linalg::symmetric_eigen`]). Below 1, the linearised update
-    /// contracts.
+    /// (through [`crate::linalg::symmetric_eigen`]; the eigenvectors it also computes are
+    /// discarded). Below 1, the update of a linear critic contracts.
+    ///
+    /// **Rank.** A = (I − C)/η = Σⱼ dⱼdⱼᵀ/(dⱼᵀdⱼ + 1)² has rank at most the number k of
+    /// distinct stored transitions, so C has the eigenvalue 1 at least (trained weights − k)
+    /// times: ρ(C) ≥ 1 whenever there are more trained weights than distinct transitions —
+    /// typically with [`Trainable::All`], where dim = p(n + 1) — and then ρ says nothing
+    /// about η. To check η, use [`Trainable::OutputLayer`] (p weights) with at least p
+    /// distinct transitions that excite them:
+    ///
+    /// ```
+    /// use ndarray::arr1;
+    /// use rand::SeedableRng;
+    /// use rlgrad::critic::{Activation, NormalizedUpdate, ReplayBuffer, ShallowCritic, Trainable, Transition};
+    /// let critic = ShallowCritic::new(1, 4, Activation::Tanh)?; // dim = 4 · (2 + 1) = 12
+    /// let mut buffer = ReplayBuffer::new(6, 1)?;
+    /// for k in 0..6 {
+    ///     buffer.push(Transition::terminal(arr1(&[k as f64 / 3.0 - 1.0]).view(), 0.5))?;
+    /// }
+    /// let omega = critic.random_weights(&mut rand_chacha::ChaCha8Rng::seed_from_u64(2));
+    /// let mut ws = critic.workspace();
+    /// let update = NormalizedUpdate::new(0.9 * buffer.step_size_bound(), 0.9)?;
+    /// let all = update.spectral_radius(&critic, &buffer, omega.view(), &mut ws)?;
+    /// assert!(all >= 1.0 - 1e-12); // 12 weights, 6 transitions: rank ≤ 6
+    /// let output = update.with_trainable(Trainable::OutputLayer);
+    /// assert!(output.spectral_radius(&critic, &buffer, omega.view(), &mut ws)? < 1.0);
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
     ///
     /// # Errors
     /// As [`NormalizedUpdate::contraction_matrix`].
