@@ -375,10 +375,11 @@ proptest! {
     }
 }
 
+/// A contraction matrix over more than 16 384 weights exceeds `MAX_FLOATS` and is refused
+/// by the size arithmetic, before any allocation (the critic itself is small).
 #[test]
-fn huge_contraction_matrix_is_an_error_not_an_abort() {
-    // dim = 2^20 · 3: the matrix would need 2^43 · 9 · 8 bytes.
-    let critic = ShallowCritic::new(1, 1 << 20, Activation::Identity).unwrap();
+fn contraction_matrix_above_the_limit_is_refused_before_allocating() {
+    let critic = ShallowCritic::new(1, 5462, Activation::Identity).unwrap(); // dim = 16 386
     let omega = Array1::zeros(critic.dim());
     let buffer = ReplayBuffer::new(1, 1).unwrap();
     let mut ws = critic.workspace();
@@ -528,5 +529,15 @@ proptest! {
             let c = update.contraction_matrix(&critic, &buffer, omega.view(), &mut ws);
             prop_assert_eq!(c.is_err(), any_bad, "{:?}: {:?}", trainable, c.map(|_| ()));
         }
+    }
+}
+
+/// A critic whose weight vector or workspace could not be allocated is refused at
+/// construction, not accepted and aborted on later (`workspace`, `random_weights`).
+#[test]
+fn constructors_refuse_sizes_that_cannot_be_allocated() {
+    for (input_dim, hidden) in [(1 << 40, 1), (1, 1 << 40), (1 << 20, 1 << 20)] {
+        let err = ShallowCritic::new(input_dim, hidden, Activation::Tanh).unwrap_err();
+        assert!(matches!(err, Error::InvalidOption { .. }), "{err}");
     }
 }

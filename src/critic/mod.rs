@@ -67,7 +67,7 @@ mod td;
 
 pub use self::linearization::Linearization;
 pub use self::network::{
-    Activation, CriticWorkspace, FeatureMap, FnFeatures, RawWithBias, ShallowCritic,
+    Activation, CriticWorkspace, FeatureMap, FnFeatures, RawWithBias, ShallowCritic, MAX_FLOATS,
 };
 pub use self::replay::{NormalizedUpdate, ReplayBuffer, Trainable};
 pub use self::td::{TdGradient, TdLoss, Transition};

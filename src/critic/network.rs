@@ -318,8 +318,8 @@ impl ShallowCritic<RawWithBias> {
     /// and `hidden` = p units.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for `hidden` = 0 or sizes whose weight vector cannot be
-    /// stored.
+    /// [`Error::InvalidOption`] for `hidden` = 0 or sizes above [`MAX_FLOATS`]: p(n + 1)
+    /// weights or n = input_dim + 1 features.
     pub fn new(input_dim: usize, hidden: usize, activation: Activation) -> Result<Self> {
         if input_dim == usize::MAX {
             return Err(Error::InvalidOption {
@@ -346,8 +346,8 @@ impl<M: FeatureMap> ShallowCritic<M> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for `hidden` = 0, a map with no features, or sizes whose
-    /// weight vector cannot be stored.
+    /// [`Error::InvalidOption`] for `hidden` = 0, a map with no features, or sizes above
+    /// [`MAX_FLOATS`]: p(n + 1) weights, n features or an input of that length.
     pub fn with_features(features: M, hidden: usize, activation: Activation) -> Result<Self> {
         let n = features.n_features();
         if n == 0 {
@@ -364,19 +364,19 @@ impl<M: FeatureMap> ShallowCritic<M> {
                 reason: "the critic needs at least one hidden unit".to_string(),
             });
         }
-        let dim = (n + 1)
-            .checked_mul(hidden)
-            .filter(|d| d.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
-            .ok_or_else(|| Error::InvalidOption {
-                name: "hidden".to_string(),
-                value: hidden.to_string(),
-                reason: format!(
-                    "with {n} features the weight vector of {hidden} x ({n} + 1) entries is too \
-                     large to store"
-                ),
-            })?;
+        let input_dim = features.input_dim();
+        // The workspace holds z, z₊ (input_dim), φ₂ (n) and ω-sized vectors (dim).
+        buffer_floats(input_dim, 1, "input_dim", input_dim, "the critic's input z")?;
+        buffer_floats(n, 1, "n_features", n, "the critic's feature vector")?;
+        let dim = buffer_floats(
+            hidden,
+            n + 1,
+            "hidden",
+            hidden,
+            "the critic's weight vector (hidden x (n_features + 1))",
+        )?;
         Ok(ShallowCritic {
-            input_dim: features.input_dim(),
+            input_dim,
             features,
             activation,
             n,
@@ -867,15 +867,51 @@ pub(crate) fn try_zeros(len: usize, what: &str) -> Result<Vec<f64>> {
     Ok(v)
 }
 
-/// `dim × dim` as a number of floats, if it fits in memory addressing.
-pub(crate) fn square_len(dim: usize, what: &str) -> Result<usize> {
-    dim.checked_mul(dim)
-        .filter(|f| f.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
-        .ok_or_else(|| Error::InvalidOption {
-            name: what.to_string(),
-            value: format!("{dim} x {dim}"),
-            reason: "too large to store".to_string(),
-        })
+/// The most `f64`s that any one buffer of the critic module holds: 2²⁸ (2 GiB). The
+/// constructors refuse larger sizes with [`Error::InvalidOption`] — the weight vector
+/// p(n + 1) and n, z's length and the replay buffer's M · d (and M) — and so do the dense
+/// matrices (the contraction matrix and the [`TdLoss`](super::TdLoss) Hessian, at most
+/// 16 384 × 16 384), instead of accepting a size whose workspace, weights or matrix cannot
+/// be allocated and aborting later. Below the limit the replay buffer and the matrices are
+/// still allocated fallibly.
+///
+/// ```
+/// use rlgrad::critic::{Activation, ReplayBuffer, ShallowCritic, MAX_FLOATS};
+/// assert_eq!(MAX_FLOATS, 1 << 28);
+/// assert!(ShallowCritic::new(1 << 40, 1, Activation::Tanh).is_err()); // n = 2⁴⁰ + 1
+/// assert!(ShallowCritic::new(1, 1 << 27, Activation::Tanh).is_err()); // 3 · 2²⁷ weights
+/// assert!(ReplayBuffer::new(1 << 20, 1 << 9).is_err());                // 2²⁹ floats of z
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub const MAX_FLOATS: usize = 1 << 28;
+
+/// `a · b` as a number of floats, if one buffer may hold that many (at most
+/// [`MAX_FLOATS`]; the product must not overflow either); else
+/// [`Error::InvalidOption`] for the option `name` = `value`, saying which buffer (`what`)
+/// would be too large. The one size check of the critic module.
+pub(crate) fn buffer_floats(
+    a: usize,
+    b: usize,
+    name: &str,
+    value: usize,
+    what: &str,
+) -> Result<usize> {
+    match a.checked_mul(b) {
+        Some(floats) if floats <= MAX_FLOATS => Ok(floats),
+        _ => Err(Error::InvalidOption {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: format!(
+                "{what} would hold {a} x {b} floats, more than the critic's limit of \
+                 {MAX_FLOATS} (2^28) per buffer"
+            ),
+        }),
+    }
+}
+
+/// A zeroed dim × dim matrix's storage, within [`MAX_FLOATS`] and allocated fallibly.
+pub(crate) fn square_zeros(dim: usize, what: &str) -> Result<Vec<f64>> {
+    try_zeros(buffer_floats(dim, dim, what, dim, what)?, what)
 }
 
 pub(crate) fn check_finite_input(z: ArrayView1<f64>, what: &str) -> Result<()> {
@@ -900,5 +936,55 @@ pub(crate) fn finite_value(v: f64, what: &str, omega: ArrayView1<f64>) -> Result
         Ok(v)
     } else {
         Err(non_finite(what, omega))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size arithmetic alone: no test here allocates a large buffer (asking the OS for
+    /// terabytes is fragile under memory overcommit).
+    #[test]
+    fn buffer_floats_caps_every_product_at_max_floats() {
+        let ok = |a, b| buffer_floats(a, b, "x", a, "buffer");
+        assert_eq!(ok(1 << 14, 1 << 14).unwrap(), MAX_FLOATS);
+        assert_eq!(ok(MAX_FLOATS, 1).unwrap(), MAX_FLOATS);
+        assert_eq!(ok(0, usize::MAX).unwrap(), 0);
+        assert_eq!(ok(usize::MAX, 0).unwrap(), 0);
+        for (a, b) in [
+            ((1 << 14) + 1, 1 << 14),
+            (MAX_FLOATS + 1, 1),
+            (usize::MAX, 2), // the product overflows
+            (1 << 32, 1 << 32),
+            (3 << 20, 3 << 20), // the ~79 TB contraction matrix of a 3·2²⁰-weight critic
+        ] {
+            let err = ok(a, b).unwrap_err();
+            assert!(matches!(err, Error::InvalidOption { .. }), "{a} x {b}");
+        }
+        let err = buffer_floats(1 << 20, 1 << 9, "capacity", 1 << 20, "z").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid option `capacity` = 1048576: z would hold 1048576 x 512 floats, more \
+             than the critic's limit of 268435456 (2^28) per buffer"
+        );
+    }
+
+    #[test]
+    fn constructor_limits_are_those_of_buffer_floats() {
+        // p(n + 1) = MAX_FLOATS exactly is accepted, one unit more is not (n = 3).
+        let p = MAX_FLOATS / 4;
+        let critic = ShallowCritic::new(2, p, Activation::Tanh).unwrap();
+        assert_eq!(critic.dim(), MAX_FLOATS);
+        assert!(ShallowCritic::new(2, p + 1, Activation::Tanh).is_err());
+        // n alone too large, however few units; and the bias feature's overflow.
+        assert!(ShallowCritic::new(MAX_FLOATS, 1, Activation::Tanh).is_err());
+        assert!(ShallowCritic::new(usize::MAX, 1, Activation::Tanh).is_err());
+        assert!(ShallowCritic::new(usize::MAX - 1, 1, Activation::Tanh).is_err());
+        // A user map with a small n and a huge z.
+        let wide = FnFeatures::new(MAX_FLOATS + 1, 2, |_: &[f64], out: &mut [f64]| {
+            out.fill(0.0)
+        });
+        assert!(ShallowCritic::with_features(wide, 1, Activation::Tanh).is_err());
     }
 }

@@ -4,7 +4,8 @@
 use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 
 use super::network::{
-    dot, non_finite, square_len, try_zeros, CriticWorkspace, FeatureMap, ShallowCritic,
+    buffer_floats, dot, non_finite, square_zeros, try_zeros, CriticWorkspace, FeatureMap,
+    ShallowCritic,
 };
 use super::td::{check_gamma, TdGradient, Transition};
 use crate::error::{check_len, Error, Result};
@@ -49,14 +50,11 @@ impl ReplayBuffer {
     /// An empty buffer for `capacity` = M transitions with z ∈ ℝ^input_dim.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for a capacity of 0 or one too large to store (the storage
-    /// is allocated here, fallibly: a failed allocation is an error, not an abort).
+    /// [`Error::InvalidOption`] for a capacity of 0, or sizes above
+    /// [`MAX_FLOATS`](super::MAX_FLOATS) (M or M · d floats), or storage that cannot be
+    /// allocated (it is allocated here, fallibly: a failed allocation is an error, not an
+    /// abort).
     pub fn new(capacity: usize, input_dim: usize) -> Result<Self> {
-        let too_large = || Error::InvalidOption {
-            name: "capacity".to_string(),
-            value: capacity.to_string(),
-            reason: format!("{capacity} transitions of length {input_dim} are too many to store"),
-        };
         if capacity == 0 {
             return Err(Error::InvalidOption {
                 name: "capacity".to_string(),
@@ -64,18 +62,31 @@ impl ReplayBuffer {
                 reason: "a replay buffer holds at least one transition".to_string(),
             });
         }
-        let floats = capacity
-            .checked_mul(input_dim.max(1))
-            .filter(|f| f.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
-            .ok_or_else(too_large)?;
-        let floats = if input_dim == 0 { 0 } else { floats };
+        buffer_floats(
+            capacity,
+            1,
+            "capacity",
+            capacity,
+            "the replay buffer's rewards",
+        )?;
+        let floats = buffer_floats(
+            capacity,
+            input_dim,
+            "capacity",
+            capacity,
+            "the replay buffer's z (capacity x input_dim)",
+        )?;
         let z = try_zeros(floats, "capacity")?;
         let z_next = try_zeros(floats, "capacity")?;
         let reward = try_zeros(capacity, "capacity")?;
         let mut continues = Vec::new();
-        continues
-            .try_reserve_exact(capacity)
-            .map_err(|_| too_large())?;
+        if continues.try_reserve_exact(capacity).is_err() {
+            return Err(Error::InvalidOption {
+                name: "capacity".to_string(),
+                value: capacity.to_string(),
+                reason: "cannot allocate this many transitions".to_string(),
+            });
+        }
         continues.resize(capacity, false);
         Ok(ReplayBuffer {
             capacity,
@@ -544,8 +555,9 @@ impl NormalizedUpdate {
     /// memory.
     ///
     /// # Errors
-    /// As [`NormalizedUpdate::apply`]; [`Error::InvalidOption`] for a matrix too large to
-    /// allocate, or for a semi-gradient update,
+    /// As [`NormalizedUpdate::apply`]; [`Error::InvalidOption`] for a matrix of more than
+    /// [`MAX_FLOATS`](super::MAX_FLOATS) entries (more than 16 384 trained weights) or one
+    /// that cannot be allocated, or for a semi-gradient update,
     /// whose linearised dynamics I − η Σⱼ sⱼ dⱼᵀ/(sⱼᵀsⱼ + 1)² (sⱼ = ∇Q̂(zⱼ)) are not
     /// symmetric and have no such bound.
     pub fn contraction_matrix<M: FeatureMap>(
@@ -572,11 +584,8 @@ impl NormalizedUpdate {
         let p = critic.hidden();
         let hidden = self.trainable == Trainable::All;
         let len = if hidden { critic.dim() } else { p };
-        let mut c = Array2::from_shape_vec(
-            (len, len),
-            try_zeros(square_len(len, "contraction matrix")?, "contraction matrix")?,
-        )
-        .expect("the length is len * len");
+        let mut c = Array2::from_shape_vec((len, len), square_zeros(len, "contraction matrix")?)
+            .expect("the length is len * len");
         c.diag_mut().fill(1.0);
         let CriticWorkspace {
             omega: w,

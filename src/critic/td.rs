@@ -4,7 +4,7 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use super::network::{
-    check_finite_input, finite_value, non_finite, slice_or_copy, square_len, try_zeros, FeatureMap,
+    check_finite_input, finite_value, non_finite, slice_or_copy, square_zeros, FeatureMap,
     ShallowCritic,
 };
 use super::replay::ReplayBuffer;
@@ -273,9 +273,15 @@ impl<M: FeatureMap> ShallowCritic<M> {
 /// the minimiser adapter [`fit::Minimize`](crate::fit::Minimize) flips the sign once more.
 ///
 /// The batch is a [`ReplayBuffer`] (a buffer with capacity = batch size is a plain batch).
-/// Each evaluation allocates one workspace (O(n + p) floats; the Hessian O(dim²)), then none
-/// per transition. The semi-gradient, which is not the gradient of L, is
-/// [`TdLoss::semi_gradient`].
+/// The semi-gradient, which is not the gradient of L, is [`TdLoss::semi_gradient`].
+///
+/// **Allocation.** [`Term`] methods take `&self` (a term may be evaluated from several
+/// threads), so `TdLoss` holds no workspace: each evaluation allocates one
+/// [`CriticWorkspace`](super::CriticWorkspace), O(p·n) floats (three ω-sized vectors and the
+/// layer buffers), and the Hessian its dim × dim matrix (at most
+/// [`MAX_FLOATS`](super::MAX_FLOATS) entries, else [`Error::InvalidOption`]); nothing is
+/// allocated per transition. For allocation-free training use [`NormalizedUpdate`](super::NormalizedUpdate)
+/// or [`ReplayBuffer::td_errors`] with a workspace made once.
 ///
 /// ```
 /// use ndarray::{arr1, Array1};
@@ -439,7 +445,7 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         let w = theta.to_vec();
         let w1 = &w[..p];
         let mut g = vec![0.0; dim];
-        let mut h = try_zeros(square_len(dim, "td loss hessian")?, "td loss hessian")?;
+        let mut h = square_zeros(dim, "td loss hessian")?;
         let super::CriticWorkspace {
             cur, next, grad: d, ..
         } = &mut ws;
