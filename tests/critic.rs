@@ -795,6 +795,9 @@ fn step_size_bound_separates_convergence_from_divergence() {
 /// 1 = right (to x + 1; from N − 1 the episode ends with reward 1). Every other step costs
 /// 0.1. The evaluated policy moves right, except in state 1 where it moves left, so states
 /// 0 and 1 cycle forever and the others reach the goal.
+///
+/// `examples/td_critic.rs` has the same chain, policy and exact solve (with N = 6), written
+/// out there so that the example is a complete program; keep the two in step.
 struct Chain {
     n: usize,
     gamma: f64,
@@ -837,7 +840,7 @@ impl Chain {
         for col in 0..k {
             let piv = (col..k)
                 .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-                .unwrap();
+                .expect("non-empty range");
             a.swap(col, piv);
             let pivot_row = a[col].clone();
             for (row, r) in a.iter_mut().enumerate() {

@@ -694,6 +694,27 @@ impl<M: FeatureMap> ShallowCritic<M> {
         }
     }
 
+    /// `out` (=, when `OVERWRITE`, else +=) s·d with the data vector
+    /// d = ∇Q̂(z) − γ ∇Q̂(z₊), from forward passes of order ≥ 1 at z (`cur`) and, when
+    /// `next` = Some((layer at z₊, γ)), at z₊; `next` = None gives d = ∇Q̂(z) (a terminal
+    /// transition, or the semi-gradient). With `hidden` false only the w₁ block is touched.
+    /// The one place a data vector is assembled (TD errors, the loss, the update, C).
+    #[inline]
+    pub(crate) fn write_data_vector<const OVERWRITE: bool>(
+        &self,
+        w1: &[f64],
+        cur: &Layer,
+        next: Option<(&Layer, f64)>,
+        s: f64,
+        out: &mut [f64],
+        hidden: bool,
+    ) {
+        self.write_grad::<OVERWRITE>(w1, cur, s, out, hidden);
+        if let Some((nl, gamma)) = next {
+            self.write_grad::<false>(w1, nl, -gamma * s, out, hidden);
+        }
+    }
+
     /// Adds s·∇²ω Q̂ into `h` (dim × dim, row-major) from a forward pass of order 2 in `l`:
     ///
     /// ```text
@@ -814,9 +835,18 @@ pub(crate) fn slice_or_copy<'a>(v: &'a ArrayView1<'_, f64>, buf: &'a mut [f64]) 
     match v.as_slice() {
         Some(s) => s,
         None => {
-            buf.iter_mut().zip(v.iter()).for_each(|(b, x)| *b = *x);
+            copy_view(buf, v);
             &buf[..v.len()]
         }
+    }
+}
+
+/// Copies `v` into the front of `buf` (ω into a workspace; lengths checked by the caller).
+#[inline]
+pub(crate) fn copy_view(buf: &mut [f64], v: &ArrayView1<'_, f64>) {
+    match v.as_slice() {
+        Some(s) => buf[..s.len()].copy_from_slice(s),
+        None => buf.iter_mut().zip(v.iter()).for_each(|(b, x)| *b = *x),
     }
 }
 

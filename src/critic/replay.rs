@@ -4,8 +4,8 @@
 use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 
 use super::network::{
-    buffer_floats, dot, non_finite, square_zeros, try_zeros, CriticWorkspace, FeatureMap,
-    ShallowCritic,
+    buffer_floats, copy_view, dot, non_finite, square_zeros, try_zeros, CriticWorkspace,
+    FeatureMap, ShallowCritic,
 };
 use super::td::{check_gamma, TdGradient, Transition};
 use crate::error::{check_len, Error, Result};
@@ -241,7 +241,7 @@ impl ReplayBuffer {
     ) -> Result<f64> {
         self.check_call(critic, omega, gamma, ws)?;
         check_len("td error buffer", self.len, out.len())?;
-        ws.omega.iter_mut().zip(&omega).for_each(|(o, v)| *o = *v);
+        copy_view(&mut ws.omega, &omega);
         let CriticWorkspace {
             omega: w,
             cur,
@@ -465,10 +465,7 @@ impl NormalizedUpdate {
         ws: &mut CriticWorkspace,
     ) -> Result<f64> {
         buffer.check_call(critic, omega.view(), self.gamma, ws)?;
-        ws.omega
-            .iter_mut()
-            .zip(omega.iter())
-            .for_each(|(o, v)| *o = *v);
+        copy_view(&mut ws.omega, &omega.view());
         let (loss, len, bad) = match self.trainable {
             Trainable::All => self.accumulate_step::<1, M>(critic, buffer, ws),
             Trainable::OutputLayer => self.accumulate_step::<0, M>(critic, buffer, ws),
@@ -534,10 +531,8 @@ impl NormalizedUpdate {
                 bad = Some(j);
             }
             loss += 0.5 * e * e;
-            critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
-            if full && zn.is_some() {
-                critic.write_grad::<false>(&w[..p], next, -g, d, hidden);
-            }
+            let at_next = (full && zn.is_some()).then_some((&*next, g));
+            critic.write_data_vector::<true>(&w[..p], cur, at_next, 1.0, d, hidden);
             let dd = dot(d, d) + 1.0;
             let c = e / (dd * dd);
             for (s, v) in step.iter_mut().zip(d.iter()) {
@@ -577,10 +572,7 @@ impl NormalizedUpdate {
             });
         }
         buffer.check_call(critic, omega, self.gamma, ws)?;
-        ws.omega
-            .iter_mut()
-            .zip(omega.iter())
-            .for_each(|(o, v)| *o = *v);
+        copy_view(&mut ws.omega, &omega);
         let p = critic.hidden();
         let hidden = self.trainable == Trainable::All;
         let len = if hidden { critic.dim() } else { p };
@@ -597,7 +589,7 @@ impl NormalizedUpdate {
         let (w, d) = (&w[..], &mut d[..len]);
         for j in 0..buffer.len() {
             let (z, r, zn) = buffer.raw(j);
-            let (e, _) = match self.trainable {
+            let (e, g) = match self.trainable {
                 Trainable::All => critic.td_forward::<1>(w, z, r, zn, self.gamma, cur, next),
                 Trainable::OutputLayer => {
                     critic.td_forward::<0>(w, z, r, zn, self.gamma, cur, next)
@@ -608,10 +600,8 @@ impl NormalizedUpdate {
             if !e.is_finite() {
                 return Err(td_error_of(j, omega));
             }
-            critic.write_grad::<true>(&w[..p], cur, 1.0, d, hidden);
-            if zn.is_some() {
-                critic.write_grad::<false>(&w[..p], next, -self.gamma, d, hidden);
-            }
+            let at_next = zn.is_some().then_some((&*next, g));
+            critic.write_data_vector::<true>(&w[..p], cur, at_next, 1.0, d, hidden);
             let dd = dot(d, d) + 1.0;
             let s = self.eta / (dd * dd);
             for a in 0..len {
