@@ -1199,3 +1199,39 @@ fn contraction_matrix_is_only_gauss_newton_for_a_nonlinear_critic() {
     println!("6-weight tanh critic, every weight trained: max |J - C| = {diff:.3}");
     assert!(diff > 1e-2, "max |J - C| = {diff:e}");
 }
+
+/// Buffers are equal when they hold the same transitions in the same order (and have the
+/// same capacity and z length): where the transitions sit in the ring, what stale slots
+/// hold and how many were pushed do not matter.
+#[test]
+fn replay_buffers_compare_by_their_stored_transitions() {
+    let t = |k: usize| Tr {
+        z: arr1(&[k as f64]),
+        reward: -(k as f64),
+        next: (k % 2 == 0).then(|| arr1(&[k as f64 + 0.5])),
+    };
+    let fill = |capacity: usize, ks: &[usize]| {
+        let mut b = ReplayBuffer::new(capacity, 1).unwrap();
+        for &k in ks {
+            b.push(t(k).view()).unwrap();
+        }
+        b
+    };
+    let wrapped = fill(2, &[0, 1, 2]); // holds 1, 2 in slots 1, 0
+    let straight = fill(2, &[1, 2]); // holds 1, 2 in slots 0, 1
+    assert_eq!(wrapped, straight);
+    let mut refilled = fill(2, &[5, 6]);
+    refilled.clear(); // slots still hold 5 and 6
+    refilled.push(t(1).view()).unwrap();
+    refilled.push(t(2).view()).unwrap();
+    assert_eq!(refilled, straight);
+    let mut partial = fill(2, &[7, 8]);
+    partial.clear();
+    partial.push(t(1).view()).unwrap(); // slot 1 still holds 8
+    assert_eq!(partial, fill(2, &[1]));
+
+    assert_ne!(fill(2, &[2, 1]), straight); // order
+    assert_ne!(fill(3, &[1, 2]), straight); // capacity
+    assert_ne!(fill(2, &[1]), straight); // length
+    assert_ne!(fill(2, &[1, 4]), straight); // content
+}

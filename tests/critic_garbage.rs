@@ -248,6 +248,7 @@ fn exercise<M: FeatureMap>(
                 "{e:?}"
             );
             prop_assert_eq!(&buffer, &before);
+            prop_assert_eq!(buffer.total_pushed(), before.total_pushed());
         }
     }
     prop_assert!(buffer.len() <= buffer.capacity());

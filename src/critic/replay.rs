@@ -18,6 +18,10 @@ use crate::linalg;
 /// Transitions are indexed by age: 0 is the oldest one still stored. A buffer whose
 /// capacity is the batch size is also the batch type of [`TdLoss`](super::TdLoss).
 ///
+/// Two buffers are equal (`==`) when they have the same capacity and z length and hold the
+/// same transitions in the same order; where those sit in the ring, what the free slots
+/// still hold, and [`ReplayBuffer::total_pushed`] do not matter.
+///
 /// ```
 /// use ndarray::arr1;
 /// use rlgrad::critic::{ReplayBuffer, Transition};
@@ -32,7 +36,7 @@ use crate::linalg;
 /// assert_eq!(buffer.step_size_bound(), 4.0); // 8 / M
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ReplayBuffer {
     capacity: usize,
     input_dim: usize,
@@ -295,6 +299,16 @@ impl ReplayBuffer {
         )?;
         check_gamma(gamma)?;
         critic.check_weights(omega)
+    }
+}
+
+impl PartialEq for ReplayBuffer {
+    /// Capacity, z length and the stored transitions, oldest first (not the ring's layout).
+    fn eq(&self, other: &Self) -> bool {
+        self.capacity == other.capacity
+            && self.input_dim == other.input_dim
+            && self.len == other.len
+            && (0..self.len).all(|j| self.raw(j) == other.raw(j))
     }
 }
 
