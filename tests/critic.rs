@@ -1235,3 +1235,34 @@ fn replay_buffers_compare_by_their_stored_transitions() {
     assert_ne!(fill(2, &[1]), straight); // length
     assert_ne!(fill(2, &[1, 4]), straight); // content
 }
+
+/// `TdLoss` is `Copy` and `Debug` (short: the batch by its length), also over a feature map
+/// whose closure is not `Clone`.
+#[test]
+fn td_loss_is_copy_and_debug() {
+    let owned = vec![1.0, 2.0];
+    let map = FnFeatures::new(1, 2, move |z: &[f64], out: &mut [f64]| {
+        out.copy_from_slice(&[owned[0], owned[1] * z[0]]);
+    });
+    let critic = ShallowCritic::with_features(map, 2, Activation::Tanh).unwrap();
+    let batch = buffer_of(
+        &[Tr {
+            z: arr1(&[0.5]),
+            reward: 1.0,
+            next: None,
+        }],
+        1,
+    );
+    let loss = TdLoss::new(&critic, &batch, 0.9).unwrap();
+    let copy = loss;
+    let omega = Array1::from_elem(critic.dim(), 0.3);
+    assert_eq!(
+        loss.value(omega.view()).unwrap(),
+        copy.value(omega.view()).unwrap()
+    );
+    let text = format!("{loss:?}");
+    assert!(
+        text.starts_with("TdLoss { critic: ShallowCritic") && text.contains("transitions: 1"),
+        "{text}"
+    );
+}

@@ -162,6 +162,11 @@ impl FeatureMap for RawWithBias {
     fn n_features(&self) -> usize {
         self.input_dim + 1
     }
+    /// Writes (z, 1) into `out`.
+    ///
+    /// # Panics
+    /// If `z` does not have `input_dim` entries or `out` does not have `input_dim + 1`. A
+    /// [`ShallowCritic`] always passes those lengths (it checks z at its public boundary).
     #[inline]
     fn features(&self, z: &[f64], out: &mut [f64]) {
         let (head, bias) = out.split_at_mut(self.input_dim);

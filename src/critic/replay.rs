@@ -590,9 +590,12 @@ impl NormalizedUpdate {
         let p = critic.hidden();
         let hidden = self.trainable == Trainable::All;
         let len = if hidden { critic.dim() } else { p };
-        let mut c = Array2::from_shape_vec((len, len), square_zeros(len, "contraction matrix")?)
-            .expect("the length is len * len");
-        c.diag_mut().fill(1.0);
+        // Row-major len × len; the upper triangle is accumulated through row slices, then
+        // mirrored.
+        let mut c = square_zeros(len, "contraction matrix")?;
+        for a in 0..len {
+            c[a * len + a] = 1.0;
+        }
         let CriticWorkspace {
             omega: w,
             cur,
@@ -618,22 +621,24 @@ impl NormalizedUpdate {
             critic.write_data_vector::<true>(&w[..p], cur, at_next, 1.0, d, hidden);
             let dd = dot(d, d) + 1.0;
             let s = self.eta / (dd * dd);
-            for a in 0..len {
-                let sa = s * d[a];
-                for b in a..len {
-                    c[[a, b]] -= sa * d[b];
+            for (a, (row, da)) in c.chunks_exact_mut(len).zip(d.iter()).enumerate() {
+                let sa = s * da;
+                for (o, db) in row[a..].iter_mut().zip(&d[a..]) {
+                    *o -= sa * db;
                 }
-            }
-        }
-        for a in 0..len {
-            for b in 0..a {
-                c[[a, b]] = c[[b, a]];
             }
         }
         if c.iter().any(|v| !v.is_finite()) {
             return Err(non_finite("contraction matrix", omega));
         }
-        Ok(c)
+        // Once, O(len²): the lower triangle from the upper.
+        for a in 1..len {
+            let (above, rest) = c.split_at_mut(a * len);
+            for (b, o) in rest[..a].iter_mut().enumerate() {
+                *o = above[b * len + a];
+            }
+        }
+        Ok(Array2::from_shape_vec((len, len), c).expect("the length is len * len"))
     }
 
     /// ρ(C) = max |λ(C)|, the spectral radius of [`NormalizedUpdate::contraction_matrix`]

@@ -308,6 +308,25 @@ pub struct TdLoss<'a, M = RawWithBias> {
     gamma: f64,
 }
 
+// By hand: a derive would ask M: Clone, but only references are copied.
+impl<M> Clone for TdLoss<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for TdLoss<'_, M> {}
+
+impl<M: std::fmt::Debug> std::fmt::Debug for TdLoss<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TdLoss")
+            .field("critic", self.critic)
+            .field("transitions", &self.batch.len())
+            .field("gamma", &self.gamma)
+            .finish_non_exhaustive()
+    }
+}
+
 impl<'a, M: FeatureMap> TdLoss<'a, M> {
     /// The loss of `critic` over the transitions in `batch`, with discount γ.
     ///
