@@ -324,7 +324,7 @@ proptest! {
 
         let prior = MvGaussian::isotropic(dim, 0.0, prior_scale).unwrap();
         let objective = Objective::new(dim)
-            .with("td", -1.0, &loss).unwrap()
+            .with("td", -1.0, loss).unwrap()
             .with("prior", 1.0, &prior).unwrap();
         prop_assert!(objective.has_exact_hessian());
         let report = check_term(&objective, omega.view(), &CheckOptions::default()).unwrap();
@@ -1208,7 +1208,7 @@ fn replay_buffers_compare_by_their_stored_transitions() {
     let t = |k: usize| Tr {
         z: arr1(&[k as f64]),
         reward: -(k as f64),
-        next: (k % 2 == 0).then(|| arr1(&[k as f64 + 0.5])),
+        next: k.is_multiple_of(2).then(|| arr1(&[k as f64 + 0.5])),
     };
     let fill = |capacity: usize, ks: &[usize]| {
         let mut b = ReplayBuffer::new(capacity, 1).unwrap();
@@ -1240,9 +1240,10 @@ fn replay_buffers_compare_by_their_stored_transitions() {
 /// whose closure is not `Clone`.
 #[test]
 fn td_loss_is_copy_and_debug() {
-    let owned = vec![1.0, 2.0];
+    struct NotClone(f64);
+    let scale = NotClone(2.0);
     let map = FnFeatures::new(1, 2, move |z: &[f64], out: &mut [f64]| {
-        out.copy_from_slice(&[owned[0], owned[1] * z[0]]);
+        out.copy_from_slice(&[1.0, scale.0 * z[0]]);
     });
     let critic = ShallowCritic::with_features(map, 2, Activation::Tanh).unwrap();
     let batch = buffer_of(
