@@ -20,7 +20,8 @@
 //! | piece | what |
 //! |---|---|
 //! | [`ShallowCritic`] | Q̂ and ∇ω Q̂ into caller buffers; [`Activation`]s with φ₁′, φ₁″; feature maps [`RawWithBias`] (default) and [`FnFeatures`] (yours), behind [`FeatureMap`] |
-//! | [`CriticWorkspace`] | made once; no evaluation or update allocates after that |
+//! | [`CriticWorkspace`] | made once; no evaluation, TD error, data vector or update allocates after that ([`TdLoss`], called through `&self` as a `Term`, makes one per call) |
+//! | [`MAX_FLOATS`] | the size limit (2²⁸ floats per buffer) that the constructors enforce |
 //! | [`ShallowCritic::td_error`], [`ShallowCritic::data_vector`] | e and d for one [`Transition`] (full or semi, [`TdGradient`]) |
 //! | [`TdLoss`] | ½ Σⱼ eⱼ² over a batch as a [`Term`](crate::Term), exact gradient and Hessian (a cost: negative weight in an [`Objective`](crate::Objective)) |
 //! | [`Linearization`] | pivot e(ω*), d(ω*), the first-order model and its remainder |
