@@ -16,8 +16,12 @@
 //!
 //! Printed: the RMS TD error over the buffer and the largest value error max |Q̂ − Q^π|
 //! during training, the final value table, and the spectral radius of the contraction
-//! matrix at the end (over all weights, and over the output layer alone). Written: an SVG plot of both errors against the update count.
-//! Everything random comes from one seeded `ChaCha8Rng`.
+//! matrix at the end (over all weights, and over the output layer alone). Written: an SVG
+//! plot of both errors against the update count. Everything random comes from one seeded
+//! `ChaCha8Rng`.
+//!
+//! The chain, the policy and the exact solve are the same as `Chain` in `tests/critic.rs`
+//! (which uses 5 states); they are repeated here so that this file is a complete program.
 
 use ndarray::Array1;
 use plotters::prelude::*;
@@ -125,7 +129,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut omega = critic.random_weights(&mut rng);
     let mut ws = critic.workspace();
     let mut buffer = ReplayBuffer::new(CAPACITY, 2)?;
-    let eta = 0.9 * 8.0 / CAPACITY as f64;
+    let eta = 0.9 * buffer.step_size_bound(); // 8 / M, valid while the buffer fills
     let update = NormalizedUpdate::new(eta, GAMMA)?;
 
     println!("rlgrad td_critic: policy evaluation on a {N_STATES}-state chain, gamma = {GAMMA}");

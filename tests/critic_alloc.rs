@@ -118,3 +118,37 @@ fn evaluations_and_updates_do_not_allocate() {
     });
     assert_eq!(n, 0, "feature map: {n} allocations");
 }
+
+/// `TdLoss` (a `Term`, called through `&self`) allocates one workspace per evaluation and
+/// nothing per transition: the count does not depend on the batch size, and the value
+/// alone allocates no more than the workspace (ω is copied into it, not into a new vector).
+#[test]
+fn td_loss_allocates_per_call_not_per_transition() {
+    use rlgrad::critic::TdLoss;
+    use rlgrad::Term;
+    let critic = ShallowCritic::new(2, 8, Activation::Tanh).unwrap();
+    let omega = critic.random_weights(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3));
+    let counts = |m: usize| {
+        let mut batch = ReplayBuffer::new(m, 2).unwrap();
+        for k in 0..m {
+            let (z, zn) = (arr1(&[k as f64 / 8.0, 1.0]), arr1(&[0.0, 1.0]));
+            batch
+                .push(Transition::new(z.view(), 0.5, zn.view()))
+                .unwrap();
+        }
+        let loss = TdLoss::new(&critic, &batch, 0.9).unwrap();
+        let mut grad = Array1::zeros(critic.dim());
+        let value = allocations_in(|| {
+            loss.value(omega.view()).unwrap();
+        });
+        let gradient = allocations_in(|| {
+            loss.value_and_grad(omega.view(), grad.view_mut()).unwrap();
+        });
+        let workspace = allocations_in(|| drop(critic.workspace()));
+        (value, gradient, workspace)
+    };
+    let (small, large) = (counts(4), counts(64));
+    assert_eq!(small, large);
+    assert_eq!(small.0, small.2, "value: {small:?}");
+    assert_eq!(small.1, small.2, "value and gradient: {small:?}");
+}

@@ -105,6 +105,19 @@ fn ok_finite(r: &rlgrad::Result<f64>, what: &str) -> Result<(), TestCaseError> {
     Ok(())
 }
 
+/// A sum of squares that may overflow: Ok and finite or +∞ (never NaN or −∞), or an
+/// allowed error.
+fn ok_loss(r: &rlgrad::Result<f64>, what: &str) -> Result<(), TestCaseError> {
+    match r {
+        Ok(v) => prop_assert!(
+            v.is_finite() || *v == f64::INFINITY,
+            "{what} returned Ok({v})"
+        ),
+        Err(e) => prop_assert!(allowed(e), "{what}: unexpected error {e:?}"),
+    }
+    Ok(())
+}
+
 /// Every evaluation of a Term: Ok and finite, or an allowed error; same value bits.
 fn check_term_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), TestCaseError> {
     let k = term.dim();
@@ -186,12 +199,16 @@ fn exercise<M: FeatureMap>(
         let e = critic.td_error(w, t.view(), gamma, ws);
         ok_finite(&e, "td_error")?;
         for kind in [TdGradient::Full, TdGradient::Semi] {
-            let mut dv = Array1::from_elem(dim, f64::NAN);
+            let mut dv = Array1::from_elem(dim, 7.0);
             let ed = critic.data_vector(w, t.view(), gamma, kind, dv.view_mut(), ws);
             ok_finite(&ed, "data_vector")?;
-            if let Ok(v) = ed {
-                prop_assert!(dv.iter().all(|x| x.is_finite()));
-                prop_assert_eq!(v.to_bits(), e.as_ref().unwrap().to_bits());
+            match ed {
+                Ok(v) => {
+                    prop_assert!(dv.iter().all(|x| x.is_finite()));
+                    prop_assert_eq!(v.to_bits(), e.as_ref().unwrap().to_bits());
+                }
+                // Documented: on Err, d is left as it was.
+                Err(_) => prop_assert!(dv.iter().all(|x| *x == 7.0), "{dv}"),
             }
         }
         match Linearization::new(critic, w, t.view(), gamma, ws) {
@@ -231,6 +248,7 @@ fn exercise<M: FeatureMap>(
                 "{e:?}"
             );
             prop_assert_eq!(&buffer, &before);
+            prop_assert_eq!(buffer.total_pushed(), before.total_pushed());
         }
     }
     prop_assert!(buffer.len() <= buffer.capacity());
@@ -239,7 +257,7 @@ fn exercise<M: FeatureMap>(
     }
     let mut errs = Array1::from_elem(buffer.len(), f64::NAN);
     let l = buffer.td_errors(critic, w, gamma, errs.view_mut(), ws);
-    ok_finite(&l, "td_errors")?;
+    ok_loss(&l, "td_errors")?;
     if l.is_ok() {
         prop_assert!(errs.iter().all(|x| x.is_finite()));
     }
@@ -277,11 +295,10 @@ fn exercise<M: FeatureMap>(
     let mut w2 = omega.clone();
     for _ in 0..3 {
         let before = w2.clone();
-        match update.apply(critic, &buffer, w2.view_mut(), ws) {
-            Ok(v) => {
-                prop_assert!(v.is_finite());
-                prop_assert!(w2.iter().all(|x| x.is_finite()));
-            }
+        let r = update.apply(critic, &buffer, w2.view_mut(), ws);
+        ok_loss(&r, "apply")?;
+        match r {
+            Ok(_) => prop_assert!(w2.iter().all(|x| x.is_finite())),
             Err(e) => {
                 prop_assert!(allowed(&e), "{e:?}");
                 prop_assert!(w2
@@ -359,10 +376,11 @@ proptest! {
     }
 }
 
+/// A contraction matrix over more than 16 384 weights exceeds `MAX_FLOATS` and is refused
+/// by the size arithmetic, before any allocation (the critic itself is small).
 #[test]
-fn huge_contraction_matrix_is_an_error_not_an_abort() {
-    // dim = 2^20 · 3: the matrix would need 2^43 · 9 · 8 bytes.
-    let critic = ShallowCritic::new(1, 1 << 20, Activation::Identity).unwrap();
+fn contraction_matrix_above_the_limit_is_refused_before_allocating() {
+    let critic = ShallowCritic::new(1, 5462, Activation::Identity).unwrap(); // dim = 16 386
     let omega = Array1::zeros(critic.dim());
     let buffer = ReplayBuffer::new(1, 1).unwrap();
     let mut ws = critic.workspace();
@@ -420,4 +438,107 @@ fn errors_name_the_place() {
     let linear = ShallowCritic::new(2, 3, Activation::Identity).unwrap();
     let err = linear.value(omega.view(), z.view(), &mut ws).unwrap_err();
     assert!(matches!(err, Error::NonFiniteResult { .. }), "{err}");
+}
+
+/// The feature map (1, z, z²) on z ∈ ℝ, except that for z ≥ 1 entry `slot` is `bad` (±∞ or
+/// NaN): a user map that misbehaves on part of the input space.
+fn leaky_features(
+    bad: f64,
+    slot: usize,
+) -> rlgrad::critic::FnFeatures<impl Fn(&[f64], &mut [f64]) + Send + Sync> {
+    rlgrad::critic::FnFeatures::new(1, 3, move |z: &[f64], out: &mut [f64]| {
+        out.copy_from_slice(&[1.0, z[0], z[0] * z[0]]);
+        if z[0] >= 1.0 {
+            out[slot] = bad;
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// A non-finite feature is an error on every path, whatever the activation (tanh and
+    /// the logistic saturate at ±∞, so the value alone would look finite): `value` is Ok
+    /// exactly when `value_and_grad` is, the TD error exactly when its data vector is, the
+    /// loss's value exactly when its gradient and Hessian are, and an update over a batch
+    /// that touches such a z fails and leaves ω unchanged. Weights and features are
+    /// moderate, so no gradient can overflow: Ok exactly when no feature was bad.
+    #[test]
+    fn non_finite_features_fail_every_path(
+        act in activation(),
+        p in 1usize..=3,
+        bad in select(vec![f64::INFINITY, f64::NEG_INFINITY, f64::NAN]),
+        slot in 0usize..3,
+        w in proptest::collection::vec(-3.0..3.0f64, 12),
+        zs in proptest::collection::vec(-2.0..2.0f64, 2..6),
+        gamma in 0.0..=1.0f64,
+    ) {
+        let critic = ShallowCritic::with_features(leaky_features(bad, slot), p, act).unwrap();
+        let dim = critic.dim();
+        let omega = Array1::from(w[..dim].to_vec());
+        let mut ws = critic.workspace();
+        let is_bad = |z: f64| z >= 1.0;
+        for &z in &zs {
+            let z1 = ndarray::arr1(&[z]);
+            let v = critic.value(omega.view(), z1.view(), &mut ws);
+            let mut g = Array1::zeros(dim);
+            let vg = critic.value_and_grad(omega.view(), z1.view(), g.view_mut(), &mut ws);
+            prop_assert_eq!(v.is_ok(), vg.is_ok(), "z = {}: {:?} vs {:?}", z, v, vg);
+            prop_assert_eq!(v.is_err(), is_bad(z), "z = {}: {:?}", z, v);
+            if let Err(e) = v {
+                prop_assert!(matches!(e, Error::NonFiniteResult { .. }), "{e:?}");
+                let named = format!("critic feature {slot} of z (the feature map wrote {bad})");
+                prop_assert!(e.to_string().starts_with(&named), "{e}");
+            }
+        }
+        let mut buffer = ReplayBuffer::new(zs.len() - 1, 1).unwrap();
+        let mut any_bad = false;
+        for pair in zs.windows(2) {
+            let (z, zn) = (ndarray::arr1(&[pair[0]]), ndarray::arr1(&[pair[1]]));
+            let t = Transition::new(z.view(), 0.5, zn.view());
+            let this_bad = is_bad(pair[0]) || is_bad(pair[1]);
+            any_bad |= this_bad;
+            let e = critic.td_error(omega.view(), t, gamma, &mut ws);
+            prop_assert_eq!(e.is_err(), this_bad, "{:?}", e);
+            for kind in [TdGradient::Full, TdGradient::Semi] {
+                let mut d = Array1::zeros(dim);
+                let ed = critic.data_vector(omega.view(), t, gamma, kind, d.view_mut(), &mut ws);
+                prop_assert_eq!(ed.is_err(), this_bad, "{:?}: {:?}", kind, ed);
+            }
+            buffer.push(t).unwrap();
+        }
+        let loss = TdLoss::new(&critic, &buffer, gamma).unwrap();
+        let value = loss.value(omega.view());
+        let mut g = Array1::zeros(dim);
+        let vg = loss.value_and_grad(omega.view(), g.view_mut());
+        let mut h = Array2::zeros((dim, dim));
+        let vgh = loss.value_grad_hessian(omega.view(), g.view_mut(), h.view_mut());
+        prop_assert_eq!(value.is_err(), any_bad, "{:?}", value);
+        prop_assert_eq!(vg.is_err(), any_bad, "{:?}", vg);
+        prop_assert_eq!(vgh.is_err(), any_bad, "{:?}", vgh);
+        let mut errs = Array1::zeros(buffer.len());
+        let te = buffer.td_errors(&critic, omega.view(), gamma, errs.view_mut(), &mut ws);
+        prop_assert_eq!(te.is_err(), any_bad, "{:?}", te);
+        for trainable in [Trainable::All, Trainable::OutputLayer] {
+            let update = NormalizedUpdate::new(0.1, gamma).unwrap().with_trainable(trainable);
+            let mut w2 = omega.clone();
+            let r = update.apply(&critic, &buffer, w2.view_mut(), &mut ws);
+            prop_assert_eq!(r.is_err(), any_bad, "{:?}: {:?}", trainable, r);
+            if r.is_err() {
+                prop_assert_eq!(&w2, &omega, "{:?} moved the weights", trainable);
+            }
+            let c = update.contraction_matrix(&critic, &buffer, omega.view(), &mut ws);
+            prop_assert_eq!(c.is_err(), any_bad, "{:?}: {:?}", trainable, c.map(|_| ()));
+        }
+    }
+}
+
+/// A critic whose weight vector or workspace could not be allocated is refused at
+/// construction, not accepted and aborted on later (`workspace`, `random_weights`).
+#[test]
+fn constructors_refuse_sizes_that_cannot_be_allocated() {
+    for (input_dim, hidden) in [(1 << 40, 1), (1, 1 << 40), (1 << 20, 1 << 20)] {
+        let err = ShallowCritic::new(input_dim, hidden, Activation::Tanh).unwrap_err();
+        assert!(matches!(err, Error::InvalidOption { .. }), "{err}");
+    }
 }

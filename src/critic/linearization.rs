@@ -12,9 +12,10 @@ use crate::error::{check_len, Result};
 /// e(ω) = e(ω*) + d(ω*)ᵀ (ω − ω*) + R(ω),      R(ω) = O(‖ω − ω*‖²)
 /// ```
 ///
-/// with the "pivot" e(ω*) and the data vector d(ω*) = ∇ω e(ω*) (full gradient). For a
-/// critic that is linear in ω the remainder R is zero; for the two-layer critic it is
-/// quadratic, R(ω* + t v) = ½ t² vᵀ∇²e(ω*) v + O(t³), which the tests verify.
+/// with the "pivot" e(ω*) and the data vector d(ω*) = ∇ω e(ω*) (full gradient). The
+/// critic is linear in w₁, so along directions v that change only w₁ (W₂ fixed) the
+/// remainder is zero; in general it is quadratic, R(ω* + t v) = ½ t² vᵀ∇²e(ω*) v + O(t³),
+/// and the tests bound the O(t³) term from the activation's derivatives.
 ///
 /// ```
 /// use ndarray::{arr1, Array1};

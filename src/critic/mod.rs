@@ -8,14 +8,20 @@
 //! e(z, z₊)  = Q̂(z) − r(z) − γ Q̂(z₊)                   (Q̂(z) − r(z) if the episode ends)
 //! d         = ∇ω e = ∇Q̂(z) − γ ∇Q̂(z₊)                 (semi-gradient: d = ∇Q̂(z))
 //! e(ω)      = e(ω*) + d(ω*)ᵀ(ω − ω*) + O(‖ω − ω*‖²)   (linearisation)
-//! ω        ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²            (normalised replay update, M transitions)
+//! ω        ← ω − η Σⱼ dⱼ eⱼ / (dⱼᵀdⱼ + 1)²            (normalised replay update, ≤ M transitions)
 //! C         = I − η Σⱼ dⱼdⱼᵀ / (dⱼᵀdⱼ + 1)²           (contracts if exciting and 0 < η < 8/M)
 //! ```
+//!
+//! C is the Gauss–Newton part of the update's Jacobian ∂ω₊/∂ω: exact for a linear critic
+//! (the output layer alone, [`Trainable::OutputLayer`]) or where every eⱼ = 0, and it has
+//! the eigenvalue 1 whenever more weights are trained than distinct transitions are stored
+//! (see [`NormalizedUpdate::spectral_radius`]).
 //!
 //! | piece | what |
 //! |---|---|
 //! | [`ShallowCritic`] | Q̂ and ∇ω Q̂ into caller buffers; [`Activation`]s with φ₁′, φ₁″; feature maps [`RawWithBias`] (default) and [`FnFeatures`] (yours), behind [`FeatureMap`] |
-//! | [`CriticWorkspace`] | made once; no evaluation or update allocates after that |
+//! | [`CriticWorkspace`] | made once; no evaluation, TD error, data vector or update allocates after that ([`TdLoss`], called through `&self` as a `Term`, makes one per call) |
+//! | [`MAX_FLOATS`] | the size limit (2²⁸ floats per buffer) that the constructors enforce |
 //! | [`ShallowCritic::td_error`], [`ShallowCritic::data_vector`] | e and d for one [`Transition`] (full or semi, [`TdGradient`]) |
 //! | [`TdLoss`] | ½ Σⱼ eⱼ² over a batch as a [`Term`](crate::Term), exact gradient and Hessian (a cost: negative weight in an [`Objective`](crate::Objective)) |
 //! | [`Linearization`] | pivot e(ω*), d(ω*), the first-order model and its remainder |
@@ -62,7 +68,7 @@ mod td;
 
 pub use self::linearization::Linearization;
 pub use self::network::{
-    Activation, CriticWorkspace, FeatureMap, FnFeatures, RawWithBias, ShallowCritic,
+    Activation, CriticWorkspace, FeatureMap, FnFeatures, RawWithBias, ShallowCritic, MAX_FLOATS,
 };
 pub use self::replay::{NormalizedUpdate, ReplayBuffer, Trainable};
 pub use self::td::{TdGradient, TdLoss, Transition};

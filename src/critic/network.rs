@@ -5,7 +5,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::Rng;
 
 use crate::error::{check_len, Error, Result};
-use crate::numeric::exp_nonpositive;
+use crate::numeric::{fast_tanh, logistic_pair, softplus_with_logistic};
 
 /// The hidden layer's elementwise activation φ₁, with its first and second derivatives.
 ///
@@ -17,8 +17,11 @@ use crate::numeric::exp_nonpositive;
 /// | `Identity` | x | 1 | 0 |
 ///
 /// All are total on finite input (no overflow, no NaN at any finite x). tanh, logistic and
-/// softplus use the crate's inlined exponential ([`exp_nonpositive`]) and agree with
-/// `f64::tanh`, [`numeric::logistic`](crate::numeric::logistic) and
+/// softplus are the crate's f64 kernels [`numeric::fast_tanh`](crate::numeric::fast_tanh),
+/// [`numeric::logistic_pair`](crate::numeric::logistic_pair) and
+/// [`numeric::softplus_with_logistic`](crate::numeric::softplus_with_logistic), on the
+/// inlined exponential [`exp_nonpositive`](crate::numeric::exp_nonpositive); they agree
+/// with `f64::tanh`, [`numeric::logistic`](crate::numeric::logistic) and
 /// [`numeric::softplus`](crate::numeric::softplus) within 3 ulp (tested); φ₁, φ₁′ and φ₁″
 /// come from one exponential.
 ///
@@ -68,7 +71,7 @@ impl Activation {
     pub(crate) fn eval<const ORDER: usize>(self, x: f64) -> (f64, f64, f64) {
         match self {
             Activation::Tanh => {
-                let t = tanh(x);
+                let t = fast_tanh(x);
                 if ORDER == 0 {
                     return (t, 0.0, 0.0);
                 }
@@ -77,7 +80,7 @@ impl Activation {
                 (t, d, if ORDER >= 2 { -2.0 * t * d } else { 0.0 })
             }
             Activation::Logistic => {
-                let (s, c, _) = logistic_pair(x);
+                let (s, c) = logistic_pair(x);
                 if ORDER == 0 {
                     return (s, 0.0, 0.0);
                 }
@@ -85,8 +88,7 @@ impl Activation {
                 (s, d, if ORDER >= 2 { d * (c - s) } else { 0.0 })
             }
             Activation::Softplus => {
-                let (s, c, e) = logistic_pair(x);
-                let v = x.max(0.0) + e.ln_1p();
+                let (v, s, c) = softplus_with_logistic(x);
                 if ORDER == 0 {
                     return (v, 0.0, 0.0);
                 }
@@ -97,47 +99,15 @@ impl Activation {
     }
 }
 
-/// tanh x, within 3 ulp of `f64::tanh` (tested) and about 2.5 times faster, because the
-/// exponential is the crate's inlined [`exp_nonpositive`]: for |x| ≥ 0.625,
-/// tanh |x| = (1 − t)/(1 + t) with t = e^(−2|x|) (no cancellation there); below, Cephes'
-/// rational approximation x + x³ P(x²)/Q(x²). Two calls per hidden unit and transition
-/// dominate a replay update, hence the care.
-#[inline(always)]
-fn tanh(x: f64) -> f64 {
-    let a = x.abs();
-    if a < 0.625 {
-        let z = x * x;
-        let p = (-9.643_991_794_250_523E-1 * z - 9.928_772_310_019_185E1) * z
-            - 1.614_687_684_417_084_5E3;
-        let q = ((z + 1.128_116_784_916_329_3E2) * z + 2.235_488_390_601_004_5E3) * z
-            + 4.844_063_053_251_255E3;
-        x + x * z * p / q
-    } else {
-        let t = exp_nonpositive(-2.0 * a);
-        ((1.0 - t) / (1.0 + t)).copysign(x)
-    }
-}
-
-/// (σ(x), σ(−x), e^(−|x|)) from one inlined exponential; no overflow at any x.
-#[inline(always)]
-fn logistic_pair(x: f64) -> (f64, f64, f64) {
-    let e = exp_nonpositive(-x.abs());
-    let big = 1.0 / (1.0 + e);
-    let small = e * big;
-    if x >= 0.0 {
-        (big, small, e)
-    } else {
-        (small, big, e)
-    }
-}
-
 /// The fixed input feature map φ₂: ℝ^(input_dim) → ℝⁿ of a [`ShallowCritic`].
 ///
 /// [`features`](FeatureMap::features) is called once per evaluation of Q̂, so it must not
 /// allocate; it receives a z of length [`input_dim`](FeatureMap::input_dim) with finite
 /// entries and writes exactly [`n_features`](FeatureMap::n_features) values. A map that
-/// writes a non-finite feature makes the evaluation return
-/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult).
+/// writes a non-finite feature makes every evaluation that reads it return
+/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) — the value alone too, although
+/// tanh and the logistic would saturate at ±∞ — naming the feature when one evaluation
+/// is asked for, and leaves an update's ω unchanged.
 ///
 /// ```
 /// use rlgrad::critic::FeatureMap;
@@ -192,6 +162,11 @@ impl FeatureMap for RawWithBias {
     fn n_features(&self) -> usize {
         self.input_dim + 1
     }
+    /// Writes (z, 1) into `out`.
+    ///
+    /// # Panics
+    /// If `z` does not have `input_dim` entries or `out` does not have `input_dim + 1`. A
+    /// [`ShallowCritic`] always passes those lengths (it checks z at its public boundary).
     #[inline]
     fn features(&self, z: &[f64], out: &mut [f64]) {
         let (head, bias) = out.split_at_mut(self.input_dim);
@@ -316,8 +291,8 @@ impl ShallowCritic<RawWithBias> {
     /// and `hidden` = p units.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for `hidden` = 0 or sizes whose weight vector cannot be
-    /// stored.
+    /// [`Error::InvalidOption`] for `hidden` = 0 or sizes above [`MAX_FLOATS`]: p(n + 1)
+    /// weights or n = input_dim + 1 features.
     pub fn new(input_dim: usize, hidden: usize, activation: Activation) -> Result<Self> {
         if input_dim == usize::MAX {
             return Err(Error::InvalidOption {
@@ -344,8 +319,8 @@ impl<M: FeatureMap> ShallowCritic<M> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for `hidden` = 0, a map with no features, or sizes whose
-    /// weight vector cannot be stored.
+    /// [`Error::InvalidOption`] for `hidden` = 0, a map with no features, or sizes above
+    /// [`MAX_FLOATS`]: p(n + 1) weights, n features or an input of that length.
     pub fn with_features(features: M, hidden: usize, activation: Activation) -> Result<Self> {
         let n = features.n_features();
         if n == 0 {
@@ -362,19 +337,19 @@ impl<M: FeatureMap> ShallowCritic<M> {
                 reason: "the critic needs at least one hidden unit".to_string(),
             });
         }
-        let dim = (n + 1)
-            .checked_mul(hidden)
-            .filter(|d| d.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
-            .ok_or_else(|| Error::InvalidOption {
-                name: "hidden".to_string(),
-                value: hidden.to_string(),
-                reason: format!(
-                    "with {n} features the weight vector of {hidden} x ({n} + 1) entries is too \
-                     large to store"
-                ),
-            })?;
+        let input_dim = features.input_dim();
+        // The workspace holds z, z₊ (input_dim), φ₂ (n) and ω-sized vectors (dim).
+        buffer_floats(input_dim, 1, "input_dim", input_dim, "the critic's input z")?;
+        buffer_floats(n, 1, "n_features", n, "the critic's feature vector")?;
+        let dim = buffer_floats(
+            hidden,
+            n + 1,
+            "hidden",
+            hidden,
+            "the critic's weight vector (hidden x (n_features + 1))",
+        )?;
         Ok(ShallowCritic {
-            input_dim: features.input_dim(),
+            input_dim,
             features,
             activation,
             n,
@@ -464,6 +439,18 @@ impl<M: FeatureMap> ShallowCritic<M> {
 
     /// (w₁, W₂) from ω; the inverse of [`ShallowCritic::weights_from`].
     ///
+    /// ```
+    /// use ndarray::{arr1, arr2};
+    /// use rlgrad::critic::{Activation, ShallowCritic};
+    /// let critic = ShallowCritic::new(1, 2, Activation::Tanh)?; // n = 2 features, p = 2 units
+    /// let (w1, w2) = (arr1(&[1.0, -1.0]), arr2(&[[0.1, 0.2], [0.3, 0.4]]));
+    /// let omega = critic.weights_from(w1.view(), w2.view())?;
+    /// assert_eq!(omega.to_vec(), [1.0, -1.0, 0.1, 0.3, 0.2, 0.4]); // w₁, then W₂'s columns
+    /// let (back1, back2) = critic.split_weights(omega.view())?;
+    /// assert_eq!((back1, back2), (w1, w2));
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if ω does not have [`ShallowCritic::dim`] entries.
     pub fn split_weights(&self, omega: ArrayView1<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
@@ -530,14 +517,20 @@ impl<M: FeatureMap> ShallowCritic<M> {
         let w = slice_or_copy(&omega, &mut ws.omega);
         let zs = slice_or_copy(&z, &mut ws.z);
         let q = self.forward::<0>(w, zs, &mut ws.cur);
-        finite_value(q, "critic value", omega)
+        if q.is_finite() {
+            Ok(q)
+        } else {
+            Err(self.evaluation_error("critic value", &[(&ws.cur, "z")], omega))
+        }
     }
 
     /// Q̂(z; ω), and ∇ω Q̂ written into `grad` (its old contents are ignored).
     ///
     /// # Errors
     /// As [`ShallowCritic::value`], plus a gradient buffer of the wrong length, and
-    /// [`Error::NonFiniteResult`] if a gradient entry overflows.
+    /// [`Error::NonFiniteResult`] if a gradient entry overflows. On `Err` the contents of
+    /// `grad` are unspecified (as after an `Err` from a [`Term`](crate::Term)): a gradient
+    /// is written in place and checked afterwards, which saves a copy per evaluation.
     pub fn value_and_grad(
         &self,
         omega: ArrayView1<f64>,
@@ -559,6 +552,9 @@ impl<M: FeatureMap> ShallowCritic<M> {
         let w = slice_or_copy(&omega, ob);
         let zs = slice_or_copy(&z, zb);
         let q = self.forward::<1>(w, zs, cur);
+        if !q.is_finite() {
+            return Err(self.evaluation_error("critic value", &[(cur, "z")], omega));
+        }
         match grad.as_slice_mut() {
             Some(g) => self.write_grad::<true>(&w[..self.p], cur, 1.0, g, true),
             None => {
@@ -566,7 +562,6 @@ impl<M: FeatureMap> ShallowCritic<M> {
                 grad.iter_mut().zip(gb.iter()).for_each(|(g, v)| *g = *v);
             }
         }
-        let q = finite_value(q, "critic value", omega)?;
         if grad.iter().any(|g| !g.is_finite()) {
             return Err(non_finite("critic gradient", omega));
         }
@@ -613,12 +608,16 @@ impl<M: FeatureMap> ShallowCritic<M> {
     // -------------------------------------------------------------------------------
 
     /// Forward pass at z: fills φ₂(z), φ₁(h) and, up to `ORDER`, φ₁′(h), φ₁″(h) in `l`;
-    /// returns Q̂. The value is the same bits whatever `ORDER`.
+    /// returns Q̂, or NaN if the feature map wrote a non-finite feature (tanh and the logistic
+    /// saturate at ±∞, so without this a bad feature could give a finite Q̂ and a non-finite
+    /// gradient). The value is the same bits whatever `ORDER`.
     #[inline]
     pub(crate) fn forward<const ORDER: usize>(&self, w: &[f64], z: &[f64], l: &mut Layer) -> f64 {
         let n = self.n;
         let phi = &mut l.phi[..n];
         self.features.features(z, phi);
+        // Once per evaluation, O(n) next to the O(n·p) products below.
+        let features_finite = phi.iter().all(|f| f.is_finite());
         let (w1, w2) = w.split_at(self.p);
         let mut q = 0.0;
         for (j, col) in w2.chunks_exact(n).enumerate() {
@@ -632,7 +631,36 @@ impl<M: FeatureMap> ShallowCritic<M> {
             }
             q += w1[j] * a;
         }
-        q
+        if features_finite {
+            q
+        } else {
+            f64::NAN
+        }
+    }
+
+    /// The error for a non-finite result of one evaluation whose forward passes are in
+    /// `layers` (each with the name of its input): it names the first non-finite feature
+    /// if the feature map wrote one, else reports `what`. Only called on failure.
+    #[cold]
+    pub(crate) fn evaluation_error(
+        &self,
+        what: &str,
+        layers: &[(&Layer, &str)],
+        omega: ArrayView1<f64>,
+    ) -> Error {
+        for (l, input) in layers {
+            let phi = &l.phi[..self.n];
+            if let Some(i) = phi.iter().position(|f| !f.is_finite()) {
+                return non_finite(
+                    &format!(
+                        "critic feature {i} of {input} (the feature map wrote {})",
+                        phi[i]
+                    ),
+                    omega,
+                );
+            }
+        }
+        non_finite(what, omega)
     }
 
     /// `out` (=, when `OVERWRITE`, else +=) alpha·∇ω Q̂ from a forward pass of order ≥ 1
@@ -668,6 +696,27 @@ impl<M: FeatureMap> ShallowCritic<M> {
                     *o += c * f;
                 }
             }
+        }
+    }
+
+    /// `out` (=, when `OVERWRITE`, else +=) s·d with the data vector
+    /// d = ∇Q̂(z) − γ ∇Q̂(z₊), from forward passes of order ≥ 1 at z (`cur`) and, when
+    /// `next` = Some((layer at z₊, γ)), at z₊; `next` = None gives d = ∇Q̂(z) (a terminal
+    /// transition, or the semi-gradient). With `hidden` false only the w₁ block is touched.
+    /// The one place a data vector is assembled (TD errors, the loss, the update, C).
+    #[inline]
+    pub(crate) fn write_data_vector<const OVERWRITE: bool>(
+        &self,
+        w1: &[f64],
+        cur: &Layer,
+        next: Option<(&Layer, f64)>,
+        s: f64,
+        out: &mut [f64],
+        hidden: bool,
+    ) {
+        self.write_grad::<OVERWRITE>(w1, cur, s, out, hidden);
+        if let Some((nl, gamma)) = next {
+            self.write_grad::<false>(w1, nl, -gamma * s, out, hidden);
         }
     }
 
@@ -791,9 +840,18 @@ pub(crate) fn slice_or_copy<'a>(v: &'a ArrayView1<'_, f64>, buf: &'a mut [f64]) 
     match v.as_slice() {
         Some(s) => s,
         None => {
-            buf.iter_mut().zip(v.iter()).for_each(|(b, x)| *b = *x);
+            copy_view(buf, v);
             &buf[..v.len()]
         }
+    }
+}
+
+/// Copies `v` into the front of `buf` (ω into a workspace; lengths checked by the caller).
+#[inline]
+pub(crate) fn copy_view(buf: &mut [f64], v: &ArrayView1<'_, f64>) {
+    match v.as_slice() {
+        Some(s) => buf[..s.len()].copy_from_slice(s),
+        None => buf.iter_mut().zip(v.iter()).for_each(|(b, x)| *b = *x),
     }
 }
 
@@ -812,15 +870,51 @@ pub(crate) fn try_zeros(len: usize, what: &str) -> Result<Vec<f64>> {
     Ok(v)
 }
 
-/// `dim × dim` as a number of floats, if it fits in memory addressing.
-pub(crate) fn square_len(dim: usize, what: &str) -> Result<usize> {
-    dim.checked_mul(dim)
-        .filter(|f| f.checked_mul(8).is_some_and(|b| b <= isize::MAX as usize))
-        .ok_or_else(|| Error::InvalidOption {
-            name: what.to_string(),
-            value: format!("{dim} x {dim}"),
-            reason: "too large to store".to_string(),
-        })
+/// The most `f64`s that any one buffer of the critic module holds: 2²⁸ (2 GiB). The
+/// constructors refuse larger sizes with [`Error::InvalidOption`] — the weight vector
+/// p(n + 1) and n, z's length and the replay buffer's M · d (and M) — and so do the dense
+/// matrices (the contraction matrix and the [`TdLoss`](super::TdLoss) Hessian, at most
+/// 16 384 × 16 384), instead of accepting a size whose workspace, weights or matrix cannot
+/// be allocated and aborting later. Below the limit the replay buffer and the matrices are
+/// still allocated fallibly.
+///
+/// ```
+/// use rlgrad::critic::{Activation, ReplayBuffer, ShallowCritic, MAX_FLOATS};
+/// assert_eq!(MAX_FLOATS, 1 << 28);
+/// assert!(ShallowCritic::new(1 << 40, 1, Activation::Tanh).is_err()); // n = 2⁴⁰ + 1
+/// assert!(ShallowCritic::new(1, 1 << 27, Activation::Tanh).is_err()); // 3 · 2²⁷ weights
+/// assert!(ReplayBuffer::new(1 << 20, 1 << 9).is_err());                // 2²⁹ floats of z
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub const MAX_FLOATS: usize = 1 << 28;
+
+/// `a · b` as a number of floats, if one buffer may hold that many (at most
+/// [`MAX_FLOATS`]; the product must not overflow either); else
+/// [`Error::InvalidOption`] for the option `name` = `value`, saying which buffer (`what`)
+/// would be too large. The one size check of the critic module.
+pub(crate) fn buffer_floats(
+    a: usize,
+    b: usize,
+    name: &str,
+    value: usize,
+    what: &str,
+) -> Result<usize> {
+    match a.checked_mul(b) {
+        Some(floats) if floats <= MAX_FLOATS => Ok(floats),
+        _ => Err(Error::InvalidOption {
+            name: name.to_string(),
+            value: value.to_string(),
+            reason: format!(
+                "{what} would hold {a} x {b} floats, more than the critic's limit of \
+                 {MAX_FLOATS} (2^28) per buffer"
+            ),
+        }),
+    }
+}
+
+/// A zeroed dim × dim matrix's storage, within [`MAX_FLOATS`] and allocated fallibly.
+pub(crate) fn square_zeros(dim: usize, what: &str) -> Result<Vec<f64>> {
+    try_zeros(buffer_floats(dim, dim, what, dim, what)?, what)
 }
 
 pub(crate) fn check_finite_input(z: ArrayView1<f64>, what: &str) -> Result<()> {
@@ -845,5 +939,55 @@ pub(crate) fn finite_value(v: f64, what: &str, omega: ArrayView1<f64>) -> Result
         Ok(v)
     } else {
         Err(non_finite(what, omega))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size arithmetic alone: no test here allocates a large buffer (asking the OS for
+    /// terabytes is fragile under memory overcommit).
+    #[test]
+    fn buffer_floats_caps_every_product_at_max_floats() {
+        let ok = |a, b| buffer_floats(a, b, "x", a, "buffer");
+        assert_eq!(ok(1 << 14, 1 << 14).unwrap(), MAX_FLOATS);
+        assert_eq!(ok(MAX_FLOATS, 1).unwrap(), MAX_FLOATS);
+        assert_eq!(ok(0, usize::MAX).unwrap(), 0);
+        assert_eq!(ok(usize::MAX, 0).unwrap(), 0);
+        for (a, b) in [
+            ((1 << 14) + 1, 1 << 14),
+            (MAX_FLOATS + 1, 1),
+            (usize::MAX, 2), // the product overflows
+            (1 << 32, 1 << 32),
+            (3 << 20, 3 << 20), // the ~79 TB contraction matrix of a 3·2²⁰-weight critic
+        ] {
+            let err = ok(a, b).unwrap_err();
+            assert!(matches!(err, Error::InvalidOption { .. }), "{a} x {b}");
+        }
+        let err = buffer_floats(1 << 20, 1 << 9, "capacity", 1 << 20, "z").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid option `capacity` = 1048576: z would hold 1048576 x 512 floats, more \
+             than the critic's limit of 268435456 (2^28) per buffer"
+        );
+    }
+
+    #[test]
+    fn constructor_limits_are_those_of_buffer_floats() {
+        // p(n + 1) = MAX_FLOATS exactly is accepted, one unit more is not (n = 3).
+        let p = MAX_FLOATS / 4;
+        let critic = ShallowCritic::new(2, p, Activation::Tanh).unwrap();
+        assert_eq!(critic.dim(), MAX_FLOATS);
+        assert!(ShallowCritic::new(2, p + 1, Activation::Tanh).is_err());
+        // n alone too large, however few units; and the bias feature's overflow.
+        assert!(ShallowCritic::new(MAX_FLOATS, 1, Activation::Tanh).is_err());
+        assert!(ShallowCritic::new(usize::MAX, 1, Activation::Tanh).is_err());
+        assert!(ShallowCritic::new(usize::MAX - 1, 1, Activation::Tanh).is_err());
+        // A user map with a small n and a huge z.
+        let wide = FnFeatures::new(MAX_FLOATS + 1, 2, |_: &[f64], out: &mut [f64]| {
+            out.fill(0.0)
+        });
+        assert!(ShallowCritic::with_features(wide, 1, Activation::Tanh).is_err());
     }
 }

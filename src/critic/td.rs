@@ -4,8 +4,8 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use super::network::{
-    check_finite_input, finite_value, non_finite, slice_or_copy, square_len, try_zeros, FeatureMap,
-    ShallowCritic,
+    check_finite_input, copy_view, finite_value, non_finite, slice_or_copy, square_zeros,
+    FeatureMap, ShallowCritic,
 };
 use super::replay::ReplayBuffer;
 use super::RawWithBias;
@@ -130,7 +130,27 @@ impl<M: FeatureMap> ShallowCritic<M> {
             &mut ws.cur,
             &mut ws.next,
         );
-        finite_value(e, "td error", omega)
+        if e.is_finite() {
+            Ok(e)
+        } else {
+            Err(self.td_error_error(&ws.cur, &ws.next, next.is_some(), omega))
+        }
+    }
+
+    /// The error for a non-finite TD error: a non-finite feature at z or z₊ if there is one.
+    #[cold]
+    fn td_error_error(
+        &self,
+        cur: &super::network::Layer,
+        next: &super::network::Layer,
+        continues: bool,
+        omega: ArrayView1<f64>,
+    ) -> Error {
+        if continues {
+            self.evaluation_error("td error", &[(cur, "z"), (next, "next z")], omega)
+        } else {
+            self.evaluation_error("td error", &[(cur, "z")], omega)
+        }
     }
 
     /// The TD error e (returned) and its data vector d written into `d` (old contents
@@ -154,7 +174,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
     ///
     /// # Errors
     /// As [`ShallowCritic::td_error`], plus a buffer `d` of the wrong length and a
-    /// non-finite d.
+    /// non-finite d. On `Err`, `d` is left as it was.
     pub fn data_vector(
         &self,
         omega: ArrayView1<f64>,
@@ -179,16 +199,16 @@ impl<M: FeatureMap> ShallowCritic<M> {
         let z = slice_or_copy(&transition.z, zb);
         let next = transition.next.as_ref().map(|v| slice_or_copy(v, znb));
         let (e, g) = self.td_forward::<1>(w, z, transition.reward, next, gamma, cur, nl);
-        let w1 = &w[..self.hidden()];
-        self.write_grad::<true>(w1, cur, 1.0, gb, true);
-        if kind == TdGradient::Full && next.is_some() {
-            self.write_grad::<false>(w1, nl, -g, gb, true);
+        if !e.is_finite() {
+            return Err(self.td_error_error(cur, nl, next.is_some(), omega));
         }
-        d.iter_mut().zip(gb.iter()).for_each(|(o, v)| *o = *v);
-        let e = finite_value(e, "td error", omega)?;
+        let at_next = (kind == TdGradient::Full && next.is_some()).then_some((&*nl, g));
+        self.write_data_vector::<true>(&w[..self.hidden()], cur, at_next, 1.0, gb, true);
+        // Checked before the copy: on `Err`, `d` is left as it was.
         if gb.iter().any(|v| !v.is_finite()) {
             return Err(non_finite("td data vector", omega));
         }
+        d.iter_mut().zip(gb.iter()).for_each(|(o, v)| *o = *v);
         Ok(e)
     }
 
@@ -250,9 +270,15 @@ impl<M: FeatureMap> ShallowCritic<M> {
 /// the minimiser adapter [`fit::Minimize`](crate::fit::Minimize) flips the sign once more.
 ///
 /// The batch is a [`ReplayBuffer`] (a buffer with capacity = batch size is a plain batch).
-/// Each evaluation allocates one workspace (O(n + p) floats; the Hessian O(dim²)), then none
-/// per transition. The semi-gradient, which is not the gradient of L, is
-/// [`TdLoss::semi_gradient`].
+/// The semi-gradient, which is not the gradient of L, is [`TdLoss::semi_gradient`].
+///
+/// **Allocation.** [`Term`] methods take `&self` (a term may be evaluated from several
+/// threads), so `TdLoss` holds no workspace: each evaluation allocates one
+/// [`CriticWorkspace`](super::CriticWorkspace), O(p·n) floats (three ω-sized vectors and the
+/// layer buffers), and the Hessian its dim × dim matrix (at most
+/// [`MAX_FLOATS`](super::MAX_FLOATS) entries, else [`Error::InvalidOption`]); nothing is
+/// allocated per transition. For allocation-free training use [`NormalizedUpdate`](super::NormalizedUpdate)
+/// or [`ReplayBuffer::td_errors`] with a workspace made once.
 ///
 /// ```
 /// use ndarray::{arr1, Array1};
@@ -280,6 +306,25 @@ pub struct TdLoss<'a, M = RawWithBias> {
     critic: &'a ShallowCritic<M>,
     batch: &'a ReplayBuffer,
     gamma: f64,
+}
+
+// By hand: a derive would ask M: Clone, but only references are copied.
+impl<M> Clone for TdLoss<'_, M> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<M> Copy for TdLoss<'_, M> {}
+
+impl<M: std::fmt::Debug> std::fmt::Debug for TdLoss<'_, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TdLoss")
+            .field("critic", self.critic)
+            .field("transitions", &self.batch.len())
+            .field("gamma", &self.gamma)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a, M: FeatureMap> TdLoss<'a, M> {
@@ -316,18 +361,18 @@ impl<'a, M: FeatureMap> TdLoss<'a, M> {
         self.pass(omega, 1.0, out, true, true)
     }
 
-    /// L and (when `ORDER` ≥ 1) Σ eⱼ dⱼ into ws.grad, or the semi-gradient.
-    fn accumulate<const ORDER: usize>(
-        &self,
-        w: &[f64],
-        ws: &mut super::CriticWorkspace,
-        semi: bool,
-    ) -> f64 {
+    /// L and (when `ORDER` ≥ 1) Σ eⱼ dⱼ into ws.grad, or the semi-gradient, at the weights
+    /// in ws.omega.
+    fn accumulate<const ORDER: usize>(&self, ws: &mut super::CriticWorkspace, semi: bool) -> f64 {
         let c = self.critic;
-        let p = c.hidden();
         let super::CriticWorkspace {
-            cur, next, grad, ..
+            omega: w,
+            cur,
+            next,
+            grad,
+            ..
         } = ws;
+        let w1 = &w[..c.hidden()];
         if ORDER >= 1 {
             grad.fill(0.0);
         }
@@ -337,10 +382,8 @@ impl<'a, M: FeatureMap> TdLoss<'a, M> {
             let (e, g) = c.td_forward::<ORDER>(w, z, r, zn, self.gamma, cur, next);
             loss += 0.5 * e * e;
             if ORDER >= 1 {
-                c.write_grad::<false>(&w[..p], cur, e, grad, true);
-                if !semi && zn.is_some() {
-                    c.write_grad::<false>(&w[..p], next, -g * e, grad, true);
-                }
+                let at_next = (!semi && zn.is_some()).then_some((&*next, g));
+                c.write_data_vector::<false>(w1, cur, at_next, e, grad, true);
             }
         }
         loss
@@ -360,8 +403,8 @@ impl<'a, M: FeatureMap> TdLoss<'a, M> {
         c.check_weights(omega)?;
         check_len("gradient buffer", c.dim(), out.len())?;
         let mut ws = c.workspace();
-        let w = omega.to_vec();
-        let loss = self.accumulate::<1>(&w, &mut ws, semi);
+        copy_view(&mut ws.omega, &omega);
+        let loss = self.accumulate::<1>(&mut ws, semi);
         let loss = finite_value(loss, "td loss", omega)?;
         if ws.grad.iter().any(|v| !v.is_finite()) {
             return Err(non_finite("td loss gradient", omega));
@@ -395,8 +438,8 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         let c = self.critic;
         c.check_weights(theta)?;
         let mut ws = c.workspace();
-        let w = theta.to_vec();
-        let loss = self.accumulate::<0>(&w, &mut ws, false);
+        copy_view(&mut ws.omega, &theta);
+        let loss = self.accumulate::<0>(&mut ws, false);
         finite_value(loss, "td loss", theta)
     }
 
@@ -413,26 +456,30 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         check_len("gradient buffer", dim, grad.len())?;
         check_hess_shape(dim, &hess)?;
         let mut ws = c.workspace();
-        let w = theta.to_vec();
-        let w1 = &w[..p];
-        let mut g = vec![0.0; dim];
-        let mut h = try_zeros(square_len(dim, "td loss hessian")?, "td loss hessian")?;
+        copy_view(&mut ws.omega, &theta);
+        let mut h = square_zeros(dim, "td loss hessian")?;
         let super::CriticWorkspace {
-            cur, next, grad: d, ..
+            omega: w,
+            cur,
+            next,
+            grad: d,
+            step: g,
+            ..
         } = &mut ws;
+        let w1 = &w[..p];
+        g.fill(0.0);
         let mut loss = 0.0;
         for j in 0..self.batch.len() {
             let (z, r, zn) = self.batch.raw(j);
-            let (e, gj) = c.td_forward::<2>(&w, z, r, zn, self.gamma, cur, next);
+            let (e, gj) = c.td_forward::<2>(w, z, r, zn, self.gamma, cur, next);
             loss += 0.5 * e * e;
             // The gradient in the same operations as `accumulate`, so that every method
             // returns the same bits.
-            c.write_grad::<false>(w1, cur, e, &mut g, true);
-            c.write_grad::<true>(w1, cur, 1.0, d, true);
+            let at_next = zn.is_some().then_some((&*next, gj));
+            c.write_data_vector::<false>(w1, cur, at_next, e, g, true);
+            c.write_data_vector::<true>(w1, cur, at_next, 1.0, d, true);
             c.add_hessian(w1, cur, e, &mut h);
             if zn.is_some() {
-                c.write_grad::<false>(w1, next, -gj * e, &mut g, true);
-                c.write_grad::<false>(w1, next, -gj, d, true);
                 c.add_hessian(w1, next, -gj * e, &mut h);
             }
             for (a, da) in d.iter().enumerate() {
@@ -447,7 +494,7 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         if g.iter().chain(&h).any(|v| !v.is_finite()) {
             return Err(non_finite("td loss gradient or hessian", theta));
         }
-        for (o, v) in grad.iter_mut().zip(&g) {
+        for (o, v) in grad.iter_mut().zip(g.iter()) {
             *o += alpha * v;
         }
         for (o, v) in hess.iter_mut().zip(&h) {
