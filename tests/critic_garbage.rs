@@ -15,41 +15,9 @@ use rlgrad::critic::{
 };
 use rlgrad::{Error, Term};
 
-const SPECIAL: [f64; 24] = [
-    0.0,
-    -0.0,
-    1.0,
-    -1.0,
-    0.5,
-    f64::NAN,
-    f64::INFINITY,
-    f64::NEG_INFINITY,
-    f64::MAX,
-    f64::MIN,
-    1e308,
-    -1e308,
-    1e200,
-    -1e200,
-    1e15,
-    -1e15,
-    f64::MIN_POSITIVE,
-    5e-324,
-    -5e-324,
-    1e-300,
-    709.0,
-    710.0,
-    -745.0,
-    f64::EPSILON,
-];
+mod common;
 
-fn nasty() -> BoxedStrategy<f64> {
-    prop_oneof![
-        3 => -40.0..40.0f64,
-        2 => select(SPECIAL.to_vec()),
-        2 => any::<f64>(),
-    ]
-    .boxed()
-}
+use common::nasty;
 
 /// A vector of length `k`, usually; sometimes of another length.
 fn vec_for(k: usize) -> BoxedStrategy<Array1<f64>> {

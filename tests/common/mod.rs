@@ -3,6 +3,7 @@
 
 use ndarray::Array1;
 use proptest::prelude::*;
+use proptest::sample::select;
 use rlgrad::prelude::*;
 
 /// The model variants the crate ships: single/dual rate, fixed/learned q0,
@@ -159,4 +160,56 @@ pub fn case(
             theta(v),
         )
     })
+}
+
+// Garbage: the inputs the no-panic suites feed to every public entry point.
+
+/// Special values every numeric input is tried with.
+pub const SPECIAL: [f64; 30] = [
+    0.0,
+    -0.0,
+    1.0,
+    -1.0,
+    0.5,
+    f64::NAN,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::MAX,
+    f64::MIN,
+    1e308,
+    -1e308,
+    1e200,
+    -1e200,
+    1e15,
+    -1e15,
+    f64::MIN_POSITIVE,
+    -f64::MIN_POSITIVE,
+    5e-324,
+    -5e-324,
+    1e-300,
+    1e-12,
+    709.0,
+    710.0,
+    -745.0,
+    800.0,
+    -800.0,
+    27.631,
+    -27.631,
+    f64::EPSILON,
+];
+
+/// Any f64: moderate numbers, the special values, and proptest's full-range f64 (all
+/// classes: normal, subnormal, zero, infinite, NaN).
+pub fn nasty() -> BoxedStrategy<f64> {
+    prop_oneof![
+        3 => -40.0..40.0f64,
+        2 => select(SPECIAL.to_vec()),
+        2 => any::<f64>(),
+    ]
+    .boxed()
+}
+
+/// Any finite f64 (rewards must be finite to make a subject at all).
+pub fn nasty_finite() -> BoxedStrategy<f64> {
+    nasty().prop_filter("finite", |x| x.is_finite()).boxed()
 }
