@@ -58,16 +58,21 @@
 //!
 //! Bad input — malformed data, an action or state the model was not built for, a non-finite
 //! reward, θ of the wrong length or with NaN/∞ entries, buffers of the wrong shape, a
-//! covariance that is not symmetric positive definite, invalid options — returns an
+//! covariance that is not symmetric positive definite, a non-finite sample value, reward or
+//! critic input ([`Error::NonFiniteInput`]), an index out of range
+//! ([`Error::IndexOutOfRange`]), invalid options or sizes too large to allocate — returns an
 //! [`Error`] naming the subject, session, trial, line, column or value at fault. At extreme
 //! (finite) θ, a transform that overflows is an [`Error::InvalidParameter`] naming the
 //! parameter and θ entry, and a computation that overflows is an [`Error::NonFiniteResult`]
 //! naming what and where: never a NaN. Input is validated once, at construction or
 //! at the public boundary; the per-trial loops are then infallible and allocation-free.
 //!
-//! A panic means a bug in this crate (a violated internal invariant), with one documented
-//! exception: [`env::Environment::step`] implementations may panic on an action outside the
-//! environment's range, which is a caller bug.
+//! A panic means a bug in this crate (a violated internal invariant), with documented
+//! exceptions where a caller breaks a low-level contract rather than passing data:
+//! [`env::Environment::step`] implementations may panic on an action outside the
+//! environment's range, and the per-trial trait methods ([`LearningRule::update`],
+//! feature maps) may panic on buffers of the wrong length, which the crate's own callers
+//! never pass.
 //!
 //! ## Models
 //!
