@@ -10,8 +10,8 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use ndarray::{arr1, Array1, Array2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rlgrad::fd::{self, FdOptions};
 use rlgrad::prelude::*;
+use rlgrad::testing::fd::{self, FdOptions};
 use std::hint::black_box;
 
 fn subject(model: &Model<RescorlaWagner, Softmax>, n_actions: usize, trials: usize) -> Subject {

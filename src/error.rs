@@ -221,15 +221,94 @@ pub enum Error {
     },
 }
 
-/// Checks that a length matches; the shared helper behind every buffer-shape check.
-pub(crate) fn check_len(what: &str, expected: usize, found: usize) -> Result<()> {
-    if expected == found {
-        Ok(())
-    } else {
-        Err(Error::DimensionMismatch {
-            what: what.to_string(),
+impl Error {
+    /// [`Error::InvalidOption`]: option `name` = `value` is rejected, because `reason`.
+    ///
+    /// ```
+    /// let e = rlgrad::Error::invalid_option("gamma", 1.5, "must be in [0, 1]");
+    /// assert_eq!(e.to_string(), "invalid option `gamma` = 1.5: must be in [0, 1]");
+    /// ```
+    pub fn invalid_option(
+        name: impl Into<String>,
+        value: impl std::fmt::Display,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidOption {
+            name: name.into(),
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+
+    /// [`Error::NonFiniteInput`]: the input number `what` is `value`, which is not finite.
+    ///
+    /// ```
+    /// let e = rlgrad::Error::non_finite_input("reward of step 3", f64::NAN);
+    /// assert_eq!(e.to_string(), "reward of step 3 = NaN is not finite");
+    /// ```
+    pub fn non_finite_input(what: impl Into<String>, value: f64) -> Self {
+        Error::NonFiniteInput {
+            what: what.into(),
+            value,
+        }
+    }
+
+    /// [`Error::NonFiniteResult`]: `what`, computed at `theta`, is not finite.
+    pub fn non_finite_result(what: impl Into<String>, theta: Vec<f64>) -> Self {
+        Error::NonFiniteResult {
+            what: what.into(),
+            theta,
+        }
+    }
+
+    /// [`Error::NonFiniteTheta`]: θ\[`index`\], the parameter `name`, is `value`.
+    pub fn non_finite_theta(index: usize, name: impl Into<String>, value: f64) -> Self {
+        Error::NonFiniteTheta {
+            index,
+            name: name.into(),
+            value,
+        }
+    }
+
+    /// [`Error::DimensionMismatch`]: `what` has `found` entries where `expected` are needed.
+    pub fn dimension_mismatch(what: impl Into<String>, expected: usize, found: usize) -> Self {
+        Error::DimensionMismatch {
+            what: what.into(),
             expected,
             found,
-        })
+        }
+    }
+
+    /// [`Error::IndexOutOfRange`]: `what` = `index` is not below `limit`.
+    pub fn index_out_of_range(what: impl Into<String>, index: usize, limit: usize) -> Self {
+        Error::IndexOutOfRange {
+            what: what.into(),
+            index,
+            limit,
+        }
+    }
+
+    /// [`Error::InvalidParameter`]: the natural parameter `name` = `value` is rejected, because
+    /// `reason`.
+    ///
+    /// ```
+    /// let e = rlgrad::Error::invalid_parameter("alpha", 1.5, "is outside [0, 1]");
+    /// assert_eq!(e.to_string(), "parameter `alpha` = 1.5 is outside [0, 1]");
+    /// ```
+    pub fn invalid_parameter(
+        name: impl Into<String>,
+        value: f64,
+        reason: impl Into<String>,
+    ) -> Self {
+        Error::InvalidParameter {
+            name: name.into(),
+            value,
+            reason: reason.into(),
+        }
+    }
+
+    /// [`Error::EmptyData`]: `what` is empty.
+    pub fn empty_data(what: impl Into<String>) -> Self {
+        Error::EmptyData { what: what.into() }
     }
 }

@@ -6,11 +6,13 @@
 //! enough to hold analytic derivatives to 10⁻⁶ relative (see [`crate::testing`]).
 //!
 //! These are the oracles for the derivative checks, and the fallback Hessian of a
-//! [`Term`] that does not supply an exact one.
+//! [`Term`] that does not supply an exact one. The module is internal; its items are public
+//! as [`rlgrad::testing::fd`](crate::testing::fd).
 //!
 //! ```
 //! use ndarray::arr1;
-//! use rlgrad::{fd, prior::MvGaussian, Term};
+//! use rlgrad::testing::fd;
+//! use rlgrad::{prior::MvGaussian, Term};
 //! let prior = MvGaussian::isotropic(2, 0.0, 4.0)?;
 //! let theta = arr1(&[0.5, -1.0]);
 //! let g = fd::gradient(&prior, theta.view(), &fd::FdOptions::default())?;
@@ -21,7 +23,8 @@
 
 use ndarray::{Array1, Array2, ArrayView1};
 
-use crate::error::{Error, Result};
+use crate::check;
+use crate::error::Result;
 use crate::Term;
 
 /// Settings for the finite differences.
@@ -45,14 +48,7 @@ impl Default for FdOptions {
 
 impl FdOptions {
     fn check(&self) -> Result<()> {
-        if !(self.step.is_finite() && self.step > 0.0) {
-            return Err(Error::InvalidOption {
-                name: "step".to_string(),
-                value: self.step.to_string(),
-                reason: "must be finite and > 0".to_string(),
-            });
-        }
-        Ok(())
+        check::positive("step", self.step)
     }
 }
 

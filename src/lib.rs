@@ -117,16 +117,17 @@
 #![deny(missing_docs)]
 #![warn(clippy::all)]
 
+pub mod check;
 pub mod critic;
 pub mod data;
 pub mod env;
 mod error;
 pub mod estimator;
-pub mod fd;
+mod fd;
 pub mod fit;
 pub mod learning;
 mod likelihood;
-pub mod linalg;
+mod linalg;
 mod model;
 pub mod numeric;
 mod objective;
@@ -135,8 +136,16 @@ pub mod params;
 pub mod policy;
 pub mod prior;
 mod real;
+mod slices;
 pub mod term;
 pub mod testing;
+
+// The crates whose types appear in rlgrad's API, so that `rlgrad = "0.1"` is the one line a
+// project needs: `rlgrad::ndarray::arr1`, `rlgrad::rand::SeedableRng`,
+// `rlgrad::rand_chacha::ChaCha8Rng` are the very versions rlgrad is built with.
+pub use ndarray;
+pub use rand;
+pub use rand_chacha;
 
 pub use crate::error::{Error, Result};
 pub use crate::learning::{LearningRule, RescorlaWagner};

@@ -19,13 +19,12 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
+use crate::check;
 use crate::data::{Session, Subject, NO_STATE};
-use crate::error::check_len;
 use crate::error::{Error, Result};
 use crate::learning::{order, LearningRule, Step};
 use crate::model::Natural;
 use crate::observation::{rotate, Choice, ObsBuffers, ObsDerivs, Observation};
-use crate::term::check_hess_shape;
 use crate::{Model, Term};
 
 /// Largest K (parameters) and A (actions) for which the loop keeps its accumulators and the
@@ -315,10 +314,10 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
     }
 
     fn non_finite(&self, what: &str, theta: ArrayView1<f64>) -> Error {
-        Error::NonFiniteResult {
-            what: format!("{what} of subject `{}`", self.subject.id()),
-            theta: theta.to_vec(),
-        }
+        Error::non_finite_result(
+            format!("{what} of subject `{}`", self.subject.id()),
+            theta.to_vec(),
+        )
     }
 
     /// An error naming the first of value, gradient and Hessian that is not finite.
@@ -413,7 +412,7 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
     ) -> Result<f64> {
         // θ first, through the layout, so a bad entry is named by its parameter.
         let nat = self.model.natural_checked(theta)?;
-        check_len("gradient buffer", self.dim(), grad.len())?;
+        check::len("gradient buffer", self.dim(), grad.len())?;
         let mut ws = self.workspace::<{ order::GRADIENT }>();
         let ll = self.run::<{ order::GRADIENT }>(&nat, &mut ws);
         let parts = ws.parts();
@@ -436,8 +435,8 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         let nat = self.model.natural_checked(theta)?;
-        check_len("gradient buffer", self.dim(), grad.len())?;
-        check_hess_shape(self.dim(), &hess)?;
+        check::len("gradient buffer", self.dim(), grad.len())?;
+        check::hessian_shape(self.dim(), &hess)?;
         let mut ws = self.workspace::<{ order::HESSIAN }>();
         let ll = self.run::<{ order::HESSIAN }>(&nat, &mut ws);
         let parts = ws.parts();

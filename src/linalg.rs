@@ -9,15 +9,8 @@
 //! Matrices are small here (one row per parameter), so the cost is negligible next to a
 //! likelihood evaluation; what matters is that failures are errors, not panics.
 //!
-//! ```
-//! use ndarray::arr2;
-//! let a = arr2(&[[4.0, 2.0], [2.0, 3.0]]);
-//! let l = rlgrad::linalg::cholesky(a.view(), "a")?;
-//! assert!((l.dot(&l.t()) - &a).iter().all(|e| e.abs() < 1e-12));
-//! let (values, _) = rlgrad::linalg::symmetric_eigen(a.view(), "a")?;
-//! assert!(values[0] <= values[1]);
-//! # Ok::<(), rlgrad::Error>(())
-//! ```
+//! The module is internal: users see its results (a prior's factorisation, a fit's
+//! covariance, a contraction matrix's spectral radius), never the seam itself.
 
 #[cfg(all(feature = "lapack", not(feature = "openblas-system")))]
 compile_error!(
@@ -95,6 +88,7 @@ pub fn symmetric_eigen(a: ArrayView2<f64>, what: &str) -> Result<(Array1<f64>, A
 }
 
 /// Inverse of a symmetric positive-definite matrix, through its Cholesky factor.
+#[cfg(test)]
 ///
 /// # Errors
 /// As [`cholesky`].

@@ -16,10 +16,12 @@
 use ndarray::ArrayView1;
 use rand::Rng;
 
+use crate::check;
 use crate::data::{Session, Subject, NO_STATE};
 use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::learning::{order, LearningRule, Step, TableShape};
+use crate::numeric::draw;
 use crate::params::{NamedParams, ParamLayout, Transform};
 use crate::{Likelihood, Observation};
 
@@ -60,32 +62,15 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// A model over `n_states` states and `n_actions` actions.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] if a size is 0; [`Error::InvalidLayout`] if the rule and the
-    /// observation model use the same parameter name.
+    /// [`Error::InvalidOption`] if a size is 0, or if the value table and its second-order
+    /// sensitivities (S·A·K² numbers) would exceed [`MAX_FLOATS`](crate::check::MAX_FLOATS);
+    /// [`Error::InvalidLayout`] if the rule and the observation model use the same parameter
+    /// name.
     pub fn new(rule: L, obs: O, n_states: usize, n_actions: usize) -> Result<Self> {
-        for (name, v) in [("n_states", n_states), ("n_actions", n_actions)] {
-            if v == 0 {
-                return Err(Error::InvalidOption {
-                    name: name.to_string(),
-                    value: v.to_string(),
-                    reason: "must be at least 1".to_string(),
-                });
-            }
-        }
         let rule_params = rule.params();
-        // The sensitivity tables hold S·A·K² entries: that must be a size a machine can have.
         let k = rule_params.len() + obs.params().len();
-        let entries = [n_states, n_actions, k.max(1), k.max(1)]
-            .iter()
-            .try_fold(1usize, |acc, &x| acc.checked_mul(x))
-            .filter(|&n| n <= isize::MAX as usize / 8);
-        if entries.is_none() {
-            return Err(Error::InvalidOption {
-                name: "n_states x n_actions".to_string(),
-                value: format!("{n_states} x {n_actions}"),
-                reason: "the value table and its sensitivities would not fit in memory".to_string(),
-            });
-        }
+        let k2 = k.saturating_mul(k);
+        check::table(n_states, n_actions, k2)?;
         let n_rule = rule_params.len();
         let mut specs = rule_params;
         specs.extend(obs.params());
@@ -172,7 +157,9 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     ///
     /// # Errors
     /// θ as in [`Model::natural`]; [`Error::InvalidOption`] if the environment's actions or
-    /// states do not fit the model's table, or `n_trials` is 0.
+    /// states do not fit the model's table, or `n_trials` is 0; [`Error::IndexOutOfRange`]
+    /// for a state or next state from the environment outside the model's table, and
+    /// [`Error::NonFiniteInput`] for a non-finite reward from it, each naming the trial.
     ///
     /// ```
     /// use rand::SeedableRng;
@@ -194,22 +181,16 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
         rng: &mut R,
     ) -> Result<Session> {
         let nat = self.natural_checked(theta)?;
-        if n_trials == 0 {
-            return Err(Error::InvalidOption {
-                name: "n_trials".to_string(),
-                value: "0".to_string(),
-                reason: "a session needs at least one trial".to_string(),
-            });
-        }
+        check::at_least_one("n_trials", n_trials)?;
         if env.n_actions() != self.shape.n_actions || env.n_states() > self.shape.n_states {
-            return Err(Error::InvalidOption {
-                name: "environment".to_string(),
-                value: format!("{} states x {} actions", env.n_states(), env.n_actions()),
-                reason: format!(
+            return Err(Error::invalid_option(
+                "environment",
+                format!("{} states x {} actions", env.n_states(), env.n_actions()),
+                format!(
                     "does not fit the model's {} states x {} actions",
                     self.shape.n_states, self.shape.n_actions
                 ),
-            });
+            ));
         }
         let (psi_l, psi_o) = nat.psi().split_at(self.n_rule);
         let a_n = self.shape.n_actions;
@@ -223,54 +204,41 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             Vec::with_capacity(n_trials),
             Vec::with_capacity(n_trials),
         );
+        let n_states = self.shape.n_states;
+        // The environment is the caller's code: check what it hands back. Each message is
+        // built only on failure.
+        let from_env = |what: &str, t: usize| {
+            format!("{what} from the environment at trial {t} of simulated session `{session_id}`")
+        };
         let mut s = env.reset(rng);
         let mut previous = None;
         for t in 0..n_trials {
-            // The environment is the caller's code: check what it hands back.
-            if s >= self.shape.n_states {
-                return Err(Error::InvalidOption {
-                    name: "environment".to_string(),
-                    value: format!("state {s} at trial {t} of simulated session `{session_id}`"),
-                    reason: format!(
-                        "is not below the model's n_states = {}",
-                        self.shape.n_states
-                    ),
-                });
+            if s >= n_states {
+                return Err(Error::index_out_of_range(from_env("state", t), s, n_states));
             }
             let row = self.shape.index(s, 0);
             self.obs
                 .probabilities(psi_o, &q[row..row + a_n], previous, &mut probs);
             if probs.iter().any(|p| !p.is_finite()) {
-                return Err(Error::NonFiniteResult {
-                    what: format!(
+                return Err(Error::non_finite_result(
+                    format!(
                         "choice probabilities at trial {t} of simulated session `{session_id}`"
                     ),
-                    theta: theta.to_vec(),
-                });
+                    theta.to_vec(),
+                ));
             }
-            let a = sample_index(&probs, rng);
+            let a = draw(a_n, |j| probs[j], rng.random());
             let outcome = env.step(a, rng);
             if !outcome.reward.is_finite() {
-                return Err(Error::InvalidOption {
-                    name: "environment".to_string(),
-                    value: format!(
-                        "reward {} at trial {t} of simulated session `{session_id}`",
-                        outcome.reward
-                    ),
-                    reason: "is not finite".to_string(),
-                });
+                let what = from_env("reward", t);
+                return Err(Error::non_finite_input(what, outcome.reward));
             }
-            if let Some(ns) = outcome.next_state.filter(|&ns| ns >= self.shape.n_states) {
-                return Err(Error::InvalidOption {
-                    name: "environment".to_string(),
-                    value: format!(
-                        "next state {ns} at trial {t} of simulated session `{session_id}`"
-                    ),
-                    reason: format!(
-                        "is not below the model's n_states = {}",
-                        self.shape.n_states
-                    ),
-                });
+            if let Some(ns) = outcome.next_state.filter(|&ns| ns >= n_states) {
+                return Err(Error::index_out_of_range(
+                    from_env("next state", t),
+                    ns,
+                    n_states,
+                ));
             }
             states.push(s as u32);
             actions.push(a as u32);
@@ -292,21 +260,4 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
         }
         Session::new(session_id, states, actions, rewards)?.with_next_states(next)
     }
-}
-
-/// Draws an index with the given probabilities (which sum to 1 up to rounding).
-pub(crate) fn sample_index<R: Rng + ?Sized>(probs: &[f64], rng: &mut R) -> usize {
-    let u: f64 = rng.random();
-    let mut acc = 0.0;
-    let mut last = 0;
-    for (j, &p) in probs.iter().enumerate() {
-        if p > 0.0 {
-            last = j;
-        }
-        acc += p;
-        if u < acc {
-            return j;
-        }
-    }
-    last
 }

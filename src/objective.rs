@@ -23,8 +23,8 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
-use crate::error::{check_len, Error, Result};
-use crate::term::{check_args, check_hess_shape};
+use crate::check;
+use crate::error::{Error, Result};
 use crate::Term;
 
 struct Weighted<'a> {
@@ -63,14 +63,8 @@ impl<'a> Objective<'a> {
     /// # Errors
     /// As [`Objective::with`].
     pub fn push(&mut self, name: &str, weight: f64, term: impl Term + 'a) -> Result<()> {
-        check_len(&format!("term `{name}`"), self.dim, term.dim())?;
-        if !weight.is_finite() {
-            return Err(Error::InvalidOption {
-                name: format!("weight of term `{name}`"),
-                value: weight.to_string(),
-                reason: "must be finite".to_string(),
-            });
-        }
+        check::len(&format!("term `{name}`"), self.dim, term.dim())?;
+        check::finite_option(&format!("weight of term `{name}`"), weight)?;
         self.terms.push(Weighted {
             name: name.to_string(),
             weight,
@@ -103,9 +97,9 @@ impl<'a> Objective<'a> {
     /// θ's length; its entries too when there is no term to check them (terms that know
     /// their parameter names report a bad entry by name).
     fn check_theta(&self, theta: ArrayView1<f64>) -> Result<()> {
-        check_len("theta", self.dim, theta.len())?;
+        check::len("theta", self.dim, theta.len())?;
         if self.terms.is_empty() {
-            check_args(self.dim, theta, self.dim)?;
+            check::finite_theta(theta, |_| "?".to_string())?;
         }
         Ok(())
     }
@@ -125,10 +119,7 @@ impl<'a> Objective<'a> {
         } else {
             return Ok(value);
         };
-        Err(Error::NonFiniteResult {
-            what: what.to_string(),
-            theta: theta.to_vec(),
-        })
+        Err(Error::non_finite_result(what, theta.to_vec()))
     }
 }
 
@@ -144,7 +135,7 @@ impl Term for Objective<'_> {
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
         self.check_theta(theta)?;
-        check_len("gradient buffer", self.dim, grad.len())?;
+        check::len("gradient buffer", self.dim, grad.len())?;
         let mut total = 0.0;
         for t in &self.terms {
             total += t.weight
@@ -171,8 +162,8 @@ impl Term for Objective<'_> {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         self.check_theta(theta)?;
-        check_len("gradient buffer", self.dim, grad.len())?;
-        check_hess_shape(self.dim, &hess)?;
+        check::len("gradient buffer", self.dim, grad.len())?;
+        check::hessian_shape(self.dim, &hess)?;
         let mut total = 0.0;
         for t in &self.terms {
             total += t.weight

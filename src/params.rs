@@ -30,7 +30,8 @@ use ndarray::{Array1, ArrayView1};
 use serde::ser::SerializeMap;
 use serde::{Serialize, Serializer};
 
-use crate::error::{check_len, Error, Result};
+use crate::check;
+use crate::error::{Error, Result};
 use crate::numeric::logistic;
 use crate::Real;
 
@@ -330,8 +331,8 @@ impl ParamLayout {
     /// # Errors
     /// [`Error::DimensionMismatch`] or [`Error::NonFiniteTheta`] naming the entry.
     pub fn check_theta(&self, theta: ArrayView1<f64>) -> Result<()> {
-        check_len("theta", self.len(), theta.len())?;
-        check_finite_theta(theta, |i| self.specs[i].name.clone())
+        check::len("theta", self.len(), theta.len())?;
+        check::finite_theta(theta, |i| self.specs[i].name.clone())
     }
 
     /// Natural parameters ψ = g(θ), with names.
@@ -417,21 +418,6 @@ impl ParamLayout {
     }
 }
 
-/// Checks that every entry of θ is finite, naming the first that is not.
-pub(crate) fn check_finite_theta(
-    theta: ArrayView1<f64>,
-    name: impl Fn(usize) -> String,
-) -> Result<()> {
-    match theta.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(index) => Err(Error::NonFiniteTheta {
-            index,
-            name: name(index),
-            value: theta[index],
-        }),
-    }
-}
-
 /// Parameter values with their names, in layout order. Serialises as a map `name → value`.
 ///
 /// ```
@@ -453,7 +439,7 @@ impl NamedParams {
     /// # Errors
     /// [`Error::DimensionMismatch`] if the lengths differ.
     pub fn new(names: Vec<String>, values: Vec<f64>) -> Result<Self> {
-        check_len("parameter values", names.len(), values.len())?;
+        check::len("parameter values", names.len(), values.len())?;
         Ok(NamedParams { names, values })
     }
 

@@ -20,7 +20,7 @@
 //!     fn dim(&self) -> usize { self.0 }
 //!     fn add_value_and_grad(&self, theta: ArrayView1<f64>, alpha: f64,
 //!                           mut grad: ArrayViewMut1<f64>) -> Result<f64> {
-//!         rlgrad::term::check_args(self.dim(), theta, grad.len())?;
+//!         rlgrad::check::term_args(self.dim(), theta, grad.len())?;
 //!         grad.scaled_add(-alpha, &theta);
 //!         Ok(-0.5 * theta.dot(&theta))
 //!     }
@@ -34,9 +34,9 @@
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
-use crate::error::{check_len, Result};
+use crate::check;
+use crate::error::Result;
 use crate::fd;
-use crate::params::check_finite_theta;
 
 /// A scalar function of θ with its gradient (and Hessian).
 ///
@@ -78,7 +78,7 @@ pub trait Term: Send + Sync {
     /// # Errors
     /// As [`Term::add_value_and_grad`].
     fn value_and_grad(&self, theta: ArrayView1<f64>, mut grad: ArrayViewMut1<f64>) -> Result<f64> {
-        check_len("gradient buffer", self.dim(), grad.len())?;
+        check::len("gradient buffer", self.dim(), grad.len())?;
         grad.fill(0.0);
         self.add_value_and_grad(theta, 1.0, grad)
     }
@@ -86,7 +86,7 @@ pub trait Term: Send + Sync {
     /// Returns g(θ), adds `alpha · ∇g(θ)` into `grad` and `alpha · ∇²g(θ)` into `hess`.
     ///
     /// The default differentiates the analytic gradient by symmetric central differences
-    /// (see [`fd::hessian_of_gradient`]); components that can give the Hessian exactly
+    /// (see [`testing::fd::hessian_of_gradient`](crate::testing::fd::hessian_of_gradient)); components that can give the Hessian exactly
     /// override this and return `true` from [`Term::has_exact_hessian`].
     ///
     /// # Errors
@@ -98,7 +98,7 @@ pub trait Term: Send + Sync {
         mut grad: ArrayViewMut1<f64>,
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        check_hess_shape(self.dim(), &hess)?;
+        check::hessian_shape(self.dim(), &hess)?;
         let value = self.add_value_and_grad(theta, alpha, grad.view_mut())?;
         let h = fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?;
         hess.scaled_add(alpha, &h);
@@ -115,8 +115,8 @@ pub trait Term: Send + Sync {
         mut grad: ArrayViewMut1<f64>,
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        check_len("gradient buffer", self.dim(), grad.len())?;
-        check_hess_shape(self.dim(), &hess)?;
+        check::len("gradient buffer", self.dim(), grad.len())?;
+        check::hessian_shape(self.dim(), &hess)?;
         grad.fill(0.0);
         hess.fill(0.0);
         self.add_value_grad_hessian(theta, 1.0, grad, hess)
@@ -178,24 +178,3 @@ macro_rules! forward_term {
 }
 
 forward_term!(&T, Box<T>);
-
-/// The argument checks every term performs at its public boundary: θ has length `dim` and
-/// finite entries, and the gradient buffer has length `dim`.
-///
-/// # Errors
-/// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) or
-/// [`Error::NonFiniteTheta`](crate::Error::NonFiniteTheta).
-pub fn check_args(dim: usize, theta: ArrayView1<f64>, grad_len: usize) -> Result<()> {
-    check_len("theta", dim, theta.len())?;
-    check_len("gradient buffer", dim, grad_len)?;
-    check_finite_theta(theta, |_| "?".to_string())
-}
-
-/// Checks that a Hessian buffer is `dim × dim`.
-///
-/// # Errors
-/// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) naming the wrong side.
-pub fn check_hess_shape(dim: usize, hess: &ArrayViewMut2<f64>) -> Result<()> {
-    check_len("hessian buffer rows", dim, hess.nrows())?;
-    check_len("hessian buffer columns", dim, hess.ncols())
-}

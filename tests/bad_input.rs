@@ -1084,13 +1084,28 @@ fn simulate_rejects_what_a_faulty_environment_returns() {
             .simulate(theta.view(), &mut env, 10, "sim", &mut rng)
             .unwrap_err();
         let msg = err.to_string();
-        assert!(matches!(err, Error::InvalidOption { .. }), "{err:?}");
         assert!(msg.contains("trial 2") && msg.contains("`sim`"), "{msg}");
+        // Each fault has its own variant: a state out of range, a non-finite input.
         if bad_state {
-            assert!(msg.contains("next state 5"), "{msg}");
-        } else {
             assert!(
-                msg.contains("reward NaN") && msg.contains("not finite"),
+                matches!(
+                    err,
+                    Error::IndexOutOfRange {
+                        index: 5,
+                        limit: 1,
+                        ..
+                    }
+                ),
+                "{err:?}"
+            );
+            assert!(
+                msg.contains("next state from the environment") && msg.contains("= 5"),
+                "{msg}"
+            );
+        } else {
+            assert!(matches!(err, Error::NonFiniteInput { .. }), "{err:?}");
+            assert!(
+                msg.contains("reward from the environment") && msg.contains("= NaN is not finite"),
                 "{msg}"
             );
         }

@@ -15,10 +15,12 @@ use rlgrad::critic::{
     Activation, FeatureMap, FnFeatures, Linearization, NormalizedUpdate, ReplayBuffer,
     ShallowCritic, TdGradient, TdLoss, Trainable, Transition,
 };
-use rlgrad::fd::{self, FdOptions};
 use rlgrad::prior::MvGaussian;
+use rlgrad::testing::fd::{self, FdOptions};
 use rlgrad::testing::{check_term, CheckOptions};
 use rlgrad::{Error, Objective, Term};
+
+mod common;
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -216,46 +218,22 @@ fn activation_derivatives_match_finite_differences() {
 /// tanh and the crate's `numeric::logistic` / `numeric::softplus` to a few ulp everywhere.
 #[test]
 fn activations_agree_with_reference_functions() {
-    fn ulps(a: f64, b: f64) -> u64 {
-        if a == b {
-            0
-        } else {
-            (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
-        }
-    }
-    let mut xs: Vec<f64> = (-400_000..=400_000).map(|k| k as f64 * 1e-4).collect();
-    for e in -320..=308 {
-        for m in [1.0, 1.7, 6.25, 9.9] {
-            xs.push(m * 10f64.powi(e));
-            xs.push(-m * 10f64.powi(e));
-        }
-    }
-    xs.extend([
-        0.0,
-        -0.0,
-        0.625,
-        -0.625,
-        0.624_999_999_999_999_9,
-        709.0,
-        745.0,
-        f64::MAX,
-    ]);
-    let mut worst = [0u64; 3];
-    for &x in &xs {
+    let mut worst = [
+        common::UlpMeter::default(),
+        common::UlpMeter::default(),
+        common::UlpMeter::default(),
+    ];
+    for x in common::ulp_sweep() {
         let pairs = [
             (Activation::Tanh.value(x), x.tanh()),
             (Activation::Logistic.value(x), rlgrad::numeric::logistic(x)),
             (Activation::Softplus.value(x), rlgrad::numeric::softplus(x)),
         ];
         for (w, (a, b)) in worst.iter_mut().zip(pairs) {
-            // Values below 1e-300 are compared absolutely (subnormal tails).
-            if b.abs() > 1e-300 {
-                *w = (*w).max(ulps(a, b));
-            } else {
-                assert!((a - b).abs() < 1e-300, "{x}: {a} vs {b}");
-            }
+            w.see(a, b, x);
         }
     }
+    let worst = worst.map(|w| w.worst);
     println!(
         "largest differences in ulp: tanh {}, logistic {}, softplus {}",
         worst[0], worst[1], worst[2]
@@ -651,7 +629,7 @@ proptest! {
         let c = update.contraction_matrix(&critic, &buffer, omega0.view(), &mut ws).unwrap();
         prop_assert_eq!(c.dim(), (p, p));
         let a = (Array2::eye(p) - &c) / eta;
-        let (lam, _) = rlgrad::linalg::symmetric_eigen(a.view(), "A").unwrap();
+        let lam = common::eigenvalues(&a);
         prop_assert!(lam[0] >= -1e-12 && lam[p - 1] <= m as f64 / 4.0 + 1e-12, "{lam}");
         let rho = update.spectral_radius(&critic, &buffer, omega0.view(), &mut ws).unwrap();
         if lam[0] > 1e-9 {

@@ -7,9 +7,11 @@ use ndarray::{arr1, Array1, Array2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use rlgrad::fd::{self, FdOptions};
 use rlgrad::fit::{self, MapOptions, Minimize, SubjectFit};
 use rlgrad::prelude::*;
+use rlgrad::testing::fd::{self, FdOptions};
+
+mod common;
 
 type Rw = Model<RescorlaWagner, Softmax>;
 
@@ -192,7 +194,7 @@ fn standard_errors_match_a_finite_difference_hessian() {
             .iter()
             .fold(0.0_f64, |m, e| m.max(e.abs()));
         assert!(err < 1e-6, "hessian differs by {err}");
-        let inv = rlgrad::linalg::inverse_spd(h_fd.view(), "h").unwrap();
+        let inv = common::inverse(&h_fd);
         for k in 0..2 {
             let se = inv[[k, k]].sqrt();
             assert!((f.theta_se[k] - se).abs() < 1e-6 * se.max(1.0));

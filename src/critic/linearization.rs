@@ -2,9 +2,12 @@
 
 use ndarray::{Array1, ArrayView1};
 
-use super::network::{finite_value, CriticWorkspace, FeatureMap, ShallowCritic};
+use super::features::FeatureMap;
+use super::network::ShallowCritic;
 use super::td::{TdGradient, Transition};
-use crate::error::{check_len, Result};
+use super::workspace::CriticWorkspace;
+use crate::check;
+use crate::error::Result;
 
 /// The TD error of one transition linearised around ω*:
 ///
@@ -99,12 +102,12 @@ impl<'c, M: FeatureMap> Linearization<'c, M> {
     /// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) on overflow.
     pub fn model(&self, omega: ArrayView1<f64>) -> Result<f64> {
         self.critic.check_weights(omega)?;
-        check_len("linearisation weights", self.d.len(), omega.len())?;
+        check::len("linearisation weights", self.d.len(), omega.len())?;
         let mut m = 0.0;
         for ((w, s), d) in omega.iter().zip(&self.omega_star).zip(&self.d) {
             m += d * (w - s);
         }
-        finite_value(self.pivot + m, "linearised td error", omega)
+        check::finite_result(self.pivot + m, omega, || "linearised td error".to_string())
     }
 
     /// The remainder R(ω) = e(ω) − (e(ω*) + d(ω*)ᵀ(ω − ω*)).
@@ -119,6 +122,6 @@ impl<'c, M: FeatureMap> Linearization<'c, M> {
             next: self.next.as_ref().map(|v| v.view()),
         };
         let e = self.critic.td_error(omega, transition, self.gamma, ws)?;
-        finite_value(e - model, "linearisation remainder", omega)
+        check::finite_result(e - model, omega, || "linearisation remainder".to_string())
     }
 }

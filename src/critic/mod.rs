@@ -21,7 +21,7 @@
 //! |---|---|
 //! | [`ShallowCritic`] | Q̂ and ∇ω Q̂ into caller buffers; [`Activation`]s with φ₁′, φ₁″; feature maps [`RawWithBias`] (default) and [`FnFeatures`] (yours), behind [`FeatureMap`] |
 //! | [`CriticWorkspace`] | made once; no evaluation, TD error, data vector or update allocates after that ([`TdLoss`], called through `&self` as a `Term`, makes one per call) |
-//! | [`MAX_FLOATS`] | the size limit (2²⁸ floats per buffer) that the constructors enforce |
+//! | [`MAX_FLOATS`](crate::check::MAX_FLOATS) | the size limit (2²⁸ floats per buffer) that the constructors enforce, the crate's one cap |
 //! | [`ShallowCritic::td_error`], [`ShallowCritic::data_vector`] | e and d for one [`Transition`] (full or semi, [`TdGradient`]) |
 //! | [`TdLoss`] | ½ Σⱼ eⱼ² over a batch as a [`Term`](crate::Term), exact gradient and Hessian (a cost: negative weight in an [`Objective`](crate::Objective)) |
 //! | [`Linearization`] | pivot e(ω*), d(ω*), the first-order model and its remainder |
@@ -61,14 +61,22 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 
+mod activation;
+mod features;
 mod linearization;
+mod loss;
 mod network;
 mod replay;
 mod td;
+mod update;
+mod workspace;
 
+pub use self::activation::Activation;
+pub use self::features::{FeatureMap, FnFeatures, RawWithBias};
 pub use self::linearization::Linearization;
-pub use self::network::{
-    Activation, CriticWorkspace, FeatureMap, FnFeatures, RawWithBias, ShallowCritic, MAX_FLOATS,
-};
-pub use self::replay::{NormalizedUpdate, ReplayBuffer, Trainable};
-pub use self::td::{TdGradient, TdLoss, Transition};
+pub use self::loss::TdLoss;
+pub use self::network::ShallowCritic;
+pub use self::replay::ReplayBuffer;
+pub use self::td::{TdGradient, Transition};
+pub use self::update::{NormalizedUpdate, Trainable};
+pub use self::workspace::CriticWorkspace;

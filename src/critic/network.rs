@@ -1,247 +1,16 @@
-//! The two-layer critic Q̂(z; ω) = w₁ᵀ φ₁(W₂ᵀ φ₂(z)): activations, feature maps, the
-//! workspace, and the value and gradient of Q̂.
+//! The two-layer critic Q̂(z; ω) = w₁ᵀ φ₁(W₂ᵀ φ₂(z)): its shape and weights, the value and
+//! gradient of Q̂, and the kernels the TD routines build on.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut1};
 use rand::Rng;
 
-use crate::error::{check_len, Error, Result};
-use crate::numeric::{fast_tanh, logistic_pair, softplus_with_logistic};
-
-/// The hidden layer's elementwise activation φ₁, with its first and second derivatives.
-///
-/// | activation | φ₁(x) | φ₁′(x) | φ₁″(x) |
-/// |---|---|---|---|
-/// | `Tanh` (default) | tanh x | 1 − tanh² x | −2 tanh x · φ₁′(x) |
-/// | `Logistic` | σ(x) = 1/(1 + e^(−x)) | σ(x) σ(−x) | φ₁′(x) (σ(−x) − σ(x)) |
-/// | `Softplus` | ln(1 + eˣ) | σ(x) | σ(x) σ(−x) |
-/// | `Identity` | x | 1 | 0 |
-///
-/// All are total on finite input (no overflow, no NaN at any finite x). tanh, logistic and
-/// softplus are the crate's f64 kernels [`numeric::fast_tanh`](crate::numeric::fast_tanh),
-/// [`numeric::logistic_pair`](crate::numeric::logistic_pair) and
-/// [`numeric::softplus_with_logistic`](crate::numeric::softplus_with_logistic), on the
-/// inlined exponential [`exp_nonpositive`](crate::numeric::exp_nonpositive); they agree
-/// with `f64::tanh`, [`numeric::logistic`](crate::numeric::logistic) and
-/// [`numeric::softplus`](crate::numeric::softplus) within 3 ulp (tested); φ₁, φ₁′ and φ₁″
-/// come from one exponential.
-///
-/// ```
-/// use rlgrad::critic::Activation;
-/// let a = Activation::Logistic;
-/// assert_eq!(a.value(0.0), 0.5);
-/// assert_eq!(a.derivative(0.0), 0.25);
-/// assert_eq!(a.second_derivative(0.0), 0.0);
-/// assert_eq!(Activation::Softplus.derivative(1e3), 1.0);
-/// ```
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
-pub enum Activation {
-    /// φ₁(x) = tanh x.
-    #[default]
-    Tanh,
-    /// φ₁(x) = 1/(1 + e^(−x)).
-    Logistic,
-    /// φ₁(x) = ln(1 + eˣ).
-    Softplus,
-    /// φ₁(x) = x.
-    Identity,
-}
-
-impl Activation {
-    /// φ₁(x).
-    #[inline]
-    pub fn value(self, x: f64) -> f64 {
-        self.eval::<0>(x).0
-    }
-
-    /// φ₁′(x).
-    #[inline]
-    pub fn derivative(self, x: f64) -> f64 {
-        self.eval::<1>(x).1
-    }
-
-    /// φ₁″(x).
-    #[inline]
-    pub fn second_derivative(self, x: f64) -> f64 {
-        self.eval::<2>(x).2
-    }
-
-    /// (φ₁, φ₁′, φ₁″) at x, computing derivatives up to `ORDER` (the others are 0). The value
-    /// is the same bits whatever the order.
-    #[inline(always)]
-    pub(crate) fn eval<const ORDER: usize>(self, x: f64) -> (f64, f64, f64) {
-        match self {
-            Activation::Tanh => {
-                let t = fast_tanh(x);
-                if ORDER == 0 {
-                    return (t, 0.0, 0.0);
-                }
-                // (1 − t)(1 + t) keeps more digits than 1 − t² when |t| is near 1.
-                let d = (1.0 - t) * (1.0 + t);
-                (t, d, if ORDER >= 2 { -2.0 * t * d } else { 0.0 })
-            }
-            Activation::Logistic => {
-                let (s, c) = logistic_pair(x);
-                if ORDER == 0 {
-                    return (s, 0.0, 0.0);
-                }
-                let d = s * c;
-                (s, d, if ORDER >= 2 { d * (c - s) } else { 0.0 })
-            }
-            Activation::Softplus => {
-                let (v, s, c) = softplus_with_logistic(x);
-                if ORDER == 0 {
-                    return (v, 0.0, 0.0);
-                }
-                (v, s, if ORDER >= 2 { s * c } else { 0.0 })
-            }
-            Activation::Identity => (x, 1.0, 0.0),
-        }
-    }
-}
-
-/// The fixed input feature map φ₂: ℝ^(input_dim) → ℝⁿ of a [`ShallowCritic`].
-///
-/// [`features`](FeatureMap::features) is called once per evaluation of Q̂, so it must not
-/// allocate; it receives a z of length [`input_dim`](FeatureMap::input_dim) with finite
-/// entries and writes exactly [`n_features`](FeatureMap::n_features) values. A map that
-/// writes a non-finite feature makes every evaluation that reads it return
-/// [`Error::NonFiniteResult`](crate::Error::NonFiniteResult) — the value alone too, although
-/// tanh and the logistic would saturate at ±∞ — naming the feature when one evaluation
-/// is asked for, and leaves an update's ω unchanged.
-///
-/// ```
-/// use rlgrad::critic::FeatureMap;
-/// /// φ₂(x, u) = (x, u, x·u, 1).
-/// struct WithProduct;
-/// impl FeatureMap for WithProduct {
-///     fn input_dim(&self) -> usize { 2 }
-///     fn n_features(&self) -> usize { 4 }
-///     fn features(&self, z: &[f64], out: &mut [f64]) {
-///         out.copy_from_slice(&[z[0], z[1], z[0] * z[1], 1.0]);
-///     }
-/// }
-/// let mut out = [0.0; 4];
-/// WithProduct.features(&[2.0, 3.0], &mut out);
-/// assert_eq!(out, [2.0, 3.0, 6.0, 1.0]);
-/// ```
-pub trait FeatureMap: Send + Sync {
-    /// Length of z (state and action entries together).
-    fn input_dim(&self) -> usize;
-    /// n, the number of features.
-    fn n_features(&self) -> usize;
-    /// Writes φ₂(z) into `out` (length n).
-    fn features(&self, z: &[f64], out: &mut [f64]);
-}
-
-/// The default feature map: the raw z with a bias entry, φ₂(z) = (z₁, …, z_d, 1), so
-/// n = d + 1.
-///
-/// ```
-/// use rlgrad::critic::{FeatureMap, RawWithBias};
-/// let map = RawWithBias::new(2);
-/// let mut out = [0.0; 3];
-/// map.features(&[0.5, -1.0], &mut out);
-/// assert_eq!(out, [0.5, -1.0, 1.0]);
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RawWithBias {
-    input_dim: usize,
-}
-
-impl RawWithBias {
-    /// Raw features with a bias for z ∈ ℝ^input_dim.
-    pub fn new(input_dim: usize) -> Self {
-        RawWithBias { input_dim }
-    }
-}
-
-impl FeatureMap for RawWithBias {
-    fn input_dim(&self) -> usize {
-        self.input_dim
-    }
-    fn n_features(&self) -> usize {
-        self.input_dim + 1
-    }
-    /// Writes (z, 1) into `out`.
-    ///
-    /// # Panics
-    /// If `z` does not have `input_dim` entries or `out` does not have `input_dim + 1`. A
-    /// [`ShallowCritic`] always passes those lengths (it checks z at its public boundary).
-    #[inline]
-    fn features(&self, z: &[f64], out: &mut [f64]) {
-        let (head, bias) = out.split_at_mut(self.input_dim);
-        head.copy_from_slice(z);
-        bias[0] = 1.0;
-    }
-}
-
-/// A user-supplied feature map from a closure `f(z, out)` that writes n features.
-///
-/// ```
-/// use rlgrad::critic::{FeatureMap, FnFeatures};
-/// // One-hot code of a discrete pair z = (state, action) with 3 states and 2 actions.
-/// let one_hot = FnFeatures::new(2, 6, |z: &[f64], out: &mut [f64]| {
-///     out.fill(0.0);
-///     out[2 * z[0] as usize + z[1] as usize] = 1.0;
-/// });
-/// let mut out = [0.0; 6];
-/// one_hot.features(&[1.0, 1.0], &mut out);
-/// assert_eq!(out, [0.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
-/// ```
-///
-/// The closure must not panic on any finite z of the right length (clamp indices, as a
-/// real one-hot map should); that is the caller's contract, not checked here.
-#[derive(Clone)]
-pub struct FnFeatures<F> {
-    input_dim: usize,
-    n_features: usize,
-    f: F,
-}
-
-impl<F: Fn(&[f64], &mut [f64]) + Send + Sync> FnFeatures<F> {
-    /// A map from ℝ^input_dim to ℝ^n_features computed by `f(z, out)`.
-    pub fn new(input_dim: usize, n_features: usize, f: F) -> Self {
-        FnFeatures {
-            input_dim,
-            n_features,
-            f,
-        }
-    }
-}
-
-impl<F> std::fmt::Debug for FnFeatures<F> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FnFeatures")
-            .field("input_dim", &self.input_dim)
-            .field("n_features", &self.n_features)
-            .finish_non_exhaustive()
-    }
-}
-
-impl<F: Fn(&[f64], &mut [f64]) + Send + Sync> FeatureMap for FnFeatures<F> {
-    fn input_dim(&self) -> usize {
-        self.input_dim
-    }
-    fn n_features(&self) -> usize {
-        self.n_features
-    }
-    #[inline]
-    fn features(&self, z: &[f64], out: &mut [f64]) {
-        (self.f)(z, out)
-    }
-}
-
-impl<T: FeatureMap + ?Sized> FeatureMap for Box<T> {
-    fn input_dim(&self) -> usize {
-        (**self).input_dim()
-    }
-    fn n_features(&self) -> usize {
-        (**self).n_features()
-    }
-    fn features(&self, z: &[f64], out: &mut [f64]) {
-        (**self).features(z, out)
-    }
-}
+use super::activation::Activation;
+use super::features::{FeatureMap, RawWithBias};
+use super::workspace::{CriticWorkspace, Layer};
+use crate::check;
+use crate::error::{Error, Result};
+use crate::numeric::dot;
+use crate::slices::slice_or_copy;
 
 /// A two-layer critic Q̂(z; ω) = w₁ᵀ φ₁(W₂ᵀ φ₂(z)).
 ///
@@ -291,15 +60,13 @@ impl ShallowCritic<RawWithBias> {
     /// and `hidden` = p units.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for `hidden` = 0 or sizes above [`MAX_FLOATS`]: p(n + 1)
+    /// [`Error::InvalidOption`] for `hidden` = 0 or sizes above
+    /// [`MAX_FLOATS`](crate::check::MAX_FLOATS): p(n + 1)
     /// weights or n = input_dim + 1 features.
     pub fn new(input_dim: usize, hidden: usize, activation: Activation) -> Result<Self> {
         if input_dim == usize::MAX {
-            return Err(Error::InvalidOption {
-                name: "input_dim".to_string(),
-                value: input_dim.to_string(),
-                reason: "leaves no room for the bias feature".to_string(),
-            });
+            let reason = "leaves no room for the bias feature";
+            return Err(Error::invalid_option("input_dim", input_dim, reason));
         }
         Self::with_features(RawWithBias::new(input_dim), hidden, activation)
     }
@@ -320,30 +87,24 @@ impl<M: FeatureMap> ShallowCritic<M> {
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for `hidden` = 0, a map with no features, or sizes above
-    /// [`MAX_FLOATS`]: p(n + 1) weights, n features or an input of that length.
+    /// [`MAX_FLOATS`](crate::check::MAX_FLOATS): p(n + 1) weights, n features or an input of
+    /// that length.
     pub fn with_features(features: M, hidden: usize, activation: Activation) -> Result<Self> {
         let n = features.n_features();
         if n == 0 {
-            return Err(Error::InvalidOption {
-                name: "n_features".to_string(),
-                value: "0".to_string(),
-                reason: "the critic's feature map must have at least one feature".to_string(),
-            });
+            let reason = "the critic's feature map must have at least one feature";
+            return Err(Error::invalid_option("n_features", 0, reason));
         }
         if hidden == 0 {
-            return Err(Error::InvalidOption {
-                name: "hidden".to_string(),
-                value: "0".to_string(),
-                reason: "the critic needs at least one hidden unit".to_string(),
-            });
+            let reason = "the critic needs at least one hidden unit";
+            return Err(Error::invalid_option("hidden", 0, reason));
         }
         let input_dim = features.input_dim();
         // The workspace holds z, z₊ (input_dim), φ₂ (n) and ω-sized vectors (dim).
-        buffer_floats(input_dim, 1, "input_dim", input_dim, "the critic's input z")?;
-        buffer_floats(n, 1, "n_features", n, "the critic's feature vector")?;
-        let dim = buffer_floats(
-            hidden,
-            n + 1,
+        check::floats(&[input_dim], "input_dim", input_dim, "the critic's input z")?;
+        check::floats(&[n], "n_features", n, "the critic's feature vector")?;
+        let dim = check::floats(
+            &[hidden, n.saturating_add(1)],
             "hidden",
             hidden,
             "the critic's weight vector (hidden x (n_features + 1))",
@@ -424,9 +185,9 @@ impl<M: FeatureMap> ShallowCritic<M> {
     /// # Errors
     /// [`Error::DimensionMismatch`] for wrong shapes.
     pub fn weights_from(&self, w1: ArrayView1<f64>, w2: ArrayView2<f64>) -> Result<Array1<f64>> {
-        check_len("critic output weights w1", self.p, w1.len())?;
-        check_len("critic hidden weights W2 rows", self.n, w2.nrows())?;
-        check_len("critic hidden weights W2 columns", self.p, w2.ncols())?;
+        check::len("critic output weights w1", self.p, w1.len())?;
+        check::len("critic hidden weights W2 rows", self.n, w2.nrows())?;
+        check::len("critic hidden weights W2 columns", self.p, w2.ncols())?;
         let mut omega = Array1::zeros(self.dim);
         for j in 0..self.p {
             omega[j] = w1[j];
@@ -454,7 +215,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
     /// # Errors
     /// [`Error::DimensionMismatch`] if ω does not have [`ShallowCritic::dim`] entries.
     pub fn split_weights(&self, omega: ArrayView1<f64>) -> Result<(Array1<f64>, Array2<f64>)> {
-        check_len("critic weights omega", self.dim, omega.len())?;
+        check::len("critic weights omega", self.dim, omega.len())?;
         let w1 = omega.slice(ndarray::s![..self.p]).to_owned();
         let w2 = Array2::from_shape_fn((self.n, self.p), |(i, j)| omega[self.w2_index(i, j)]);
         Ok((w1, w2))
@@ -483,19 +244,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
     /// A workspace for this critic's evaluations (and for the TD and replay routines); make
     /// it once and reuse it, so that no evaluation allocates.
     pub fn workspace(&self) -> CriticWorkspace {
-        CriticWorkspace {
-            input_dim: self.input_dim,
-            n: self.n,
-            p: self.p,
-            dim: self.dim,
-            cur: Layer::new(self.n, self.p),
-            next: Layer::new(self.n, self.p),
-            omega: vec![0.0; self.dim],
-            z: vec![0.0; self.input_dim],
-            z_next: vec![0.0; self.input_dim],
-            grad: vec![0.0; self.dim],
-            step: vec![0.0; self.dim],
-        }
+        CriticWorkspace::new(self.input_dim, self.n, self.p, self.dim)
     }
 
     /// Q̂(z; ω).
@@ -541,7 +290,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
         self.check_workspace(ws)?;
         self.check_weights(omega)?;
         self.check_z(z, "z")?;
-        check_len("critic gradient buffer", self.dim, grad.len())?;
+        check::len("critic gradient buffer", self.dim, grad.len())?;
         let CriticWorkspace {
             omega: ob,
             z: zb,
@@ -573,18 +322,18 @@ impl<M: FeatureMap> ShallowCritic<M> {
     // -------------------------------------------------------------------------------
 
     pub(crate) fn check_workspace(&self, ws: &CriticWorkspace) -> Result<()> {
-        check_len(
+        check::len(
             "critic workspace (input length)",
             self.input_dim,
             ws.input_dim,
         )?;
-        check_len("critic workspace (features)", self.n, ws.n)?;
-        check_len("critic workspace (hidden units)", self.p, ws.p)
+        check::len("critic workspace (features)", self.n, ws.n)?;
+        check::len("critic workspace (hidden units)", self.p, ws.p)
     }
 
     /// ω has length [`dim`](Self::dim) and finite entries; a bad entry is named.
     pub(crate) fn check_weights(&self, omega: ArrayView1<f64>) -> Result<()> {
-        check_len("critic weights omega", self.dim, omega.len())?;
+        check::len("critic weights omega", self.dim, omega.len())?;
         match omega.iter().position(|v| !v.is_finite()) {
             None => Ok(()),
             Some(index) => Err(Error::NonFiniteTheta {
@@ -598,9 +347,9 @@ impl<M: FeatureMap> ShallowCritic<M> {
     pub(crate) fn check_z(&self, z: ArrayView1<f64>, what: &str) -> Result<()> {
         if z.len() != self.input_dim {
             // The message is built only on failure: the success path allocates nothing.
-            return check_len(&format!("critic input {what}"), self.input_dim, z.len());
+            return check::len(&format!("critic input {what}"), self.input_dim, z.len());
         }
-        check_finite_input(z, what)
+        check::finite_inputs(what, z)
     }
 
     // -------------------------------------------------------------------------------
@@ -753,228 +502,20 @@ impl<M: FeatureMap> ShallowCritic<M> {
     }
 }
 
-/// The buffers of one forward pass.
-#[derive(Clone, Debug)]
-pub(crate) struct Layer {
-    /// φ₂(z), n.
-    pub(crate) phi: Vec<f64>,
-    /// φ₁(h), p.
-    pub(crate) a: Vec<f64>,
-    /// φ₁′(h), p.
-    pub(crate) da: Vec<f64>,
-    /// φ₁″(h), p.
-    pub(crate) dda: Vec<f64>,
-}
-
-impl Layer {
-    fn new(n: usize, p: usize) -> Self {
-        Layer {
-            phi: vec![0.0; n],
-            a: vec![0.0; p],
-            da: vec![0.0; p],
-            dda: vec![0.0; p],
-        }
-    }
-}
-
-/// Scratch space for a [`ShallowCritic`]'s evaluations, TD errors and replay updates; made
-/// by [`ShallowCritic::workspace`] and reusable across calls (and across critics of the same
-/// shape). With it, no evaluation or update allocates.
-///
-/// ```
-/// let critic = rlgrad::critic::ShallowCritic::new(2, 8, Default::default())?;
-/// let mut ws = critic.workspace(); // allocate once …
-/// # let omega = ndarray::Array1::<f64>::zeros(critic.dim());
-/// for x in [0.0, 0.5, 1.0] {
-///     let z = ndarray::arr1(&[x, 1.0]);
-///     let _q = critic.value(omega.view(), z.view(), &mut ws)?; // … evaluate many times
-/// }
-/// # Ok::<(), rlgrad::Error>(())
-/// ```
-#[derive(Clone, Debug)]
-pub struct CriticWorkspace {
-    input_dim: usize,
-    n: usize,
-    p: usize,
-    dim: usize,
-    pub(crate) cur: Layer,
-    pub(crate) next: Layer,
-    pub(crate) omega: Vec<f64>,
-    pub(crate) z: Vec<f64>,
-    pub(crate) z_next: Vec<f64>,
-    pub(crate) grad: Vec<f64>,
-    pub(crate) step: Vec<f64>,
-}
-
-impl CriticWorkspace {
-    /// The length of ω this workspace serves.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-}
-
-/// xᵀy with four accumulators (the same bits on every path that calls it).
-#[inline]
-pub(crate) fn dot(x: &[f64], y: &[f64]) -> f64 {
-    let len = x.len().min(y.len());
-    let (x, y) = (&x[..len], &y[..len]);
-    let mut acc = [0.0; 4];
-    let mut xc = x.chunks_exact(4);
-    let mut yc = y.chunks_exact(4);
-    for (a, b) in (&mut xc).zip(&mut yc) {
-        acc[0] += a[0] * b[0];
-        acc[1] += a[1] * b[1];
-        acc[2] += a[2] * b[2];
-        acc[3] += a[3] * b[3];
-    }
-    let mut tail = 0.0;
-    for (a, b) in xc.remainder().iter().zip(yc.remainder()) {
-        tail += a * b;
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
-}
-
-/// The view's slice when it is contiguous, else a copy into `buf` (no allocation).
-#[inline]
-pub(crate) fn slice_or_copy<'a>(v: &'a ArrayView1<'_, f64>, buf: &'a mut [f64]) -> &'a [f64] {
-    match v.as_slice() {
-        Some(s) => s,
-        None => {
-            copy_view(buf, v);
-            &buf[..v.len()]
-        }
-    }
-}
-
-/// Copies `v` into the front of `buf` (ω into a workspace; lengths checked by the caller).
-#[inline]
-pub(crate) fn copy_view(buf: &mut [f64], v: &ArrayView1<'_, f64>) {
-    match v.as_slice() {
-        Some(s) => buf[..s.len()].copy_from_slice(s),
-        None => buf.iter_mut().zip(v.iter()).for_each(|(b, x)| *b = *x),
-    }
-}
-
-/// A zeroed vector of `len` floats, or an error naming `what` if it cannot be allocated
-/// (instead of aborting the process).
-pub(crate) fn try_zeros(len: usize, what: &str) -> Result<Vec<f64>> {
-    let mut v = Vec::new();
-    if v.try_reserve_exact(len).is_err() {
-        return Err(Error::InvalidOption {
-            name: what.to_string(),
-            value: len.to_string(),
-            reason: "cannot allocate this many floats".to_string(),
-        });
-    }
-    v.resize(len, 0.0);
-    Ok(v)
-}
-
-/// The most `f64`s that any one buffer of the critic module holds: 2²⁸ (2 GiB). The
-/// constructors refuse larger sizes with [`Error::InvalidOption`] — the weight vector
-/// p(n + 1) and n, z's length and the replay buffer's M · d (and M) — and so do the dense
-/// matrices (the contraction matrix and the [`TdLoss`](super::TdLoss) Hessian, at most
-/// 16 384 × 16 384), instead of accepting a size whose workspace, weights or matrix cannot
-/// be allocated and aborting later. Below the limit the replay buffer and the matrices are
-/// still allocated fallibly.
-///
-/// ```
-/// use rlgrad::critic::{Activation, ReplayBuffer, ShallowCritic, MAX_FLOATS};
-/// assert_eq!(MAX_FLOATS, 1 << 28);
-/// assert!(ShallowCritic::new(1 << 40, 1, Activation::Tanh).is_err()); // n = 2⁴⁰ + 1
-/// assert!(ShallowCritic::new(1, 1 << 27, Activation::Tanh).is_err()); // 3 · 2²⁷ weights
-/// assert!(ReplayBuffer::new(1 << 20, 1 << 9).is_err());                // 2²⁹ floats of z
-/// # Ok::<(), rlgrad::Error>(())
-/// ```
-pub const MAX_FLOATS: usize = 1 << 28;
-
-/// `a · b` as a number of floats, if one buffer may hold that many (at most
-/// [`MAX_FLOATS`]; the product must not overflow either); else
-/// [`Error::InvalidOption`] for the option `name` = `value`, saying which buffer (`what`)
-/// would be too large. The one size check of the critic module.
-pub(crate) fn buffer_floats(
-    a: usize,
-    b: usize,
-    name: &str,
-    value: usize,
-    what: &str,
-) -> Result<usize> {
-    match a.checked_mul(b) {
-        Some(floats) if floats <= MAX_FLOATS => Ok(floats),
-        _ => Err(Error::InvalidOption {
-            name: name.to_string(),
-            value: value.to_string(),
-            reason: format!(
-                "{what} would hold {a} x {b} floats, more than the critic's limit of \
-                 {MAX_FLOATS} (2^28) per buffer"
-            ),
-        }),
-    }
-}
-
-/// A zeroed dim × dim matrix's storage, within [`MAX_FLOATS`] and allocated fallibly.
-pub(crate) fn square_zeros(dim: usize, what: &str) -> Result<Vec<f64>> {
-    try_zeros(buffer_floats(dim, dim, what, dim, what)?, what)
-}
-
-pub(crate) fn check_finite_input(z: ArrayView1<f64>, what: &str) -> Result<()> {
-    match z.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(i) => Err(Error::NonFiniteInput {
-            what: format!("{what}[{i}]"),
-            value: z[i],
-        }),
-    }
-}
-
+/// The error for a non-finite result computed at ω.
+#[cold]
 pub(crate) fn non_finite(what: &str, omega: ArrayView1<f64>) -> Error {
-    Error::NonFiniteResult {
-        what: what.to_string(),
-        theta: omega.to_vec(),
-    }
-}
-
-pub(crate) fn finite_value(v: f64, what: &str, omega: ArrayView1<f64>) -> Result<f64> {
-    if v.is_finite() {
-        Ok(v)
-    } else {
-        Err(non_finite(what, omega))
-    }
+    Error::non_finite_result(what, omega.to_vec())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// The size arithmetic alone: no test here allocates a large buffer (asking the OS for
-    /// terabytes is fragile under memory overcommit).
-    #[test]
-    fn buffer_floats_caps_every_product_at_max_floats() {
-        let ok = |a, b| buffer_floats(a, b, "x", a, "buffer");
-        assert_eq!(ok(1 << 14, 1 << 14).unwrap(), MAX_FLOATS);
-        assert_eq!(ok(MAX_FLOATS, 1).unwrap(), MAX_FLOATS);
-        assert_eq!(ok(0, usize::MAX).unwrap(), 0);
-        assert_eq!(ok(usize::MAX, 0).unwrap(), 0);
-        for (a, b) in [
-            ((1 << 14) + 1, 1 << 14),
-            (MAX_FLOATS + 1, 1),
-            (usize::MAX, 2), // the product overflows
-            (1 << 32, 1 << 32),
-            (3 << 20, 3 << 20), // the ~79 TB contraction matrix of a 3·2²⁰-weight critic
-        ] {
-            let err = ok(a, b).unwrap_err();
-            assert!(matches!(err, Error::InvalidOption { .. }), "{a} x {b}");
-        }
-        let err = buffer_floats(1 << 20, 1 << 9, "capacity", 1 << 20, "z").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid option `capacity` = 1048576: z would hold 1048576 x 512 floats, more \
-             than the critic's limit of 268435456 (2^28) per buffer"
-        );
-    }
+    use crate::check::MAX_FLOATS;
+    use crate::critic::FnFeatures;
 
     #[test]
-    fn constructor_limits_are_those_of_buffer_floats() {
+    fn constructor_limits_are_those_of_the_shared_cap() {
         // p(n + 1) = MAX_FLOATS exactly is accepted, one unit more is not (n = 3).
         let p = MAX_FLOATS / 4;
         let critic = ShallowCritic::new(2, p, Activation::Tanh).unwrap();

@@ -23,7 +23,8 @@ mod csv;
 
 pub use self::csv::{read_csv, read_csv_from, CsvOptions};
 
-use crate::error::{check_len, Error, Result};
+use crate::check;
+use crate::error::{Error, Result};
 
 /// One trial, as read from a [`Session`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -64,12 +65,12 @@ impl Session {
         rewards: Vec<f64>,
     ) -> Result<Self> {
         let id = id.into();
-        check_len(
+        check::len(
             &format!("states of session `{id}` (vs actions)"),
             actions.len(),
             states.len(),
         )?;
-        check_len(
+        check::len(
             &format!("rewards of session `{id}` (vs actions)"),
             actions.len(),
             rewards.len(),
@@ -97,7 +98,7 @@ impl Session {
     /// # Errors
     /// [`Error::DimensionMismatch`] if the length differs from the number of trials.
     pub fn with_next_states(mut self, next_states: Vec<u32>) -> Result<Self> {
-        check_len(
+        check::len(
             &format!("next states of session `{}`", self.id),
             self.actions.len(),
             next_states.len(),

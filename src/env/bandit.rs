@@ -3,6 +3,7 @@
 use rand::Rng;
 
 use super::{Environment, Outcome};
+use crate::check;
 use crate::error::{Error, Result};
 
 /// A bandit whose arm `j` pays 1 with probability `p[j]` and 0 otherwise. With reversals,
@@ -34,18 +35,11 @@ impl Bandit {
     /// [`Error::InvalidOption`] for fewer than two arms or a probability outside [0, 1].
     pub fn new(probs: Vec<f64>) -> Result<Self> {
         if probs.len() < 2 {
-            return Err(Error::InvalidOption {
-                name: "probs".to_string(),
-                value: format!("{probs:?}"),
-                reason: "a bandit needs at least two arms".to_string(),
-            });
+            let reason = "a bandit needs at least two arms";
+            return Err(Error::invalid_option("probs", format!("{probs:?}"), reason));
         }
-        if let Some(p) = probs.iter().find(|p| !(0.0..=1.0).contains(*p)) {
-            return Err(Error::InvalidOption {
-                name: "probs".to_string(),
-                value: p.to_string(),
-                reason: "a reward probability must be in [0, 1]".to_string(),
-            });
+        for (j, &p) in probs.iter().enumerate() {
+            check::unit_interval(&format!("reward probability of arm {j}"), p)?;
         }
         Ok(Bandit {
             probs,
@@ -59,13 +53,7 @@ impl Bandit {
     /// # Errors
     /// [`Error::InvalidOption`] if `every` is 0.
     pub fn with_reversals(mut self, every: usize) -> Result<Self> {
-        if every == 0 {
-            return Err(Error::InvalidOption {
-                name: "every".to_string(),
-                value: "0".to_string(),
-                reason: "reversals need a period of at least one trial".to_string(),
-            });
-        }
+        check::at_least_one("every", every)?;
         self.reverse_every = Some(every);
         Ok(self)
     }

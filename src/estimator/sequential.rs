@@ -3,374 +3,13 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 
-use super::{
-    batch_weights, finish, Baseline, Estimate, Estimator, FoldOnce, RunningMean, Stamp, Theta,
-    Workspace,
-};
+use super::baseline::{batch_weights, FoldOnce, RunningMean, Workspace};
+use super::episodes::Episodes;
+use super::{finish, Baseline, Estimate, Estimator, Theta};
+use crate::check;
 use crate::error::{Error, Result};
+use crate::numeric::mean_of;
 use crate::policy::{check_block, Policy};
-
-/// One step of an episode: the state, the action, the reward that followed, and optionally
-/// the caller's weight Ψ for [`Weighting::Supplied`].
-///
-/// ```
-/// use rlgrad::estimator::StepRecord;
-/// let step = StepRecord::new(3, 1, -1.0).with_psi(0.25);
-/// assert_eq!((step.state, step.action, step.reward, step.psi), (3, 1, -1.0, Some(0.25)));
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct StepRecord {
-    /// The state sₜ (an index into a state baseline's table, if one is used).
-    pub state: usize,
-    /// The action aₜ.
-    pub action: usize,
-    /// The reward rₜ received after aₜ.
-    pub reward: f64,
-    /// The per-step weight Ψₜ (`None` unless the weighting is [`Weighting::Supplied`]).
-    pub psi: Option<f64>,
-}
-
-impl StepRecord {
-    /// A step without Ψ.
-    pub fn new(state: usize, action: usize, reward: f64) -> Self {
-        StepRecord {
-            state,
-            action,
-            reward,
-            psi: None,
-        }
-    }
-
-    /// The same step with weight Ψ.
-    pub fn with_psi(mut self, psi: f64) -> Self {
-        self.psi = Some(psi);
-        self
-    }
-}
-
-/// A reusable buffer of finished episodes: per step the state, action, reward, optional Ψ
-/// and the score block ∇θ log π(aₜ | sₜ) (an offset into θ and its entries), in flat vectors
-/// that [`Episodes::clear`] empties without giving back the memory.
-///
-/// Scores are stored as blocks so that a policy over a table of states (whose score in state
-/// s is zero outside that state's row) costs O(actions) per step, not O(dim θ). A score is
-/// recorded at decision time: by [`Episodes::record`] from a [`Policy`], or by
-/// [`Episodes::push_step`] from the caller's own computation (the DRA memory policy's score
-/// depends on the noise ζ drawn at that decision; see
-/// [`softmax_score`](crate::policy::softmax_score) and
-/// [`softmax_log_prob`](crate::policy::softmax_log_prob)).
-///
-/// Like a [`Batch`](super::Batch), the buffer knows when its contents change (every
-/// [`Episodes::clear`], [`Episodes::push_step`], [`Episodes::record`] and
-/// [`Episodes::end_episode`] starts a new generation), so that running baselines fold each
-/// buffer in once however many estimates and surrogates are taken from it. A clone is a new
-/// buffer.
-///
-/// ```
-/// use rand::SeedableRng;
-/// use rlgrad::estimator::{Episodes, StepRecord};
-/// use rlgrad::policy::{Policy, SoftmaxPolicy};
-/// let policy = SoftmaxPolicy::logits(2, 2)?;
-/// let theta = [0.0, 0.5, -0.5, 0.0];
-/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(2);
-/// let mut episodes = Episodes::new(policy.dim());
-/// for _ in 0..3 {
-///     let mut s = 0;
-///     for _ in 0..4 {
-///         let a = policy.sample(&theta, s, &mut rng)?;
-///         let reward = if a == 1 { 1.0 } else { 0.0 };
-///         episodes.record(&policy, &theta, StepRecord::new(s, a, reward))?;
-///         s = a; // a toy transition
-///     }
-///     episodes.end_episode();
-/// }
-/// assert_eq!((episodes.n_episodes(), episodes.n_steps()), (3, 12));
-/// assert_eq!(episodes.score(0).unwrap().1.len(), 2); // one row of logits
-/// episodes.clear();
-/// assert!(episodes.is_empty());
-/// # Ok::<(), rlgrad::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct Episodes {
-    dim: usize,
-    stamp: Stamp,
-    states: Vec<usize>,
-    actions: Vec<usize>,
-    rewards: Vec<f64>,
-    /// Ψ, NaN where not supplied.
-    psi: Vec<f64>,
-    missing_psi: usize,
-    /// Steps recorded by `push_step` (scores a policy cannot recompute), and the first one.
-    pushed: usize,
-    first_pushed: usize,
-    /// θ offset of each step's score block.
-    blocks: Vec<usize>,
-    /// Start of each step's score in `scores`, plus one final entry: steps + 1 entries.
-    pos: Vec<usize>,
-    scores: Vec<f64>,
-    /// Exclusive end (a step index) of each finished episode.
-    ends: Vec<usize>,
-}
-
-impl Episodes {
-    /// An empty buffer for a policy with θ ∈ ℝ^dim.
-    pub fn new(dim: usize) -> Self {
-        Episodes {
-            dim,
-            stamp: Stamp::fresh(),
-            states: Vec::new(),
-            actions: Vec::new(),
-            rewards: Vec::new(),
-            psi: Vec::new(),
-            missing_psi: 0,
-            pushed: 0,
-            first_pushed: 0,
-            blocks: Vec::new(),
-            pos: vec![0],
-            scores: Vec::new(),
-            ends: Vec::new(),
-        }
-    }
-
-    /// Empties the buffer, keeping its memory.
-    pub fn clear(&mut self) {
-        self.stamp.bump();
-        self.states.clear();
-        self.actions.clear();
-        self.rewards.clear();
-        self.psi.clear();
-        self.missing_psi = 0;
-        self.pushed = 0;
-        self.first_pushed = 0;
-        self.blocks.clear();
-        self.pos.truncate(1);
-        self.scores.clear();
-        self.ends.clear();
-    }
-
-    /// The length of θ.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
-    /// Checks a step's numbers before anything is stored.
-    fn check_step(&self, step: &StepRecord) -> Result<()> {
-        let t = self.states.len();
-        if !step.reward.is_finite() {
-            return Err(Error::NonFiniteInput {
-                what: format!("reward of step {t}"),
-                value: step.reward,
-            });
-        }
-        if let Some(psi) = step.psi.filter(|p| !p.is_finite()) {
-            return Err(Error::NonFiniteInput {
-                what: format!("psi of step {t}"),
-                value: psi,
-            });
-        }
-        Ok(())
-    }
-
-    /// Stores a step whose score block is already in `scores[pos..]`.
-    fn commit(&mut self, step: StepRecord, block: usize) {
-        self.states.push(step.state);
-        self.actions.push(step.action);
-        self.rewards.push(step.reward);
-        match step.psi {
-            Some(p) => self.psi.push(p),
-            None => {
-                self.psi.push(f64::NAN);
-                self.missing_psi += 1;
-            }
-        }
-        self.blocks.push(block);
-        self.pos.push(self.scores.len());
-        self.stamp.bump();
-    }
-
-    /// Records a step whose score block (entries `block_start .. block_start + score.len()`
-    /// of ∇θ log π(aₜ | sₜ), zero elsewhere) the caller computed at decision time.
-    ///
-    /// Estimates use the score as given. A [`SequentialReinforce::surrogate`] cannot (it
-    /// recomputes log π from a [`Policy`]) and refuses a buffer with such steps.
-    ///
-    /// # Errors
-    /// [`Error::NonFiniteInput`] for a non-finite reward, Ψ or score entry;
-    /// [`Error::IndexOutOfRange`] if the block does not fit in θ. Nothing is stored on error.
-    pub fn push_step(&mut self, step: StepRecord, block_start: usize, score: &[f64]) -> Result<()> {
-        self.check_step(&step)?;
-        let t = self.states.len();
-        let end = block_start.checked_add(score.len());
-        if end.is_none_or(|e| e > self.dim) {
-            return Err(Error::IndexOutOfRange {
-                what: format!("end of the score block of step {t} (start {block_start})"),
-                index: end.unwrap_or(usize::MAX),
-                limit: self.dim + 1,
-            });
-        }
-        if let Some(j) = score.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteInput {
-                what: format!("score entry {j} of step {t}"),
-                value: score[j],
-            });
-        }
-        self.scores.extend_from_slice(score);
-        if self.pushed == 0 {
-            self.first_pushed = t;
-        }
-        self.pushed += 1;
-        self.commit(step, block_start);
-        Ok(())
-    }
-
-    /// Records a step of `policy` at θ, computing its score block now; returns
-    /// log π(aₜ | sₜ; θ). Call it with the θ the action was drawn with.
-    ///
-    /// # Errors
-    /// [`Error::DimensionMismatch`] if the policy's θ is not this buffer's length; whatever
-    /// the policy reports (θ, state, action); a non-finite reward or Ψ. Nothing is stored on
-    /// error.
-    pub fn record<P: Policy>(
-        &mut self,
-        policy: &P,
-        theta: &[f64],
-        step: StepRecord,
-    ) -> Result<f64> {
-        crate::error::check_len("policy dimension", self.dim, policy.dim())?;
-        self.check_step(&step)?;
-        let block = policy.score_block(step.state)?;
-        check_block(&block, self.dim)?;
-        let start = self.scores.len();
-        self.scores
-            .try_reserve(block.len())
-            .map_err(|_| Error::InvalidOption {
-                name: format!("score block of step {}", self.states.len()),
-                value: format!("{block:?}"),
-                reason: "cannot allocate its entries".to_string(),
-            })?;
-        self.scores.resize(start + block.len(), 0.0);
-        match policy.add_log_prob_and_score(
-            theta,
-            step.state,
-            step.action,
-            1.0,
-            &mut self.scores[start..],
-        ) {
-            Ok(lp) => {
-                self.commit(step, block.start);
-                Ok(lp)
-            }
-            Err(e) => {
-                self.scores.truncate(start);
-                Err(e)
-            }
-        }
-    }
-
-    /// Ends the current episode (an episode may have no steps: it then counts in N and adds
-    /// nothing).
-    pub fn end_episode(&mut self) {
-        self.ends.push(self.states.len());
-        self.stamp.bump();
-    }
-
-    /// Number of finished episodes.
-    pub fn n_episodes(&self) -> usize {
-        self.ends.len()
-    }
-
-    /// Number of steps, the unfinished episode's included.
-    pub fn n_steps(&self) -> usize {
-        self.states.len()
-    }
-
-    /// Number of steps recorded with [`Episodes::push_step`] (the caller's own scores), rather
-    /// than by [`Episodes::record`] from a policy.
-    ///
-    /// ```
-    /// use rlgrad::estimator::{Episodes, StepRecord};
-    /// let mut episodes = Episodes::new(2);
-    /// episodes.push_step(StepRecord::new(0, 1, 1.0), 0, &[-0.5, 0.5])?;
-    /// assert_eq!(episodes.pushed_steps(), 1);
-    /// # Ok::<(), rlgrad::Error>(())
-    /// ```
-    pub fn pushed_steps(&self) -> usize {
-        self.pushed
-    }
-
-    /// Steps recorded after the last [`Episodes::end_episode`].
-    pub fn unfinished_steps(&self) -> usize {
-        self.states.len() - self.ends.last().copied().unwrap_or(0)
-    }
-
-    /// Whether there are no steps and no episodes.
-    pub fn is_empty(&self) -> bool {
-        self.states.is_empty() && self.ends.is_empty()
-    }
-
-    /// The step indices of finished episode `i`.
-    pub fn episode(&self, i: usize) -> Option<std::ops::Range<usize>> {
-        let end = *self.ends.get(i)?;
-        let start = if i == 0 { 0 } else { self.ends[i - 1] };
-        Some(start..end)
-    }
-
-    /// Step `t` (Ψ included if it was given).
-    pub fn step(&self, t: usize) -> Option<StepRecord> {
-        Some(StepRecord {
-            state: *self.states.get(t)?,
-            action: self.actions[t],
-            reward: self.rewards[t],
-            psi: Some(self.psi[t]).filter(|p| !p.is_nan()),
-        })
-    }
-
-    /// The score block of step `t`: its offset in θ and its entries.
-    pub fn score(&self, t: usize) -> Option<(usize, &[f64])> {
-        let block = *self.blocks.get(t)?;
-        Some((block, &self.scores[self.pos[t]..self.pos[t + 1]]))
-    }
-
-    /// The states of all steps.
-    pub fn states(&self) -> &[usize] {
-        &self.states
-    }
-
-    /// The actions of all steps.
-    pub fn actions(&self) -> &[usize] {
-        &self.actions
-    }
-
-    /// The rewards of all steps.
-    pub fn rewards(&self) -> &[f64] {
-        &self.rewards
-    }
-
-    pub(crate) fn stamp(&self) -> Stamp {
-        self.stamp
-    }
-}
-
-impl Clone for Episodes {
-    /// A copy with the same steps that counts as a new buffer (see the type docs).
-    fn clone(&self) -> Self {
-        Episodes {
-            dim: self.dim,
-            stamp: Stamp::fresh(),
-            states: self.states.clone(),
-            actions: self.actions.clone(),
-            rewards: self.rewards.clone(),
-            psi: self.psi.clone(),
-            missing_psi: self.missing_psi,
-            pushed: self.pushed,
-            first_pushed: self.first_pushed,
-            blocks: self.blocks.clone(),
-            pos: self.pos.clone(),
-            scores: self.scores.clone(),
-            ends: self.ends.clone(),
-        }
-    }
-}
 
 /// A baseline b(s) for the reward-to-go form.
 ///
@@ -465,7 +104,7 @@ pub enum Weighting {
         /// The baseline across episodes.
         baseline: Baseline,
     },
-    /// wₜ = Ψₜ as recorded with each [`StepRecord`] (every step must have one). Unbiased only if
+    /// wₜ = Ψₜ as recorded with each [`StepRecord`](super::StepRecord) (every step must have one). Unbiased only if
     /// the caller's Ψ is (for example an exact advantage); DRA's advantage choices are
     /// approximations by design.
     Supplied,
@@ -510,6 +149,14 @@ pub struct SequentialReinforce {
     state_means: FoldOnce<Vec<RunningMean>>,
     /// The running mean of episode returns (whole-episode form).
     total_mean: FoldOnce<RunningMean>,
+    scratch: Scratch,
+}
+
+/// The buffers of one call, kept between calls so that nothing is allocated once they have
+/// grown.
+#[derive(Clone, Debug, Default)]
+struct Scratch {
+    /// The baseline kernel's workspace (the per-component correction c among it).
     ws: Workspace,
     /// Per-step weights wₜ.
     step_w: Vec<f64>,
@@ -523,88 +170,64 @@ pub struct SequentialReinforce {
     visits: Vec<f64>,
 }
 
+/// What the weights of a call come with: whether the correction c is used, the mean value
+/// and the mean baseline (for [`Estimate`]).
+struct Weights {
+    has_c: bool,
+    mean_value: f64,
+    mean_baseline: f64,
+}
+
 impl SequentialReinforce {
     /// An estimator with the given weighting.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] for γ or a decay outside \[0, 1\], a non-finite fixed
     /// baseline entry or constant, or a running state baseline over 0 states or over more
-    /// states than can be allocated (its tables are allocated here, 48 bytes per state).
+    /// states than can be allocated (its tables, 6 numbers per state, are allocated here).
     pub fn new(weighting: Weighting) -> Result<Self> {
-        let check_gamma = |gamma: f64| {
-            if (0.0..=1.0).contains(&gamma) {
-                Ok(())
-            } else {
-                Err(Error::InvalidOption {
-                    name: "gamma".to_string(),
-                    value: gamma.to_string(),
-                    reason: "must be in [0, 1]".to_string(),
-                })
-            }
-        };
-        let (mut state_means, mut state_before, mut visits) = (Vec::new(), Vec::new(), Vec::new());
+        let mut state_means = FoldOnce::default();
+        let mut scratch = Scratch::default();
         match &weighting {
             Weighting::RewardToGo {
                 gamma, baseline, ..
             } => {
-                check_gamma(*gamma)?;
+                check::discount(*gamma)?;
                 match baseline {
                     StateBaseline::None => {}
                     StateBaseline::Fixed(table) => {
-                        if let Some(s) = table.iter().position(|v| !v.is_finite()) {
-                            return Err(Error::InvalidOption {
-                                name: format!("fixed state baseline entry {s}"),
-                                value: table[s].to_string(),
-                                reason: "must be finite".to_string(),
-                            });
+                        if let Some((s, v)) = check::first_non_finite(table) {
+                            let name = format!("fixed state baseline entry {s}");
+                            return Err(Error::invalid_option(name, v, "must be finite"));
                         }
                     }
                     StateBaseline::RunningAverage { n_states, decay } => {
                         Baseline::RunningAverage { decay: *decay }.check()?;
                         let n = *n_states;
-                        let bad = |reason: &str| Error::InvalidOption {
-                            name: "n_states".to_string(),
-                            value: n.to_string(),
-                            reason: reason.to_string(),
-                        };
-                        if n == 0 {
-                            return Err(bad("must be at least 1"));
-                        }
-                        // Three tables of 16 bytes per state (the running means, the means
-                        // before the last call, a call's visits); reserved now, so that a
-                        // table that cannot be had is an error here, not an abort later.
-                        let no_memory = || bad("cannot allocate a table of that many states");
-                        if n > isize::MAX as usize / 32 {
-                            return Err(no_memory());
-                        }
-                        for table in [&mut state_means, &mut state_before] {
-                            table.try_reserve_exact(n).map_err(|_| no_memory())?;
-                            table.resize(n, RunningMean::default());
-                        }
-                        visits.try_reserve_exact(2 * n).map_err(|_| no_memory())?;
+                        check::at_least_one("n_states", n)?;
+                        // The running means, the means before the last call and a call's
+                        // visits, two numbers per state each: allocated now, so that a table
+                        // that cannot be had is an error here, not an abort later.
+                        let what = format_args!("the running state baseline's tables");
+                        check::floats(&[n, 2], "n_states", n, what)?;
+                        state_means.current = check::filled(n, RunningMean::default(), "n_states")?;
+                        state_means.before = check::filled(n, RunningMean::default(), "n_states")?;
+                        scratch.visits = check::filled(2 * n, 0.0, "n_states")?;
+                        scratch.visits.clear();
                     }
                 }
             }
             Weighting::TotalReturn { gamma, baseline } => {
-                check_gamma(*gamma)?;
+                check::discount(*gamma)?;
                 baseline.check()?;
             }
             Weighting::Supplied => {}
         }
         Ok(SequentialReinforce {
             weighting,
-            state_means: FoldOnce {
-                current: state_means,
-                before: state_before,
-                last: None,
-            },
+            state_means,
             total_mean: FoldOnce::default(),
-            ws: Workspace::default(),
-            step_w: Vec::new(),
-            to_go: Vec::new(),
-            returns: Vec::new(),
-            dense: Vec::new(),
-            visits,
+            scratch,
         })
     }
 
@@ -626,131 +249,37 @@ impl SequentialReinforce {
         self.total_mean.reset(|m| *m = RunningMean::default());
     }
 
-    /// Fills `step_w` (and `ws.c`); returns (has correction, mean return, mean baseline).
-    /// Updates nothing: see [`SequentialReinforce::update_running`].
-    fn weights(&mut self, ep: &Episodes) -> Result<(bool, f64, f64)> {
+    /// Fills the per-step weights (and the correction c) for a buffer. Updates nothing: see
+    /// [`SequentialReinforce::update_running`].
+    fn weights(&mut self, ep: &Episodes) -> Result<Weights> {
         if ep.unfinished_steps() > 0 {
             return Err(Error::UnfinishedEpisode {
                 steps: ep.unfinished_steps(),
             });
         }
-        let n = ep.n_episodes();
-        if n == 0 {
-            return Err(Error::EmptyData {
-                what: "episode buffer".to_string(),
-            });
+        if ep.n_episodes() == 0 {
+            return Err(Error::empty_data("episode buffer"));
         }
-        let steps = ep.n_steps();
-        let k = ep.dim();
         let stamp = Some(ep.stamp());
-        self.step_w.clear();
-        self.step_w.resize(steps, 0.0);
-        self.ws.c.clear();
-        self.ws.c.resize(k, 0.0);
+        let sc = &mut self.scratch;
+        sc.step_w.clear();
+        sc.step_w.resize(ep.n_steps(), 0.0);
+        sc.ws.c.clear();
+        sc.ws.c.resize(ep.dim(), 0.0);
         match &self.weighting {
             Weighting::RewardToGo {
                 gamma,
                 discount_weight,
                 baseline,
             } => {
-                let gamma = *gamma;
-                self.to_go.clear();
-                self.to_go.resize(steps, 0.0);
-                let inv_n = 1.0 / n as f64;
-                let mut ret_mean = 0.0;
-                // The mean baseline over steps, summed as Σ b/steps (finite for finite b).
-                let mut b_sum = 0.0;
-                let inv_steps = 1.0 / steps.max(1) as f64;
-                for i in 0..n {
-                    let range = ep.episode(i).expect("episode index below n_episodes");
-                    let mut g = 0.0;
-                    for t in range.clone().rev() {
-                        g = ep.rewards[t] + gamma * g;
-                        self.to_go[t] = g;
-                    }
-                    ret_mean += g * inv_n;
-                    let mut disc = 1.0;
-                    for t in range {
-                        let s = ep.states[t];
-                        let b = match baseline {
-                            StateBaseline::None => 0.0,
-                            StateBaseline::Fixed(table) => *table
-                                .get(s)
-                                .ok_or_else(|| state_out_of_range(s, t, i, table.len()))?,
-                            StateBaseline::RunningAverage { n_states, .. } => self
-                                .state_means
-                                .for_call(stamp)
-                                .get(s)
-                                .ok_or_else(|| state_out_of_range(s, t, i, *n_states))?
-                                .value(),
-                        };
-                        b_sum += b * inv_steps;
-                        let scale = if *discount_weight { disc } else { 1.0 };
-                        self.step_w[t] = scale * (self.to_go[t] - b);
-                        disc *= gamma;
-                    }
-                }
-                let mean_b = b_sum;
-                Ok((false, ret_mean, mean_b))
+                let means = self.state_means.for_call(stamp);
+                sc.reward_to_go(ep, *gamma, *discount_weight, baseline, means)
             }
             Weighting::TotalReturn { gamma, baseline } => {
-                let gamma = *gamma;
-                self.returns.clear();
-                for i in 0..n {
-                    let range = ep.episode(i).expect("episode index below n_episodes");
-                    let mut disc = 1.0;
-                    let mut r = 0.0;
-                    for t in range {
-                        r += disc * ep.rewards[t];
-                        disc *= gamma;
-                    }
-                    self.returns.push(r);
-                }
-                let optimal = matches!(baseline, Baseline::OptimalLeaveOneOut);
-                self.dense.clear();
-                if optimal {
-                    self.dense.resize(n * k, 0.0);
-                    for i in 0..n {
-                        let row = &mut self.dense[i * k..(i + 1) * k];
-                        for t in ep.episode(i).expect("episode index below n_episodes") {
-                            let (off, g) = (ep.blocks[t], &ep.scores[ep.pos[t]..ep.pos[t + 1]]);
-                            for (d, &x) in row[off..off + g.len()].iter_mut().zip(g) {
-                                *d += x;
-                            }
-                        }
-                    }
-                }
-                let (has_c, mean_b) = batch_weights(
-                    baseline,
-                    self.total_mean.for_call(stamp),
-                    &self.returns,
-                    &self.dense,
-                    k,
-                    &mut self.ws,
-                );
-                for i in 0..n {
-                    let w = self.ws.w[i];
-                    for t in ep.episode(i).expect("episode index below n_episodes") {
-                        self.step_w[t] = w;
-                    }
-                }
-                let mean_ret = super::mean_of(self.returns.iter().copied(), n);
-                Ok((has_c, mean_ret, mean_b))
+                let running = self.total_mean.for_call(stamp);
+                Ok(sc.total_return(ep, *gamma, baseline, running))
             }
-            Weighting::Supplied => {
-                if ep.missing_psi > 0 {
-                    let t = ep.psi.iter().position(|p| p.is_nan()).unwrap_or(0);
-                    return Err(Error::InvalidOption {
-                        name: "weighting".to_string(),
-                        value: "Supplied".to_string(),
-                        reason: format!(
-                            "step {t} has no psi (record every step with StepRecord::with_psi)"
-                        ),
-                    });
-                }
-                self.step_w.copy_from_slice(&ep.psi);
-                Ok((false, super::mean_of(ep.rewards.iter().copied(), n), 0.0))
-            }
+            Weighting::Supplied => sc.supplied(ep),
         }
     }
 
@@ -766,21 +295,11 @@ impl SequentialReinforce {
                     return;
                 }
                 let decay = *decay;
-                let s_n = self.state_means.current.len();
-                // Per state: the count of this call's visits, then the mean of their
-                // rewards-to-go (summed as Σ G/count, which cannot overflow).
-                self.visits.clear();
-                self.visits.resize(2 * s_n, 0.0);
-                for &s in &ep.states {
-                    // Every state was checked against the table in `weights`.
-                    self.visits[2 * s + 1] += 1.0;
-                }
-                for (t, &s) in ep.states.iter().enumerate() {
-                    self.visits[2 * s] += self.to_go[t] / self.visits[2 * s + 1];
-                }
+                let visits = self
+                    .scratch
+                    .visits_per_state(ep, self.state_means.current.len());
                 // Only the visited states are updated (`update` leaves a state with no visits
                 // alone): a state's average ages with its own visits.
-                let visits = &self.visits;
                 self.state_means.fold(stamp, |table| {
                     for (s, m) in table.iter_mut().enumerate() {
                         m.update(decay, visits[2 * s], visits[2 * s + 1]);
@@ -791,10 +310,10 @@ impl SequentialReinforce {
                 baseline: Baseline::RunningAverage { decay },
                 ..
             } => {
-                let n = self.returns.len();
-                let mean = super::mean_of(self.returns.iter().copied(), n);
+                let returns = &self.scratch.returns;
+                let mean = mean_of(returns.iter().copied(), returns.len());
                 self.total_mean
-                    .fold(stamp, |m| m.update(*decay, mean, n as f64));
+                    .fold(stamp, |m| m.update(*decay, mean, returns.len() as f64));
             }
             _ => {}
         }
@@ -823,29 +342,168 @@ impl SequentialReinforce {
         policy: &'p P,
         theta0: ArrayView1<f64>,
     ) -> Result<super::EpisodeSurrogate<'e, 'p, P>> {
-        crate::error::check_len("policy dimension", episodes.dim(), policy.dim())?;
+        check::len("policy dimension", episodes.dim(), policy.dim())?;
         if episodes.pushed > 0 {
-            return Err(Error::InvalidOption {
-                name: "episodes".to_string(),
-                value: format!(
+            return Err(Error::invalid_option(
+                "episodes",
+                format!(
                     "{} steps recorded with push_step (the first: step {})",
                     episodes.pushed, episodes.first_pushed
                 ),
-                reason: "a surrogate recomputes log pi from the policy, so every step must be \
-                         recorded with Episodes::record at theta0"
-                    .to_string(),
-            });
+                "a surrogate recomputes log pi from the policy, so every step must be \
+                 recorded with Episodes::record at theta0",
+            ));
         }
         let theta0 = theta0.to_vec();
         policy.check_theta(&theta0)?;
         check_recorded_scores(episodes, policy, &theta0)?;
-        let (has_c, _, _) = self.weights(episodes)?;
-        let correction = has_c.then(|| self.ws.c.clone());
-        let weights = self.step_w.clone();
+        let w = self.weights(episodes)?;
+        let correction = w.has_c.then(|| self.scratch.ws.c.clone());
+        let weights = self.scratch.step_w.clone();
         self.update_running(episodes);
         Ok(super::EpisodeSurrogate::new(
             episodes, policy, weights, correction, theta0,
         ))
+    }
+}
+
+impl Scratch {
+    /// wₜ = (γᵗ if `discount_weight`) · (Gₜ − b(sₜ)), with Gₜ the discounted reward-to-go.
+    fn reward_to_go(
+        &mut self,
+        ep: &Episodes,
+        gamma: f64,
+        discount_weight: bool,
+        baseline: &StateBaseline,
+        means: &[RunningMean],
+    ) -> Result<Weights> {
+        let (n, steps) = (ep.n_episodes(), ep.n_steps());
+        self.to_go.clear();
+        self.to_go.resize(steps, 0.0);
+        let inv_n = 1.0 / n as f64;
+        let mut ret_mean = 0.0;
+        // The mean baseline over steps, summed as Σ b/steps (finite for finite b).
+        let mut b_mean = 0.0;
+        let inv_steps = 1.0 / steps.max(1) as f64;
+        for i in 0..n {
+            let range = ep.episode(i).expect("episode index below n_episodes");
+            let mut g = 0.0;
+            for t in range.clone().rev() {
+                g = ep.rewards[t] + gamma * g;
+                self.to_go[t] = g;
+            }
+            ret_mean += g * inv_n;
+            let mut disc = 1.0;
+            for t in range {
+                let s = ep.states[t];
+                let b = match baseline {
+                    StateBaseline::None => 0.0,
+                    StateBaseline::Fixed(table) => *table
+                        .get(s)
+                        .ok_or_else(|| state_out_of_range(s, t, i, table.len()))?,
+                    StateBaseline::RunningAverage { n_states, .. } => means
+                        .get(s)
+                        .ok_or_else(|| state_out_of_range(s, t, i, *n_states))?
+                        .value(),
+                };
+                b_mean += b * inv_steps;
+                let scale = if discount_weight { disc } else { 1.0 };
+                self.step_w[t] = scale * (self.to_go[t] - b);
+                disc *= gamma;
+            }
+        }
+        Ok(Weights {
+            has_c: false,
+            mean_value: ret_mean,
+            mean_baseline: b_mean,
+        })
+    }
+
+    /// wₜ = R − b for every step of an episode with return R, the baseline across episodes.
+    fn total_return(
+        &mut self,
+        ep: &Episodes,
+        gamma: f64,
+        baseline: &Baseline,
+        running: &RunningMean,
+    ) -> Weights {
+        let (n, k) = (ep.n_episodes(), ep.dim());
+        self.returns.clear();
+        for i in 0..n {
+            let mut disc = 1.0;
+            let mut r = 0.0;
+            for t in ep.episode(i).expect("episode index below n_episodes") {
+                r += disc * ep.rewards[t];
+                disc *= gamma;
+            }
+            self.returns.push(r);
+        }
+        // The per-component baseline needs each episode's summed score as a dense row.
+        self.dense.clear();
+        if matches!(baseline, Baseline::OptimalLeaveOneOut) {
+            self.dense.resize(n * k, 0.0);
+            for i in 0..n {
+                let row = &mut self.dense[i * k..(i + 1) * k];
+                for t in ep.episode(i).expect("episode index below n_episodes") {
+                    let (off, g) = (ep.blocks[t], &ep.scores[ep.pos[t]..ep.pos[t + 1]]);
+                    for (d, &x) in row[off..off + g.len()].iter_mut().zip(g) {
+                        *d += x;
+                    }
+                }
+            }
+        }
+        let (has_c, mean_baseline) = batch_weights(
+            baseline,
+            running,
+            &self.returns,
+            &self.dense,
+            k,
+            &mut self.ws,
+        );
+        for i in 0..n {
+            let w = self.ws.w[i];
+            for t in ep.episode(i).expect("episode index below n_episodes") {
+                self.step_w[t] = w;
+            }
+        }
+        Weights {
+            has_c,
+            mean_value: mean_of(self.returns.iter().copied(), n),
+            mean_baseline,
+        }
+    }
+
+    /// wₜ = Ψₜ as recorded.
+    fn supplied(&mut self, ep: &Episodes) -> Result<Weights> {
+        if ep.missing_psi > 0 {
+            let t = ep.psi.iter().position(|p| p.is_nan()).unwrap_or(0);
+            return Err(Error::invalid_option(
+                "weighting",
+                "Supplied",
+                format!("step {t} has no psi (record every step with StepRecord::with_psi)"),
+            ));
+        }
+        self.step_w.copy_from_slice(&ep.psi);
+        Ok(Weights {
+            has_c: false,
+            mean_value: mean_of(ep.rewards.iter().copied(), ep.n_episodes()),
+            mean_baseline: 0.0,
+        })
+    }
+
+    /// Per state: (the mean of this call's rewards-to-go there, the number of visits), as
+    /// `visits[2s]` and `visits[2s + 1]`; the mean summed as Σ G/count, which cannot
+    /// overflow. Every state was checked against the table by [`Scratch::reward_to_go`].
+    fn visits_per_state(&mut self, ep: &Episodes, n_states: usize) -> &[f64] {
+        self.visits.clear();
+        self.visits.resize(2 * n_states, 0.0);
+        for &s in &ep.states {
+            self.visits[2 * s + 1] += 1.0;
+        }
+        for (t, &s) in ep.states.iter().enumerate() {
+            self.visits[2 * s] += self.to_go[t] / self.visits[2 * s + 1];
+        }
+        &self.visits
     }
 }
 
@@ -856,14 +514,15 @@ fn check_recorded_scores<P: Policy>(ep: &Episodes, policy: &P, theta0: &[f64]) -
     for (t, (&s, &a)) in ep.states.iter().zip(&ep.actions).enumerate() {
         let block = policy.score_block(s)?;
         check_block(&block, ep.dim)?;
-        crate::policy::check_index(&format!("action of step {t}"), a, policy.n_actions())?;
+        check::index(&format!("action of step {t}"), a, policy.n_actions())?;
         let (off, stored) = ep.score(t).expect("step index below n_steps");
-        let mismatch = |what: String, value: String| Error::InvalidOption {
-            name: format!("{what} of step {t}"),
-            value,
-            reason: "differs from the policy's at theta0: the step was recorded at another \
-                     theta or by another policy"
-                .to_string(),
+        let mismatch = |what: String, value: String| {
+            Error::invalid_option(
+                format!("{what} of step {t}"),
+                value,
+                "differs from the policy's at theta0: the step was recorded at another theta \
+                 or by another policy",
+            )
         };
         if off != block.start || stored.len() != block.len() {
             return Err(mismatch(
@@ -890,11 +549,11 @@ fn check_recorded_scores<P: Policy>(ep: &Episodes, policy: &P, theta0: &[f64]) -
 }
 
 fn state_out_of_range(state: usize, step: usize, episode: usize, limit: usize) -> Error {
-    Error::IndexOutOfRange {
-        what: format!("state of step {step} (episode {episode}) for the state baseline"),
-        index: state,
+    Error::index_out_of_range(
+        format!("state of step {step} (episode {episode}) for the state baseline"),
+        state,
         limit,
-    }
+    )
 }
 
 impl Estimator<Episodes> for SequentialReinforce {
@@ -904,30 +563,31 @@ impl Estimator<Episodes> for SequentialReinforce {
         alpha: f64,
         grad: ArrayViewMut1<f64>,
     ) -> Result<Estimate> {
-        crate::error::check_len("gradient buffer", data.dim(), grad.len())?;
-        let (has_c, mean_value, mean_baseline) = self.weights(data)?;
-        let ws = &mut self.ws;
-        ws.acc.clear();
-        ws.acc.resize(data.dim(), 0.0);
-        for (t, &w) in self.step_w.iter().enumerate() {
+        check::len("gradient buffer", data.dim(), grad.len())?;
+        let w = self.weights(data)?;
+        let sc = &mut self.scratch;
+        let acc = &mut sc.ws.acc;
+        acc.clear();
+        acc.resize(data.dim(), 0.0);
+        for (t, &wt) in sc.step_w.iter().enumerate() {
             let off = data.blocks[t];
             let g = &data.scores[data.pos[t]..data.pos[t + 1]];
-            for (a, &x) in ws.acc[off..off + g.len()].iter_mut().zip(g) {
-                *a += w * x;
+            for (a, &x) in acc[off..off + g.len()].iter_mut().zip(g) {
+                *a += wt * x;
             }
         }
         let n = data.n_episodes();
         let inv = 1.0 / n as f64;
-        for a in ws.acc.iter_mut() {
+        for a in acc.iter_mut() {
             *a *= inv;
         }
-        if has_c {
-            for (a, &c) in ws.acc.iter_mut().zip(&ws.c) {
+        if w.has_c {
+            for (a, &c) in acc.iter_mut().zip(&sc.ws.c) {
                 *a -= c;
             }
         }
         finish(
-            &ws.acc,
+            acc,
             alpha,
             grad,
             "sequential reinforce estimate",
@@ -937,8 +597,8 @@ impl Estimator<Episodes> for SequentialReinforce {
         Ok(Estimate {
             n,
             steps: data.n_steps(),
-            mean_value,
-            mean_baseline,
+            mean_value: w.mean_value,
+            mean_baseline: w.mean_baseline,
         })
     }
 }

@@ -2,21 +2,14 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
-use super::reinforce::Batch;
-use super::sequential::Episodes;
+use super::batch::Batch;
+use super::episodes::Episodes;
+use crate::check;
 use crate::error::{Error, Result};
 use crate::fd;
 use crate::policy::{check_block, Policy, ScoreFunction};
-use crate::term::{check_args, check_hess_shape};
+use crate::slices::contiguous;
 use crate::Term;
-
-/// θ as a contiguous slice (copied only if the view is strided).
-fn contiguous<'a>(theta: &'a ArrayView1<'_, f64>) -> std::borrow::Cow<'a, [f64]> {
-    match theta.as_slice() {
-        Some(s) => std::borrow::Cow::Borrowed(s),
-        None => std::borrow::Cow::Owned(theta.to_vec()),
-    }
-}
 
 /// Subtracts the linear correction from the value and the gradient.
 fn apply_correction(
@@ -43,12 +36,7 @@ fn finish_term(
     theta: &[f64],
     what: &str,
 ) -> Result<f64> {
-    if !value.is_finite() {
-        return Err(Error::NonFiniteResult {
-            what: format!("{what} value"),
-            theta: theta.to_vec(),
-        });
-    }
+    check::finite_result(value, theta, || format!("{what} value"))?;
     super::finish(
         acc,
         alpha,
@@ -59,27 +47,14 @@ fn finish_term(
     Ok(value)
 }
 
-/// Checks a dense k × k Hessian and adds `alpha · h` into `hess`.
-fn add_hessian(
-    h: &[f64],
-    alpha: f64,
-    mut hess: ArrayViewMut2<f64>,
-    theta: &[f64],
-    what: &str,
-) -> Result<()> {
+/// Adds `alpha · h` (a dense k × k Hessian, checked by the caller) into `hess`.
+fn add_hessian(h: &[f64], alpha: f64, mut hess: ArrayViewMut2<f64>) {
     let k = hess.nrows();
-    if h.iter().any(|&x| !(alpha * x).is_finite()) {
-        return Err(Error::NonFiniteResult {
-            what: format!("{what} hessian"),
-            theta: theta.to_vec(),
-        });
-    }
     for i in 0..k {
         for j in 0..k {
             hess[[i, j]] += alpha * h[i * k + j];
         }
     }
-    Ok(())
 }
 
 /// What differs between the two surrogates; the [`Term`] methods around it are shared.
@@ -104,7 +79,7 @@ fn add_value_and_grad<S: SurrogateParts>(
     alpha: f64,
     grad: ArrayViewMut1<f64>,
 ) -> Result<f64> {
-    check_args(s.dim(), theta, grad.len())?;
+    check::term_args(s.dim(), theta, grad.len())?;
     let th = contiguous(&theta);
     let mut acc = vec![0.0; s.dim()];
     let value = s.value_grad_into(&th, &mut acc)?;
@@ -122,8 +97,8 @@ fn add_value_grad_hessian<S: SurrogateParts>(
     hess: ArrayViewMut2<f64>,
 ) -> Result<f64> {
     let k = s.dim();
-    check_hess_shape(k, &hess)?;
-    check_args(k, theta, grad.len())?;
+    check::hessian_shape(k, &hess)?;
+    check::term_args(k, theta, grad.len())?;
     let th = contiguous(&theta);
     let h = if s.exact_hessian() {
         let mut h = vec![0.0; k * k];
@@ -137,14 +112,13 @@ fn add_value_grad_hessian<S: SurrogateParts>(
     };
     let mut acc = vec![0.0; k];
     let value = s.value_grad_into(&th, &mut acc)?;
+    // Checked before the caller's buffers are touched.
     if h.iter().any(|&x| !(alpha * x).is_finite()) {
-        return Err(Error::NonFiniteResult {
-            what: format!("{} hessian", S::NAME),
-            theta: th.to_vec(),
-        });
+        let what = format!("{} hessian", S::NAME);
+        return Err(Error::non_finite_result(what, th.to_vec()));
     }
     let value = finish_term(value, &acc, alpha, grad.view_mut(), &th, S::NAME)?;
-    add_hessian(&h, alpha, hess, &th, S::NAME)?;
+    add_hessian(&h, alpha, hess);
     Ok(value)
 }
 

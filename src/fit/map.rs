@@ -16,8 +16,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::minimize::{maximize, MaximizeOptions, Maximum, Minimize};
+use crate::check;
 use crate::data::{Dataset, Subject};
-use crate::error::{check_len, Error, Result};
+use crate::error::{Error, Result};
 use crate::learning::LearningRule;
 use crate::linalg;
 use crate::observation::Observation;
@@ -52,21 +53,8 @@ impl Default for MapOptions {
 impl MapOptions {
     fn check(&self) -> Result<()> {
         self.optimizer.check()?;
-        if self.n_starts == 0 {
-            return Err(Error::InvalidOption {
-                name: "n_starts".to_string(),
-                value: "0".to_string(),
-                reason: "at least one start is needed".to_string(),
-            });
-        }
-        if !(self.hessian_floor.is_finite() && self.hessian_floor > 0.0) {
-            return Err(Error::InvalidOption {
-                name: "hessian_floor".to_string(),
-                value: self.hessian_floor.to_string(),
-                reason: "must be finite and > 0".to_string(),
-            });
-        }
-        Ok(())
+        check::at_least_one("n_starts", self.n_starts)?;
+        check::positive("hessian_floor", self.hessian_floor)
     }
 }
 
@@ -212,7 +200,7 @@ fn check_inputs<L: LearningRule, O: Observation, P: Prior>(
     options: &MapOptions,
 ) -> Result<()> {
     options.check()?;
-    check_len("prior (vs model parameters)", model.n_params(), prior.dim())
+    check::len("prior (vs model parameters)", model.n_params(), prior.dim())
 }
 
 /// One subject, inputs already checked: its outcome, fitted or failed.

@@ -7,7 +7,9 @@ use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use ndarray::{Array1, Array2, ArrayView1};
 
-use crate::error::{check_len, Error, Result};
+use crate::check;
+use crate::error::{Error, Result};
+use crate::numeric::norm2;
 use crate::Term;
 
 /// A term seen as a function to **minimise**: cost = −g(θ)/s, gradient = −∇g/s, Hessian
@@ -62,13 +64,7 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
     /// # Errors
     /// [`Error::InvalidOption`] unless s is finite and positive.
     pub fn set_scale(&mut self, scale: f64) -> Result<()> {
-        if !(scale.is_finite() && scale > 0.0) {
-            return Err(Error::InvalidOption {
-                name: "scale".to_string(),
-                value: scale.to_string(),
-                reason: "must be finite and > 0".to_string(),
-            });
-        }
+        check::positive("scale", scale)?;
         if let Some((_, _, g)) = self.cache.get_mut().as_mut() {
             *g *= self.scale / scale;
         }
@@ -209,34 +205,15 @@ impl MaximizeOptions {
     /// # Errors
     /// [`Error::InvalidOption`] naming the first bad setting.
     pub fn check(&self) -> Result<()> {
-        let bad = |name: &str, value: String, reason: &str| {
-            Err(Error::InvalidOption {
-                name: name.to_string(),
-                value,
-                reason: reason.to_string(),
-            })
-        };
         if self.max_iters == 0 {
-            return bad("max_iters", "0".into(), "must be at least 1");
+            return Err(Error::invalid_option("max_iters", 0, "must be at least 1"));
         }
         if !(self.grad_tol.is_finite() && self.grad_tol >= 0.0) {
-            return bad(
-                "grad_tol",
-                self.grad_tol.to_string(),
-                "must be finite and >= 0",
-            );
+            let reason = "must be finite and >= 0";
+            return Err(Error::invalid_option("grad_tol", self.grad_tol, reason));
         }
-        if !(self.converged_grad_norm.is_finite() && self.converged_grad_norm > 0.0) {
-            return bad(
-                "converged_grad_norm",
-                self.converged_grad_norm.to_string(),
-                "must be finite and > 0",
-            );
-        }
-        if self.history == 0 {
-            return bad("history", "0".into(), "must be at least 1");
-        }
-        Ok(())
+        check::positive("converged_grad_norm", self.converged_grad_norm)?;
+        check::at_least_one("history", self.history)
     }
 }
 
@@ -282,7 +259,7 @@ pub fn maximize<T: Term + ?Sized>(
     options: &MaximizeOptions,
 ) -> Result<Maximum> {
     options.check()?;
-    check_len("start", term.dim(), start.len())?;
+    check::len("start", term.dim(), start.len())?;
     let mut problem = Minimize::new(term);
     let x0 = start.to_owned();
     // Evaluate the start through the adapter: errors here are the caller's to see. (argmin
@@ -338,15 +315,6 @@ pub fn maximize<T: Term + ?Sized>(
     })
 }
 
-/// ‖x‖₂ without overflow or underflow of the squares (scaled by the largest entry).
-pub(crate) fn norm2(x: ArrayView1<f64>) -> f64 {
-    let scale = x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-    if scale == 0.0 || !scale.is_finite() {
-        return scale;
-    }
-    scale * x.iter().map(|v| (v / scale).powi(2)).sum::<f64>().sqrt()
-}
-
 /// Lets [`Minimize`] (which argmin borrows) be used by reference in an `Executor`.
 impl<T: Term + ?Sized> CostFunction for &Minimize<'_, T> {
     type Param = Array1<f64>;
@@ -364,19 +332,5 @@ impl<T: Term + ?Sized> Gradient for &Minimize<'_, T> {
         theta: &Array1<f64>,
     ) -> std::result::Result<Array1<f64>, argmin::core::Error> {
         (**self).gradient(theta)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::norm2;
-    use ndarray::arr1;
-
-    #[test]
-    fn norm_does_not_overflow() {
-        assert_eq!(norm2(arr1(&[3.0, 4.0]).view()), 5.0);
-        assert!((norm2(arr1(&[3e200, 4e200]).view()) / 5e200 - 1.0).abs() < 1e-15);
-        assert_eq!(norm2(arr1(&[0.0, 0.0]).view()), 0.0);
-        assert!((norm2(arr1(&[3e-200, 4e-200]).view()) - 5e-200).abs() < 1e-214);
     }
 }

@@ -14,19 +14,21 @@
 //! ∂²ℓ/∂κ²     = −π_{a_prev} (1 − π_{a_prev})
 //! ```
 //!
-//! Both paths shift by the maximum: with m = maxⱼ zⱼ, ℓ = (z_a − m) − ln Σⱼ e^(zⱼ − m), and
-//! the normaliser Σⱼ e^(zⱼ − m) = 1 + (the other terms) lies in [1, A]. So β = 10³ neither
-//! overflows nor loses small probabilities, and equal values give exactly uniform
-//! probabilities. The rounding error of 1 + rest is recovered exactly (Fast2Sum) and moved
-//! into the shift, so a log-probability near 0 (say −1e−20) keeps its full relative accuracy
-//! even though the normaliser rounds to 1.
+//! Both paths go through the crate's softmax kernel ([`crate::numeric`]), shifted by the
+//! maximum: with m = maxⱼ zⱼ, ℓ = (z_a − m) − ln Σⱼ e^(zⱼ − m), and the normaliser
+//! Σⱼ e^(zⱼ − m) = 1 + (the other terms) lies in [1, A]. So β = 10³ neither overflows nor
+//! loses small probabilities, and equal values give exactly uniform probabilities. The rounding
+//! error of 1 + rest is recovered exactly (Fast2Sum) and moved into the shift, so a
+//! log-probability near 0 (say −1e−20) keeps its full relative accuracy even though the
+//! normaliser rounds to 1 ([`SoftmaxNorm::log_prob_parts`]).
 //!
-//! With two actions the model depends only on x = z_a − z_b: ℓ = −max(−x, 0) − ln(1 + e^(−|x|)),
-//! one `exp` per trial, and π_b = σ(−x) comes from the same `exp`.
+//! With two actions the model depends only on x = z_a − z_b: ℓ = ln σ(x) =
+//! −max(−x, 0) − ln(1 + e^(−|x|)), one `exp` per trial ([`log_logistic_parts`]), and
+//! π_b = σ(−x) comes from the same `exp`.
 
 use super::{contract_dense, Choice, LogProb, ObsDerivs, Observation};
 use crate::error::{Error, Result};
-use crate::numeric::exp_nonpositive;
+use crate::numeric::{log_logistic_parts, softmax_probabilities, SoftmaxNorm};
 use crate::params::{ParamSpec, Transform};
 
 /// Softmax (Boltzmann) choice.
@@ -110,14 +112,8 @@ impl Softmax {
         } else {
             beta * diff
         };
-        let ex = exp_nonpositive(-x.abs());
-        let norm = 1.0 + ex;
-        // Exact rounding error of 1 + ex (Fast2Sum, 1 ≥ ex): ln(1 + ex) = ln(norm) + lost + O(ε²).
-        let lost = ex - (norm - 1.0);
-        let lp = LogProb {
-            shift: -((-x).max(0.0)) - lost,
-            norm,
-        };
+        let (shift, norm, ex) = log_logistic_parts(x);
+        let lp = LogProb { shift, norm };
         if ORDER >= 1 {
             let inv = 1.0 / norm;
             // π_b = σ(−x) and (below) π_a = σ(x), each from the same exp without cancellation.
@@ -166,38 +162,15 @@ impl Softmax {
         let n = q.len();
         let prev = choice.previous;
         let z = |j: usize| beta * q[j] + self.bonus(psi, j, prev);
-        let mut m = f64::NEG_INFINITY;
-        let mut top = 0;
-        for j in 0..n {
-            let zj = z(j);
-            if zj > m {
-                m = zj;
-                top = j;
-            }
-        }
-        // The maximum's term is exactly 1; sum the others apart so the rounding error of
-        // 1 + rest can be recovered.
-        let mut rest = 0.0;
-        for j in 0..n {
-            let e = if j == top {
-                1.0
-            } else {
-                exp_nonpositive(z(j) - m)
-            };
-            if ORDER >= 1 {
-                out.work[j] = e;
-            }
-            if j != top {
-                rest += e;
-            }
-        }
-        let s = 1.0 + rest;
-        let (big, small) = if rest > 1.0 { (rest, 1.0) } else { (1.0, rest) };
-        let lost = small - (s - big);
-        let lp = LogProb {
-            shift: z(choice.action) - m - lost,
-            norm: s,
+        // The weights e^(zⱼ − m) are the probabilities times S: keep them for the derivatives.
+        let norm = if ORDER >= 1 {
+            SoftmaxNorm::with_weights(z, &mut out.work[..n])
+        } else {
+            SoftmaxNorm::new(n, z)
         };
+        let s = norm.sum;
+        let (shift, norm) = norm.log_prob_parts(z(choice.action));
+        let lp = LogProb { shift, norm };
         if ORDER >= 1 {
             let pi = &mut out.work;
             let inv = 1.0 / s;
@@ -284,16 +257,14 @@ impl Observation for Softmax {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        for (name, &v) in ["beta", "kappa"].iter().zip(psi) {
-            if !v.is_finite() {
-                return Err(Error::InvalidParameter {
-                    name: name.to_string(),
-                    value: v,
-                    reason: "is not finite".to_string(),
-                });
-            }
+        match ["beta", "kappa"]
+            .iter()
+            .zip(psi)
+            .find(|(_, v)| !v.is_finite())
+        {
+            None => Ok(()),
+            Some((name, &v)) => Err(Error::invalid_parameter(*name, v, "is not finite")),
         }
-        Ok(())
     }
 
     #[inline(always)]
@@ -336,24 +307,6 @@ impl Observation for Softmax {
     /// limit is taken: the probability is shared equally by the actions at +∞.
     fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]) {
         let beta = psi[0];
-        for (j, (o, &v)) in out.iter_mut().zip(q).enumerate() {
-            *o = beta * v + self.bonus(psi, j, previous);
-        }
-        let m = out.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if m.is_finite() {
-            for o in out.iter_mut() {
-                *o = exp_nonpositive(*o - m);
-            }
-        } else {
-            // +∞: the actions at the top share it; −∞ everywhere cannot happen for finite
-            // β and Q, but would give the uniform distribution.
-            for o in out.iter_mut() {
-                *o = if *o == m { 1.0 } else { 0.0 };
-            }
-        }
-        let s: f64 = out.iter().sum();
-        for o in out.iter_mut() {
-            *o /= s;
-        }
+        softmax_probabilities(|j| beta * q[j] + self.bonus(psi, j, previous), out);
     }
 }

@@ -9,8 +9,9 @@
 use rand::Rng;
 use rand_distr::StandardNormal;
 
-use super::{check_square_len, ScoreFunction};
-use crate::error::{check_len, Error, Result};
+use super::ScoreFunction;
+use crate::check;
+use crate::error::{Error, Result};
 
 /// z ∼ N(μ, σ² I) over ℝᴷ with θ = μ and a fixed σ > 0: the continuous test case of the
 /// score-function estimators, where ∇μ E\[f(z)\] has closed forms for polynomial f.
@@ -38,21 +39,15 @@ impl GaussianMean {
     /// [`Error::InvalidOption`] if `dim` is 0, or σ is not finite and positive, or σ is so
     /// small or large that 1/σ² or ln σ² overflows.
     pub fn new(dim: usize, sigma: f64) -> Result<Self> {
-        if dim == 0 {
-            return Err(Error::InvalidOption {
-                name: "dim".to_string(),
-                value: "0".to_string(),
-                reason: "must be at least 1".to_string(),
-            });
-        }
+        check::at_least_one("dim", dim)?;
         let inv_var = 1.0 / (sigma * sigma);
         let log_norm = -0.5 * dim as f64 * (2.0 * std::f64::consts::PI * sigma * sigma).ln();
         if !(sigma.is_finite() && sigma > 0.0 && inv_var.is_finite() && log_norm.is_finite()) {
-            return Err(Error::InvalidOption {
-                name: "sigma".to_string(),
-                value: sigma.to_string(),
-                reason: "must be finite and > 0, with 1/sigma² and ln sigma² finite".to_string(),
-            });
+            return Err(Error::invalid_option(
+                "sigma",
+                sigma,
+                "must be finite and > 0, with 1/sigma² and ln sigma² finite",
+            ));
         }
         Ok(GaussianMean {
             dim,
@@ -69,35 +64,19 @@ impl GaussianMean {
 
     /// Checks lengths and finiteness of θ and z.
     fn check(&self, theta: &[f64], z: &[f64]) -> Result<()> {
-        check_len("theta", self.dim, theta.len())?;
-        check_len("sample", self.dim, z.len())?;
-        if let Some(i) = theta.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteTheta {
-                index: i,
-                name: format!("mu[{i}]"),
-                value: theta[i],
-            });
+        check::len("theta", self.dim, theta.len())?;
+        check::len("sample", self.dim, z.len())?;
+        check::finite_theta(theta, |i| format!("mu[{i}]"))?;
+        match check::first_non_finite(z) {
+            None => Ok(()),
+            Some((i, v)) => Err(Error::non_finite_input(format!("sample entry {i}"), v)),
         }
-        if let Some(i) = z.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteInput {
-                what: format!("sample entry {i}"),
-                value: z[i],
-            });
-        }
-        Ok(())
     }
 
     fn log_prob_checked(&self, theta: &[f64], z: &[f64]) -> Result<f64> {
         let ss: f64 = z.iter().zip(theta).map(|(a, m)| (a - m) * (a - m)).sum();
         let lp = -0.5 * ss * self.inv_var + self.log_norm;
-        if lp.is_finite() {
-            Ok(lp)
-        } else {
-            Err(Error::NonFiniteResult {
-                what: "gaussian log-density".to_string(),
-                theta: theta.to_vec(),
-            })
-        }
+        check::finite_result(lp, theta, || "gaussian log-density".to_string())
     }
 }
 
@@ -120,11 +99,9 @@ impl ScoreFunction for GaussianMean {
             let e: f64 = rng.sample(StandardNormal);
             out.push(m + self.sigma * e);
         }
-        if let Some(i) = out.iter().position(|v| !v.is_finite()) {
-            return Err(Error::NonFiniteResult {
-                what: format!("gaussian sample entry {i}"),
-                theta: theta.to_vec(),
-            });
+        if let Some((i, _)) = check::first_non_finite(out.iter()) {
+            let what = format!("gaussian sample entry {i}");
+            return Err(Error::non_finite_result(what, theta.to_vec()));
         }
         Ok(())
     }
@@ -142,15 +119,13 @@ impl ScoreFunction for GaussianMean {
         score: &mut [f64],
     ) -> Result<f64> {
         self.check(theta, z)?;
-        check_len("score buffer", self.dim, score.len())?;
+        check::len("score buffer", self.dim, score.len())?;
         let lp = self.log_prob_checked(theta, z)?;
         let c = alpha * self.inv_var;
         let bad = z.iter().zip(theta).any(|(a, m)| !(c * (a - m)).is_finite());
         if bad {
-            return Err(Error::NonFiniteResult {
-                what: "gaussian score".to_string(),
-                theta: theta.to_vec(),
-            });
+            let what = "gaussian score";
+            return Err(Error::non_finite_result(what, theta.to_vec()));
         }
         for ((s, a), m) in score.iter_mut().zip(z).zip(theta) {
             *s += c * (a - m);
@@ -170,13 +145,10 @@ impl ScoreFunction for GaussianMean {
         hess: &mut [f64],
     ) -> Result<bool> {
         self.check(theta, z)?;
-        check_square_len("hessian buffer", self.dim, hess.len())?;
+        check::square_len("hessian buffer", self.dim, hess.len())?;
         let h = -alpha * self.inv_var;
         if !h.is_finite() {
-            return Err(Error::NonFiniteInput {
-                what: "alpha".to_string(),
-                value: alpha,
-            });
+            return Err(Error::non_finite_input("alpha", alpha));
         }
         for i in 0..self.dim {
             hess[i * self.dim + i] += h;

@@ -70,7 +70,8 @@ use std::ops::Range;
 
 use rand::Rng;
 
-use crate::error::{check_len, Error, Result};
+use crate::check;
+use crate::error::{Error, Result};
 
 /// A distribution p(z; θ) with a score: draw samples, give log p(z; θ) and ∇θ log p(z; θ).
 ///
@@ -111,7 +112,7 @@ pub trait ScoreFunction: Send + Sync {
     /// # Errors
     /// [`Error::DimensionMismatch`] or [`Error::NonFiniteTheta`] naming the entry.
     fn check_theta(&self, theta: &[f64]) -> Result<()> {
-        check_theta_slice(self.dim(), theta)
+        check::theta(self.dim(), theta)
     }
 
     /// Draws a sample into `out`, reusing its allocation if it has one.
@@ -167,7 +168,7 @@ pub trait ScoreFunction: Send + Sync {
         z: &Self::Sample,
         score: &mut [f64],
     ) -> Result<f64> {
-        check_len("score buffer", self.dim(), score.len())?;
+        check::len("score buffer", self.dim(), score.len())?;
         score.fill(0.0);
         self.add_log_prob_and_score(theta, z, 1.0, score)
     }
@@ -276,7 +277,7 @@ pub trait Policy: Send + Sync {
     /// # Errors
     /// [`Error::DimensionMismatch`] or [`Error::NonFiniteTheta`] naming the entry.
     fn check_theta(&self, theta: &[f64]) -> Result<()> {
-        check_theta_slice(self.dim(), theta)
+        check::theta(self.dim(), theta)
     }
 
     /// The range of θ that π(· | s) depends on; the score is zero outside it. The default is
@@ -285,7 +286,7 @@ pub trait Policy: Send + Sync {
     /// # Errors
     /// [`Error::IndexOutOfRange`] for a state ≥ [`Policy::n_states`].
     fn score_block(&self, state: usize) -> Result<Range<usize>> {
-        check_index("state", state, self.n_states())?;
+        check::index("state", state, self.n_states())?;
         Ok(0..self.dim())
     }
 
@@ -338,8 +339,8 @@ pub trait Policy: Send + Sync {
         score_block: &mut [f64],
     ) -> Result<f64> {
         let block = self.score_block(state)?;
-        check_len("score block", block.len(), score_block.len())?;
-        check_index("action", action, self.n_actions())?;
+        check::len("score block", block.len(), score_block.len())?;
+        check::index("action", action, self.n_actions())?;
         score_block.fill(0.0);
         self.add_log_prob_and_score(theta, state, action, 1.0, score_block)
     }
@@ -451,7 +452,7 @@ impl<P: Policy> ScoreFunction for PolicyAt<'_, P> {
         alpha: f64,
         score: &mut [f64],
     ) -> Result<f64> {
-        check_len("score buffer", self.dim(), score.len())?;
+        check::len("score buffer", self.dim(), score.len())?;
         let block = self.policy.score_block(self.state)?;
         check_block(&block, self.dim())?;
         self.policy
@@ -468,7 +469,7 @@ impl<P: Policy> ScoreFunction for PolicyAt<'_, P> {
         hess: &mut [f64],
     ) -> Result<bool> {
         let k = self.dim();
-        check_square_len("hessian buffer", k, hess.len())?;
+        check::square_len("hessian buffer", k, hess.len())?;
         let block = self.policy.score_block(self.state)?;
         check_block(&block, k)?;
         if block.is_empty() {
@@ -480,54 +481,16 @@ impl<P: Policy> ScoreFunction for PolicyAt<'_, P> {
     }
 }
 
-/// θ's length and the finiteness of every entry.
-pub(crate) fn check_theta_slice(dim: usize, theta: &[f64]) -> Result<()> {
-    check_len("theta", dim, theta.len())?;
-    match theta.iter().position(|v| !v.is_finite()) {
-        None => Ok(()),
-        Some(index) => Err(Error::NonFiniteTheta {
-            index,
-            name: "?".to_string(),
-            value: theta[index],
-        }),
-    }
-}
-
-/// A k × k row-major buffer has k² entries (without overflowing).
-pub(crate) fn check_square_len(what: &str, k: usize, len: usize) -> Result<()> {
-    match k.checked_mul(k) {
-        Some(n) => check_len(what, n, len),
-        None => Err(Error::DimensionMismatch {
-            what: format!("{what} (dim x dim overflows)"),
-            expected: usize::MAX,
-            found: len,
-        }),
-    }
-}
-
-/// `index < limit`, or [`Error::IndexOutOfRange`] naming `what`.
-pub(crate) fn check_index(what: &str, index: usize, limit: usize) -> Result<()> {
-    if index < limit {
-        Ok(())
-    } else {
-        Err(Error::IndexOutOfRange {
-            what: what.to_string(),
-            index,
-            limit,
-        })
-    }
-}
-
 /// A score block reported by a policy must lie inside θ (a policy bug otherwise, but a
 /// user's policy must not make the crate panic).
 pub(crate) fn check_block(block: &Range<usize>, dim: usize) -> Result<()> {
     if block.start <= block.end && block.end <= dim {
         Ok(())
     } else {
-        Err(Error::IndexOutOfRange {
-            what: format!("end of the score block {block:?} reported by the policy"),
-            index: block.end.max(block.start),
-            limit: dim + 1,
-        })
+        Err(Error::index_out_of_range(
+            format!("end of the score block {block:?} reported by the policy"),
+            block.end.max(block.start),
+            dim + 1,
+        ))
     }
 }

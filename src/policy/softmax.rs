@@ -9,13 +9,13 @@
 //!                                 ∂² log π(a|s)/∂β² = −Σⱼ πⱼ (Q[s,j] − Q̄)²
 //! ```
 //!
-//! Every path shifts by the maximum logit m: with eⱼ = e^(zⱼ − m) ∈ \[0, 1\] (one of them
-//! exactly 1) and S = Σⱼ eⱼ ∈ \[1, A\], πⱼ = eⱼ / S and log π(a) = (z_a − m) − ln S, so a
-//! logit of 10⁶ neither overflows nor loses the small probabilities, and equal logits give
-//! exactly uniform probabilities. The rounding error of S = 1 + (the rest) is recovered
-//! (Fast2Sum) so that a log-probability near 0 keeps its relative accuracy, and 1 − π_a (in
-//! the score and the Hessian) is summed from the other actions' weights, Σ_{j≠a} eⱼ / S, so it
-//! keeps its relative accuracy as π_a → 1.
+//! Every path goes through the crate's one softmax kernel,
+//! [`numeric::SoftmaxNorm`](crate::numeric::SoftmaxNorm): shifted by the maximum logit (a logit
+//! of 10⁶ neither overflows nor loses the small probabilities; equal logits give exactly
+//! uniform probabilities), with the rounding error of the normaliser recovered so that a
+//! log-probability near 0 keeps its relative accuracy. Here, 1 − π_a (in the score and the
+//! Hessian) is summed from the other actions' weights, Σ_{j≠a} eⱼ / S, so it keeps its relative
+//! accuracy as π_a → 1.
 //!
 //! Nothing allocates: sampling and the score recompute e^(zⱼ − m) in a second pass instead of
 //! keeping the probabilities in a buffer.
@@ -24,78 +24,10 @@ use std::ops::Range;
 
 use rand::Rng;
 
-use super::{check_index, Policy};
-use crate::error::{check_len, Error, Result};
-use crate::numeric::exp_nonpositive;
-
-/// The maximum logit, the normaliser S = Σⱼ e^(zⱼ − m) ≥ 1 and its recovered rounding error.
-#[derive(Clone, Copy, Debug)]
-struct Normaliser {
-    max: f64,
-    sum: f64,
-    lost: f64,
-}
-
-impl Normaliser {
-    /// One pass over the logits (which the caller has checked are finite).
-    #[inline]
-    fn new(n: usize, z: impl Fn(usize) -> f64) -> Self {
-        let mut max = f64::NEG_INFINITY;
-        let mut top = 0;
-        for j in 0..n {
-            let zj = z(j);
-            if zj > max {
-                max = zj;
-                top = j;
-            }
-        }
-        let mut rest = 0.0;
-        for j in 0..n {
-            if j != top {
-                rest += exp_nonpositive(z(j) - max);
-            }
-        }
-        let sum = 1.0 + rest;
-        let (big, small) = if rest > 1.0 { (rest, 1.0) } else { (1.0, rest) };
-        Normaliser {
-            max,
-            sum,
-            lost: small - (sum - big),
-        }
-    }
-
-    /// e^(z − m), unnormalised.
-    #[inline]
-    fn weight(&self, z: f64) -> f64 {
-        exp_nonpositive(z - self.max)
-    }
-
-    /// ln π for logit z: (z − m) − ln(S + lost).
-    #[inline]
-    fn log_prob(&self, z: f64) -> f64 {
-        (z - self.max) - (self.sum.ln() + self.lost / self.sum)
-    }
-
-    /// Inverse-CDF draw: the first j whose cumulative weight exceeds u·S; the last action
-    /// with positive weight if rounding leaves u·S above the total.
-    #[inline]
-    fn sample<R: Rng + ?Sized>(&self, n: usize, z: impl Fn(usize) -> f64, rng: &mut R) -> usize {
-        let target = rng.random::<f64>() * self.sum;
-        let mut acc = 0.0;
-        let mut last = 0;
-        for j in 0..n {
-            let w = self.weight(z(j));
-            if w > 0.0 {
-                last = j;
-            }
-            acc += w;
-            if target < acc {
-                return j;
-            }
-        }
-        last
-    }
-}
+use super::Policy;
+use crate::check;
+use crate::error::{Error, Result};
+use crate::numeric::{softmax_probabilities, SoftmaxNorm};
 
 /// The softmax of `logits` written into `probs`, and log π(`action`): the stable kernel
 /// behind [`SoftmaxPolicy`], for clients that build their logits themselves.
@@ -137,10 +69,10 @@ impl Normaliser {
 /// error.
 pub fn softmax_log_prob(logits: &[f64], action: usize, probs: &mut [f64]) -> Result<f64> {
     check_logits(logits, probs)?;
-    check_index("action", action, logits.len())?;
-    let norm = Normaliser::new(logits.len(), |j| logits[j]);
+    check::index("action", action, logits.len())?;
+    let norm = SoftmaxNorm::new(logits.len(), |j| logits[j]);
     let log_p = finite_kernel_log_prob(&norm, logits, action)?;
-    write_probs(&norm, logits, probs);
+    softmax_probabilities(|j| logits[j], probs);
     Ok(log_p)
 }
 
@@ -174,10 +106,10 @@ pub fn softmax_sample<R: Rng + ?Sized>(
     check_logits(logits, probs)?;
     let n = logits.len();
     let z = |j: usize| logits[j];
-    let norm = Normaliser::new(n, z);
-    let action = norm.sample(n, z, rng);
+    let norm = SoftmaxNorm::new(n, z);
+    let action = norm.sample(n, z, rng.random());
     let log_p = finite_kernel_log_prob(&norm, logits, action)?;
-    write_probs(&norm, logits, probs);
+    softmax_probabilities(z, probs);
     Ok((action, log_p))
 }
 
@@ -221,39 +153,21 @@ pub fn softmax_score(
 ) -> Result<()> {
     let n = probs.len();
     if n == 0 {
-        return Err(Error::DimensionMismatch {
-            what: "probabilities".to_string(),
-            expected: 1,
-            found: 0,
+        return Err(Error::dimension_mismatch("probabilities", 1, 0));
+    }
+    check::len("dz", n, dz.len())?;
+    check::len("score buffer", n, out.len())?;
+    check::index("action", action, n)?;
+    check::finite_input("alpha", alpha)?;
+    if let Some(j) = probs.iter().position(|p| !(0.0..=1.0).contains(p)) {
+        let (what, p) = (format!("probability {j}"), probs[j]);
+        return Err(if p.is_finite() {
+            Error::invalid_option(what, p, "must be in [0, 1]")
+        } else {
+            Error::non_finite_input(what, p)
         });
     }
-    check_len("dz", n, dz.len())?;
-    check_len("score buffer", n, out.len())?;
-    check_index("action", action, n)?;
-    if !alpha.is_finite() {
-        return Err(non_finite_alpha(alpha));
-    }
-    for (j, &p) in probs.iter().enumerate() {
-        if !p.is_finite() {
-            return Err(Error::NonFiniteInput {
-                what: format!("probability {j}"),
-                value: p,
-            });
-        }
-        if !(0.0..=1.0).contains(&p) {
-            return Err(Error::InvalidOption {
-                name: format!("probability {j}"),
-                value: p.to_string(),
-                reason: "must be in [0, 1]".to_string(),
-            });
-        }
-    }
-    if let Some(j) = dz.iter().position(|v| !v.is_finite()) {
-        return Err(Error::NonFiniteInput {
-            what: format!("dz[{j}]"),
-            value: dz[j],
-        });
-    }
+    check::finite_inputs("dz", dz)?;
     // 1[j = a] − πⱼ, with 1 − π_a = Σ_{j≠a} πⱼ.
     let rest: f64 = (0..n).filter(|&j| j != action).map(|j| probs[j]).sum();
     let entry = |j: usize| {
@@ -261,10 +175,10 @@ pub fn softmax_score(
         alpha * (dz[j] * d)
     };
     if let Some(j) = (0..n).find(|&j| !entry(j).is_finite()) {
-        return Err(Error::NonFiniteResult {
-            what: format!("softmax score entry {j} (alpha * dz[{j}] * (1[j = a] - p[{j}]))"),
-            theta: dz.to_vec(),
-        });
+        return Err(Error::non_finite_result(
+            format!("softmax score entry {j} (alpha * dz[{j}] * (1[j = a] - p[{j}]))"),
+            dz.to_vec(),
+        ));
     }
     for (j, o) in out.iter_mut().enumerate() {
         *o += entry(j);
@@ -276,39 +190,19 @@ pub fn softmax_score(
 fn check_logits(logits: &[f64], probs: &[f64]) -> Result<()> {
     let n = logits.len();
     if n == 0 {
-        return Err(Error::DimensionMismatch {
-            what: "logits".to_string(),
-            expected: 1,
-            found: 0,
-        });
+        return Err(Error::dimension_mismatch("logits", 1, 0));
     }
-    check_len("probabilities buffer", n, probs.len())?;
-    if let Some(j) = logits.iter().position(|z| !z.is_finite()) {
-        return Err(Error::NonFiniteInput {
-            what: format!("logit {j}"),
-            value: logits[j],
-        });
-    }
-    Ok(())
-}
-
-fn finite_kernel_log_prob(norm: &Normaliser, logits: &[f64], action: usize) -> Result<f64> {
-    let log_p = norm.log_prob(logits[action]);
-    if log_p.is_finite() {
-        Ok(log_p)
-    } else {
-        Err(Error::NonFiniteResult {
-            what: format!("log-probability of action {action}"),
-            theta: logits.to_vec(),
-        })
+    check::len("probabilities buffer", n, probs.len())?;
+    match check::first_non_finite(logits) {
+        None => Ok(()),
+        Some((j, v)) => Err(Error::non_finite_input(format!("logit {j}"), v)),
     }
 }
 
-fn write_probs(norm: &Normaliser, logits: &[f64], probs: &mut [f64]) {
-    let inv = 1.0 / norm.sum;
-    for (p, &z) in probs.iter_mut().zip(logits) {
-        *p = norm.weight(z) * inv;
-    }
+fn finite_kernel_log_prob(norm: &SoftmaxNorm, logits: &[f64], action: usize) -> Result<f64> {
+    check::finite_result(norm.log_prob(logits[action]), logits, || {
+        format!("log-probability of action {action}")
+    })
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -353,7 +247,7 @@ impl SoftmaxPolicy {
     /// # Errors
     /// [`Error::InvalidOption`] if a size is 0 or the table would not fit in memory.
     pub fn logits(n_states: usize, n_actions: usize) -> Result<Self> {
-        check_sizes(n_states, n_actions)?;
+        check::table(n_states, n_actions, 1)?;
         Ok(SoftmaxPolicy {
             kind: Kind::Logits,
             n_states,
@@ -368,12 +262,9 @@ impl SoftmaxPolicy {
     /// infinite value, naming its row and column.
     pub fn values(q: ndarray::ArrayView2<f64>) -> Result<Self> {
         let (n_states, n_actions) = q.dim();
-        check_sizes(n_states, n_actions)?;
+        check::table(n_states, n_actions, 1)?;
         if let Some(((s, a), v)) = q.indexed_iter().find(|(_, v)| !v.is_finite()) {
-            return Err(Error::NonFiniteInput {
-                what: format!("q[{s}, {a}]"),
-                value: *v,
-            });
+            return Err(Error::non_finite_input(format!("q[{s}, {a}]"), *v));
         }
         Ok(SoftmaxPolicy {
             kind: Kind::Values {
@@ -396,37 +287,26 @@ impl SoftmaxPolicy {
     /// start in the logits (θ for `Logits`, Q for `Values`) and the scale β (1 for logits).
     #[inline]
     fn row(&self, theta: &[f64], state: usize) -> Result<(usize, f64)> {
-        check_len("theta", self.dim(), theta.len())?;
-        check_index("state", state, self.n_states)?;
+        check::len("theta", self.dim(), theta.len())?;
+        check::index("state", state, self.n_states)?;
         let a_n = self.n_actions;
         let start = state * a_n;
         match &self.kind {
             Kind::Logits => {
                 let row = &theta[start..start + a_n];
-                if let Some(j) = row.iter().position(|v| !v.is_finite()) {
-                    return Err(Error::NonFiniteTheta {
-                        index: start + j,
-                        name: format!("logit[{state}, {j}]"),
-                        value: row[j],
-                    });
+                if let Some((j, v)) = check::first_non_finite(row) {
+                    let name = format!("logit[{state}, {j}]");
+                    return Err(Error::non_finite_theta(start + j, name, v));
                 }
                 Ok((start, 1.0))
             }
             Kind::Values { q } => {
                 let beta = theta[0];
-                if !beta.is_finite() {
-                    return Err(Error::NonFiniteTheta {
-                        index: 0,
-                        name: "beta".to_string(),
-                        value: beta,
-                    });
-                }
+                check::finite_theta(&theta[..1], |_| "beta".to_string())?;
                 let row = &q[start..start + a_n];
                 if row.iter().any(|&v| !(beta * v).is_finite()) {
-                    return Err(Error::NonFiniteResult {
-                        what: format!("logits beta * q[{state}, ·]"),
-                        theta: theta.to_vec(),
-                    });
+                    let what = format!("logits beta * q[{state}, ·]");
+                    return Err(Error::non_finite_result(what, theta.to_vec()));
                 }
                 Ok((start, beta))
             }
@@ -441,29 +321,6 @@ impl SoftmaxPolicy {
             Kind::Values { q } => q,
         }
     }
-}
-
-fn check_sizes(n_states: usize, n_actions: usize) -> Result<()> {
-    for (name, v) in [("n_states", n_states), ("n_actions", n_actions)] {
-        if v == 0 {
-            return Err(Error::InvalidOption {
-                name: name.to_string(),
-                value: v.to_string(),
-                reason: "must be at least 1".to_string(),
-            });
-        }
-    }
-    if n_states
-        .checked_mul(n_actions)
-        .is_none_or(|n| n > isize::MAX as usize / 8)
-    {
-        return Err(Error::InvalidOption {
-            name: "n_states x n_actions".to_string(),
-            value: format!("{n_states} x {n_actions}"),
-            reason: "the table would not fit in memory".to_string(),
-        });
-    }
-    Ok(())
 }
 
 impl Policy for SoftmaxPolicy {
@@ -483,7 +340,7 @@ impl Policy for SoftmaxPolicy {
     }
 
     fn score_block(&self, state: usize) -> Result<Range<usize>> {
-        check_index("state", state, self.n_states)?;
+        check::index("state", state, self.n_states)?;
         Ok(match self.kind {
             Kind::Logits => state * self.n_actions..(state + 1) * self.n_actions,
             Kind::Values { .. } => 0..1,
@@ -491,14 +348,10 @@ impl Policy for SoftmaxPolicy {
     }
 
     fn probabilities(&self, theta: &[f64], state: usize, out: &mut [f64]) -> Result<()> {
-        check_len("probabilities buffer", self.n_actions, out.len())?;
+        check::len("probabilities buffer", self.n_actions, out.len())?;
         let (start, beta) = self.row(theta, state)?;
         let src = &self.source(theta)[start..start + self.n_actions];
-        let norm = Normaliser::new(src.len(), |j| beta * src[j]);
-        let inv = 1.0 / norm.sum;
-        for (o, &v) in out.iter_mut().zip(src) {
-            *o = norm.weight(beta * v) * inv;
-        }
+        softmax_probabilities(|j| beta * src[j], out);
         Ok(())
     }
 
@@ -506,14 +359,14 @@ impl Policy for SoftmaxPolicy {
         let (start, beta) = self.row(theta, state)?;
         let src = &self.source(theta)[start..start + self.n_actions];
         let z = |j: usize| beta * src[j];
-        Ok(Normaliser::new(src.len(), z).sample(src.len(), z, rng))
+        Ok(SoftmaxNorm::new(src.len(), z).sample(src.len(), z, rng.random()))
     }
 
     fn log_prob(&self, theta: &[f64], state: usize, action: usize) -> Result<f64> {
-        check_index("action", action, self.n_actions)?;
+        check::index("action", action, self.n_actions)?;
         let (start, beta) = self.row(theta, state)?;
         let src = &self.source(theta)[start..start + self.n_actions];
-        let norm = Normaliser::new(src.len(), |j| beta * src[j]);
+        let norm = SoftmaxNorm::new(src.len(), |j| beta * src[j]);
         finite_log_prob(norm.log_prob(beta * src[action]), state, action, theta)
     }
 
@@ -525,20 +378,18 @@ impl Policy for SoftmaxPolicy {
         alpha: f64,
         score_block: &mut [f64],
     ) -> Result<f64> {
-        check_index("action", action, self.n_actions)?;
+        check::index("action", action, self.n_actions)?;
         let (start, beta) = self.row(theta, state)?;
         let a_n = self.n_actions;
         match &self.kind {
             Kind::Logits => {
-                check_len("score block", a_n, score_block.len())?;
+                check::len("score block", a_n, score_block.len())?;
                 let row = &theta[start..start + a_n];
-                let norm = Normaliser::new(a_n, |j| row[j]);
+                let norm = SoftmaxNorm::new(a_n, |j| row[j]);
                 let log_p = finite_log_prob(norm.log_prob(row[action]), state, action, theta)?;
                 let inv = 1.0 / norm.sum;
                 // 1[j = a] − πⱼ is in [−1, 1]: finite whatever alpha is unless alpha is not.
-                if !alpha.is_finite() {
-                    return Err(non_finite_alpha(alpha));
-                }
+                check::finite_input("alpha", alpha)?;
                 // 1 − π_a = Σ_{j≠a} eⱼ / S, from the other weights: as π_a → 1, 1 − π_a
                 // would lose its relative accuracy (and round to 0 below e^−37).
                 let mut others = 0.0;
@@ -553,9 +404,9 @@ impl Policy for SoftmaxPolicy {
                 Ok(log_p)
             }
             Kind::Values { q } => {
-                check_len("score block", 1, score_block.len())?;
+                check::len("score block", 1, score_block.len())?;
                 let row = &q[start..start + a_n];
-                let norm = Normaliser::new(a_n, |j| beta * row[j]);
+                let norm = SoftmaxNorm::new(a_n, |j| beta * row[j]);
                 let log_p =
                     finite_log_prob(norm.log_prob(beta * row[action]), state, action, theta)?;
                 let inv = 1.0 / norm.sum;
@@ -574,14 +425,9 @@ impl Policy for SoftmaxPolicy {
                         .map(|&v| norm.weight(beta * v) * inv * v)
                         .sum::<f64>()
                 };
-                let g = alpha * diff;
-                if !g.is_finite() {
-                    return Err(Error::NonFiniteResult {
-                        what: format!("score of action {action} in state {state}"),
-                        theta: theta.to_vec(),
-                    });
-                }
-                score_block[0] += g;
+                score_block[0] += check::finite_result(alpha * diff, theta, || {
+                    format!("score of action {action} in state {state}")
+                })?;
                 Ok(log_p)
             }
         }
@@ -600,17 +446,15 @@ impl Policy for SoftmaxPolicy {
         hess: &mut [f64],
         stride: usize,
     ) -> Result<bool> {
-        check_index("action", action, self.n_actions)?;
+        check::index("action", action, self.n_actions)?;
         let (start, beta) = self.row(theta, state)?;
-        if !alpha.is_finite() {
-            return Err(non_finite_alpha(alpha));
-        }
+        check::finite_input("alpha", alpha)?;
         let a_n = self.n_actions;
         match &self.kind {
             Kind::Logits => {
                 check_block_buffer(a_n, stride, hess.len())?;
                 let row = &theta[start..start + a_n];
-                let norm = Normaliser::new(a_n, |j| row[j]);
+                let norm = SoftmaxNorm::new(a_n, |j| row[j]);
                 let inv = 1.0 / norm.sum;
                 // Off the diagonal πᵢπⱼ; on it −πᵢ(1 − πᵢ) with 1 − πᵢ = Σ_{j≠i} πⱼ, accurate
                 // as πᵢ → 1 (πᵢπᵢ − πᵢ would cancel).
@@ -630,19 +474,14 @@ impl Policy for SoftmaxPolicy {
             Kind::Values { q } => {
                 check_block_buffer(1, stride, hess.len())?;
                 let row = &q[start..start + a_n];
-                let norm = Normaliser::new(a_n, |j| beta * row[j]);
+                let norm = SoftmaxNorm::new(a_n, |j| beta * row[j]);
                 let inv = 1.0 / norm.sum;
                 let p = |j: usize| norm.weight(beta * row[j]) * inv;
                 let mean: f64 = (0..a_n).map(|j| p(j) * row[j]).sum();
                 let var: f64 = (0..a_n).map(|j| p(j) * (row[j] - mean).powi(2)).sum();
-                let h = -alpha * var;
-                if !h.is_finite() {
-                    return Err(Error::NonFiniteResult {
-                        what: format!("log-probability hessian in state {state}"),
-                        theta: theta.to_vec(),
-                    });
-                }
-                hess[0] += h;
+                hess[0] += check::finite_result(-alpha * var, theta, || {
+                    format!("log-probability hessian in state {state}")
+                })?;
             }
         }
         Ok(true)
@@ -650,39 +489,24 @@ impl Policy for SoftmaxPolicy {
 }
 
 fn finite_log_prob(log_p: f64, state: usize, action: usize, theta: &[f64]) -> Result<f64> {
-    if log_p.is_finite() {
-        Ok(log_p)
-    } else {
-        Err(Error::NonFiniteResult {
-            what: format!("log-probability of action {action} in state {state}"),
-            theta: theta.to_vec(),
-        })
-    }
-}
-
-fn non_finite_alpha(alpha: f64) -> Error {
-    Error::NonFiniteInput {
-        what: "alpha".to_string(),
-        value: alpha,
-    }
+    check::finite_result(log_p, theta, || {
+        format!("log-probability of action {action} in state {state}")
+    })
 }
 
 /// A B × B block with row stride `stride` needs (B − 1)·stride + B entries.
 fn check_block_buffer(b: usize, stride: usize, len: usize) -> Result<()> {
     if stride < b {
-        return Err(Error::InvalidOption {
-            name: "stride".to_string(),
-            value: stride.to_string(),
-            reason: format!("must be at least the block length {b}"),
-        });
+        let reason = format!("must be at least the block length {b}");
+        return Err(Error::invalid_option("stride", stride, reason));
     }
     let need = (b - 1).saturating_mul(stride).saturating_add(b);
     if len < need {
-        return Err(Error::DimensionMismatch {
-            what: "hessian block buffer (at least)".to_string(),
-            expected: need,
-            found: len,
-        });
+        return Err(Error::dimension_mismatch(
+            "hessian block buffer (at least)",
+            need,
+            len,
+        ));
     }
     Ok(())
 }

@@ -15,9 +15,9 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::Prior;
-use crate::error::{check_len, Error, Result};
+use crate::check;
+use crate::error::{Error, Result};
 use crate::linalg;
-use crate::term::{check_args, check_hess_shape};
 use crate::Term;
 
 /// The multivariate Gaussian N(μ, Σ) with full covariance.
@@ -63,7 +63,7 @@ impl MvGaussian {
                 reason: format!("entry {i} = {} is not finite", mean[i]),
             });
         }
-        check_len("prior covariance rows (vs mean)", k, cov.nrows())?;
+        check::len("prior covariance rows (vs mean)", k, cov.nrows())?;
         let chol = linalg::cholesky(cov.view(), "prior covariance")?;
         let precision = linalg::inverse_from_cholesky(&chol);
         let log_norm = -0.5 * linalg::log_det_from_cholesky(&chol)
@@ -139,14 +139,7 @@ impl MvGaussian {
     }
 
     fn finite(&self, v: f64, theta: ArrayView1<f64>) -> Result<f64> {
-        if v.is_finite() {
-            Ok(v)
-        } else {
-            Err(Error::NonFiniteResult {
-                what: "prior log density".to_string(),
-                theta: theta.to_vec(),
-            })
-        }
+        check::finite_result(v, theta, || "prior log density".to_string())
     }
 }
 
@@ -161,14 +154,14 @@ impl Term for MvGaussian {
         alpha: f64,
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
-        check_args(self.dim(), theta, grad.len())?;
+        check::term_args(self.dim(), theta, grad.len())?;
         // Check the value before touching the caller's buffer.
         self.finite(self.eval(theta, None), theta)?;
         Ok(self.eval(theta, Some((alpha, &mut grad))))
     }
 
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
-        check_args(self.dim(), theta, self.dim())?;
+        check::term_args(self.dim(), theta, self.dim())?;
         let v = self.eval(theta, None);
         self.finite(v, theta)
     }
@@ -180,8 +173,8 @@ impl Term for MvGaussian {
         mut grad: ArrayViewMut1<f64>,
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
-        check_args(self.dim(), theta, grad.len())?;
-        check_hess_shape(self.dim(), &hess)?;
+        check::term_args(self.dim(), theta, grad.len())?;
+        check::hessian_shape(self.dim(), &hess)?;
         self.finite(self.eval(theta, None), theta)?;
         let v = self.eval(theta, Some((alpha, &mut grad)));
         hess.scaled_add(-alpha, &self.precision);

@@ -1,7 +1,9 @@
-//! Shared proptest strategies: random models, sessions and parameters.
+//! Shared test helpers: proptest strategies (random models, sessions, parameters, nasty
+//! numbers) and independent oracles (dense linear algebra straight from nalgebra, not
+//! through the crate's own seam).
 #![allow(dead_code)]
 
-use ndarray::Array1;
+use ndarray::{Array1, Array2};
 use proptest::prelude::*;
 use proptest::sample::select;
 use rlgrad::prelude::*;
@@ -212,4 +214,79 @@ pub fn nasty() -> BoxedStrategy<f64> {
 /// Any finite f64 (rewards must be finite to make a subject at all).
 pub fn nasty_finite() -> BoxedStrategy<f64> {
     nasty().prop_filter("finite", |x| x.is_finite()).boxed()
+}
+
+// Independent linear algebra: nalgebra directly, not the crate's `linalg` seam.
+
+fn to_nalgebra(a: &Array2<f64>) -> nalgebra::DMatrix<f64> {
+    nalgebra::DMatrix::from_fn(a.nrows(), a.ncols(), |i, j| a[[i, j]])
+}
+
+/// The eigenvalues of a symmetric matrix, ascending.
+pub fn eigenvalues(a: &Array2<f64>) -> Array1<f64> {
+    let mut v: Vec<f64> = nalgebra::SymmetricEigen::new(to_nalgebra(a))
+        .eigenvalues
+        .iter()
+        .copied()
+        .collect();
+    v.sort_by(f64::total_cmp);
+    Array1::from(v)
+}
+
+/// The inverse of an invertible matrix (LU).
+pub fn inverse(a: &Array2<f64>) -> Array2<f64> {
+    let inv = to_nalgebra(a).try_inverse().expect("an invertible matrix");
+    Array2::from_shape_fn(a.dim(), |(i, j)| inv[(i, j)])
+}
+
+// Ulp measurements of the f64 kernels against reference functions.
+
+/// Distance in units in the last place between two finite numbers of the same sign.
+pub fn ulps(a: f64, b: f64) -> u64 {
+    (a.to_bits() as i64 - b.to_bits() as i64).unsigned_abs()
+}
+
+/// The largest ulp distance seen so far between a kernel and its reference. Values below
+/// 1e-300 are compared absolutely (subnormal tails, where an ulp is meaningless), and a sign
+/// difference counts one more ulp.
+#[derive(Debug, Default)]
+pub struct UlpMeter {
+    pub worst: u64,
+}
+
+impl UlpMeter {
+    pub fn see(&mut self, got: f64, want: f64, x: f64) {
+        if got == want {
+            return;
+        }
+        if want.abs() > 1e-300 {
+            let d = ulps(got.abs(), want.abs()) + u64::from(got.signum() != want.signum());
+            self.worst = self.worst.max(d);
+        } else {
+            assert!((got - want).abs() < 1e-300, "{x}: {got} vs {want}");
+        }
+    }
+}
+
+/// The arguments the kernels are swept over: a dense grid of [−40, 40], every decade from
+/// 1e-320 to 1e308 (both signs), the branch points (±0.625 for tanh) and the extremes.
+pub fn ulp_sweep() -> Vec<f64> {
+    let mut xs: Vec<f64> = (-400_000..=400_000).map(|k| k as f64 * 1e-4).collect();
+    for e in -320..=308 {
+        for m in [1.0, 1.7, 6.25, 9.9] {
+            xs.push(m * 10f64.powi(e));
+            xs.push(-m * 10f64.powi(e));
+        }
+    }
+    xs.extend([
+        0.0,
+        -0.0,
+        0.625,
+        -0.625,
+        0.624_999_999_999_999_9,
+        709.0,
+        745.0,
+    ]);
+    xs.extend([f64::MAX, f64::MIN, f64::INFINITY, f64::NEG_INFINITY]);
+    xs
 }

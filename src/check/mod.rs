@@ -1,0 +1,310 @@
+//! The crate's argument checks, each written once: every public boundary of the crate
+//! validates through these, so that the same fault gets the same [`Error`] variant and the
+//! same wording wherever it happens. Implementors of [`Term`](crate::Term),
+//! [`Policy`](crate::policy::Policy) or [`LearningRule`](crate::LearningRule) can use them
+//! too, so that their errors read like the crate's.
+//!
+//! | check | fault | error |
+//! |---|---|---|
+//! | [`len`] | a buffer or vector of the wrong length | [`Error::DimensionMismatch`] |
+//! | [`square_len`] | a k × k buffer of the wrong length | [`Error::DimensionMismatch`] |
+//! | [`index`] | a state, action or block outside its range | [`Error::IndexOutOfRange`] |
+//! | [`finite_theta`], [`theta`] | a NaN or infinite entry of θ | [`Error::NonFiniteTheta`] |
+//! | [`term_args`], [`hessian_shape`] | what every [`Term`](crate::Term) method checks | the above |
+//! | [`finite_input`], [`finite_inputs`] | a NaN or infinite input number (a reward, a weight, a sample) | [`Error::NonFiniteInput`] |
+//! | [`finite_result`] | a computation that overflowed | [`Error::NonFiniteResult`] |
+//! | [`unit_interval`], [`discount`], [`positive`], [`finite_option`], [`at_least_one`] | an option outside its range | [`Error::InvalidOption`] |
+//! | [`MAX_FLOATS`] | a size whose buffers could not be allocated | [`Error::InvalidOption`] |
+//!
+//! Sizes are checked before anything is allocated, with checked arithmetic, against one cap:
+//! no buffer of the crate holds more than [`MAX_FLOATS`] numbers.
+//!
+//! ```
+//! use rlgrad::{check, Error};
+//! assert!(check::len("gradient buffer", 3, 3).is_ok());
+//! let err = check::index("action", 4, 3).unwrap_err();
+//! assert_eq!(err.to_string(), "action = 4 is out of range: must be below 3");
+//! let err = check::finite_theta(&[0.5, f64::NAN], |i| ["alpha", "beta"][i].to_string());
+//! assert!(matches!(err, Err(Error::NonFiniteTheta { index: 1, .. })));
+//! ```
+
+mod alloc;
+
+pub use self::alloc::MAX_FLOATS;
+pub(crate) use self::alloc::{filled, floats, reserve, square_zeros};
+
+use ndarray::{ArrayView1, ArrayViewMut2};
+
+use crate::error::{Error, Result};
+
+/// Checks that a length matches.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] naming `what`.
+#[inline]
+pub fn len(what: &str, expected: usize, found: usize) -> Result<()> {
+    if expected == found {
+        Ok(())
+    } else {
+        Err(Error::dimension_mismatch(what, expected, found))
+    }
+}
+
+/// Checks that a k × k row-major buffer has k² entries (without overflowing).
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] naming `what`.
+pub fn square_len(what: &str, k: usize, found: usize) -> Result<()> {
+    match k.checked_mul(k) {
+        Some(n) => len(what, n, found),
+        None => Err(Error::dimension_mismatch(
+            format!("{what} (dim x dim overflows)"),
+            usize::MAX,
+            found,
+        )),
+    }
+}
+
+/// Checks that `index < limit`.
+///
+/// # Errors
+/// [`Error::IndexOutOfRange`] naming `what`.
+#[inline]
+pub fn index(what: &str, index: usize, limit: usize) -> Result<()> {
+    if index < limit {
+        Ok(())
+    } else {
+        Err(Error::index_out_of_range(what, index, limit))
+    }
+}
+
+/// The position and value of the first non-finite number, if any.
+#[inline]
+pub(crate) fn first_non_finite<'a>(
+    values: impl IntoIterator<Item = &'a f64>,
+) -> Option<(usize, f64)> {
+    values
+        .into_iter()
+        .enumerate()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(i, v)| (i, *v))
+}
+
+/// Checks that every entry of θ is finite; `name(i)` names entry i in the error (a
+/// parameter's name, "W2\[1,0\]", …).
+///
+/// # Errors
+/// [`Error::NonFiniteTheta`] for the first entry that is not finite.
+pub fn finite_theta<'a>(
+    theta: impl IntoIterator<Item = &'a f64>,
+    name: impl Fn(usize) -> String,
+) -> Result<()> {
+    match first_non_finite(theta) {
+        None => Ok(()),
+        Some((i, v)) => Err(Error::non_finite_theta(i, name(i), v)),
+    }
+}
+
+/// Checks θ's length and the finiteness of every entry (named "?": for components without
+/// parameter names).
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] or [`Error::NonFiniteTheta`].
+pub fn theta(dim: usize, theta: &[f64]) -> Result<()> {
+    len("theta", dim, theta.len())?;
+    finite_theta(theta, |_| "?".to_string())
+}
+
+/// The argument checks every [`Term`](crate::Term) performs at its public boundary: θ has
+/// length `dim` and finite entries, and the gradient buffer has length `dim` (the
+/// [`term`](crate::term) module docs show it in a term of one's own).
+///
+/// ```
+/// use ndarray::arr1;
+/// assert!(rlgrad::check::term_args(2, arr1(&[1.0, 2.0]).view(), 2).is_ok());
+/// assert!(rlgrad::check::term_args(2, arr1(&[1.0, f64::NAN]).view(), 2).is_err());
+/// assert!(rlgrad::check::term_args(2, arr1(&[1.0, 2.0]).view(), 3).is_err());
+/// ```
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] or [`Error::NonFiniteTheta`].
+pub fn term_args(dim: usize, theta: ArrayView1<f64>, grad_len: usize) -> Result<()> {
+    len("theta", dim, theta.len())?;
+    len("gradient buffer", dim, grad_len)?;
+    finite_theta(theta, |_| "?".to_string())
+}
+
+/// Checks that a Hessian buffer is `dim × dim`.
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] naming the wrong side.
+pub fn hessian_shape(dim: usize, hess: &ArrayViewMut2<f64>) -> Result<()> {
+    len("hessian buffer rows", dim, hess.nrows())?;
+    len("hessian buffer columns", dim, hess.ncols())
+}
+
+/// Checks that an input number is finite.
+///
+/// # Errors
+/// [`Error::NonFiniteInput`] naming `what`.
+#[inline]
+pub fn finite_input(what: &str, value: f64) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::non_finite_input(what, value))
+    }
+}
+
+/// Checks that every input number is finite, naming the first that is not as `what[i]`.
+///
+/// # Errors
+/// [`Error::NonFiniteInput`].
+pub fn finite_inputs<'a>(what: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
+    match first_non_finite(values) {
+        None => Ok(()),
+        Some((i, v)) => Err(Error::non_finite_input(format!("{what}[{i}]"), v)),
+    }
+}
+
+/// Returns `value` if it is finite. The message `what()` is built only on failure, so the
+/// check allocates nothing on the success path (it runs in per-sample and per-decision
+/// paths that the crate keeps allocation-free).
+///
+/// # Errors
+/// [`Error::NonFiniteResult`] naming `what()` and the θ it was computed at.
+#[inline]
+pub fn finite_result<'a>(
+    value: f64,
+    theta: impl IntoIterator<Item = &'a f64>,
+    what: impl FnOnce() -> String,
+) -> Result<f64> {
+    if value.is_finite() {
+        Ok(value)
+    } else {
+        Err(Error::non_finite_result(
+            what(),
+            theta.into_iter().copied().collect(),
+        ))
+    }
+}
+
+/// Checks that an option is finite.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming the option.
+pub fn finite_option(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(name, value, "must be finite"))
+    }
+}
+
+/// Checks that an option is finite and positive.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming the option.
+pub fn positive(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(name, value, "must be finite and > 0"))
+    }
+}
+
+/// Checks that an option lies in \[0, 1\] (a probability, a decay).
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming the option.
+pub fn unit_interval(name: &str, value: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(name, value, "must be in [0, 1]"))
+    }
+}
+
+/// Checks a discount factor γ ∈ \[0, 1\].
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming `gamma`.
+pub fn discount(gamma: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&gamma) {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(
+            "gamma",
+            gamma,
+            "the discount must be in [0, 1]",
+        ))
+    }
+}
+
+/// Checks that a count or size option is at least 1.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming the option.
+pub fn at_least_one(name: &str, value: usize) -> Result<()> {
+    if value >= 1 {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(name, value, "must be at least 1"))
+    }
+}
+
+/// Checks the shape of a table of `n_states × n_actions` entries: both at least 1, and the
+/// table (times `per_entry` numbers for each entry) within [`MAX_FLOATS`]. Returns the
+/// number of entries S · A.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming `n_states`, `n_actions`, or both for a table too large.
+pub(crate) fn table(n_states: usize, n_actions: usize, per_entry: usize) -> Result<usize> {
+    at_least_one("n_states", n_states)?;
+    at_least_one("n_actions", n_actions)?;
+    floats(
+        &[n_states, n_actions, per_entry.max(1)],
+        "n_states x n_actions",
+        format!("{n_states} x {n_actions}"),
+        "the value table and its sensitivities",
+    )?;
+    Ok(n_states * n_actions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_option_and_value() {
+        let e = unit_interval("decay", 1.5).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "invalid option `decay` = 1.5: must be in [0, 1]"
+        );
+        assert!(unit_interval("decay", f64::NAN).is_err());
+        assert!(discount(0.0).is_ok() && discount(1.0).is_ok());
+        assert!(positive("eta", 0.0).is_err() && positive("eta", f64::INFINITY).is_err());
+        assert!(at_least_one("n", 0).is_err() && at_least_one("n", 1).is_ok());
+        assert!(finite_option("w", f64::NEG_INFINITY).is_err());
+    }
+
+    #[test]
+    fn first_non_finite_entry_is_named() {
+        let e = finite_inputs("z", &[0.0, 1.0, f64::INFINITY]).unwrap_err();
+        assert_eq!(e.to_string(), "z[2] = inf is not finite");
+        let e = theta(2, &[0.0, f64::NAN]).unwrap_err();
+        assert!(matches!(e, Error::NonFiniteTheta { index: 1, .. }), "{e}");
+        assert!(theta(3, &[0.0, 1.0]).is_err());
+        assert!(square_len("h", usize::MAX, 0).is_err());
+        assert!(square_len("h", 3, 9).is_ok());
+    }
+
+    #[test]
+    fn tables_are_capped() {
+        assert_eq!(table(3, 2, 4).unwrap(), 6);
+        assert!(table(0, 2, 1).is_err() && table(2, 0, 1).is_err());
+        assert!(table(1 << 20, 1 << 20, 1).is_err());
+        assert!(table(usize::MAX, 2, 1).is_err());
+    }
+}
