@@ -9,12 +9,11 @@
 //! MAP under a Gaussian prior:
 //!
 //! ```
-//! use rand::SeedableRng;
 //! use rlgrad::prelude::*;
 //!
 //! let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
 //! let truth = model.layout().theta_from_natural(&[("alpha", 0.3), ("beta", 5.0)])?;
-//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(42);
+//! let mut rng = ChaCha8Rng::seed_from_u64(42);
 //! let mut env = Bandit::new(vec![0.8, 0.2])?.with_reversals(50)?;
 //! let session = model.simulate(truth.view(), &mut env, 300, "1", &mut rng)?;
 //! let data = Dataset::new(vec![Subject::new("s1", vec![session])?])?;
@@ -26,6 +25,10 @@
 //! println!("{} (se {})", fit.params, fit.se);
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
+//!
+//! `rlgrad = "0.1"` is the one line a project needs: the crates whose types appear in the API
+//! are re-exported in the versions rlgrad is built with ([`ndarray`], [`rand`],
+//! [`rand_chacha`]), and the prelude has `SeedableRng` and `ChaCha8Rng`.
 //!
 //! ## How the pieces fit
 //!
@@ -112,7 +115,19 @@
 //!
 //! [`testing::check_term`] compares any term's gradient and Hessian with central finite
 //! differences and checks the [`Term`] contract; wrap your own [`LearningRule`] or
-//! [`Observation`] in a [`Model`] and check its [`Likelihood`].
+//! [`Observation`] in a [`Model`] and check its [`Likelihood`]. Validate your component's
+//! arguments with [`check`], so that its errors read like the crate's; the repository's
+//! `CONTRIBUTING.md` lists what makes a component complete, and `ARCHITECTURE.md` where each
+//! concern lives.
+//!
+//! ## Acronyms
+//!
+//! DRA: dynamic resource allocation (Patel, Acerbi & Pouget 2020), memory-limited agents whose
+//! memories N(q̄, σ²) get their precision by gradient ascent on reward minus a KL cost. KL:
+//! Kullback–Leibler divergence. L-BFGS: the limited-memory quasi-Newton optimiser. MAP: maximum
+//! a posteriori. MDP: Markov decision process. REINFORCE: the score-function policy-gradient
+//! estimator. RL: reinforcement learning. RW: Rescorla–Wagner. SE: standard error. TD:
+//! temporal difference. ulp: unit in the last place.
 
 #![deny(missing_docs)]
 #![warn(clippy::all)]
@@ -167,6 +182,10 @@ pub mod prelude {
     pub use crate::params::{NamedParams, ParamLayout, ParamSpec, Transform};
     pub use crate::policy::{Policy, ScoreFunction, SoftmaxPolicy};
     pub use crate::prior::{MvGaussian, Prior};
+    // A seeded generator, so that a program needs no `rand` of its own (whose version would
+    // have to match rlgrad's).
+    pub use rand::SeedableRng;
+    pub use rand_chacha::ChaCha8Rng;
     // `Result` stays out: it would shadow `std::result::Result` in `fn main() -> Result<…>`.
     pub use crate::{
         Error, LearningRule, Likelihood, Model, Objective, Observation, RescorlaWagner, Softmax,

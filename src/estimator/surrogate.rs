@@ -57,10 +57,14 @@ fn add_hessian(h: &[f64], alpha: f64, mut hess: ArrayViewMut2<f64>) {
     }
 }
 
-/// What differs between the two surrogates; the [`Term`] methods around it are shared.
+/// What differs between the two surrogates; the [`Term`] methods around it are shared
+/// (`surrogate_term!` writes them).
 trait SurrogateParts: Term {
     /// The subject of error messages.
     const NAME: &'static str;
+
+    /// The length of θ.
+    fn theta_len(&self) -> usize;
 
     /// S(θ) and ∇S(θ) into `acc` (zeroed, length K), θ checked.
     fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64>;
@@ -120,6 +124,40 @@ fn add_value_grad_hessian<S: SurrogateParts>(
     let value = finish_term(value, &acc, alpha, grad.view_mut(), &th, S::NAME)?;
     add_hessian(&h, alpha, hess);
     Ok(value)
+}
+
+/// The [`Term`] of a surrogate type from its [`SurrogateParts`]: the same methods for both.
+macro_rules! surrogate_term {
+    (impl<$g:ident: $bound:path> for $ty:ty) => {
+        impl<$g: $bound> Term for $ty {
+            fn dim(&self) -> usize {
+                self.theta_len()
+            }
+
+            fn add_value_and_grad(
+                &self,
+                theta: ArrayView1<f64>,
+                alpha: f64,
+                grad: ArrayViewMut1<f64>,
+            ) -> Result<f64> {
+                add_value_and_grad(self, theta, alpha, grad)
+            }
+
+            fn add_value_grad_hessian(
+                &self,
+                theta: ArrayView1<f64>,
+                alpha: f64,
+                grad: ArrayViewMut1<f64>,
+                hess: ArrayViewMut2<f64>,
+            ) -> Result<f64> {
+                add_value_grad_hessian(self, theta, alpha, grad, hess)
+            }
+
+            fn has_exact_hessian(&self) -> bool {
+                self.exact_hessian()
+            }
+        }
+    };
 }
 
 /// The single-step estimate of a [`Batch`] as a [`Term`] (made by
@@ -196,6 +234,10 @@ impl<'b, D: ScoreFunction> Surrogate<'b, D> {
 impl<D: ScoreFunction> SurrogateParts for Surrogate<'_, D> {
     const NAME: &'static str = "reinforce surrogate";
 
+    fn theta_len(&self) -> usize {
+        self.batch.dim()
+    }
+
     fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64> {
         let dist = self.batch.distribution();
         dist.check_theta(theta)?;
@@ -230,34 +272,7 @@ impl<D: ScoreFunction> SurrogateParts for Surrogate<'_, D> {
     }
 }
 
-impl<D: ScoreFunction> Term for Surrogate<'_, D> {
-    fn dim(&self) -> usize {
-        self.batch.dim()
-    }
-
-    fn add_value_and_grad(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-    ) -> Result<f64> {
-        add_value_and_grad(self, theta, alpha, grad)
-    }
-
-    fn add_value_grad_hessian(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-        hess: ArrayViewMut2<f64>,
-    ) -> Result<f64> {
-        add_value_grad_hessian(self, theta, alpha, grad, hess)
-    }
-
-    fn has_exact_hessian(&self) -> bool {
-        self.exact_hessian()
-    }
-}
+surrogate_term!(impl<D: ScoreFunction> for Surrogate<'_, D>);
 
 /// The sequential estimate of [`Episodes`] recorded with a [`Policy`] as a [`Term`] (made by
 /// [`SequentialReinforce::surrogate`](super::SequentialReinforce::surrogate)):
@@ -344,6 +359,10 @@ impl<'e, 'p, P: Policy> EpisodeSurrogate<'e, 'p, P> {
 impl<P: Policy> SurrogateParts for EpisodeSurrogate<'_, '_, P> {
     const NAME: &'static str = "episode surrogate";
 
+    fn theta_len(&self) -> usize {
+        self.episodes.dim()
+    }
+
     fn value_grad_into(&self, theta: &[f64], acc: &mut [f64]) -> Result<f64> {
         self.policy.check_theta(theta)?;
         let inv = self.inv_n();
@@ -393,31 +412,4 @@ impl<P: Policy> SurrogateParts for EpisodeSurrogate<'_, '_, P> {
     }
 }
 
-impl<P: Policy> Term for EpisodeSurrogate<'_, '_, P> {
-    fn dim(&self) -> usize {
-        self.episodes.dim()
-    }
-
-    fn add_value_and_grad(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-    ) -> Result<f64> {
-        add_value_and_grad(self, theta, alpha, grad)
-    }
-
-    fn add_value_grad_hessian(
-        &self,
-        theta: ArrayView1<f64>,
-        alpha: f64,
-        grad: ArrayViewMut1<f64>,
-        hess: ArrayViewMut2<f64>,
-    ) -> Result<f64> {
-        add_value_grad_hessian(self, theta, alpha, grad, hess)
-    }
-
-    fn has_exact_hessian(&self) -> bool {
-        self.exact_hessian()
-    }
-}
+surrogate_term!(impl<P: Policy> for EpisodeSurrogate<'_, '_, P>);

@@ -15,8 +15,8 @@
 //! Implementations here: [`SoftmaxPolicy`] (over a table of logits, or over β·Q with θ = β)
 //! and [`GaussianMean`] (a Gaussian with a learnable mean). [`softmax_sample`],
 //! [`softmax_log_prob`] and [`softmax_score`] are the stable softmax kernels for clients whose
-//! logits are built elsewhere, such as the DRA memory policy softmax(β(q̄ + ζ ⊙ σ)) with fresh
-//! noise ζ at each decision: draw the action, then add its score through the chained logits
+//! logits are built elsewhere, such as the DRA (dynamic resource allocation) memory policy
+//! softmax(β(q̄ + ζ ⊙ σ)) with fresh noise ζ at each decision: draw the action, then add its score through the chained logits
 //! (∂zⱼ/∂σⱼ = β ζⱼ) into a buffer for [`Episodes::push_step`](crate::estimator::Episodes::push_step).
 //!
 //! ## Conventions
@@ -59,11 +59,15 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 
+mod at;
 mod gaussian;
+mod logits;
 mod softmax;
 
+pub use self::at::PolicyAt;
 pub use self::gaussian::GaussianMean;
-pub use self::softmax::{softmax_log_prob, softmax_sample, softmax_score, SoftmaxPolicy};
+pub use self::logits::{softmax_log_prob, softmax_sample, softmax_score};
+pub use self::softmax::SoftmaxPolicy;
 
 use std::fmt::Debug;
 use std::ops::Range;
@@ -383,101 +387,6 @@ pub trait Policy: Send + Sync {
             policy: self,
             state,
         }
-    }
-}
-
-/// A [`Policy`] in a fixed state: a [`ScoreFunction`] over actions, with a dense score of
-/// length [`Policy::dim`] (zero outside the state's block). Made by [`Policy::at`].
-///
-/// ```
-/// use rand::SeedableRng;
-/// use rlgrad::policy::{Policy, ScoreFunction, SoftmaxPolicy};
-/// let policy = SoftmaxPolicy::logits(1, 3)?;
-/// let bandit = policy.at(0);
-/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
-/// let a: usize = bandit.sample(&[0.0, 0.0, 0.0], &mut rng)?;
-/// assert!(a < 3);
-/// # Ok::<(), rlgrad::Error>(())
-/// ```
-#[derive(Debug)]
-pub struct PolicyAt<'a, P> {
-    policy: &'a P,
-    state: usize,
-}
-
-impl<P> Clone for PolicyAt<'_, P> {
-    fn clone(&self) -> Self {
-        *self
-    }
-}
-impl<P> Copy for PolicyAt<'_, P> {}
-
-impl<P: Policy> PolicyAt<'_, P> {
-    /// The fixed state.
-    pub fn state(&self) -> usize {
-        self.state
-    }
-    /// The policy.
-    pub fn policy(&self) -> &P {
-        self.policy
-    }
-}
-
-impl<P: Policy> ScoreFunction for PolicyAt<'_, P> {
-    type Sample = usize;
-
-    fn dim(&self) -> usize {
-        self.policy.dim()
-    }
-    fn check_theta(&self, theta: &[f64]) -> Result<()> {
-        self.policy.check_theta(theta)?;
-        self.policy.score_block(self.state).map(|_| ())
-    }
-    fn sample_into<R: Rng + ?Sized>(
-        &self,
-        theta: &[f64],
-        rng: &mut R,
-        out: &mut usize,
-    ) -> Result<()> {
-        *out = self.policy.sample(theta, self.state, rng)?;
-        Ok(())
-    }
-    fn log_prob(&self, theta: &[f64], z: &usize) -> Result<f64> {
-        self.policy.log_prob(theta, self.state, *z)
-    }
-    fn add_log_prob_and_score(
-        &self,
-        theta: &[f64],
-        z: &usize,
-        alpha: f64,
-        score: &mut [f64],
-    ) -> Result<f64> {
-        check::len("score buffer", self.dim(), score.len())?;
-        let block = self.policy.score_block(self.state)?;
-        check_block(&block, self.dim())?;
-        self.policy
-            .add_log_prob_and_score(theta, self.state, *z, alpha, &mut score[block])
-    }
-    fn has_log_prob_hessian(&self) -> bool {
-        self.policy.has_log_prob_hessian()
-    }
-    fn add_log_prob_hessian(
-        &self,
-        theta: &[f64],
-        z: &usize,
-        alpha: f64,
-        hess: &mut [f64],
-    ) -> Result<bool> {
-        let k = self.dim();
-        check::square_len("hessian buffer", k, hess.len())?;
-        let block = self.policy.score_block(self.state)?;
-        check_block(&block, k)?;
-        if block.is_empty() {
-            return Ok(self.policy.has_log_prob_hessian());
-        }
-        let start = block.start * k + block.start;
-        self.policy
-            .add_log_prob_hessian(theta, self.state, *z, alpha, &mut hess[start..], k)
     }
 }
 
