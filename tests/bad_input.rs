@@ -12,6 +12,8 @@ use rlgrad::{Error, Result};
 
 mod common;
 
+use common::models::{all_variants, posterior};
+
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
@@ -60,21 +62,9 @@ fn assert_field(err: &Error, line: u64, column: &str, value: &str, reason_part: 
     assert!(msg.contains(&format!("`{value}`")), "{msg}");
 }
 
-/// A model of every shipped variant over `n_states` × `n_actions`.
-fn all_variants() -> Vec<common::Variant> {
-    let mut out = Vec::new();
-    for dual in [false, true] {
-        for learned_q0 in [false, true] {
-            for perseveration in [false, true] {
-                out.push(common::Variant {
-                    dual,
-                    learned_q0,
-                    perseveration,
-                });
-            }
-        }
-    }
-    out
+/// Dual rates and perseveration over 2 states × 3 actions: K = 4, θ = (α⁺, α⁻, β, κ).
+fn fixture_model() -> Model<RescorlaWagner, Softmax> {
+    Model::new(RescorlaWagner::dual(), Softmax::with_perseveration(), 2, 3).unwrap()
 }
 
 /// A subject with two sessions over 2 states × 3 actions.
@@ -93,16 +83,12 @@ fn fixture_subject() -> Subject {
 /// Calls `f` with a likelihood, a prior and a posterior objective over the same θ (K = 4),
 /// and a valid θ for them.
 fn for_each_term(mut f: impl FnMut(&str, &dyn Term, ArrayView1<f64>)) {
-    let model = Model::new(RescorlaWagner::dual(), Softmax::with_perseveration(), 2, 3).unwrap();
+    let model = fixture_model();
     let subject = fixture_subject();
     let lik = model.likelihood(&subject).unwrap();
     let k = model.n_params();
     let prior = MvGaussian::isotropic(k, 0.0, 2.0).unwrap();
-    let posterior = Objective::new(k)
-        .with("likelihood", 1.0, &lik)
-        .unwrap()
-        .with("prior", 1.0, &prior)
-        .unwrap();
+    let posterior = posterior(k, &lik, &prior);
     let theta = arr1(&[0.2, -0.3, 0.5, 0.1]);
     f("likelihood", &lik, theta.view());
     f("prior", &prior, theta.view());
@@ -568,7 +554,7 @@ fn theta_with_nan_or_infinite_entries() {
 /// values) names the parameter as well as the index.
 #[test]
 fn likelihood_value_names_the_parameter() {
-    let model = Model::new(RescorlaWagner::dual(), Softmax::with_perseveration(), 2, 3).unwrap();
+    let model = fixture_model();
     let subject = fixture_subject();
     let lik = model.likelihood(&subject).unwrap();
     let posterior = Objective::new(4).with("likelihood", 1.0, &lik).unwrap();
@@ -599,7 +585,7 @@ fn likelihood_value_names_the_parameter() {
 /// The likelihood knows its parameter names, and every method names a bad entry by them.
 #[test]
 fn likelihood_nonfinite_theta_names_the_parameter_in_every_method() {
-    let model = Model::new(RescorlaWagner::dual(), Softmax::with_perseveration(), 2, 3).unwrap();
+    let model = fixture_model();
     let subject = fixture_subject();
     let lik = model.likelihood(&subject).unwrap();
     let names: Vec<String> = model.layout().names().map(str::to_string).collect();
@@ -801,6 +787,18 @@ fn prior_err(mean: Array1<f64>, cov: Array2<f64>) -> Error {
     MvGaussian::new(mean, cov).expect_err("an invalid prior")
 }
 
+/// Asserts an `InvalidMatrix` error whose `what` names `what_part` and whose reason contains
+/// every one of `reason_parts`.
+fn assert_invalid_matrix(err: &Error, what_part: &str, reason_parts: &[&str]) {
+    match err {
+        Error::InvalidMatrix { what, reason } => {
+            assert!(what.contains(what_part), "{what}");
+            assert!(reason_parts.iter().all(|p| reason.contains(p)), "{reason}");
+        }
+        other => panic!("expected InvalidMatrix, got {other:?}"),
+    }
+}
+
 #[test]
 fn prior_mean_and_covariance_of_different_sizes() {
     let err = prior_err(arr1(&[0.0, 0.0]), Array2::eye(3));
@@ -814,32 +812,14 @@ fn prior_mean_and_covariance_of_different_sizes() {
 #[test]
 fn prior_covariance_not_square() {
     let err = prior_err(arr1(&[0.0, 0.0]), Array2::zeros((2, 3)));
-    match &err {
-        Error::InvalidMatrix { what, reason } => {
-            assert!(what.contains("prior covariance"), "{what}");
-            assert!(
-                reason.contains("2 x 3") && reason.contains("not square"),
-                "{reason}"
-            );
-        }
-        other => panic!("expected InvalidMatrix, got {other:?}"),
-    }
+    assert_invalid_matrix(&err, "prior covariance", &["2 x 3", "not square"]);
 }
 
 #[test]
 fn prior_covariance_not_symmetric() {
     let cov = arr2(&[[2.0, 0.5, 0.0], [0.0, 2.0, 0.1], [0.0, 0.1, 2.0]]);
     let err = prior_err(arr1(&[0.0, 0.0, 0.0]), cov);
-    match &err {
-        Error::InvalidMatrix { what, reason } => {
-            assert!(what.contains("prior covariance"), "{what}");
-            assert!(
-                reason.contains("not symmetric") && reason.contains("(1, 0)"),
-                "{reason}"
-            );
-        }
-        other => panic!("expected InvalidMatrix, got {other:?}"),
-    }
+    assert_invalid_matrix(&err, "prior covariance", &["not symmetric", "(1, 0)"]);
 }
 
 #[test]
@@ -876,27 +856,9 @@ fn prior_not_finite() {
         cov[[0, 1]] = bad;
         cov[[1, 0]] = bad;
         let err = prior_err(arr1(&[0.0, 0.0]), cov);
-        match &err {
-            Error::InvalidMatrix { what, reason } => {
-                assert!(what.contains("prior covariance"), "{what}");
-                assert!(
-                    reason.contains("(0, 1)") && reason.contains("not finite"),
-                    "{reason}"
-                );
-            }
-            other => panic!("expected InvalidMatrix, got {other:?}"),
-        }
+        assert_invalid_matrix(&err, "prior covariance", &["(0, 1)", "not finite"]);
         let err = prior_err(arr1(&[0.0, bad]), Array2::eye(2));
-        match &err {
-            Error::InvalidMatrix { what, reason } => {
-                assert!(what.contains("prior mean"), "{what}");
-                assert!(
-                    reason.contains("entry 1") && reason.contains("not finite"),
-                    "{reason}"
-                );
-            }
-            other => panic!("expected InvalidMatrix, got {other:?}"),
-        }
+        assert_invalid_matrix(&err, "prior mean", &["entry 1", "not finite"]);
     }
 }
 

@@ -8,7 +8,6 @@
 
 use ndarray::{arr1, s, Array1, Array2, ArrayView1};
 use proptest::prelude::*;
-use proptest::sample::select;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rlgrad::critic::{
@@ -22,16 +21,14 @@ use rlgrad::{Error, Objective, Term};
 
 mod common;
 
+use common::chain::Chain;
+use common::critic::{activation, buffer_of, transition, OwnedTransition, ACTIVATIONS};
+use common::linalg::eigenvalues;
+use common::ulp::{ulp_sweep, UlpMeter};
+
 // ---------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------
-
-const ACTIVATIONS: [Activation; 4] = [
-    Activation::Tanh,
-    Activation::Logistic,
-    Activation::Softplus,
-    Activation::Identity,
-];
 
 /// Largest |a − n| / max(1, |a|, |n|): the checker's error measure (floor 1).
 fn max_rel_error(a: ArrayView1<f64>, n: ArrayView1<f64>) -> f64 {
@@ -48,41 +45,11 @@ fn product_features() -> FnFeatures<impl Fn(&[f64], &mut [f64]) + Send + Sync + 
     })
 }
 
-/// A random transition over z ∈ ℝᵈ.
-#[derive(Clone, Debug)]
-struct Tr {
-    z: Array1<f64>,
-    reward: f64,
-    next: Option<Array1<f64>>,
-}
-
-impl Tr {
-    fn view(&self) -> Transition<'_> {
-        Transition {
-            z: self.z.view(),
-            reward: self.reward,
-            next: self.next.as_ref().map(|v| v.view()),
-        }
-    }
-}
-
-fn transition(d: usize) -> impl Strategy<Value = Tr> {
-    (
-        proptest::collection::vec(-2.0..2.0f64, d),
-        -2.0..2.0f64,
-        proptest::collection::vec(-2.0..2.0f64, d),
-        prop_oneof![4 => Just(false), 1 => Just(true)],
-    )
-        .prop_map(|(z, reward, zn, terminal)| Tr {
-            z: Array1::from(z),
-            reward,
-            next: (!terminal).then(|| Array1::from(zn)),
-        })
-}
-
 /// (critic with raw features, weights, transitions) over random shapes.
-fn raw_case(max_batch: usize) -> impl Strategy<Value = (ShallowCritic, Array1<f64>, Vec<Tr>)> {
-    (1usize..=3, 1usize..=4, select(ACTIVATIONS.to_vec())).prop_flat_map(move |(d, p, act)| {
+fn raw_case(
+    max_batch: usize,
+) -> impl Strategy<Value = (ShallowCritic, Array1<f64>, Vec<OwnedTransition>)> {
+    (1usize..=3, 1usize..=4, activation()).prop_flat_map(move |(d, p, act)| {
         let critic = ShallowCritic::new(d, p, act).unwrap();
         let dim = critic.dim();
         (
@@ -91,14 +58,6 @@ fn raw_case(max_batch: usize) -> impl Strategy<Value = (ShallowCritic, Array1<f6
             proptest::collection::vec(transition(d), 1..=max_batch),
         )
     })
-}
-
-fn buffer_of(transitions: &[Tr], d: usize) -> ReplayBuffer {
-    let mut b = ReplayBuffer::new(transitions.len(), d).unwrap();
-    for t in transitions {
-        b.push(t.view()).unwrap();
-    }
-    b
 }
 
 /// Q̂ at z as a function of ω, for the finite-difference oracle.
@@ -115,7 +74,7 @@ fn q_of<'c, M: FeatureMap>(
 fn check_q_and_d<M: FeatureMap>(
     critic: &ShallowCritic<M>,
     omega: &Array1<f64>,
-    tr: &Tr,
+    tr: &OwnedTransition,
     gamma: f64,
 ) -> Result<(), TestCaseError> {
     let fd_opts = FdOptions::default();
@@ -219,11 +178,11 @@ fn activation_derivatives_match_finite_differences() {
 #[test]
 fn activations_agree_with_reference_functions() {
     let mut worst = [
-        common::UlpMeter::default(),
-        common::UlpMeter::default(),
-        common::UlpMeter::default(),
+        UlpMeter::default(),
+        UlpMeter::default(),
+        UlpMeter::default(),
     ];
-    for x in common::ulp_sweep() {
+    for x in ulp_sweep() {
         let pairs = [
             (Activation::Tanh.value(x), x.tanh()),
             (Activation::Logistic.value(x), rlgrad::numeric::logistic(x)),
@@ -259,7 +218,7 @@ proptest! {
     #[test]
     fn q_gradient_with_user_features_matches_finite_differences(
         p in 1usize..=4,
-        act in select(ACTIVATIONS.to_vec()),
+        act in activation(),
         w in proptest::collection::vec(-1.5..1.5f64, 24),
         tr in transition(2),
         gamma in 0.0..1.0f64,
@@ -313,7 +272,7 @@ proptest! {
     #[test]
     fn td_loss_with_user_features_passes_the_derivative_checker(
         p in 1usize..=3,
-        act in select(ACTIVATIONS.to_vec()),
+        act in activation(),
         w in proptest::collection::vec(-1.5..1.5f64, 18),
         trs in proptest::collection::vec(transition(2), 1..=4),
         gamma in 0.0..1.0f64,
@@ -381,12 +340,12 @@ fn exact_curvature(
     critic: &ShallowCritic,
     omega: &Array1<f64>,
     v: &Array1<f64>,
-    tr: &Tr,
+    tr: &OwnedTransition,
     gamma: f64,
 ) -> f64 {
     let dim = critic.dim();
     let hessian = |reward: f64| {
-        let shifted = Tr {
+        let shifted = OwnedTransition {
             reward,
             ..tr.clone()
         };
@@ -603,7 +562,7 @@ proptest! {
         frac in 0.01..0.99f64,
         seed in any::<u64>(),
         gamma in 0.0..0.99f64,
-        act in select(ACTIVATIONS.to_vec()),
+        act in activation(),
     ) {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let p = d_in + 1;
@@ -629,7 +588,7 @@ proptest! {
         let c = update.contraction_matrix(&critic, &buffer, omega0.view(), &mut ws).unwrap();
         prop_assert_eq!(c.dim(), (p, p));
         let a = (Array2::eye(p) - &c) / eta;
-        let lam = common::eigenvalues(&a);
+        let lam = eigenvalues(&a);
         prop_assert!(lam[0] >= -1e-12 && lam[p - 1] <= m as f64 / 4.0 + 1e-12, "{lam}");
         let rho = update.spectral_radius(&critic, &buffer, omega0.view(), &mut ws).unwrap();
         if lam[0] > 1e-9 {
@@ -690,9 +649,9 @@ fn eta_bound_run(factor: f64, updates: usize) -> (f64, Vec<f64>) {
 }
 
 /// Terminal transition j of the `eta_bound_run` data: z ∈ [−0.3, 0.3], r = w*ᵀ(z, 1).
-fn nearly_parallel(j: usize, m: usize, star_w1: &Array1<f64>) -> Tr {
+fn nearly_parallel(j: usize, m: usize, star_w1: &Array1<f64>) -> OwnedTransition {
     let z = -0.3 + 0.6 * j as f64 / (m - 1) as f64;
-    Tr {
+    OwnedTransition {
         z: arr1(&[z]),
         reward: star_w1[0] * z + star_w1[1],
         next: None,
@@ -769,118 +728,8 @@ fn step_size_bound_separates_convergence_from_divergence() {
 // Policy evaluation on a chain MDP with exactly known values
 // ---------------------------------------------------------------------------------------
 
-/// A deterministic chain: states 0..N−1, actions 0 = left (to max(x − 1, 0)) and
-/// 1 = right (to x + 1; from N − 1 the episode ends with reward 1). Every other step costs
-/// 0.1. The evaluated policy moves right, except in state 1 where it moves left, so states
-/// 0 and 1 cycle forever and the others reach the goal.
-///
-/// `examples/td_critic.rs` has the same chain, policy and exact solve (with N = 6), written
-/// out there so that the example is a complete program; keep the two in step.
-struct Chain {
-    n: usize,
-    gamma: f64,
-}
-
-impl Chain {
-    fn policy(&self, x: usize) -> usize {
-        usize::from(x != 1)
-    }
-
-    /// (reward, next state or None if terminal).
-    fn step(&self, x: usize, u: usize) -> (f64, Option<usize>) {
-        match u {
-            0 => (-0.1, Some(x.saturating_sub(1))),
-            _ if x + 1 == self.n => (1.0, None),
-            _ => (-0.1, Some(x + 1)),
-        }
-    }
-
-    fn index(&self, x: usize, u: usize) -> usize {
-        2 * x + u
-    }
-
-    /// Q^π for every (x, u), by solving (I − γ P_π) q = r exactly (Gaussian elimination
-    /// with partial pivoting on the 2N × 2N system).
-    fn exact_q(&self) -> Vec<f64> {
-        let k = 2 * self.n;
-        let mut a = vec![vec![0.0; k + 1]; k];
-        for x in 0..self.n {
-            for u in 0..2 {
-                let row = self.index(x, u);
-                a[row][row] += 1.0;
-                let (r, next) = self.step(x, u);
-                if let Some(xn) = next {
-                    a[row][self.index(xn, self.policy(xn))] -= self.gamma;
-                }
-                a[row][k] = r;
-            }
-        }
-        for col in 0..k {
-            let piv = (col..k)
-                .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-                .expect("non-empty range");
-            a.swap(col, piv);
-            let pivot_row = a[col].clone();
-            for (row, r) in a.iter_mut().enumerate() {
-                if row != col {
-                    let f = r[col] / pivot_row[col];
-                    for (x, y) in r[col..].iter_mut().zip(&pivot_row[col..]) {
-                        *x -= f * y;
-                    }
-                }
-            }
-        }
-        (0..k).map(|i| a[i][k] / a[i][i]).collect()
-    }
-
-    /// Every (x, u) once, with z₊ = (x₊, π(x₊)).
-    fn buffer(&self) -> ReplayBuffer {
-        let mut b = ReplayBuffer::new(2 * self.n, 2).unwrap();
-        for x in 0..self.n {
-            for u in 0..2 {
-                let z = arr1(&[x as f64, u as f64]);
-                let (r, next) = self.step(x, u);
-                match next {
-                    Some(xn) => {
-                        let zn = arr1(&[xn as f64, self.policy(xn) as f64]);
-                        b.push(Transition::new(z.view(), r, zn.view())).unwrap();
-                    }
-                    None => b.push(Transition::terminal(z.view(), r)).unwrap(),
-                }
-            }
-        }
-        b
-    }
-
-    /// One-hot features of (x, u) (clamped, so any finite z is safe).
-    fn one_hot(&self) -> FnFeatures<impl Fn(&[f64], &mut [f64]) + Send + Sync + Clone> {
-        let n = self.n;
-        FnFeatures::new(2, 2 * n, move |z: &[f64], out: &mut [f64]| {
-            out.fill(0.0);
-            let x = (z[0].max(0.0) as usize).min(n - 1);
-            let u = (z[1].max(0.0) as usize).min(1);
-            out[2 * x + u] = 1.0;
-        })
-    }
-
-    fn max_value_error<M: FeatureMap>(
-        &self,
-        critic: &ShallowCritic<M>,
-        omega: &Array1<f64>,
-        q: &[f64],
-    ) -> f64 {
-        let mut ws = critic.workspace();
-        let mut worst = 0.0_f64;
-        for x in 0..self.n {
-            for u in 0..2 {
-                let z = arr1(&[x as f64, u as f64]);
-                let v = critic.value(omega.view(), z.view(), &mut ws).unwrap();
-                worst = worst.max((v - q[self.index(x, u)]).abs());
-            }
-        }
-        worst
-    }
-}
+// `Chain` (tests/common/chain.rs) is shared with `examples/td_critic.rs`, which runs it with
+// N = 6; the tests here use N = 5.
 
 #[test]
 fn chain_values_solve_the_bellman_equation() {
@@ -1121,7 +970,7 @@ proptest! {
     fn contraction_matrix_is_the_update_jacobian_where_exact(
         d_in in 1usize..=2,
         p in 1usize..=3,
-        act in select(ACTIVATIONS.to_vec()),
+        act in activation(),
         seed in any::<u64>(),
         gamma in 0.0..1.0f64,
         eta in 0.01..0.5f64,
@@ -1183,7 +1032,7 @@ fn contraction_matrix_is_only_gauss_newton_for_a_nonlinear_critic() {
 /// hold and how many were pushed do not matter.
 #[test]
 fn replay_buffers_compare_by_their_stored_transitions() {
-    let t = |k: usize| Tr {
+    let t = |k: usize| OwnedTransition {
         z: arr1(&[k as f64]),
         reward: -(k as f64),
         next: k.is_multiple_of(2).then(|| arr1(&[k as f64 + 0.5])),
@@ -1225,7 +1074,7 @@ fn td_loss_is_copy_and_debug() {
     });
     let critic = ShallowCritic::with_features(map, 2, Activation::Tanh).unwrap();
     let batch = buffer_of(
-        &[Tr {
+        &[OwnedTransition {
             z: arr1(&[0.5]),
             reward: 1.0,
             next: None,

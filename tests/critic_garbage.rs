@@ -17,17 +17,8 @@ use rlgrad::{Error, Term};
 
 mod common;
 
-use common::nasty;
-
-/// A vector of length `k`, usually; sometimes of another length.
-fn vec_for(k: usize) -> BoxedStrategy<Array1<f64>> {
-    prop_oneof![
-        6 => proptest::collection::vec(nasty(), k),
-        1 => proptest::collection::vec(nasty(), 0..8),
-    ]
-    .prop_map(Array1::from)
-    .boxed()
-}
+use common::critic::{activation, OwnedTransition};
+use common::nasty::{nasty, nasty_array};
 
 /// Finite but possibly enormous: overflow must be an error, not a NaN.
 fn extreme_finite(k: usize) -> BoxedStrategy<Array1<f64>> {
@@ -42,15 +33,6 @@ fn extreme_finite(k: usize) -> BoxedStrategy<Array1<f64>> {
     )
     .prop_map(Array1::from)
     .boxed()
-}
-
-fn activation() -> impl Strategy<Value = Activation> {
-    select(vec![
-        Activation::Tanh,
-        Activation::Logistic,
-        Activation::Softplus,
-        Activation::Identity,
-    ])
 }
 
 fn allowed(e: &Error) -> bool {
@@ -112,30 +94,13 @@ fn check_term_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), Tes
 }
 
 /// A transition with garbage everywhere: entries, lengths, terminal or not.
-#[derive(Clone, Debug)]
-struct Garbage {
-    z: Array1<f64>,
-    reward: f64,
-    next: Option<Array1<f64>>,
-}
-
-impl Garbage {
-    fn view(&self) -> Transition<'_> {
-        Transition {
-            z: self.z.view(),
-            reward: self.reward,
-            next: self.next.as_ref().map(|v| v.view()),
-        }
-    }
-}
-
-fn garbage_transition(d: usize) -> BoxedStrategy<Garbage> {
+fn garbage_transition(d: usize) -> BoxedStrategy<OwnedTransition> {
     (
-        prop_oneof![4 => extreme_finite(d), 2 => vec_for(d)],
+        prop_oneof![4 => extreme_finite(d), 2 => nasty_array(d)],
         prop_oneof![4 => -5.0..5.0f64, 1 => nasty()],
-        prop_oneof![4 => extreme_finite(d).prop_map(Some), 2 => vec_for(d).prop_map(Some), 1 => Just(None)],
+        prop_oneof![4 => extreme_finite(d).prop_map(Some), 2 => nasty_array(d).prop_map(Some), 1 => Just(None)],
     )
-        .prop_map(|(z, reward, next)| Garbage { z, reward, next })
+        .prop_map(|(z, reward, next)| OwnedTransition { z, reward, next })
         .boxed()
 }
 
@@ -145,7 +110,7 @@ fn exercise<M: FeatureMap>(
     critic: &ShallowCritic<M>,
     ws: &mut CriticWorkspace,
     omega: &Array1<f64>,
-    transitions: &[Garbage],
+    transitions: &[OwnedTransition],
     capacity: usize,
     gamma: f64,
     eta: f64,
@@ -301,7 +266,7 @@ proptest! {
                     Just(d),
                     Just(p),
                     Just(act),
-                    prop_oneof![3 => extreme_finite(dim), 2 => vec_for(dim)],
+                    prop_oneof![3 => extreme_finite(dim), 2 => nasty_array(dim)],
                     proptest::collection::vec(garbage_transition(d), 1..4),
                 )
             }),

@@ -4,10 +4,27 @@
 
 mod common;
 
+use common::models::{case, posterior, weighted_posterior, Variant};
 use ndarray::{arr1, Array1, Array2};
 use proptest::prelude::*;
 use rlgrad::prelude::*;
 use rlgrad::testing::{check_term, CheckOptions};
+
+/// The likelihood of variant `v` over `s` states × `a` actions passes the derivative checker
+/// at θ.
+fn likelihood_passes_the_checker(
+    v: Variant,
+    s: usize,
+    a: usize,
+    subject: &Subject,
+    theta: &Array1<f64>,
+) -> Result<(), TestCaseError> {
+    let model = v.model(s, a);
+    let lik = model.likelihood(subject).unwrap();
+    let report = check_term(&lik, theta.view(), &CheckOptions::default()).unwrap();
+    prop_assert!(report.passed(), "{:?} {}x{}: {}", v, s, a, report);
+    Ok(())
+}
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(16))]
@@ -15,11 +32,8 @@ proptest! {
     /// Long sessions: errors that build up over many trials (a wrong carried term, a
     /// recursion that drifts) show here even when short sessions pass.
     #[test]
-    fn long_session_derivatives_match_finite_differences((v, s, a, subject, theta) in common::case(1500)) {
-        let model = v.model(s, a);
-        let lik = model.likelihood(&subject).unwrap();
-        let report = check_term(&lik, theta.view(), &CheckOptions::default()).unwrap();
-        prop_assert!(report.passed(), "{:?} {}x{}: {}", v, s, a, report);
+    fn long_session_derivatives_match_finite_differences((v, s, a, subject, theta) in case(1500)) {
+        likelihood_passes_the_checker(v, s, a, &subject, &theta)?;
     }
 }
 
@@ -27,16 +41,13 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(128))]
 
     #[test]
-    fn likelihood_derivatives_match_finite_differences((v, s, a, subject, theta) in common::case(60)) {
-        let model = v.model(s, a);
-        let lik = model.likelihood(&subject).unwrap();
-        let report = check_term(&lik, theta.view(), &CheckOptions::default()).unwrap();
-        prop_assert!(report.passed(), "{:?} {}x{}: {}", v, s, a, report);
+    fn likelihood_derivatives_match_finite_differences((v, s, a, subject, theta) in case(60)) {
+        likelihood_passes_the_checker(v, s, a, &subject, &theta)?;
     }
 
     #[test]
     fn posterior_derivatives_match_finite_differences(
-        (v, s, a, subject, theta) in common::case(30),
+        (v, s, a, subject, theta) in case(30),
         prior_scale in 0.3..3.0f64,
         corr in -0.5..0.5f64,
     ) {
@@ -49,9 +60,7 @@ proptest! {
         }
         let prior = MvGaussian::new(Array1::zeros(k), cov).unwrap();
         let lik = model.likelihood(&subject).unwrap();
-        let posterior = Objective::new(k)
-            .with("likelihood", 1.0, &lik).unwrap()
-            .with("prior", 1.0, &prior).unwrap();
+        let posterior = posterior(k, &lik, &prior);
         let report = check_term(&posterior, theta.view(), &CheckOptions::default()).unwrap();
         prop_assert!(report.passed(), "{}", report);
         let report = check_term(&prior, theta.view(), &CheckOptions::default()).unwrap();
@@ -60,14 +69,14 @@ proptest! {
 
     #[test]
     fn weighted_objective_is_the_weighted_sum(
-        (v, s, a, subject, theta) in common::case(20),
+        (v, s, a, subject, theta) in case(20),
         w in -3.0..3.0f64,
     ) {
         let model = v.model(s, a);
         let k = model.n_params();
         let prior = MvGaussian::isotropic(k, 0.5, 2.0).unwrap();
         let lik = model.likelihood(&subject).unwrap();
-        let obj = Objective::new(k).with("l", w, &lik).unwrap().with("p", 1.0, &prior).unwrap();
+        let obj = weighted_posterior(k, w, &lik, 1.0, &prior);
         let mut g = Array1::zeros(k);
         let mut h = Array2::zeros((k, k));
         let value = obj.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut()).unwrap();
@@ -104,7 +113,7 @@ fn default_hessian_is_accurate() {
             self.0.add_value_and_grad(theta, alpha, grad)
         }
     }
-    let model = common::Variant {
+    let model = Variant {
         dual: true,
         learned_q0: true,
         perseveration: true,

@@ -13,6 +13,11 @@ use rlgrad::testing::fd::{self, FdOptions};
 
 mod common;
 
+use common::cohort::reversal_subject;
+use common::linalg::inverse;
+use common::models::posterior;
+use common::stats::pearson;
+
 type Rw = Model<RescorlaWagner, Softmax>;
 
 fn model() -> Rw {
@@ -29,26 +34,26 @@ fn cohort(model: &Rw, n: usize, seed: u64) -> (Dataset, Vec<Array1<f64>>) {
     let mut subjects = Vec::new();
     for i in 0..n {
         let theta = arr1(&[la.sample(&mut rng), lb.sample(&mut rng)]);
-        let mut env = Bandit::new(vec![0.8, 0.2])
-            .unwrap()
-            .with_reversals(40)
-            .unwrap();
-        let s = model
-            .simulate(theta.view(), &mut env, 300, "1", &mut rng)
-            .unwrap();
-        subjects.push(Subject::new(format!("s{i}"), vec![s]).unwrap());
+        subjects.push(reversal_subject(model, theta.view(), 40, 300, i, &mut rng));
         thetas.push(theta);
     }
     (Dataset::new(subjects).unwrap(), thetas)
 }
 
-fn correlation(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len() as f64;
-    let (mx, my) = (x.iter().sum::<f64>() / n, y.iter().sum::<f64>() / n);
-    let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
-    let sxx: f64 = x.iter().map(|a| (a - mx).powi(2)).sum();
-    let syy: f64 = y.iter().map(|b| (b - my).powi(2)).sum();
-    sxy / (sxx * syy).sqrt()
+/// `fit::map` with the seed every fit here uses (17).
+fn map(
+    model: &Rw,
+    data: &Dataset,
+    prior: &MvGaussian,
+    options: &MapOptions,
+) -> rlgrad::Result<Vec<SubjectFit>> {
+    fit::map(
+        model,
+        data,
+        prior,
+        options,
+        &mut ChaCha8Rng::seed_from_u64(17),
+    )
 }
 
 /// Seed 11, 40 subjects: with exact gradients and a weak prior, recovery on the θ scale is
@@ -60,14 +65,7 @@ fn recovers_known_parameters() {
     let model = model();
     let (data, truth) = cohort(&model, 40, 11);
     let prior = MvGaussian::diagonal(arr1(&[0.0, 1.0]), arr1(&[4.0, 4.0])).unwrap();
-    let fits = fit::map(
-        &model,
-        &data,
-        &prior,
-        &MapOptions::default(),
-        &mut ChaCha8Rng::seed_from_u64(17),
-    )
-    .unwrap();
+    let fits = map(&model, &data, &prior, &MapOptions::default()).unwrap();
     assert_eq!(fits.len(), 40);
     let mut fa = Vec::new();
     let mut fb = Vec::new();
@@ -82,7 +80,7 @@ fn recovers_known_parameters() {
     }
     let ta: Vec<f64> = truth.iter().map(|t| t[0]).collect();
     let tb: Vec<f64> = truth.iter().map(|t| t[1]).collect();
-    let (ra, rb) = (correlation(&ta, &fa), correlation(&tb, &fb));
+    let (ra, rb) = (pearson(&ta, &fa), pearson(&tb, &fb));
     eprintln!("recovery: r(logit alpha) = {ra:.3}, r(log beta) = {rb:.3}");
     assert!(ra > 0.75, "r(logit alpha) = {ra}");
     assert!(rb > 0.8, "r(log beta) = {rb}");
@@ -97,22 +95,8 @@ fn results_do_not_depend_on_threads() {
         parallel: false,
         ..MapOptions::default()
     };
-    let a = fit::map(
-        &model,
-        &data,
-        &prior,
-        &serial,
-        &mut ChaCha8Rng::seed_from_u64(17),
-    )
-    .unwrap();
-    let b = fit::map(
-        &model,
-        &data,
-        &prior,
-        &MapOptions::default(),
-        &mut ChaCha8Rng::seed_from_u64(17),
-    )
-    .unwrap();
+    let a = map(&model, &data, &prior, &serial).unwrap();
+    let b = map(&model, &data, &prior, &MapOptions::default()).unwrap();
     for (x, y) in a.iter().zip(&b) {
         let (x, y) = (x.fit().unwrap(), y.fit().unwrap());
         assert_eq!(x.subject, y.subject);
@@ -173,28 +157,17 @@ fn standard_errors_match_a_finite_difference_hessian() {
     let model = model();
     let (data, _) = cohort(&model, 3, 21);
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
-    let fits = fit::map(
-        &model,
-        &data,
-        &prior,
-        &MapOptions::default(),
-        &mut ChaCha8Rng::seed_from_u64(17),
-    )
-    .unwrap();
+    let fits = map(&model, &data, &prior, &MapOptions::default()).unwrap();
     for (f, subject) in fits.iter().zip(data.subjects()) {
         let f = f.fit().unwrap();
         let lik = model.likelihood(subject).unwrap();
-        let post = Objective::new(2)
-            .with("l", 1.0, &lik)
-            .unwrap()
-            .with("p", 1.0, &prior)
-            .unwrap();
+        let post = posterior(2, &lik, &prior);
         let h_fd = -fd::hessian_of_gradient(&post, f.theta.view(), &FdOptions::default()).unwrap();
         let err = (&f.hessian - &h_fd)
             .iter()
             .fold(0.0_f64, |m, e| m.max(e.abs()));
         assert!(err < 1e-6, "hessian differs by {err}");
-        let inv = common::inverse(&h_fd);
+        let inv = inverse(&h_fd);
         for k in 0..2 {
             let se = inv[[k, k]].sqrt();
             assert!((f.theta_se[k] - se).abs() < 1e-6 * se.max(1.0));
@@ -243,36 +216,17 @@ fn options_and_shapes_are_validated() {
         ..MapOptions::default()
     };
     assert!(matches!(
-        fit::map(
-            &model,
-            &data,
-            &prior,
-            &zero,
-            &mut ChaCha8Rng::seed_from_u64(17)
-        ),
+        map(&model, &data, &prior, &zero),
         Err(Error::InvalidOption { .. })
     ));
     let wrong = MvGaussian::isotropic(3, 0.0, 4.0).unwrap();
     assert!(matches!(
-        fit::map(
-            &model,
-            &data,
-            &wrong,
-            &MapOptions::default(),
-            &mut ChaCha8Rng::seed_from_u64(17)
-        ),
+        map(&model, &data, &wrong, &MapOptions::default()),
         Err(Error::DimensionMismatch { .. })
     ));
     let mut bad = MapOptions::default();
     bad.optimizer.converged_grad_norm = f64::NAN;
-    assert!(fit::map(
-        &model,
-        &data,
-        &prior,
-        &bad,
-        &mut ChaCha8Rng::seed_from_u64(17)
-    )
-    .is_err());
+    assert!(map(&model, &data, &prior, &bad).is_err());
     assert!(fit::maximize(&prior, arr1(&[0.0]).view(), &Default::default()).is_err());
 }
 
@@ -281,14 +235,7 @@ fn results_serialise() {
     let model = model();
     let (data, _) = cohort(&model, 2, 3);
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
-    let fits = fit::map(
-        &model,
-        &data,
-        &prior,
-        &MapOptions::default(),
-        &mut ChaCha8Rng::seed_from_u64(17),
-    )
-    .unwrap();
+    let fits = map(&model, &data, &prior, &MapOptions::default()).unwrap();
     let json = serde_json::to_value(&fits).unwrap();
     let first = &json[0];
     assert_eq!(first["status"], "fitted");
@@ -317,16 +264,7 @@ fn long_subjects_converge_from_the_prior_mean_alone() {
     let mut rng = ChaCha8Rng::seed_from_u64(9);
     let theta = arr1(&[-0.8, 5f64.ln()]);
     let subjects = (0..4)
-        .map(|i| {
-            let mut env = Bandit::new(vec![0.8, 0.2])
-                .unwrap()
-                .with_reversals(50)
-                .unwrap();
-            let s = model
-                .simulate(theta.view(), &mut env, 5000, "1", &mut rng)
-                .unwrap();
-            Subject::new(format!("s{i}"), vec![s]).unwrap()
-        })
+        .map(|i| reversal_subject(&model, theta.view(), 50, 5000, i, &mut rng))
         .collect();
     let data = Dataset::new(subjects).unwrap();
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
@@ -334,15 +272,7 @@ fn long_subjects_converge_from_the_prior_mean_alone() {
         n_starts: 1,
         ..MapOptions::default()
     };
-    for f in fit::map(
-        &model,
-        &data,
-        &prior,
-        &one,
-        &mut ChaCha8Rng::seed_from_u64(17),
-    )
-    .unwrap()
-    {
+    for f in map(&model, &data, &prior, &one).unwrap() {
         let f = f.fit().unwrap();
         assert!(
             f.converged,

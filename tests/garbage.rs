@@ -28,7 +28,8 @@ use rlgrad::Error;
 
 mod common;
 
-use common::{nasty, nasty_finite};
+use common::models::{posterior, variant, weighted_posterior, Variant};
+use common::nasty::{nasty, nasty_array, nasty_finite};
 
 // ---------------------------------------------------------------------------------------
 // Strategies
@@ -36,23 +37,7 @@ use common::{nasty, nasty_finite};
 
 /// An index for a state or action: mostly small, sometimes huge.
 fn index() -> BoxedStrategy<u32> {
-    prop_oneof![
-        12 => 0u32..3,
-        2 => 3u32..6,
-        1 => any::<u32>(),
-        1 => select(vec![u32::MAX, u32::MAX - 1, 1 << 31]),
-    ]
-    .boxed()
-}
-
-/// θ for a term of dimension `k`: usually the right length, sometimes not.
-fn theta_for(k: usize) -> BoxedStrategy<Array1<f64>> {
-    prop_oneof![
-        6 => proptest::collection::vec(nasty(), k),
-        1 => proptest::collection::vec(nasty(), 0..8),
-    ]
-    .prop_map(Array1::from)
-    .boxed()
+    common::nasty::index(0..3, 3..6, vec![u32::MAX, u32::MAX - 1, 1 << 31])
 }
 
 /// A valid subject over `n_states` × `n_actions` with garbage (finite) rewards.
@@ -83,15 +68,15 @@ fn garbage_subject(n_states: usize, n_actions: usize) -> BoxedStrategy<Subject> 
 
 /// (variant, states, actions, subject, θ) with garbage everywhere but the data's indices.
 #[allow(clippy::type_complexity)]
-fn garbage_case() -> BoxedStrategy<(common::Variant, usize, usize, Subject, Array1<f64>)> {
-    (common::variant(), 1usize..=3, 1usize..=5)
+fn garbage_case() -> BoxedStrategy<(Variant, usize, usize, Subject, Array1<f64>)> {
+    (variant(), 1usize..=3, 1usize..=5)
         .prop_flat_map(|(v, s, a)| {
             (
                 Just(v),
                 Just(s),
                 Just(a),
                 garbage_subject(s, a),
-                theta_for(v.n_params()),
+                nasty_array(v.n_params()),
             )
         })
         .boxed()
@@ -221,7 +206,7 @@ proptest! {
         split in 0usize..4,
         same_ids in any::<bool>(),
         fit_data in any::<bool>(),
-        v in common::variant(),
+        v in variant(),
         n_states in 1usize..4,
         n_actions in 1usize..5,
     ) {
@@ -319,7 +304,7 @@ proptest! {
     /// not, finite or not, definite or not).
     #[test]
     fn prior_from_garbage_matrices_is_valid_or_an_error(
-        (k, theta) in (0usize..4).prop_flat_map(|k| (Just(k), theta_for(k))),
+        (k, theta) in (0usize..4).prop_flat_map(|k| (Just(k), nasty_array(k))),
         extra_mean in prop_oneof![4 => Just(0usize), 1 => Just(1usize)],
         kind in 0u8..6,
         entries in proptest::collection::vec(nasty(), 25),
@@ -382,11 +367,7 @@ proptest! {
         let k = model.n_params();
         let lik = model.likelihood(&subject).unwrap();
         let prior = MvGaussian::isotropic(k, 0.0, variance).unwrap();
-        let objective = Objective::new(k)
-            .with("likelihood", w_lik, &lik)
-            .unwrap()
-            .with("prior", w_prior, &prior)
-            .unwrap();
+        let objective = weighted_posterior(k, w_lik, &lik, w_prior, &prior);
         check_outputs(&objective, theta.view())?;
     }
 }
@@ -418,11 +399,7 @@ proptest! {
         let k = model.n_params();
         let lik = model.likelihood(&subject).unwrap();
         let prior = MvGaussian::isotropic(k, 0.0, variance).unwrap();
-        let objective = Objective::new(k)
-            .with("likelihood", w_lik, &lik)
-            .unwrap()
-            .with("prior", w_prior, &prior)
-            .unwrap();
+        let objective = weighted_posterior(k, w_lik, &lik, w_prior, &prior);
         let theta = if use_small { Array1::from(small_theta[..k].to_vec()) } else { garbage_theta };
         check_outputs(&objective, theta.view())?;
     }
@@ -454,7 +431,7 @@ fn objective_weighted_gradient_overflow_is_an_error() {
 /// (about −2e307 for q0 at β = e^709) overflows once weighted by 708.56.
 #[test]
 fn objective_weighted_likelihood_gradient_overflow_is_an_error() {
-    let v = common::Variant {
+    let v = Variant {
         dual: false,
         learned_q0: true,
         perseveration: false,
@@ -757,11 +734,7 @@ proptest! {
         let k = model.n_params();
         let lik = model.likelihood(&subject).unwrap();
         let prior = MvGaussian::isotropic(k, 0.0, 4.0).unwrap();
-        let posterior = Objective::new(k)
-            .with("likelihood", 1.0, &lik)
-            .unwrap()
-            .with("prior", 1.0, &prior)
-            .unwrap();
+        let posterior = posterior(k, &lik, &prior);
         let term: &dyn Term = match which {
             0 => &lik,
             1 => &prior,
@@ -792,9 +765,9 @@ proptest! {
     /// `Model::simulate` at garbage θ: a valid session or an error.
     #[test]
     fn simulate_at_garbage_theta(
-        v in common::variant(),
+        v in variant(),
         n_actions in 2usize..5,
-        theta in theta_for(5),
+        theta in nasty_array(5),
         n_trials in 0usize..40,
         seed in any::<u64>(),
     ) {

@@ -9,7 +9,7 @@ use rlgrad::numeric::{
 
 mod common;
 
-use common::{ulp_sweep, ulps, UlpMeter};
+use common::ulp::{ulp_sweep, ulps, UlpMeter};
 
 #[test]
 fn exp_nonpositive_is_within_two_ulp() {

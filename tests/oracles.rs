@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::Variant;
+use common::models::{all_variants, posterior, Variant};
 use ndarray::{Array1, Array2, ArrayView1};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -156,38 +156,10 @@ fn relative_error(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Every variant the crate ships.
-fn all_variants() -> Vec<Variant> {
-    let mut out = Vec::new();
-    for dual in [false, true] {
-        for learned_q0 in [false, true] {
-            for perseveration in [false, true] {
-                out.push(Variant {
-                    dual,
-                    learned_q0,
-                    perseveration,
-                });
-            }
-        }
-    }
-    out
-}
-
 /// θ with the natural values given (rates and β on their natural scale).
 fn theta_natural(v: Variant, rates: (f64, f64), q0: f64, beta: f64, kappa: f64) -> Array1<f64> {
     let logit = |a: f64| (a / (1.0 - a)).ln();
-    let mut t = vec![logit(rates.0)];
-    if v.dual {
-        t.push(logit(rates.1));
-    }
-    if v.learned_q0 {
-        t.push(q0);
-    }
-    t.push(beta.ln());
-    if v.perseveration {
-        t.push(kappa);
-    }
-    Array1::from(t)
+    v.theta_of(&[logit(rates.0), logit(rates.1)], q0, beta.ln(), kappa)
 }
 
 /// θ drawn wider than the derivative tests use: rates from logistic(±6), β ∈ [e^-3, e^3].
@@ -198,20 +170,7 @@ fn oracle_theta(v: Variant) -> impl Strategy<Value = Array1<f64>> {
         -3.0..3.0f64,
         -3.0..3.0f64,
     )
-        .prop_map(move |(rates, q0, log_beta, kappa)| {
-            let mut t = vec![rates[0]];
-            if v.dual {
-                t.push(rates[1]);
-            }
-            if v.learned_q0 {
-                t.push(q0);
-            }
-            t.push(log_beta);
-            if v.perseveration {
-                t.push(kappa);
-            }
-            Array1::from(t)
-        })
+        .prop_map(move |(rates, q0, log_beta, kappa)| v.theta_of(&rates, q0, log_beta, kappa))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -223,9 +182,9 @@ proptest! {
 
     #[test]
     fn value_matches_brute_force_reimplementation(
-        (v, s, a, subject, theta) in (common::variant(), 1usize..=4, 2usize..=5)
+        (v, s, a, subject, theta) in (common::models::variant(), 1usize..=4, 2usize..=5)
             .prop_flat_map(|(v, s, a)| {
-                (Just(v), Just(s), Just(a), common::subject(s, a, 60, false), oracle_theta(v))
+                (Just(v), Just(s), Just(a), common::models::subject(s, a, 60, false), oracle_theta(v))
             }),
     ) {
         let model = v.model(s, a);
@@ -243,18 +202,14 @@ proptest! {
     /// return identical bits.
     #[test]
     fn value_is_bit_identical_across_methods(
-        (v, s, a, subject, theta) in common::case(60),
+        (v, s, a, subject, theta) in common::models::case(60),
         alpha in -3.0..3.0f64,
     ) {
         let model = v.model(s, a);
         let k = model.n_params();
         let lik = model.likelihood(&subject).unwrap();
         let prior = MvGaussian::isotropic(k, 0.3, 2.0).unwrap();
-        let posterior = Objective::new(k)
-            .with("likelihood", 1.0, &lik)
-            .unwrap()
-            .with("prior", 1.0, &prior)
-            .unwrap();
+        let posterior = posterior(k, &lik, &prior);
         for (name, term) in [("likelihood", &lik as &dyn Term), ("posterior", &posterior)] {
             let t = theta.view();
             let v0 = term.value(t).unwrap();
@@ -463,6 +418,19 @@ fn assert_close(what: &str, got: f64, want: f64, rel: f64) {
     );
 }
 
+/// The value + gradient + Hessian pass of `lik` at θ gives `value`'s bits and finite
+/// derivatives.
+fn assert_full_pass_agrees(lik: &dyn Term, theta: ArrayView1<f64>, value: f64) {
+    let k = lik.dim();
+    let mut g = Array1::zeros(k);
+    let mut h = Array2::zeros((k, k));
+    let v2 = lik
+        .value_grad_hessian(theta, g.view_mut(), h.view_mut())
+        .unwrap();
+    assert_eq!(v2.to_bits(), value.to_bits());
+    assert!(g.iter().chain(h.iter()).all(|x| x.is_finite()));
+}
+
 /// A session whose values become distinct: each action in turn, with distinct rewards.
 fn distinct_values_session(n_actions: usize, n_trials: usize) -> Session {
     let actions: Vec<u32> = (0..n_trials).map(|t| (t % n_actions) as u32).collect();
@@ -489,14 +457,7 @@ fn beta_1e3_with_distinct_values_through_the_likelihood() {
                 "{v:?}: the test should reach very negative terms"
             );
             assert_close(&format!("{v:?} A = {n_actions}"), value, reference, 1e-12);
-            let k = model.n_params();
-            let mut g = Array1::zeros(k);
-            let mut h = Array2::zeros((k, k));
-            let v2 = lik
-                .value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())
-                .unwrap();
-            assert_eq!(v2.to_bits(), value.to_bits());
-            assert!(g.iter().chain(h.iter()).all(|x| x.is_finite()));
+            assert_full_pass_agrees(&lik, theta.view(), value);
         }
     }
 }
@@ -623,14 +584,7 @@ fn all_values_equal_give_exactly_uniform_choice() {
                             "{v:?} A = {n_actions} beta = {beta} q0 = {q0}: {value} vs {want}"
                         );
                     }
-                    let k = model.n_params();
-                    let mut g = Array1::zeros(k);
-                    let mut h = Array2::zeros((k, k));
-                    let v2 = lik
-                        .value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())
-                        .unwrap();
-                    assert_eq!(v2.to_bits(), value.to_bits());
-                    assert!(g.iter().chain(h.iter()).all(|x| x.is_finite()));
+                    assert_full_pass_agrees(&lik, theta.view(), value);
                 }
             }
         }

@@ -49,65 +49,14 @@ use rlgrad::policy::{GaussianMean, Policy, ScoreFunction, SoftmaxPolicy};
 use rlgrad::testing::{check_term, CheckOptions};
 use rlgrad::Term;
 
+mod common;
+
+use common::reinforce::every_baseline;
+use common::stats::Stats;
+
 // ---------------------------------------------------------------------------------------
-// Statistics
+// Statistics (the sample side, `Stats`, is in tests/common/stats.rs)
 // ---------------------------------------------------------------------------------------
-
-/// Per-component sample mean, variance and their standard errors.
-#[derive(Clone, Debug)]
-struct Stats {
-    mean: Vec<f64>,
-    var: Vec<f64>,
-    mean_se: Vec<f64>,
-    var_se: Vec<f64>,
-}
-
-impl Stats {
-    fn new(samples: &[Vec<f64>]) -> Self {
-        let m = samples.len();
-        let k = samples[0].len();
-        let mf = m as f64;
-        let mut mean = vec![0.0; k];
-        for s in samples {
-            for j in 0..k {
-                mean[j] += s[j] / mf;
-            }
-        }
-        let (mut m2, mut m4) = (vec![0.0; k], vec![0.0; k]);
-        for s in samples {
-            for j in 0..k {
-                let d = s[j] - mean[j];
-                m2[j] += d * d;
-                m4[j] += d * d * d * d / mf;
-            }
-        }
-        let var: Vec<f64> = m2.iter().map(|v| v / (mf - 1.0)).collect();
-        let mean_se = var.iter().map(|v| (v / mf).sqrt()).collect();
-        let var_se = (0..k)
-            .map(|j| ((m4[j] - var[j] * var[j]).max(0.0) / mf).sqrt())
-            .collect();
-        Stats {
-            mean,
-            var,
-            mean_se,
-            var_se,
-        }
-    }
-
-    /// Largest |mean − exact| / SE over components.
-    fn bias_in_se(&self, exact: &[f64]) -> f64 {
-        (0..exact.len())
-            .map(|j| (self.mean[j] - exact[j]).abs() / self.mean_se[j])
-            .fold(0.0, f64::max)
-    }
-
-    /// Largest |var − exact| / SE(var) over components.
-    fn var_error_in_se(&self, exact: &[f64]) -> f64 {
-        (0..exact.len())
-            .map(|j| (self.var[j] - exact[j]).abs() / self.var_se[j])
-            .fold(0.0, f64::max)
-    }
-}
 
 fn sum(v: &[f64]) -> f64 {
     v.iter().sum()
@@ -383,17 +332,6 @@ where
             g.to_vec()
         })
         .collect()
-}
-
-fn all_baselines() -> Vec<Baseline> {
-    vec![
-        Baseline::None,
-        Baseline::Constant(2.0),
-        Baseline::LeaveOneOut,
-        Baseline::BatchMean,
-        Baseline::OptimalLeaveOneOut,
-        Baseline::RunningAverage { decay: 0.9 },
-    ]
 }
 
 /// One row of the report.
@@ -865,7 +803,7 @@ where
     let none_exact = sum(&mo.var_constant(0.0, n));
     let mut rows = Vec::new();
     let mut teeth = 0.0;
-    for (i, b) in all_baselines().into_iter().enumerate() {
+    for (i, b) in every_baseline(2.0, 0.9).into_iter().enumerate() {
         let samples = replicate(dist.clone(), theta, b, n, m, seed + i as u64, f.clone());
         let st = Stats::new(&samples);
         let factor = if b.is_unbiased() {

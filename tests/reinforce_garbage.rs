@@ -24,20 +24,11 @@ use rlgrad::{Error, Term};
 
 mod common;
 
-use common::nasty;
+use common::nasty::{nasty, nasty_vec};
 
+/// A state, an action or a size: mostly small, sometimes huge.
 fn index() -> BoxedStrategy<usize> {
-    prop_oneof![
-        12 => 0usize..4,
-        2 => 4usize..8,
-        1 => any::<usize>(),
-        1 => select(vec![usize::MAX, usize::MAX - 1, 1 << 40]),
-    ]
-    .boxed()
-}
-
-fn nasty_vec(len: std::ops::Range<usize>) -> BoxedStrategy<Vec<f64>> {
-    proptest::collection::vec(nasty(), len).boxed()
+    common::nasty::index(0..4, 4..8, vec![usize::MAX, usize::MAX - 1, 1 << 40])
 }
 
 /// Mostly ordinary numbers, sometimes garbage: so that the valid paths run often too.

@@ -26,6 +26,10 @@ use rlgrad::estimator::{
 use rlgrad::policy::{softmax_sample, GaussianMean, Policy, SoftmaxPolicy};
 use rlgrad::prelude::*;
 
+mod common;
+
+use common::cohort::reversal_subject;
+
 /// Whether the pins hold to the bit here (see the module docs).
 const EXACT: bool = cfg!(all(target_arch = "x86_64", target_os = "linux"));
 
@@ -235,14 +239,7 @@ fn map_estimates_of_a_seeded_cohort() {
                 .layout()
                 .theta_from_natural(&[("alpha", alpha), ("beta", beta)])
                 .unwrap();
-            let mut env = Bandit::new(vec![0.8, 0.2])
-                .unwrap()
-                .with_reversals(30)
-                .unwrap();
-            let s = model
-                .simulate(theta.view(), &mut env, 150, "1", &mut rng)
-                .unwrap();
-            Subject::new(format!("s{i}"), vec![s]).unwrap()
+            reversal_subject(&model, theta.view(), 30, 150, i, &mut rng)
         })
         .collect();
     let data = Dataset::new(subjects).unwrap();
