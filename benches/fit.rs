@@ -9,6 +9,11 @@ use rand_chacha::ChaCha8Rng;
 use rlgrad::prelude::*;
 use std::hint::black_box;
 
+#[path = "../tests/common/cohort.rs"]
+mod cohort;
+
+use cohort::reversal_subject;
+
 fn cohort(model: &Model<RescorlaWagner, Softmax>) -> Dataset {
     let mut rng = ChaCha8Rng::seed_from_u64(3);
     let subjects = (0..100)
@@ -19,14 +24,7 @@ fn cohort(model: &Model<RescorlaWagner, Softmax>) -> Dataset {
                 .layout()
                 .theta_from_natural(&[("alpha", alpha), ("beta", beta)])
                 .unwrap();
-            let mut env = Bandit::new(vec![0.8, 0.2])
-                .unwrap()
-                .with_reversals(50)
-                .unwrap();
-            let s = model
-                .simulate(theta.view(), &mut env, 200, "1", &mut rng)
-                .unwrap();
-            Subject::new(format!("s{i}"), vec![s]).unwrap()
+            reversal_subject(model, theta.view(), 50, 200, i, &mut rng)
         })
         .collect();
     Dataset::new(subjects).unwrap()
@@ -42,35 +40,29 @@ fn bench(c: &mut Criterion) {
         parallel: false,
         ..MapOptions::default()
     };
-    group.bench_function("one_thread", |b| {
-        b.iter(|| {
-            black_box(
-                rlgrad::fit::map(
-                    &model,
-                    &data,
-                    &prior,
-                    &serial,
-                    &mut ChaCha8Rng::seed_from_u64(4),
-                )
-                .unwrap(),
-            )
-        })
-    });
     let parallel = MapOptions::default();
-    group.bench_function(format!("{}_threads", rayon::current_num_threads()), |b| {
-        b.iter(|| {
-            black_box(
-                rlgrad::fit::map(
-                    &model,
-                    &data,
-                    &prior,
-                    &parallel,
-                    &mut ChaCha8Rng::seed_from_u64(4),
+    for (name, options) in [
+        ("one_thread".to_string(), serial),
+        (
+            format!("{}_threads", rayon::current_num_threads()),
+            parallel,
+        ),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                black_box(
+                    rlgrad::fit::map(
+                        &model,
+                        &data,
+                        &prior,
+                        &options,
+                        &mut ChaCha8Rng::seed_from_u64(4),
+                    )
+                    .unwrap(),
                 )
-                .unwrap(),
-            )
-        })
-    });
+            })
+        });
+    }
     group.finish();
 }
 

@@ -22,15 +22,11 @@ use rlgrad::estimator::{
 use rlgrad::policy::{Policy, SoftmaxPolicy};
 use std::hint::black_box;
 
+#[path = "../tests/common/reinforce.rs"]
+mod reinforce;
+
 fn baselines() -> [Baseline; 6] {
-    [
-        Baseline::None,
-        Baseline::Constant(0.5),
-        Baseline::LeaveOneOut,
-        Baseline::BatchMean,
-        Baseline::OptimalLeaveOneOut,
-        Baseline::RunningAverage { decay: 0.9 },
-    ]
+    reinforce::every_baseline(0.5, 0.9)
 }
 
 fn single_step(c: &mut Criterion) {

@@ -22,6 +22,12 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::Normal;
 use rlgrad::prelude::*;
 
+// The sample statistics the tests use (`pearson`: the Pearson correlation).
+#[path = "../tests/common/stats.rs"]
+mod stats;
+
+use stats::pearson;
+
 const N_SUBJECTS: usize = 40;
 const N_TRIALS: usize = 200;
 const SEED: u64 = 2024;
@@ -168,21 +174,4 @@ fn convergence(fit: &MapFit) -> String {
     } else {
         c.to_string()
     }
-}
-
-/// Pearson correlation; NaN when either variable is constant or there are fewer than 2 pairs.
-fn pearson(x: &[f64], y: &[f64]) -> f64 {
-    let n = x.len().min(y.len());
-    if n < 2 {
-        return f64::NAN;
-    }
-    let mx = x[..n].iter().sum::<f64>() / n as f64;
-    let my = y[..n].iter().sum::<f64>() / n as f64;
-    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
-    for (a, b) in x.iter().zip(y) {
-        sxy += (a - mx) * (b - my);
-        sxx += (a - mx) * (a - mx);
-        syy += (b - my) * (b - my);
-    }
-    sxy / (sxx * syy).sqrt()
 }

@@ -25,6 +25,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::prelude::*;
 
+// The sample statistics the tests use (`Stats`: means, variances, standard errors).
+#[path = "../tests/common/stats.rs"]
+mod stats;
+
 const PROBS: [f64; 4] = [0.2, 0.4, 0.6, 0.8];
 const SHIFT: f64 = 2.0;
 const N: usize = 8;
@@ -76,26 +80,15 @@ fn variance_at_start(
     let mut batch = Batch::new(policy.at(0), theta.view())?;
     let mut est = Reinforce::new(baseline)?;
     let mut g = Array1::zeros(4);
-    let (mut sum, mut sum2) = (vec![0.0; 4], vec![0.0; 4]);
+    let mut estimates = Vec::with_capacity(VARIANCE_BATCHES);
     for _ in 0..VARIANCE_BATCHES {
         batch.clear();
         batch.draw(N, &mut rng, |&a, r| env.step(a, r).reward + SHIFT)?;
         est.estimate(&batch, g.view_mut())?;
-        for k in 0..4 {
-            sum[k] += g[k];
-            sum2[k] += g[k] * g[k];
-        }
+        estimates.push(g.to_vec());
     }
-    let m = VARIANCE_BATCHES as f64;
-    let mut trace = 0.0;
-    let mut bias: f64 = 0.0;
-    for k in 0..4 {
-        let mean = sum[k] / m;
-        let var = (sum2[k] - m * mean * mean) / (m - 1.0);
-        trace += var;
-        bias = bias.max((mean - grad[k]).abs() / (var / m).sqrt());
-    }
-    Ok((trace, bias))
+    let st = stats::Stats::new(&estimates);
+    Ok((st.var.iter().sum(), st.bias_in_se(&grad)))
 }
 
 /// Mean learning curve J(θₜ), t = 0..=STEPS, over RUNS seeded runs, and the final J of each run.

@@ -20,17 +20,20 @@
 //! plot of both errors against the update count. Everything random comes from one seeded
 //! `ChaCha8Rng`.
 //!
-//! The chain, the policy and the exact solve are the same as `Chain` in `tests/critic.rs`
-//! (which uses 5 states); they are repeated here so that this file is a complete program.
+//! The chain, the policy and the exact solve are `Chain` in `tests/common/chain.rs`, which
+//! `tests/critic.rs` runs with 5 states; this program compiles the same file (below) rather
+//! than a copy of it.
 
 use ndarray::Array1;
 use plotters::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use rlgrad::critic::{
-    Activation, FeatureMap, FnFeatures, NormalizedUpdate, ReplayBuffer, ShallowCritic, Trainable,
-    Transition,
-};
+use rlgrad::critic::{Activation, NormalizedUpdate, ReplayBuffer, ShallowCritic, Trainable};
+
+#[path = "../tests/common/chain.rs"]
+mod chain;
+
+use chain::Chain;
 
 const N_STATES: usize = 6;
 const GAMMA: f64 = 0.9;
@@ -41,90 +44,19 @@ const REPORT_EVERY: usize = 5_000;
 const RECORD_EVERY: usize = 100;
 const SEED: u64 = 7;
 
-/// The chain's dynamics: (reward, next state or None when the episode ends).
-fn step(x: usize, u: usize) -> (f64, Option<usize>) {
-    match u {
-        0 => (-0.1, Some(x.saturating_sub(1))),
-        _ if x + 1 == N_STATES => (1.0, None),
-        _ => (-0.1, Some(x + 1)),
-    }
-}
-
-/// The evaluated policy: right, except left in state 1.
-fn policy(x: usize) -> usize {
-    usize::from(x != 1)
-}
-
-/// Q^π by Gaussian elimination on (I − γ P_π) q = r, q indexed by 2x + u.
-fn exact_q() -> Vec<f64> {
-    let k = 2 * N_STATES;
-    let mut a = vec![vec![0.0; k + 1]; k];
-    for x in 0..N_STATES {
-        for u in 0..2 {
-            let row = 2 * x + u;
-            a[row][row] += 1.0;
-            let (r, next) = step(x, u);
-            if let Some(xn) = next {
-                a[row][2 * xn + policy(xn)] -= GAMMA;
-            }
-            a[row][k] = r;
-        }
-    }
-    for col in 0..k {
-        let piv = (col..k)
-            .max_by(|&i, &j| a[i][col].abs().total_cmp(&a[j][col].abs()))
-            .expect("non-empty range");
-        a.swap(col, piv);
-        let pivot_row = a[col].clone();
-        for (row, r) in a.iter_mut().enumerate() {
-            if row != col {
-                let f = r[col] / pivot_row[col];
-                for (x, y) in r[col..].iter_mut().zip(&pivot_row[col..]) {
-                    *x -= f * y;
-                }
-            }
-        }
-    }
-    (0..k).map(|i| a[i][k] / a[i][i]).collect()
-}
-
-fn z_of(x: usize, u: usize) -> [f64; 2] {
-    [x as f64, u as f64]
-}
-
-/// max over (x, u) of |Q̂(x, u) − Q^π(x, u)|, and the table of Q̂.
-fn value_error<M: FeatureMap>(
-    critic: &ShallowCritic<M>,
-    omega: &Array1<f64>,
-    q: &[f64],
-    ws: &mut rlgrad::critic::CriticWorkspace,
-) -> Result<(f64, Vec<f64>), rlgrad::Error> {
-    let mut table = Vec::with_capacity(q.len());
-    let mut worst = 0.0_f64;
-    for x in 0..N_STATES {
-        for u in 0..2 {
-            let z = z_of(x, u);
-            let v = critic.value(omega.view(), z[..].into(), ws)?;
-            worst = worst.max((v - q[2 * x + u]).abs());
-            table.push(v);
-        }
-    }
-    Ok((worst, table))
-}
+/// The chain of `N_STATES` states, evaluated with discount `GAMMA`.
+const CHAIN: Chain = Chain {
+    n: N_STATES,
+    gamma: GAMMA,
+};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let out = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "td_critic.svg".to_string());
-    let q = exact_q();
+    let q = CHAIN.exact_q();
 
-    let one_hot = FnFeatures::new(2, 2 * N_STATES, |z: &[f64], out: &mut [f64]| {
-        out.fill(0.0);
-        let x = (z[0].max(0.0) as usize).min(N_STATES - 1);
-        let u = (z[1].max(0.0) as usize).min(1);
-        out[2 * x + u] = 1.0;
-    });
-    let critic = ShallowCritic::with_features(one_hot, HIDDEN, Activation::Tanh)?;
+    let critic = ShallowCritic::with_features(CHAIN.one_hot(), HIDDEN, Activation::Tanh)?;
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let mut omega = critic.random_weights(&mut rng);
     let mut ws = critic.workspace();
@@ -149,21 +81,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut history: Vec<(usize, f64, f64)> = Vec::new();
     for k in 1..=UPDATES {
         let (x, u) = (rng.random_range(0..N_STATES), rng.random_range(0..2));
-        let (r, next) = step(x, u);
-        let z = z_of(x, u);
-        match next {
-            Some(xn) => {
-                let zn = z_of(xn, policy(xn));
-                buffer.push(Transition::new(z[..].into(), r, zn[..].into()))?;
-            }
-            None => buffer.push(Transition::terminal(z[..].into(), r))?,
-        }
+        CHAIN.push(&mut buffer, x, u)?;
         update.apply(&critic, &buffer, omega.view_mut(), &mut ws)?;
         if k % RECORD_EVERY == 0 || k == 1 {
             let e = errors.slice_mut(ndarray::s![..buffer.len()]);
             let half_sum = buffer.td_errors(&critic, omega.view(), GAMMA, e, &mut ws)?;
             let rms = (2.0 * half_sum / buffer.len() as f64).sqrt();
-            let (worst, _) = value_error(&critic, &omega, &q, &mut ws)?;
+            let (worst, _) = CHAIN.value_error(&critic, &omega, &q, &mut ws)?;
             history.push((k, rms, worst));
             if k % REPORT_EVERY == 0 || k == 1 {
                 println!("{k:>8} {rms:>14.3e} {worst:>16.3e}");
@@ -171,7 +95,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
 
-    let (worst, table) = value_error(&critic, &omega, &q, &mut ws)?;
+    let (worst, table) = CHAIN.value_error(&critic, &omega, &q, &mut ws)?;
     println!();
     println!("{:>5} {:>6} {:>12} {:>12}", "state", "action", "Q^π", "Q̂");
     for x in 0..N_STATES {
