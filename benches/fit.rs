@@ -3,7 +3,7 @@
 //!
 //! Run: `cargo bench --bench fit`.
 
-use criterion::{criterion_group, criterion_main, Criterion};
+use criterion::{Criterion, criterion_group, criterion_main};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::prelude::*;

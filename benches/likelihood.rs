@@ -6,8 +6,8 @@
 //! Run: `cargo bench --bench likelihood`. The speed bars compare the three analytic passes
 //! on the same data in the same run (ratios), not absolute times on different machines.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ndarray::{arr1, Array1, Array2};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::{Array1, Array2, arr1};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::prelude::*;

@@ -11,7 +11,7 @@
 //!
 //! Run: `cargo bench --bench reinforce` (quick: `-- --warm-up-time 1 --measurement-time 2`).
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Array1;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;

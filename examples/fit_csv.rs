@@ -62,10 +62,12 @@ use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rlgrad::data::{read_csv, CsvOptions, Dataset};
-use rlgrad::fit::{map_with_progress, MapOptions, SubjectFit};
+use rlgrad::Model;
+use rlgrad::data::{CsvOptions, Dataset, read_csv};
+use rlgrad::fit::{MapOptions, SubjectFit, map_with_progress};
+use rlgrad::learning::RescorlaWagner;
+use rlgrad::observation::Softmax;
 use rlgrad::prior::MvGaussian;
-use rlgrad::{Model, RescorlaWagner, Softmax};
 
 const USAGE: &str = "\
 Fit Rescorla-Wagner + softmax by MAP to every subject of a long-format CSV file.
@@ -199,7 +201,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
                         return Err(format!(
                             "unknown model `{}` for `--model` (expected rw or rw-dual)",
                             v.to_string_lossy()
-                        ))
+                        ));
                     }
                 };
             }
@@ -217,7 +219,7 @@ fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, Strin
                         return Err(format!(
                             "`--starts` must be a whole number >= 1, got `{}`",
                             v.to_string_lossy()
-                        ))
+                        ));
                     }
                 };
             }

@@ -214,7 +214,9 @@ pub enum Error {
     },
 
     /// An episode buffer holds steps after its last finished episode.
-    #[error("episode buffer: {steps} steps after the last end_episode; end the episode before estimating")]
+    #[error(
+        "episode buffer: {steps} steps after the last end_episode; end the episode before estimating"
+    )]
     UnfinishedEpisode {
         /// How many steps the unfinished episode has.
         steps: usize,

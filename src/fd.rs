@@ -23,9 +23,9 @@
 
 use ndarray::{Array1, Array2, ArrayView1};
 
+use crate::Term;
 use crate::check;
 use crate::error::Result;
-use crate::Term;
 
 /// Settings for the finite differences.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -73,7 +73,7 @@
 //! A panic means a bug in this crate (a violated internal invariant), with documented
 //! exceptions where a caller breaks a low-level contract rather than passing data:
 //! [`env::Environment::step`] implementations may panic on an action outside the
-//! environment's range, and the per-trial trait methods ([`LearningRule::update`],
+//! environment's range, and the per-trial trait methods ([`LearningRule::update`](learning::LearningRule::update),
 //! feature maps) may panic on buffers of the wrong length, which the crate's own callers
 //! never pass.
 //!
@@ -81,11 +81,11 @@
 //!
 //! | component | parameters (default transform) |
 //! |---|---|
-//! | [`RescorlaWagner::new`] | `alpha` (logistic onto (0, 1)) |
-//! | [`RescorlaWagner::dual`] | `alpha_pos`, `alpha_neg` |
+//! | [`RescorlaWagner::new`](learning::RescorlaWagner::new) | `alpha` (logistic onto (0, 1)) |
+//! | [`RescorlaWagner::dual`](learning::RescorlaWagner::dual) | `alpha_pos`, `alpha_neg` |
 //! | `…with_learned_initial_value()` | adds `q0` (identity) |
-//! | [`Softmax::new`] | `beta` (exp) |
-//! | [`Softmax::with_perseveration`] | `beta`, `kappa` (identity) |
+//! | [`Softmax::new`](observation::Softmax::new) | `beta` (exp) |
+//! | [`Softmax::with_perseveration`](observation::Softmax::with_perseveration) | `beta`, `kappa` (identity) |
 //! | [`MvGaussian`](prior::MvGaussian) | prior on θ, full covariance |
 //!
 //! ## Features
@@ -114,8 +114,8 @@
 //! ## Checking your own components
 //!
 //! [`testing::check_term`] compares any term's gradient and Hessian with central finite
-//! differences and checks the [`Term`] contract; wrap your own [`LearningRule`] or
-//! [`Observation`] in a [`Model`] and check its [`Likelihood`]. Validate your component's
+//! differences and checks the [`Term`] contract; wrap your own [`LearningRule`](learning::LearningRule) or
+//! [`Observation`](observation::Observation) in a [`Model`] and check its [`Likelihood`]. Validate your component's
 //! arguments with [`check`], so that its errors read like the crate's; the repository's
 //! `CONTRIBUTING.md` lists what makes a component complete, and `ARCHITECTURE.md` where each
 //! concern lives.
@@ -152,7 +152,7 @@ pub mod policy;
 pub mod prior;
 mod real;
 mod slices;
-pub mod term;
+mod term;
 pub mod testing;
 
 // The crates whose types appear in rlgrad's API, so that `rlgrad = "0.1"` is the one line a
@@ -162,18 +162,18 @@ pub use ndarray;
 pub use rand;
 pub use rand_chacha;
 
+// One public path per item: the items of private modules are re-exported here; those of
+// public modules live there (the prelude excepted, which collects what most programs need).
 pub use crate::error::{Error, Result};
-pub use crate::learning::{LearningRule, RescorlaWagner};
 pub use crate::likelihood::Likelihood;
 pub use crate::model::Model;
 pub use crate::objective::Objective;
-pub use crate::observation::{Observation, Softmax};
 pub use crate::real::Real;
 pub use crate::term::Term;
 
 /// The names most programs need: `use rlgrad::prelude::*;`.
 pub mod prelude {
-    pub use crate::data::{read_csv, CsvOptions, Dataset, Session, Subject};
+    pub use crate::data::{CsvOptions, Dataset, Session, Subject, read_csv};
     pub use crate::env::{Bandit, Environment};
     pub use crate::estimator::{
         Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StepRecord, Weighting,
@@ -187,10 +187,9 @@ pub mod prelude {
     pub use rand::SeedableRng;
     pub use rand_chacha::ChaCha8Rng;
     // `Result` stays out: it would shadow `std::result::Result` in `fn main() -> Result<…>`.
-    pub use crate::{
-        Error, LearningRule, Likelihood, Model, Objective, Observation, RescorlaWagner, Softmax,
-        Term,
-    };
+    pub use crate::learning::{LearningRule, RescorlaWagner};
+    pub use crate::observation::{Observation, Softmax};
+    pub use crate::{Error, Likelihood, Model, Objective, Term};
 }
 
 /// The README's code blocks, compiled and run as doc-tests.

@@ -20,11 +20,11 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use crate::check;
-use crate::data::{Session, Subject, NO_STATE};
+use crate::data::{NO_STATE, Session, Subject};
 use crate::error::{Error, Result};
-use crate::learning::{order, LearningRule, Step};
+use crate::learning::{LearningRule, Step, order};
 use crate::model::Natural;
-use crate::observation::{rotate, Choice, ObsBuffers, ObsDerivs, Observation};
+use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation, rotate};
 use crate::{Model, Term};
 
 /// Largest K (parameters) and A (actions) for which the loop keeps its accumulators and the

@@ -16,14 +16,15 @@
 use ndarray::ArrayView1;
 use rand::Rng;
 
+use crate::Likelihood;
 use crate::check;
-use crate::data::{Session, Subject, NO_STATE};
+use crate::data::{NO_STATE, Session, Subject};
 use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::learning::{order, LearningRule, Step, TableShape};
+use crate::learning::{LearningRule, Step, TableShape, order};
 use crate::numeric::draw;
+use crate::observation::Observation;
 use crate::params::{NamedParams, ParamLayout, Transform};
-use crate::{Likelihood, Observation};
 
 /// A learning rule and an observation model, for `n_states × n_actions` values.
 #[derive(Clone, Debug)]

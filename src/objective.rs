@@ -23,9 +23,9 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
+use crate::Term;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::Term;
 
 struct Weighted<'a> {
     name: String,

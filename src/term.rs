@@ -1,36 +1,5 @@
-//! [`Term`]: the composition contract every log-quantity implements.
-//!
-//! A term is a scalar function g(θ) of the unconstrained parameter vector, in its natural
-//! direction (a log-likelihood, a log-prior, a negative cost). Terms add up into an
-//! [`Objective`](crate::Objective), which is itself a term.
-//!
-//! The core method has BLAS `axpy` semantics: [`Term::add_value_and_grad`] returns g(θ) and
-//! **adds** `alpha · ∇g(θ)` into the caller's buffer. An objective passes `alpha = weight`
-//! to each of its terms, and the minimiser adapter passes `alpha = −1` — the one place where
-//! the sign flips. The overwriting forms ([`Term::value_and_grad`],
-//! [`Term::value_grad_hessian`]) never read the buffers they are given.
-//!
-//! ```
-//! use ndarray::{arr1, Array1, ArrayView1, ArrayViewMut1};
-//! use rlgrad::{Term, Result};
-//!
-//! /// g(θ) = −½‖θ‖².
-//! struct HalfSquare(usize);
-//! impl Term for HalfSquare {
-//!     fn dim(&self) -> usize { self.0 }
-//!     fn add_value_and_grad(&self, theta: ArrayView1<f64>, alpha: f64,
-//!                           mut grad: ArrayViewMut1<f64>) -> Result<f64> {
-//!         rlgrad::check::term_args(self.dim(), theta, grad.len())?;
-//!         grad.scaled_add(-alpha, &theta);
-//!         Ok(-0.5 * theta.dot(&theta))
-//!     }
-//! }
-//! let mut g = Array1::zeros(2);
-//! let v = HalfSquare(2).value_and_grad(arr1(&[1.0, 2.0]).view(), g.view_mut())?;
-//! assert_eq!(v, -2.5);
-//! assert_eq!(g, arr1(&[-1.0, -2.0]));
-//! # Ok::<(), rlgrad::Error>(())
-//! ```
+//! [`Term`]: the composition contract every log-quantity implements (a private module; the
+//! trait is public as `rlgrad::Term`).
 
 use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
@@ -38,7 +7,40 @@ use crate::check;
 use crate::error::Result;
 use crate::fd;
 
-/// A scalar function of θ with its gradient (and Hessian).
+/// A scalar function of θ with its gradient (and Hessian): the composition contract every
+/// log-quantity implements.
+///
+/// A term is a scalar function g(θ) of the unconstrained parameter vector, in its natural
+/// direction (a log-likelihood, a log-prior, a negative cost). Terms add up into an
+/// [`Objective`](crate::Objective), which is itself a term.
+///
+/// The core method has BLAS `axpy` semantics: [`Term::add_value_and_grad`] returns g(θ) and
+/// **adds** `alpha · ∇g(θ)` into the caller's buffer. An objective passes `alpha = weight`
+/// to each of its terms, and the minimiser adapter passes `alpha = −1` — the one place where
+/// the sign flips. The overwriting forms ([`Term::value_and_grad`],
+/// [`Term::value_grad_hessian`]) never read the buffers they are given.
+///
+/// ```
+/// use ndarray::{arr1, Array1, ArrayView1, ArrayViewMut1};
+/// use rlgrad::{Term, Result};
+///
+/// /// g(θ) = −½‖θ‖².
+/// struct HalfSquare(usize);
+/// impl Term for HalfSquare {
+///     fn dim(&self) -> usize { self.0 }
+///     fn add_value_and_grad(&self, theta: ArrayView1<f64>, alpha: f64,
+///                           mut grad: ArrayViewMut1<f64>) -> Result<f64> {
+///         rlgrad::check::term_args(self.dim(), theta, grad.len())?;
+///         grad.scaled_add(-alpha, &theta);
+///         Ok(-0.5 * theta.dot(&theta))
+///     }
+/// }
+/// let mut g = Array1::zeros(2);
+/// let v = HalfSquare(2).value_and_grad(arr1(&[1.0, 2.0]).view(), g.view_mut())?;
+/// assert_eq!(v, -2.5);
+/// assert_eq!(g, arr1(&[-1.0, -2.0]));
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
 ///
 /// Implementors provide [`dim`](Term::dim) and [`add_value_and_grad`](Term::add_value_and_grad);
 /// they override [`value`](Term::value) when a value-only pass is cheaper, and

@@ -4,7 +4,7 @@
 //!
 //! The crate proves its own components with this module (driven by proptest over random
 //! parameters and sessions); downstream implementors of a
-//! [`LearningRule`](crate::LearningRule) or [`Observation`](crate::Observation) use it the
+//! [`LearningRule`](crate::learning::LearningRule) or [`Observation`](crate::observation::Observation) use it the
 //! same way.
 //!
 //! The error measure is relative with a floor: |a − n| / max(floor, |a|, |n|), with the floor
@@ -25,8 +25,8 @@
 
 use ndarray::{Array1, Array2, ArrayView1};
 
-use crate::error::{Error, Result};
 use crate::Term;
+use crate::error::{Error, Result};
 
 use self::fd::FdOptions;
 
@@ -51,7 +51,7 @@ use self::fd::FdOptions;
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 pub mod fd {
-    pub use crate::fd::{gradient, hessian_of_gradient, jacobian, FdOptions};
+    pub use crate::fd::{FdOptions, gradient, hessian_of_gradient, jacobian};
 }
 
 /// Settings for the checks.

@@ -56,7 +56,7 @@ fn allocations(f: impl FnOnce()) -> usize {
 }
 
 mod critic {
-    use ndarray::{arr1, s, Array1};
+    use ndarray::{Array1, arr1, s};
     use rand::SeedableRng;
     use rlgrad::critic::{
         Activation, FnFeatures, NormalizedUpdate, ReplayBuffer, ShallowCritic, TdGradient,
@@ -148,8 +148,8 @@ mod critic {
     /// alone allocates no more than the workspace (ω is copied into it, not into a new vector).
     #[test]
     fn td_loss_allocates_per_call_not_per_transition() {
-        use rlgrad::critic::TdLoss;
         use rlgrad::Term;
+        use rlgrad::critic::TdLoss;
         let critic = ShallowCritic::new(2, 8, Activation::Tanh).unwrap();
         let omega = critic.random_weights(&mut rand_chacha::ChaCha8Rng::seed_from_u64(3));
         let counts = |m: usize| {
@@ -186,7 +186,7 @@ mod reinforce {
         Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StateBaseline,
         StepRecord, Weighting,
     };
-    use rlgrad::policy::{softmax_sample, softmax_score, GaussianMean, Policy, SoftmaxPolicy};
+    use rlgrad::policy::{GaussianMean, Policy, SoftmaxPolicy, softmax_sample, softmax_score};
 
     use super::allocations;
     use super::common::reinforce::every_baseline;

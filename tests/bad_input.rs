@@ -4,8 +4,8 @@
 //! index for θ; the buffer for wrong-shaped gradient and Hessian buffers; the failing matrix
 //! property for the prior; lo and hi for a transform. Nothing here panics or returns a NaN.
 
-use ndarray::{arr1, arr2, Array1, Array2, ArrayView1};
-use rlgrad::data::{read_csv_from, CsvOptions, Dataset, Session, Subject};
+use ndarray::{Array1, Array2, ArrayView1, arr1, arr2};
+use rlgrad::data::{CsvOptions, Dataset, Session, Subject, read_csv_from};
 use rlgrad::params::{ParamLayout, ParamSpec, Transform};
 use rlgrad::prelude::*;
 use rlgrad::{Error, Result};

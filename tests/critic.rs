@@ -6,7 +6,7 @@
 //!
 //! Long runs: `cargo test --release --test critic -- --ignored`.
 
-use ndarray::{arr1, s, Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2, ArrayView1, arr1, s};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -16,15 +16,15 @@ use rlgrad::critic::{
 };
 use rlgrad::prior::MvGaussian;
 use rlgrad::testing::fd::{self, FdOptions};
-use rlgrad::testing::{check_term, CheckOptions};
+use rlgrad::testing::{CheckOptions, check_term};
 use rlgrad::{Error, Objective, Term};
 
 mod common;
 
 use common::chain::Chain;
-use common::critic::{activation, buffer_of, transition, OwnedTransition, ACTIVATIONS};
+use common::critic::{ACTIVATIONS, OwnedTransition, activation, buffer_of, transition};
 use common::linalg::eigenvalues;
-use common::ulp::{ulp_sweep, UlpMeter};
+use common::ulp::{UlpMeter, ulp_sweep};
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -64,7 +64,7 @@ fn raw_case(
 fn q_of<'c, M: FeatureMap>(
     critic: &'c ShallowCritic<M>,
     z: ArrayView1<'_, f64>,
-) -> impl FnMut(ArrayView1<f64>) -> rlgrad::Result<Array1<f64>> + 'c {
+) -> impl FnMut(ArrayView1<f64>) -> rlgrad::Result<Array1<f64>> + 'c + use<'c, M> {
     let z = z.to_owned();
     let mut ws = critic.workspace();
     move |w| Ok(arr1(&[critic.value(w, z.view(), &mut ws)?]))

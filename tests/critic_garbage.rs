@@ -17,7 +17,7 @@ use rlgrad::{Error, Term};
 
 mod common;
 
-use common::critic::{activation, OwnedTransition};
+use common::critic::{OwnedTransition, activation};
 use common::nasty::{nasty, nasty_array};
 
 /// Finite but possibly enormous: overflow must be an error, not a NaN.
@@ -234,10 +234,11 @@ fn exercise<M: FeatureMap>(
             Ok(_) => prop_assert!(w2.iter().all(|x| x.is_finite())),
             Err(e) => {
                 prop_assert!(allowed(&e), "{e:?}");
-                prop_assert!(w2
-                    .iter()
-                    .zip(&before)
-                    .all(|(a, b)| a.to_bits() == b.to_bits()));
+                prop_assert!(
+                    w2.iter()
+                        .zip(&before)
+                        .all(|(a, b)| a.to_bits() == b.to_bits())
+                );
                 break;
             }
         }

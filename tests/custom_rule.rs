@@ -21,10 +21,10 @@
 
 use ndarray::Array1;
 use proptest::prelude::*;
-use rlgrad::learning::{order, Step, TableShape};
+use rlgrad::learning::{Step, TableShape, order};
 use rlgrad::params::{ParamSpec, Transform};
 use rlgrad::prelude::*;
-use rlgrad::testing::{check_term, CheckOptions};
+use rlgrad::testing::{CheckOptions, check_term};
 
 /// Rescorla–Wagner with forgetting: parameters `alpha` (learning rate) and `phi` (decay of
 /// the unchosen options), both in [0, 1].

@@ -4,11 +4,11 @@
 
 mod common;
 
-use common::models::{case, posterior, weighted_posterior, Variant};
-use ndarray::{arr1, Array1, Array2};
+use common::models::{Variant, case, posterior, weighted_posterior};
+use ndarray::{Array1, Array2, arr1};
 use proptest::prelude::*;
 use rlgrad::prelude::*;
-use rlgrad::testing::{check_term, CheckOptions};
+use rlgrad::testing::{CheckOptions, check_term};
 
 /// The likelihood of variant `v` over `s` states × `a` actions passes the derivative checker
 /// at θ.

@@ -3,7 +3,7 @@
 //! adapter's sign convention, option validation and serialisation.
 
 use argmin::core::{CostFunction, Gradient, Hessian};
-use ndarray::{arr1, Array1, Array2};
+use ndarray::{Array1, Array2, arr1};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};

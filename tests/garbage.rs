@@ -12,23 +12,23 @@
 //! Several tests here are the smallest cases of defects these suites found (and that are now
 //! fixed): they stay as regressions.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use ndarray::{arr1, Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2, ArrayView1, arr1};
 use proptest::prelude::*;
 use proptest::sample::select;
 use rand::SeedableRng;
-use rlgrad::data::{read_csv_from, CsvOptions, Dataset, Session, Subject, NO_STATE};
+use rlgrad::Error;
+use rlgrad::data::{CsvOptions, Dataset, NO_STATE, Session, Subject, read_csv_from};
 use rlgrad::env::{Environment, Outcome};
-use rlgrad::fit::{maximize, MaximizeOptions};
+use rlgrad::fit::{MaximizeOptions, maximize};
 use rlgrad::observation::{Observation, Softmax};
 use rlgrad::params::Transform;
 use rlgrad::prelude::*;
-use rlgrad::Error;
 
 mod common;
 
-use common::models::{posterior, variant, weighted_posterior, Variant};
+use common::models::{Variant, posterior, variant, weighted_posterior};
 use common::nasty::{nasty, nasty_array, nasty_finite};
 
 // ---------------------------------------------------------------------------------------
@@ -518,11 +518,10 @@ proptest! {
         hi in nasty_finite(),
         psi in nasty_finite(),
     ) {
-        if let Ok(t) = Transform::logistic(lo, hi) {
-            if let Ok(x) = t.inverse("x", psi) {
+        if let Ok(t) = Transform::logistic(lo, hi)
+            && let Ok(x) = t.inverse("x", psi) {
                 prop_assert!(x.is_finite(), "logistic({lo}, {hi}).inverse({psi}) = {x}");
             }
-        }
     }
 }
 

@@ -3,13 +3,13 @@
 //! the softmax kernel's normaliser, draw and probabilities against direct formulas.
 
 use rlgrad::numeric::{
-    draw, exp_nonpositive, fast_tanh, log_logistic_parts, log_sum_exp, logistic, logistic_pair,
-    softmax_probabilities, softplus, softplus_with_logistic, SoftmaxNorm,
+    SoftmaxNorm, draw, exp_nonpositive, fast_tanh, log_logistic_parts, log_sum_exp, logistic,
+    logistic_pair, softmax_probabilities, softplus, softplus_with_logistic,
 };
 
 mod common;
 
-use common::ulp::{ulp_sweep, ulps, UlpMeter};
+use common::ulp::{UlpMeter, ulp_sweep, ulps};
 
 #[test]
 fn exp_nonpositive_is_within_two_ulp() {

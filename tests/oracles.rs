@@ -15,7 +15,7 @@
 
 mod common;
 
-use common::models::{all_variants, posterior, Variant};
+use common::models::{Variant, all_variants, posterior};
 use ndarray::{Array1, Array2, ArrayView1};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
@@ -477,12 +477,12 @@ fn softmax_log_prob(sm: &Softmax, psi: &[f64], q: &[f64], choice: Choice) -> f64
         .value();
     assert_eq!(v0.to_bits(), v1.to_bits());
     assert_eq!(v0.to_bits(), v2.to_bits());
-    assert!(b
-        .dq
-        .iter()
-        .chain(&b.hqq)
-        .chain(&b.hpp)
-        .all(|x| x.is_finite()));
+    assert!(
+        b.dq.iter()
+            .chain(&b.hqq)
+            .chain(&b.hpp)
+            .all(|x| x.is_finite())
+    );
     v0
 }
 

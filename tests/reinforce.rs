@@ -37,17 +37,17 @@
 // The moment and estimator formulas index components the way they are written on paper.
 #![allow(clippy::needless_range_loop)]
 
-use ndarray::{arr1, arr2, Array1, Array2, ArrayView1};
+use ndarray::{Array1, Array2, ArrayView1, arr1, arr2};
 use proptest::prelude::*;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rlgrad::Term;
 use rlgrad::estimator::{
     Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StateBaseline,
     StepRecord, Weighting,
 };
 use rlgrad::policy::{GaussianMean, Policy, ScoreFunction, SoftmaxPolicy};
-use rlgrad::testing::{check_term, CheckOptions};
-use rlgrad::Term;
+use rlgrad::testing::{CheckOptions, check_term};
 
 mod common;
 
@@ -1300,7 +1300,9 @@ fn sequential_study(m: usize) {
     // 1e-8 against differences of the exact objective); here every mean is tested against
     // its own exact value.
     println!("\nsequential, enumerable MDP (M = {m} replicates of N = {N} episodes)");
-    println!("| weighting | bias (max over components, in SE) | variance / total return without baseline (MC) | (exact) |");
+    println!(
+        "| weighting | bias (max over components, in SE) | variance / total return without baseline (MC) | (exact) |"
+    );
     println!("|---|---|---|---|");
     for (i, (name, weighting, target, exact_var)) in cases.into_iter().enumerate() {
         let samples = replicate_episodes(weighting, m, 300 + i as u64);

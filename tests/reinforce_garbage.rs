@@ -17,8 +17,8 @@ use rlgrad::estimator::{
     StepRecord, Weighting,
 };
 use rlgrad::policy::{
-    softmax_log_prob, softmax_sample, softmax_score, GaussianMean, Policy, ScoreFunction,
-    SoftmaxPolicy,
+    GaussianMean, Policy, ScoreFunction, SoftmaxPolicy, softmax_log_prob, softmax_sample,
+    softmax_score,
 };
 use rlgrad::{Error, Term};
 
@@ -370,13 +370,12 @@ proptest! {
             }
             Err(_) => prop_assert!(g.iter().all(|&x| x == 0.5), "buffer changed on error"),
         }
-        if let Some(p) = &policy {
-            if let Ok(s) = est.surrogate(&episodes, p, ArrayView1::from(&theta[..])) {
+        if let Some(p) = &policy
+            && let Ok(s) = est.surrogate(&episodes, p, ArrayView1::from(&theta[..])) {
                 let probe: Vec<f64> = probe.iter().cycle().take(dim.min(probe.len() * 16)).copied().collect();
                 check_term(&s, ArrayView1::from(&probe[..]))?;
                 check_term(&s, ArrayView1::from(&theta[..]))?;
             }
-        }
     }
 }
 
@@ -465,9 +464,11 @@ fn overwriting_score_forms_validate_before_zeroing() {
         (usize::MAX, 0, 3),
     ] {
         let mut buf = vec![7.0; len];
-        assert!(policy
-            .log_prob_and_score(&theta, state, action, &mut buf)
-            .is_err());
+        assert!(
+            policy
+                .log_prob_and_score(&theta, state, action, &mut buf)
+                .is_err()
+        );
         assert!(
             buf.iter().all(|&x| x == 7.0),
             "state {state}, action {action}, length {len}: buffer zeroed before the error"

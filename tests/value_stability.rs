@@ -15,7 +15,7 @@
 //! come from the platform's libm, which may round differently elsewhere. So the comparison is
 //! bit for bit on x86_64 Linux, and within 1e-12 relative (fits: 1e-9) on other platforms.
 
-use ndarray::{arr1, arr2, Array1, Array2};
+use ndarray::{Array1, Array2, arr1, arr2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::critic::{Activation, NormalizedUpdate, ReplayBuffer, ShallowCritic, Transition};
@@ -23,7 +23,7 @@ use rlgrad::estimator::{
     Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StateBaseline,
     StepRecord, Weighting,
 };
-use rlgrad::policy::{softmax_sample, GaussianMean, Policy, SoftmaxPolicy};
+use rlgrad::policy::{GaussianMean, Policy, SoftmaxPolicy, softmax_sample};
 use rlgrad::prelude::*;
 
 mod common;

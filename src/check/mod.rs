@@ -1,7 +1,7 @@
 //! The crate's argument checks, each written once: every public boundary of the crate
 //! validates through these, so that the same fault gets the same [`Error`] variant and the
 //! same wording wherever it happens. Implementors of [`Term`](crate::Term),
-//! [`Policy`](crate::policy::Policy) or [`LearningRule`](crate::LearningRule) can use them
+//! [`Policy`](crate::policy::Policy) or [`LearningRule`](crate::learning::LearningRule) can use them
 //! too, so that their errors read like the crate's.
 //!
 //! | check | fault | error |
@@ -117,7 +117,7 @@ pub fn theta(dim: usize, theta: &[f64]) -> Result<()> {
 
 /// The argument checks every [`Term`](crate::Term) performs at its public boundary: θ has
 /// length `dim` and finite entries, and the gradient buffer has length `dim` (the
-/// [`term`](crate::term) module docs show it in a term of one's own).
+/// [`Term`](crate::Term) docs show it in a term of one's own).
 ///
 /// ```
 /// use ndarray::arr1;

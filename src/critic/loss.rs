@@ -3,7 +3,7 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use super::features::{FeatureMap, RawWithBias};
-use super::network::{non_finite, ShallowCritic};
+use super::network::{ShallowCritic, non_finite};
 use super::replay::ReplayBuffer;
 use super::workspace::CriticWorkspace;
 use crate::check;

@@ -380,11 +380,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
             }
             q += w1[j] * a;
         }
-        if features_finite {
-            q
-        } else {
-            f64::NAN
-        }
+        if features_finite { q } else { f64::NAN }
     }
 
     /// The error for a non-finite result of one evaluation whose forward passes are in

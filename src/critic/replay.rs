@@ -4,7 +4,7 @@
 use ndarray::{ArrayView1, ArrayViewMut1};
 
 use super::features::FeatureMap;
-use super::network::{non_finite, ShallowCritic};
+use super::network::{ShallowCritic, non_finite};
 use super::td::Transition;
 use super::workspace::CriticWorkspace;
 use crate::check;

@@ -4,8 +4,8 @@
 use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 
 use super::features::FeatureMap;
-use super::network::{non_finite, ShallowCritic};
-use super::replay::{td_error_of, ReplayBuffer};
+use super::network::{ShallowCritic, non_finite};
+use super::replay::{ReplayBuffer, td_error_of};
 use super::td::TdGradient;
 use super::workspace::CriticWorkspace;
 use crate::check;

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use super::{Dataset, Session, Subject, NO_STATE};
+use super::{Dataset, NO_STATE, Session, Subject};
 use crate::error::{Error, Result};
 
 /// Options for [`read_csv`].
@@ -193,22 +193,22 @@ pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset
             });
         }
         let b = &mut sessions[id];
-        if let Some((prev, prev_line)) = b.last_trial {
-            if trial <= prev {
-                let what = if trial == prev {
-                    "repeats"
-                } else {
-                    "goes backwards"
-                };
-                return Err(bad(
-                    cols.trial,
-                    &format!(
-                        "{what} within session `{}` of subject `{}` (trial {prev} on line \
+        if let Some((prev, prev_line)) = b.last_trial
+            && trial <= prev
+        {
+            let what = if trial == prev {
+                "repeats"
+            } else {
+                "goes backwards"
+            };
+            return Err(bad(
+                cols.trial,
+                &format!(
+                    "{what} within session `{}` of subject `{}` (trial {prev} on line \
                          {prev_line}); trial numbers must increase",
-                        b.session, b.subject
-                    ),
-                ));
-            }
+                    b.session, b.subject
+                ),
+            ));
         }
         b.last_trial = Some((trial, line));
         b.states.push(state);
@@ -274,10 +274,10 @@ fn parse_index(text: &str, limit: Option<usize>, what: &str) -> std::result::Res
     if v >= i64::from(NO_STATE) {
         return Err(format!("is too large (max {})", NO_STATE - 1));
     }
-    if let Some(n) = limit {
-        if v as usize >= n {
-            return Err(format!("is out of range (must be below {what} = {n})"));
-        }
+    if let Some(n) = limit
+        && v as usize >= n
+    {
+        return Err(format!("is out of range (must be below {what} = {n})"));
     }
     Ok(v as u32)
 }
@@ -377,9 +377,11 @@ mod tests {
             reason.contains("goes backwards") && reason.contains("line 2"),
             "{reason}"
         );
-        assert!(field_error(&format!("{HEAD}a,1,5,0,1,1\na,1,5,0,1,1\n"))
-            .2
-            .contains("repeats"));
+        assert!(
+            field_error(&format!("{HEAD}a,1,5,0,1,1\na,1,5,0,1,1\n"))
+                .2
+                .contains("repeats")
+        );
         assert_eq!(field_error(&format!("{HEAD},1,1,0,1,1\n")).1, "subject");
         assert_eq!(field_error(&format!("{HEAD}a,1,1,0,,1\n")).1, "action");
         assert_eq!(field_error(&format!("{HEAD}a,1,x,0,1,1\n")).1, "trial");

@@ -21,7 +21,7 @@
 
 mod csv;
 
-pub use self::csv::{read_csv, read_csv_from, CsvOptions};
+pub use self::csv::{CsvOptions, read_csv, read_csv_from};
 
 use crate::check;
 use crate::error::{Error, Result};
@@ -259,13 +259,12 @@ impl Subject {
             if let Some(t) = s.states.iter().position(|&x| x as usize >= n_states) {
                 return Err(bad(t, "state", s.states[t], n_states, "n_states"));
             }
-            if let Some(ns) = &s.next_states {
-                if let Some(t) = ns
+            if let Some(ns) = &s.next_states
+                && let Some(t) = ns
                     .iter()
                     .position(|&x| x != NO_STATE && x as usize >= n_states)
-                {
-                    return Err(bad(t, "next_state", ns[t], n_states, "n_states"));
-                }
+            {
+                return Err(bad(t, "next_state", ns[t], n_states, "n_states"));
             }
         }
         Ok(())
@@ -391,9 +390,10 @@ mod tests {
             "{err}"
         );
         let err = s.check_shape(3, 1).unwrap_err();
-        assert!(err
-            .to_string()
-            .contains("subject `s9`, session `x`, trial 0: action = 1"));
+        assert!(
+            err.to_string()
+                .contains("subject `s9`, session `x`, trial 0: action = 1")
+        );
     }
 
     #[test]

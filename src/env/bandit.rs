@@ -78,10 +78,10 @@ impl Environment for Bandit {
         let p = self.probs[action];
         let reward = if rng.random::<f64>() < p { 1.0 } else { 0.0 };
         self.trial += 1;
-        if let Some(every) = self.reverse_every {
-            if self.trial.is_multiple_of(every) {
-                self.probs.reverse();
-            }
+        if let Some(every) = self.reverse_every
+            && self.trial.is_multiple_of(every)
+        {
+            self.probs.reverse();
         }
         Outcome {
             reward,

@@ -94,11 +94,7 @@ pub(crate) struct RunningMean {
 impl RunningMean {
     /// The current mean, 0 before any data.
     pub(crate) fn value(&self) -> f64 {
-        if self.weight > 0.0 {
-            self.mean
-        } else {
-            0.0
-        }
+        if self.weight > 0.0 { self.mean } else { 0.0 }
     }
 
     /// Whether any data has been seen.

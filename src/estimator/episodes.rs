@@ -5,7 +5,7 @@
 use super::stamp::Stamp;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::policy::{check_block, Policy};
+use crate::policy::{Policy, check_block};
 
 /// One step of an episode: the state, the action, the reward that followed, and optionally
 /// the caller's weight Ψ for [`Weighting::Supplied`](super::Weighting::Supplied).

@@ -2,10 +2,10 @@
 
 use ndarray::{ArrayView1, ArrayView2, ArrayViewMut1};
 
-use super::baseline::{batch_weights, FoldOnce, RunningMean, Workspace};
+use super::baseline::{FoldOnce, RunningMean, Workspace, batch_weights};
 use super::batch::Batch;
 use super::stamp::Stamp;
-use super::{finish, Baseline, Estimate, Estimator, Theta};
+use super::{Baseline, Estimate, Estimator, Theta, finish};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::numeric::mean_of;

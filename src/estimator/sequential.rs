@@ -3,13 +3,13 @@
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 
-use super::baseline::{batch_weights, FoldOnce, RunningMean, Workspace};
+use super::baseline::{FoldOnce, RunningMean, Workspace, batch_weights};
 use super::episodes::Episodes;
-use super::{finish, Baseline, Estimate, Estimator, Theta};
+use super::{Baseline, Estimate, Estimator, Theta, finish};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::numeric::mean_of;
-use crate::policy::{check_block, Policy};
+use crate::policy::{Policy, check_block};
 
 /// A baseline b(s) for the reward-to-go form.
 ///

@@ -4,12 +4,12 @@ use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use super::batch::Batch;
 use super::episodes::Episodes;
+use crate::Term;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::fd;
-use crate::policy::{check_block, Policy, ScoreFunction};
+use crate::policy::{Policy, ScoreFunction, check_block};
 use crate::slices::contiguous;
-use crate::Term;
 
 /// Subtracts the linear correction from the value and the gradient.
 fn apply_correction(

@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::minimize::{maximize, MaximizeOptions, Maximum, Minimize};
+use super::minimize::{MaximizeOptions, Maximum, Minimize, maximize};
 use crate::check;
 use crate::data::{Dataset, Subject};
 use crate::error::{Error, Result};

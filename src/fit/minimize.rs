@@ -7,10 +7,10 @@ use argmin::solver::linesearch::MoreThuenteLineSearch;
 use argmin::solver::quasinewton::LBFGS;
 use ndarray::{Array1, Array2, ArrayView1};
 
+use crate::Term;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::numeric::norm2;
-use crate::Term;
 
 /// A term seen as a function to **minimise**: cost = −g(θ)/s, gradient = −∇g/s, Hessian
 /// = −∇²g/s, with a positive scale s (1 unless set).
@@ -99,10 +99,10 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
     /// ```
     pub fn evaluate(&self, theta: &Array1<f64>) -> Result<(f64, Array1<f64>)> {
         let mut cache = self.cache.borrow_mut();
-        if let Some((t, v, g)) = cache.as_ref() {
-            if t == theta {
-                return Ok((*v, g.clone()));
-            }
+        if let Some((t, v, g)) = cache.as_ref()
+            && t == theta
+        {
+            return Ok((*v, g.clone()));
         }
         // Reuse the cache's buffers: one allocation per evaluation (the copy argmin keeps).
         let k = self.term.dim();

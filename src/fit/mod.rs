@@ -13,6 +13,6 @@ mod map;
 mod minimize;
 
 pub use self::map::{
-    map, map_subject, map_with_progress, FitFailure, MapFit, MapOptions, SubjectFit,
+    FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };
-pub use self::minimize::{maximize, MaximizeOptions, Maximum, Minimize};
+pub use self::minimize::{MaximizeOptions, Maximum, Minimize, maximize};

@@ -31,7 +31,7 @@ use crate::error::Result;
 use crate::params::ParamSpec;
 
 /// Compile-time derivative orders for [`LearningRule`] and
-/// [`Observation`](crate::Observation).
+/// [`Observation`](crate::observation::Observation).
 pub mod order {
     /// Values only.
     pub const VALUE: usize = 0;
@@ -95,7 +95,7 @@ pub struct Step {
 ///
 /// ```
 /// use rlgrad::learning::{order, Step, TableShape};
-/// use rlgrad::{LearningRule, RescorlaWagner};
+/// use rlgrad::learning::{LearningRule, RescorlaWagner};
 /// let rw = RescorlaWagner::new();
 /// let shape = TableShape { n_states: 1, n_actions: 2 };
 /// let (mut q, mut d) = (vec![0.0; 2], vec![0.0; 2]);

@@ -28,7 +28,7 @@ use crate::params::{ParamSpec, Transform};
 ///
 /// ```
 /// use rlgrad::learning::RescorlaWagner;
-/// use rlgrad::LearningRule;
+/// use rlgrad::learning::LearningRule;
 /// let rw = RescorlaWagner::dual().with_learned_initial_value();
 /// let names: Vec<String> = rw.params().into_iter().map(|p| p.name).collect();
 /// assert_eq!(names, ["alpha_pos", "alpha_neg", "q0"]);
@@ -85,11 +85,7 @@ impl RescorlaWagner {
     }
 
     fn n_rates(&self) -> usize {
-        if self.dual {
-            2
-        } else {
-            1
-        }
+        if self.dual { 2 } else { 1 }
     }
 
     fn n_params(&self) -> usize {

@@ -25,7 +25,7 @@ mod sums;
 pub use self::exp::{
     exp_nonpositive, fast_tanh, log_logistic_parts, logistic_pair, softplus_with_logistic,
 };
-pub use self::softmax::{draw, softmax_probabilities, SoftmaxNorm};
+pub use self::softmax::{SoftmaxNorm, draw, softmax_probabilities};
 pub(crate) use self::sums::{dot, mean_of, norm2};
 
 use crate::Real;

@@ -84,7 +84,7 @@ pub struct ObsDerivs<'a> {
 ///
 /// ```
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
-/// use rlgrad::{learning::order, Observation};
+/// use rlgrad::{learning::order, observation::Observation};
 /// let mut buffers = ObsBuffers::new(3, 1);
 /// let choice = Choice { action: 2, previous: None };
 /// let lp = Softmax::new().log_prob::<{ order::GRADIENT }>(
@@ -138,7 +138,7 @@ impl ObsBuffers {
 ///
 /// ```
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
-/// use rlgrad::{learning::order, Observation};
+/// use rlgrad::{learning::order, observation::Observation};
 /// let softmax = Softmax::new();
 /// let mut buffers = ObsBuffers::new(3, 1);
 /// let choice = Choice { action: 0, previous: None };

@@ -26,9 +26,9 @@
 //! −max(−x, 0) − ln(1 + e^(−|x|)), one `exp` per trial ([`log_logistic_parts`]), and
 //! π_b = σ(−x) comes from the same `exp`.
 
-use super::{contract_dense, Choice, LogProb, ObsDerivs, Observation};
+use super::{Choice, LogProb, ObsDerivs, Observation, contract_dense};
 use crate::error::{Error, Result};
-use crate::numeric::{log_logistic_parts, softmax_probabilities, SoftmaxNorm};
+use crate::numeric::{SoftmaxNorm, log_logistic_parts, softmax_probabilities};
 use crate::params::{ParamSpec, Transform};
 
 /// Softmax (Boltzmann) choice.
@@ -43,7 +43,7 @@ use crate::params::{ParamSpec, Transform};
 ///
 /// ```
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
-/// use rlgrad::{learning::order, Observation};
+/// use rlgrad::{learning::order, observation::Observation};
 /// let sm = Softmax::new();
 /// let mut out = ObsBuffers::new(2, 1);
 /// let choice = Choice { action: 0, previous: None };
@@ -240,11 +240,7 @@ fn select(cond: bool, a: f64, b: f64) -> f64 {
 /// 1.0 if `b`, else 0.0.
 #[inline]
 fn ind(b: bool) -> f64 {
-    if b {
-        1.0
-    } else {
-        0.0
-    }
+    if b { 1.0 } else { 0.0 }
 }
 
 impl Observation for Softmax {

@@ -136,8 +136,10 @@ mod tests {
         assert!(err.to_string().contains("theta[1] (beta)"), "{err}");
         assert!(layout.check_theta(ndarray::arr1(&[0.0]).view()).is_err());
         assert!(layout.theta_from_natural(&[("alpha", 0.5)]).is_err());
-        assert!(layout
-            .theta_from_natural(&[("alpha", 1.5), ("beta", 1.0)])
-            .is_err());
+        assert!(
+            layout
+                .theta_from_natural(&[("alpha", 1.5), ("beta", 1.0)])
+                .is_err()
+        );
     }
 }

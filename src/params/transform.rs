@@ -3,9 +3,9 @@
 
 use serde::Serialize;
 
+use crate::Real;
 use crate::error::{Error, Result};
 use crate::numeric::logistic;
-use crate::Real;
 
 /// A smooth, strictly increasing map g from ℝ onto a parameter's natural range.
 ///

@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::{check_block, Policy, ScoreFunction};
+use super::{Policy, ScoreFunction, check_block};
 use crate::check;
 use crate::error::Result;
 

@@ -12,7 +12,7 @@ use rand::Rng;
 
 use crate::check;
 use crate::error::{Error, Result};
-use crate::numeric::{softmax_probabilities, SoftmaxNorm};
+use crate::numeric::{SoftmaxNorm, softmax_probabilities};
 
 /// The softmax of `logits` written into `probs`, and log π(`action`): the stable kernel
 /// behind [`SoftmaxPolicy`](super::SoftmaxPolicy), for clients that build their logits themselves.

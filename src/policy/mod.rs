@@ -25,7 +25,7 @@
 //!   [`Term`](crate::Term): `add_log_prob_and_score(…, alpha, score)` returns log p and adds
 //!   `alpha · ∇θ log p` into `score`; the `log_prob_and_score` forms overwrite.
 //! - θ and buffers are plain slices: these methods run once per sample or per decision, like
-//!   an [`Observation`](crate::Observation). Estimators and terms take ndarray views at their
+//!   an [`Observation`](crate::observation::Observation). Estimators and terms take ndarray views at their
 //!   own boundary.
 //! - Every method checks what it reads (lengths, the state and action ranges, the finiteness
 //!   of the θ entries it uses, the finiteness of what it returns) and returns a typed

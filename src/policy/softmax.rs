@@ -26,7 +26,7 @@ use rand::Rng;
 use super::Policy;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::numeric::{softmax_probabilities, SoftmaxNorm};
+use crate::numeric::{SoftmaxNorm, softmax_probabilities};
 
 #[derive(Clone, Debug, PartialEq)]
 enum Kind {

@@ -15,10 +15,10 @@ use rand::Rng;
 use rand_distr::StandardNormal;
 
 use super::Prior;
+use crate::Term;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::linalg;
-use crate::Term;
 
 /// The multivariate Gaussian N(μ, Σ) with full covariance.
 ///

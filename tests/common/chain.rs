@@ -99,7 +99,7 @@ impl Chain {
     }
 
     /// One-hot features of (x, u) (clamped, so any finite z is safe).
-    pub fn one_hot(&self) -> FnFeatures<impl Fn(&[f64], &mut [f64]) + Send + Sync + Clone> {
+    pub fn one_hot(&self) -> FnFeatures<impl Fn(&[f64], &mut [f64]) + Send + Sync + Clone + use<>> {
         let n = self.n;
         FnFeatures::new(2, 2 * n, move |z: &[f64], out: &mut [f64]| {
             out.fill(0.0);
