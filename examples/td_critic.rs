@@ -21,7 +21,7 @@
 //! `ChaCha8Rng`.
 //!
 //! The chain, the policy and the exact solve are `Chain` in `tests/common/chain.rs`, which
-//! `tests/critic.rs` runs with 5 states; this program compiles the same file (below) rather
+//! `tests/suite/critic.rs` runs with 5 states; this program compiles the same file (below) rather
 //! than a copy of it.
 
 use ndarray::Array1;

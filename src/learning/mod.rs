@@ -89,7 +89,7 @@ pub struct Step {
 
 /// A learning rule with forward sensitivities (see the module docs for the layout).
 ///
-/// The repository's `tests/custom_rule.rs` implements a complete rule outside the crate
+/// The repository's `tests/suite/custom_rule.rs` implements a complete rule outside the crate
 /// (Rescorla–Wagner with forgetting) and proves its derivatives with [`crate::testing`]; it
 /// is the template for a new rule. Using a rule directly:
 ///

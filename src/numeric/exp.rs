@@ -1,7 +1,7 @@
 //! The inlined exponential and the kernels built on it: e^x for x ≤ 0, tanh, the logistic
 //! pair σ(x), σ(−x), softplus with its derivatives, and ln σ(x) split for accumulation.
 //!
-//! Each is within a few ulp of the correctly rounded value (measured in `tests/numeric.rs`
+//! Each is within a few ulp of the correctly rounded value (measured in `tests/suite/numeric.rs`
 //! over a sweep of every decade of the double range) and costs one inlined exponential.
 
 /// 2^(j/128) for j = 0..127, each the double nearest the exact value (generated with

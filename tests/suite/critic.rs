@@ -4,7 +4,7 @@
 //! contraction matrix, policy evaluation on a chain MDP with exactly solved values, and the
 //! step-size bound η < 8/M.
 //!
-//! Long runs: `cargo test --release --test critic -- --ignored`.
+//! Long runs: `cargo test --release --test suite -- --ignored critic::`.
 
 use ndarray::{Array1, Array2, ArrayView1, arr1, s};
 use proptest::prelude::*;
@@ -19,7 +19,7 @@ use rlgrad::testing::fd::{self, FdOptions};
 use rlgrad::testing::{CheckOptions, check_term};
 use rlgrad::{Error, Objective, Term};
 
-mod common;
+use crate::common;
 
 use common::chain::Chain;
 use common::critic::{ACTIVATIONS, OwnedTransition, activation, buffer_of, transition};
@@ -803,7 +803,7 @@ fn linear_critic_recovers_chain_values() {
 }
 
 #[test]
-#[ignore = "long: cargo test --release --test critic -- --ignored"]
+#[ignore = "long: cargo test --release --test suite -- --ignored critic::"]
 fn linear_critic_recovers_chain_values_at_gamma_0_9() {
     tabular_run(0.9, 100_000);
 }
@@ -847,7 +847,7 @@ fn neural_critic_recovers_chain_values() {
 }
 
 #[test]
-#[ignore = "long: cargo test --release --test critic -- --ignored"]
+#[ignore = "long: cargo test --release --test suite -- --ignored critic::"]
 fn neural_critic_recovers_chain_values_at_gamma_0_9() {
     for p in [4, 8, 16] {
         let (first, last, err) = neural_run(0.9, p, 100_000);

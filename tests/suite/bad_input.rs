@@ -10,7 +10,7 @@ use rlgrad::params::{ParamLayout, ParamSpec, Transform};
 use rlgrad::prelude::*;
 use rlgrad::{Error, Result};
 
-mod common;
+use crate::common;
 
 use common::models::{all_variants, posterior};
 

@@ -11,7 +11,7 @@ use rlgrad::fit::{self, MapOptions, Minimize, SubjectFit};
 use rlgrad::prelude::*;
 use rlgrad::testing::fd::{self, FdOptions};
 
-mod common;
+use crate::common;
 
 use common::cohort::reversal_subject;
 use common::linalg::inverse;

@@ -15,7 +15,7 @@ use rlgrad::critic::{
 };
 use rlgrad::{Error, Term};
 
-mod common;
+use crate::common;
 
 use common::critic::{OwnedTransition, activation};
 use common::nasty::{nasty, nasty_array};

@@ -13,7 +13,7 @@
 //!   against a Kahan-summed reference;
 //! - value-only, value + gradient and value + gradient + Hessian return the same bits.
 
-mod common;
+use crate::common;
 
 use common::models::{Variant, all_variants, posterior};
 use ndarray::{Array1, Array2, ArrayView1};
@@ -791,7 +791,7 @@ fn long_session_1e5_trials() {
 }
 
 #[test]
-#[ignore = "long: run with cargo test --release -- --ignored"]
+#[ignore = "long: cargo test --release --test suite -- --ignored oracles::"]
 fn long_session_1e7_trials() {
     check_long_session(10_000_000, false);
 }

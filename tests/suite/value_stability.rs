@@ -8,7 +8,7 @@
 //! prior draw and a critic update to the last bit. A change that moves one must say why in
 //! its commit, and re-pin.
 //!
-//! Provenance: recorded with `RLGRAD_PRINT_PINS=1 cargo test --test value_stability --
+//! Provenance: recorded with `RLGRAD_PRINT_PINS=1 cargo test --test suite value_stability --
 //! --nocapture` at commit 6374b32 (before the foundation refactor), on x86_64 Linux (glibc);
 //! the refactor kept every one of them. Rust does not contract `a * b + c` into a fused
 //! operation, so the arithmetic itself is the same on every target; `ln`, `exp` and friends
@@ -26,7 +26,7 @@ use rlgrad::estimator::{
 use rlgrad::policy::{GaussianMean, Policy, SoftmaxPolicy, softmax_sample};
 use rlgrad::prelude::*;
 
-mod common;
+use crate::common;
 
 use common::cohort::reversal_subject;
 

@@ -26,7 +26,7 @@ use rlgrad::observation::{Observation, Softmax};
 use rlgrad::params::Transform;
 use rlgrad::prelude::*;
 
-mod common;
+use crate::common;
 
 use common::models::{Variant, posterior, variant, weighted_posterior};
 use common::nasty::{nasty, nasty_array, nasty_finite};

@@ -7,7 +7,7 @@ use rlgrad::numeric::{
     logistic_pair, softmax_probabilities, softplus, softplus_with_logistic,
 };
 
-mod common;
+use crate::common;
 
 use common::ulp::{UlpMeter, ulp_sweep, ulps};
 

@@ -22,7 +22,7 @@ use rlgrad::policy::{
 };
 use rlgrad::{Error, Term};
 
-mod common;
+use crate::common;
 
 use common::nasty::{nasty, nasty_vec};
 

@@ -2,7 +2,7 @@
 //! relative error ≤ 1e-6 with floor 1), over random models, sessions and parameters; plus the
 //! Term contract (value bit-identical across methods, axpy semantics).
 
-mod common;
+use crate::common;
 
 use common::models::{Variant, case, posterior, weighted_posterior};
 use ndarray::{Array1, Array2, arr1};

@@ -32,7 +32,7 @@
 //!
 //! The default runs take M = 20 000 replicates (a few seconds in debug). The long versions
 //! (M = 400 000, tolerance unchanged) print the tables; the README quotes the bandit's at
-//! N = 4: `cargo test --release --test reinforce -- --ignored --nocapture`.
+//! N = 4: `cargo test --release --test suite -- --ignored --nocapture reinforce::`.
 
 // The moment and estimator formulas index components the way they are written on paper.
 #![allow(clippy::needless_range_loop)]
@@ -49,7 +49,7 @@ use rlgrad::estimator::{
 use rlgrad::policy::{GaussianMean, Policy, ScoreFunction, SoftmaxPolicy};
 use rlgrad::testing::{CheckOptions, check_term};
 
-mod common;
+use crate::common;
 
 use common::reinforce::every_baseline;
 use common::stats::Stats;
@@ -902,7 +902,7 @@ fn bandit_baselines_unbiased_with_exact_variances() {
 }
 
 #[test]
-#[ignore = "long: cargo test --release --test reinforce -- --ignored"]
+#[ignore = "long: cargo test --release --test suite -- --ignored reinforce::"]
 fn bandit_baselines_unbiased_with_exact_variances_long() {
     assert_teeth(bandit_study(N, 400_000));
     assert_teeth(bandit_study(32, 100_000));
@@ -983,7 +983,7 @@ fn gaussian_baselines_unbiased_with_exact_variances() {
 }
 
 #[test]
-#[ignore = "long: cargo test --release --test reinforce -- --ignored"]
+#[ignore = "long: cargo test --release --test suite -- --ignored reinforce::"]
 fn gaussian_baselines_unbiased_with_exact_variances_long() {
     assert_teeth(gaussian_study(N, 400_000));
     assert_teeth(gaussian_study(32, 100_000));
@@ -1349,7 +1349,7 @@ fn sequential_weightings_unbiased_with_exact_variances() {
 }
 
 #[test]
-#[ignore = "long: cargo test --release --test reinforce -- --ignored"]
+#[ignore = "long: cargo test --release --test suite -- --ignored reinforce::"]
 fn sequential_weightings_unbiased_with_exact_variances_long() {
     sequential_study(200_000);
 }

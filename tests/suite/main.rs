@@ -1,0 +1,18 @@
+//! The integration tests, one module per concern, in one test binary (one link instead of
+//! one per file; `tests/alloc.rs` stays apart, because its counting allocator is global).
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod bad_input;
+mod critic;
+mod critic_garbage;
+mod custom_rule;
+mod derivatives;
+mod fit;
+mod garbage;
+mod numeric;
+mod oracles;
+mod reinforce;
+mod reinforce_garbage;
+mod value_stability;
