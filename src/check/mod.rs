@@ -265,7 +265,7 @@ pub(crate) fn table(n_states: usize, n_actions: usize, per_entry: usize) -> Resu
     floats(
         &[n_states, n_actions, per_entry.max(1)],
         "n_states x n_actions",
-        format!("{n_states} x {n_actions}"),
+        format_args!("{n_states} x {n_actions}"),
         "the value table and its sensitivities",
     )?;
     Ok(n_states * n_actions)

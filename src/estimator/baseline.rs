@@ -44,9 +44,10 @@ pub enum Baseline {
     /// weighted mean of earlier values, 0 before the first batch. A batch is folded in *after*
     /// its estimate, and only once: a second estimate or surrogate of the same unchanged
     /// [`Batch`](super::Batch) uses the same b as the first (batches know when they change; see
-    /// [`Reinforce`](super::Reinforce)). So b never depends on the batch it multiplies, and the estimate stays
-    /// unbiased whatever the history (E\[(f − b) g | b\] = E\[f g\] − b E\[g\] = ∇). `decay = 0`
-    /// uses the previous batch's mean; `decay = 1` the mean of everything seen so far.
+    /// [`Reinforce`](super::Reinforce)). So b never depends on the batch it multiplies, and the
+    /// estimate stays unbiased whatever the history (E\[(f − b) g | b\] = E\[f g\] − b E\[g\]
+    /// = ∇). `decay = 0` uses the previous batch's mean; `decay = 1` the mean of everything
+    /// seen so far.
     RunningAverage {
         /// λ ∈ \[0, 1\]: the weight of a batch shrinks by λ with every later call.
         decay: f64,

@@ -22,8 +22,9 @@ use crate::slices::contiguous;
 ///
 /// A batch knows when its contents change (every [`Batch::clear`], [`Batch::reset`],
 /// [`Batch::push`] and [`Batch::draw`] that records a sample starts a new *generation*), so
-/// that a [`Baseline::RunningAverage`](super::Baseline::RunningAverage) folds each batch into its history once however many
-/// estimates and surrogates are taken from it. A clone is a new batch.
+/// that a [`Baseline::RunningAverage`](super::Baseline::RunningAverage) folds each batch into
+/// its history once however many estimates and surrogates are taken from it. A clone is a new
+/// batch.
 ///
 /// ```
 /// use ndarray::arr1;

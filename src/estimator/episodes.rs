@@ -23,7 +23,8 @@ pub struct StepRecord {
     pub action: usize,
     /// The reward rₜ received after aₜ.
     pub reward: f64,
-    /// The per-step weight Ψₜ (`None` unless the weighting is [`Weighting::Supplied`](super::Weighting::Supplied)).
+    /// The per-step weight Ψₜ (`None` unless the weighting is
+    /// [`Weighting::Supplied`](super::Weighting::Supplied)).
     pub psi: Option<f64>,
 }
 

@@ -104,9 +104,9 @@ pub enum Weighting {
         /// The baseline across episodes.
         baseline: Baseline,
     },
-    /// wₜ = Ψₜ as recorded with each [`StepRecord`](super::StepRecord) (every step must have one). Unbiased only if
-    /// the caller's Ψ is (for example an exact advantage); DRA's advantage choices are
-    /// approximations by design.
+    /// wₜ = Ψₜ as recorded with each [`StepRecord`](super::StepRecord) (every step must have
+    /// one). Unbiased only if the caller's Ψ is (for example an exact advantage); DRA's
+    /// advantage choices are approximations by design.
     Supplied,
 }
 

@@ -163,13 +163,13 @@ impl Softmax {
         let prev = choice.previous;
         let z = |j: usize| beta * q[j] + self.bonus(psi, j, prev);
         // The weights e^(zⱼ − m) are the probabilities times S: keep them for the derivatives.
-        let norm = if ORDER >= 1 {
+        let normaliser = if ORDER >= 1 {
             SoftmaxNorm::with_weights(z, &mut out.work[..n])
         } else {
             SoftmaxNorm::new(n, z)
         };
-        let s = norm.sum;
-        let (shift, norm) = norm.log_prob_parts(z(choice.action));
+        let s = normaliser.sum;
+        let (shift, norm) = normaliser.log_prob_parts(z(choice.action));
         let lp = LogProb { shift, norm };
         if ORDER >= 1 {
             let pi = &mut out.work;

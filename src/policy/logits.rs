@@ -65,8 +65,8 @@ pub fn softmax_log_prob(logits: &[f64], action: usize, probs: &mut [f64]) -> Res
 /// the action with its log-probability: the sampling half of a decision of a policy whose
 /// logits are built elsewhere (see [`softmax_log_prob`] for the DRA example).
 ///
-/// It draws exactly as [`SoftmaxPolicy::sample`](super::Policy::sample) does over the same logits (one uniform
-/// number, inverse CDF), and allocates nothing.
+/// It draws exactly as [`SoftmaxPolicy::sample`](super::Policy::sample) does over the same
+/// logits (one uniform number, inverse CDF), and allocates nothing.
 ///
 /// ```
 /// use rand::SeedableRng;
