@@ -5,9 +5,10 @@
 //! With the default relative step 10⁻³ this gives about 12 correct digits for smooth terms,
 //! enough to hold analytic derivatives to 10⁻⁶ relative (see [`crate::testing`]).
 //!
-//! These are the oracles for the derivative checks, and the fallback Hessian of a
-//! [`Term`] that does not supply an exact one. The module is internal; its items are public
-//! as [`rlgrad::testing::fd`](crate::testing::fd).
+//! These are the oracles for the derivative checks, and the fallback Hessian of a term that
+//! does not supply an exact one. The module works on closures, so it depends on nothing but
+//! the floor; the `Term`-shaped helpers built on it are public as
+//! [`rlgrad::testing::fd`](crate::testing::fd).
 //!
 //! ```
 //! use ndarray::arr1;
@@ -23,7 +24,6 @@
 
 use ndarray::{Array1, Array2, ArrayView1};
 
-use crate::Term;
 use crate::check;
 use crate::error::Result;
 
@@ -90,44 +90,46 @@ where
     Ok(out)
 }
 
-/// Central-difference gradient of a term's value.
+/// Central-difference gradient of a scalar function of θ (the value of a term, say).
 ///
 /// # Errors
-/// Whatever the term returns at the perturbed points; an invalid step.
-pub fn gradient<T: Term + ?Sized>(
-    term: &T,
+/// Whatever `f` returns at θ or at the perturbed points; an invalid step.
+pub(crate) fn gradient_of<F>(
     theta: ArrayView1<f64>,
     opts: &FdOptions,
-) -> Result<Array1<f64>> {
+    mut f: F,
+) -> Result<Array1<f64>>
+where
+    F: FnMut(ArrayView1<f64>) -> Result<f64>,
+{
     if theta.is_empty() {
-        term.value(theta)?;
+        f(theta)?;
         return Ok(Array1::zeros(0));
     }
-    let d = differentiate(theta, opts, |x| Ok(Array1::from_elem(1, term.value(x)?)))?;
+    let d = differentiate(theta, opts, |x| Ok(Array1::from_elem(1, f(x)?)))?;
     Ok(d.row(0).to_owned())
 }
 
-/// Central-difference Jacobian of a term's analytic gradient, symmetrised: a Hessian.
+/// Central-difference Jacobian of a vector function of θ, symmetrised: for the gradient of a
+/// scalar function, a Hessian.
 ///
 /// # Errors
-/// Whatever the term returns at the perturbed points; an invalid step.
-pub fn hessian_of_gradient<T: Term + ?Sized>(
-    term: &T,
+/// Whatever `f` returns at the perturbed points; an invalid step.
+pub(crate) fn symmetric_jacobian<F>(
     theta: ArrayView1<f64>,
     opts: &FdOptions,
-) -> Result<Array2<f64>> {
-    let n = term.dim();
-    let j = differentiate(theta, opts, |x| {
-        let mut g = Array1::zeros(n);
-        term.value_and_grad(x, g.view_mut())?;
-        Ok(g)
-    })?;
+    f: F,
+) -> Result<Array2<f64>>
+where
+    F: FnMut(ArrayView1<f64>) -> Result<Array1<f64>>,
+{
+    let j = differentiate(theta, opts, f)?;
     Ok(0.5 * (&j + &j.t()))
 }
 
 /// Central-difference Jacobian of any vector function (rows: outputs, columns: θ).
 ///
-/// Useful for checking derivatives of quantities that are not [`Term`]s, such as a network's
+/// Useful for checking derivatives of quantities that are not terms, such as a network's
 /// output or a score vector.
 ///
 /// # Errors

@@ -26,9 +26,9 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 //!
-//! `rlgrad = "0.1"` is the one line a project needs: the crates whose types appear in the API
-//! are re-exported in the versions rlgrad is built with ([`ndarray`], [`rand`],
-//! [`rand_chacha`]), and the prelude has `SeedableRng` and `ChaCha8Rng`.
+//! `rlgrad = "0.1"` is the one line a project needs: the crates whose types and traits appear
+//! in the API are re-exported in the versions rlgrad is built with ([`ndarray`], [`rand`],
+//! [`rand_chacha`], [`argmin`]), and the prelude has `SeedableRng` and `ChaCha8Rng`.
 //!
 //! ## How the pieces fit
 //!
@@ -70,12 +70,11 @@
 //! naming what and where: never a NaN. Input is validated once, at construction or
 //! at the public boundary; the per-trial loops are then infallible and allocation-free.
 //!
-//! A panic means a bug in this crate (a violated internal invariant), with documented
-//! exceptions where a caller breaks a low-level contract rather than passing data:
-//! [`env::Environment::step`] implementations may panic on an action outside the
-//! environment's range, and the per-trial trait methods ([`LearningRule::update`](learning::LearningRule::update),
-//! feature maps) may panic on buffers of the wrong length, which the crate's own callers
-//! never pass.
+//! A panic means a bug in this crate (a violated internal invariant), with documented exceptions
+//! where a caller breaks a low-level contract rather than passing data: [`env::Environment::step`]
+//! implementations may panic on an action outside the environment's range, and the per-trial trait
+//! methods ([`LearningRule::update`](learning::LearningRule::update), feature maps) may panic on
+//! buffers of the wrong length, which the crate's own callers never pass.
 //!
 //! ## Models
 //!
@@ -113,12 +112,12 @@
 //!
 //! ## Checking your own components
 //!
-//! [`testing::check_term`] compares any term's gradient and Hessian with central finite
-//! differences and checks the [`Term`] contract; wrap your own [`LearningRule`](learning::LearningRule) or
-//! [`Observation`](observation::Observation) in a [`Model`] and check its [`Likelihood`]. Validate your component's
-//! arguments with [`check`], so that its errors read like the crate's; the repository's
-//! `CONTRIBUTING.md` lists what makes a component complete, and `ARCHITECTURE.md` where each
-//! concern lives.
+//! [`testing::check_term`] compares any term's gradient and Hessian with central finite differences
+//! and checks the [`Term`] contract; wrap your own [`LearningRule`](learning::LearningRule) or
+//! [`Observation`](observation::Observation) in a [`Model`] and check its [`Likelihood`]. Validate
+//! your component's arguments with [`check`], so that its errors read like the crate's; the
+//! repository's `CONTRIBUTING.md` lists what makes a component complete, and `ARCHITECTURE.md`
+//! where each concern lives.
 //!
 //! ## Acronyms
 //!
@@ -155,9 +154,11 @@ mod slices;
 mod term;
 pub mod testing;
 
-// The crates whose types appear in rlgrad's API, so that `rlgrad = "0.1"` is the one line a
-// project needs: `rlgrad::ndarray::arr1`, `rlgrad::rand::SeedableRng`,
-// `rlgrad::rand_chacha::ChaCha8Rng` are the very versions rlgrad is built with.
+// The crates whose types and traits appear in rlgrad's API, so that `rlgrad = "0.1"` is the
+// one line a project needs: `rlgrad::ndarray::arr1`, `rlgrad::rand::SeedableRng`,
+// `rlgrad::rand_chacha::ChaCha8Rng`, `rlgrad::argmin::core::CostFunction` (which
+// `fit::Minimize` implements) are the very versions rlgrad is built with.
+pub use argmin;
 pub use ndarray;
 pub use rand;
 pub use rand_chacha;

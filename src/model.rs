@@ -63,16 +63,27 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// A model over `n_states` states and `n_actions` actions.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] if a size is 0, or if the value table and its second-order
-    /// sensitivities (S·A·K² numbers) would exceed [`MAX_FLOATS`](crate::check::MAX_FLOATS);
-    /// [`Error::InvalidLayout`] if the rule and the observation model use the same parameter
-    /// name.
+    /// [`Error::InvalidOption`] if a size is 0, or if a buffer of the likelihood would exceed
+    /// [`MAX_FLOATS`](crate::check::MAX_FLOATS): the values and their second-order
+    /// sensitivities (S·A·K_rule² numbers, K_rule the rule's parameters) or the observation
+    /// model's second derivatives (A·A, so at most 16 384 actions); [`Error::InvalidLayout`]
+    /// if the rule and the observation model use the same parameter name.
     pub fn new(rule: L, obs: O, n_states: usize, n_actions: usize) -> Result<Self> {
         let rule_params = rule.params();
-        let k = rule_params.len() + obs.params().len();
-        let k2 = k.saturating_mul(k);
-        check::table(n_states, n_actions, k2)?;
         let n_rule = rule_params.len();
+        check::table(
+            n_states,
+            n_actions,
+            n_rule.saturating_mul(n_rule),
+            "the values and their second-order sensitivities (n_states x n_actions x rule \
+             parameters squared)",
+        )?;
+        check::floats(
+            &[n_actions, n_actions],
+            "n_actions",
+            n_actions,
+            "the observation model's second derivatives (n_actions x n_actions)",
+        )?;
         let mut specs = rule_params;
         specs.extend(obs.params());
         let layout = ParamLayout::new(specs)?;
@@ -158,7 +169,8 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     ///
     /// # Errors
     /// θ as in [`Model::natural`]; [`Error::InvalidOption`] if the environment's actions or
-    /// states do not fit the model's table, or `n_trials` is 0; [`Error::IndexOutOfRange`]
+    /// states do not fit the model's table, or `n_trials` is 0 or above
+    /// [`MAX_FLOATS`](crate::check::MAX_FLOATS); [`Error::IndexOutOfRange`]
     /// for a state or next state from the environment outside the model's table, and
     /// [`Error::NonFiniteInput`] for a non-finite reward from it, each naming the trial.
     ///
@@ -199,12 +211,19 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
         self.rule
             .reset::<{ order::VALUE }>(psi_l, self.shape, &mut q, &mut [], &mut []);
         let mut probs = vec![0.0; a_n];
-        let (mut states, mut actions, mut rewards, mut next) = (
-            Vec::with_capacity(n_trials),
-            Vec::with_capacity(n_trials),
-            Vec::with_capacity(n_trials),
-            Vec::with_capacity(n_trials),
-        );
+        // The session's columns, sized before anything is allocated, and allocated fallibly.
+        check::floats(
+            &[n_trials],
+            "n_trials",
+            n_trials,
+            "a simulated session's columns",
+        )?;
+        let (mut states, mut actions, mut next) = (Vec::new(), Vec::new(), Vec::new());
+        let mut rewards = Vec::new();
+        for column in [&mut states, &mut actions, &mut next] {
+            check::reserve(column, n_trials, "n_trials", n_trials)?;
+        }
+        check::reserve(&mut rewards, n_trials, "n_trials", n_trials)?;
         let n_states = self.shape.n_states;
         // The environment is the caller's code: check what it hands back. Each message is
         // built only on failure.
@@ -230,10 +249,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             }
             let a = draw(a_n, |j| probs[j], rng.random());
             let outcome = env.step(a, rng);
-            if !outcome.reward.is_finite() {
-                let what = from_env("reward", t);
-                return Err(Error::non_finite_input(what, outcome.reward));
-            }
+            check::finite_input_with(outcome.reward, || from_env("reward", t))?;
             if let Some(ns) = outcome.next_state.filter(|&ns| ns >= n_states) {
                 return Err(Error::index_out_of_range(
                     from_env("next state", t),

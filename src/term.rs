@@ -1,7 +1,7 @@
 //! [`Term`]: the composition contract every log-quantity implements (a private module; the
 //! trait is public as `rlgrad::Term`).
 
-use ndarray::{Array1, ArrayView1, ArrayViewMut1, ArrayViewMut2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use crate::check;
 use crate::error::Result;
@@ -87,9 +87,10 @@ pub trait Term: Send + Sync {
 
     /// Returns g(θ), adds `alpha · ∇g(θ)` into `grad` and `alpha · ∇²g(θ)` into `hess`.
     ///
-    /// The default differentiates the analytic gradient by symmetric central differences
-    /// (see [`testing::fd::hessian_of_gradient`](crate::testing::fd::hessian_of_gradient)); components that can give the Hessian exactly
-    /// override this and return `true` from [`Term::has_exact_hessian`].
+    /// The default differentiates the analytic gradient by symmetric central differences (see
+    /// [`testing::fd::hessian_of_gradient`](crate::testing::fd::hessian_of_gradient)); components
+    /// that can give the Hessian exactly override this and return `true` from
+    /// [`Term::has_exact_hessian`].
     ///
     /// # Errors
     /// As [`Term::add_value_and_grad`], plus a Hessian buffer that is not `dim × dim`.
@@ -102,7 +103,7 @@ pub trait Term: Send + Sync {
     ) -> Result<f64> {
         check::hessian_shape(self.dim(), &hess)?;
         let value = self.add_value_and_grad(theta, alpha, grad.view_mut())?;
-        let h = fd::hessian_of_gradient(self, theta, &fd::FdOptions::default())?;
+        let h = hessian_of_gradient(self, theta, &fd::FdOptions::default())?;
         hess.scaled_add(alpha, &h);
         Ok(value)
     }
@@ -128,6 +129,25 @@ pub trait Term: Send + Sync {
     fn has_exact_hessian(&self) -> bool {
         false
     }
+}
+
+/// Central-difference Jacobian of a term's analytic gradient, symmetrised: a Hessian. The
+/// default [`Term::add_value_grad_hessian`]; public as
+/// [`testing::fd::hessian_of_gradient`](crate::testing::fd::hessian_of_gradient).
+///
+/// # Errors
+/// Whatever the term returns at the perturbed points; an invalid step.
+pub fn hessian_of_gradient<T: Term + ?Sized>(
+    term: &T,
+    theta: ArrayView1<f64>,
+    opts: &fd::FdOptions,
+) -> Result<Array2<f64>> {
+    let n = term.dim();
+    fd::symmetric_jacobian(theta, opts, |x| {
+        let mut g = Array1::zeros(n);
+        term.value_and_grad(x, g.view_mut())?;
+        Ok(g)
+    })
 }
 
 /// Forwards every method (overrides included) through a pointer type.

@@ -2,10 +2,9 @@
 //! finite differences, and checks the [`Term`] contract (axpy and overwrite semantics, value
 //! bit-identical across methods).
 //!
-//! The crate proves its own components with this module (driven by proptest over random
-//! parameters and sessions); downstream implementors of a
-//! [`LearningRule`](crate::learning::LearningRule) or [`Observation`](crate::observation::Observation) use it the
-//! same way.
+//! The crate proves its own components with this module (driven by proptest over random parameters
+//! and sessions); downstream implementors of a [`LearningRule`](crate::learning::LearningRule) or
+//! [`Observation`](crate::observation::Observation) use it the same way.
 //!
 //! The error measure is relative with a floor: |a − n| / max(floor, |a|, |n|), with the floor
 //! 1 by default, so that entries near zero are compared absolutely.
@@ -51,7 +50,23 @@ use self::fd::FdOptions;
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 pub mod fd {
-    pub use crate::fd::{FdOptions, gradient, hessian_of_gradient, jacobian};
+    use ndarray::{Array1, ArrayView1};
+
+    pub use crate::fd::{FdOptions, jacobian};
+    pub use crate::term::hessian_of_gradient;
+    use crate::{Result, Term};
+
+    /// Central-difference gradient of a term's value.
+    ///
+    /// # Errors
+    /// Whatever the term returns at the perturbed points; an invalid step.
+    pub fn gradient<T: Term + ?Sized>(
+        term: &T,
+        theta: ArrayView1<f64>,
+        opts: &FdOptions,
+    ) -> Result<Array1<f64>> {
+        crate::fd::gradient_of(theta, opts, |x| term.value(x))
+    }
 }
 
 /// Settings for the checks.

@@ -1,8 +1,8 @@
-//! The crate's argument checks, each written once: every public boundary of the crate
-//! validates through these, so that the same fault gets the same [`Error`] variant and the
-//! same wording wherever it happens. Implementors of [`Term`](crate::Term),
-//! [`Policy`](crate::policy::Policy) or [`LearningRule`](crate::learning::LearningRule) can use them
-//! too, so that their errors read like the crate's.
+//! The crate's argument checks, each written once: every public boundary of the crate validates
+//! through these, so that the same fault gets the same [`Error`] variant and the same wording
+//! wherever it happens. Implementors of [`Term`](crate::Term), [`Policy`](crate::policy::Policy) or
+//! [`LearningRule`](crate::learning::LearningRule) can use them too, so that their errors read like
+//! the crate's.
 //!
 //! | check | fault | error |
 //! |---|---|---|
@@ -13,7 +13,8 @@
 //! | [`term_args`], [`hessian_shape`] | what every [`Term`](crate::Term) method checks | the above |
 //! | [`finite_input`], [`finite_inputs`] | a NaN or infinite input number (a reward, a weight, a sample) | [`Error::NonFiniteInput`] |
 //! | [`finite_result`] | a computation that overflowed | [`Error::NonFiniteResult`] |
-//! | [`unit_interval`], [`discount`], [`positive`], [`finite_option`], [`at_least_one`] | an option outside its range | [`Error::InvalidOption`] |
+//! | [`finite_input_with`], [`finite_inputs_with`] | the same, named lazily (no allocation unless it fails) | [`Error::NonFiniteInput`] |
+//! | [`unit_interval`], [`discount`], [`positive`], [`non_negative`], [`finite_option`], [`at_least_one`] | an option outside its range | [`Error::InvalidOption`] |
 //! | [`MAX_FLOATS`] | a size whose buffers could not be allocated | [`Error::InvalidOption`] |
 //!
 //! Sizes are checked before anything is allocated, with checked arithmetic, against one cap:
@@ -161,9 +162,35 @@ pub fn finite_input(what: &str, value: f64) -> Result<()> {
 /// # Errors
 /// [`Error::NonFiniteInput`].
 pub fn finite_inputs<'a>(what: &str, values: impl IntoIterator<Item = &'a f64>) -> Result<()> {
+    finite_inputs_with(values, |i| format!("{what}[{i}]"))
+}
+
+/// Checks that an input number is finite; `what()` names it, built only on failure (for
+/// names with an index, in paths that must not allocate).
+///
+/// # Errors
+/// [`Error::NonFiniteInput`].
+#[inline]
+pub fn finite_input_with(value: f64, what: impl FnOnce() -> String) -> Result<()> {
+    if value.is_finite() {
+        Ok(())
+    } else {
+        Err(Error::non_finite_input(what(), value))
+    }
+}
+
+/// Checks that every input number is finite; `what(i)` names entry i, built only on failure.
+///
+/// # Errors
+/// [`Error::NonFiniteInput`] for the first entry that is not finite.
+#[inline]
+pub fn finite_inputs_with<'a>(
+    values: impl IntoIterator<Item = &'a f64>,
+    what: impl FnOnce(usize) -> String,
+) -> Result<()> {
     match first_non_finite(values) {
         None => Ok(()),
-        Some((i, v)) => Err(Error::non_finite_input(format!("{what}[{i}]"), v)),
+        Some((i, v)) => Err(Error::non_finite_input(what(i), v)),
     }
 }
 
@@ -213,6 +240,22 @@ pub fn positive(name: &str, value: f64) -> Result<()> {
     }
 }
 
+/// Checks that an option is finite and not negative.
+///
+/// # Errors
+/// [`Error::InvalidOption`] naming the option.
+pub fn non_negative(name: &str, value: f64) -> Result<()> {
+    if value.is_finite() && value >= 0.0 {
+        Ok(())
+    } else {
+        Err(Error::invalid_option(
+            name,
+            value,
+            "must be finite and >= 0",
+        ))
+    }
+}
+
 /// Checks that an option lies in \[0, 1\] (a probability, a decay).
 ///
 /// # Errors
@@ -254,21 +297,44 @@ pub fn at_least_one(name: &str, value: usize) -> Result<()> {
 }
 
 /// Checks the shape of a table of `n_states × n_actions` entries: both at least 1, and the
-/// table (times `per_entry` numbers for each entry) within [`MAX_FLOATS`]. Returns the
-/// number of entries S · A.
+/// table (times `per_entry` numbers for each entry) within [`MAX_FLOATS`]; `what` names
+/// the table in the error. Returns the number of entries S · A.
 ///
 /// # Errors
 /// [`Error::InvalidOption`] naming `n_states`, `n_actions`, or both for a table too large.
-pub(crate) fn table(n_states: usize, n_actions: usize, per_entry: usize) -> Result<usize> {
+pub(crate) fn table(
+    n_states: usize,
+    n_actions: usize,
+    per_entry: usize,
+    what: &str,
+) -> Result<usize> {
     at_least_one("n_states", n_states)?;
     at_least_one("n_actions", n_actions)?;
     floats(
         &[n_states, n_actions, per_entry.max(1)],
         "n_states x n_actions",
         format_args!("{n_states} x {n_actions}"),
-        "the value table and its sensitivities",
+        what,
     )?;
     Ok(n_states * n_actions)
+}
+
+/// Checks that a block of θ reported by a component (a policy's score block) lies inside θ of
+/// length `dim`: a bug of the component otherwise, but a user's component must not make the
+/// crate panic.
+///
+/// # Errors
+/// [`Error::IndexOutOfRange`] naming the block.
+pub(crate) fn block(block: &std::ops::Range<usize>, dim: usize) -> Result<()> {
+    if block.start <= block.end && block.end <= dim {
+        Ok(())
+    } else {
+        Err(Error::index_out_of_range(
+            format!("end of the score block {block:?} reported by the policy"),
+            block.end.max(block.start),
+            dim.saturating_add(1),
+        ))
+    }
 }
 
 #[cfg(test)]
@@ -302,9 +368,11 @@ mod tests {
 
     #[test]
     fn tables_are_capped() {
-        assert_eq!(table(3, 2, 4).unwrap(), 6);
-        assert!(table(0, 2, 1).is_err() && table(2, 0, 1).is_err());
-        assert!(table(1 << 20, 1 << 20, 1).is_err());
-        assert!(table(usize::MAX, 2, 1).is_err());
+        assert_eq!(table(3, 2, 4, "t").unwrap(), 6);
+        assert!(table(0, 2, 1, "t").is_err() && table(2, 0, 1, "t").is_err());
+        assert!(table(1 << 20, 1 << 20, 1, "t").is_err());
+        assert!(table(usize::MAX, 2, 1, "t").is_err());
+        assert!(block(&(2..5), 5).is_ok() && block(&(2..6), 5).is_err());
+        assert!(non_negative("tol", 0.0).is_ok() && non_negative("tol", -1e-300).is_err());
     }
 }

@@ -67,7 +67,8 @@ impl FeatureMap for RawWithBias {
     ///
     /// # Panics
     /// If `z` does not have `input_dim` entries or `out` does not have `input_dim + 1`. A
-    /// [`ShallowCritic`](super::ShallowCritic) always passes those lengths (it checks z at its public boundary).
+    /// [`ShallowCritic`](super::ShallowCritic) always passes those lengths (it checks z at its
+    /// public boundary).
     #[inline]
     fn features(&self, z: &[f64], out: &mut [f64]) {
         let (head, bias) = out.split_at_mut(self.input_dim);

@@ -3,11 +3,11 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use super::features::{FeatureMap, RawWithBias};
-use super::network::{ShallowCritic, non_finite};
+use super::network::ShallowCritic;
 use super::replay::ReplayBuffer;
 use super::workspace::CriticWorkspace;
 use crate::check;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::slices::copy_into;
 use crate::term::Term;
 
@@ -29,13 +29,13 @@ use crate::term::Term;
 /// The batch is a [`ReplayBuffer`] (a buffer with capacity = batch size is a plain batch).
 /// The semi-gradient, which is not the gradient of L, is [`TdLoss::semi_gradient`].
 ///
-/// **Allocation.** [`Term`] methods take `&self` (a term may be evaluated from several
-/// threads), so `TdLoss` holds no workspace: each evaluation allocates one
-/// [`CriticWorkspace`](CriticWorkspace), O(p·n) floats (three ω-sized vectors and the
-/// layer buffers), and the Hessian its dim × dim matrix (at most
-/// [`MAX_FLOATS`](crate::check::MAX_FLOATS) entries, else [`Error::InvalidOption`](crate::Error::InvalidOption)); nothing is
-/// allocated per transition. For allocation-free training use [`NormalizedUpdate`](super::NormalizedUpdate)
-/// or [`ReplayBuffer::td_errors`] with a workspace made once.
+/// **Allocation.** [`Term`] methods take `&self` (a term may be evaluated from several threads), so
+/// `TdLoss` holds no workspace: each evaluation allocates one [`CriticWorkspace`],
+/// O(p·n) floats (three ω-sized vectors and the layer buffers), and the Hessian its dim × dim
+/// matrix (at most [`MAX_FLOATS`](crate::check::MAX_FLOATS) entries, else
+/// [`Error::InvalidOption`](crate::Error::InvalidOption)); nothing is allocated per transition. For
+/// allocation-free training use [`NormalizedUpdate`](super::NormalizedUpdate) or
+/// [`ReplayBuffer::td_errors`] with a workspace made once.
 ///
 /// ```
 /// use ndarray::{arr1, Array1};
@@ -88,8 +88,8 @@ impl<'a, M: FeatureMap> TdLoss<'a, M> {
     /// The loss of `critic` over the transitions in `batch`, with discount γ.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if the batch's z length is not the critic's;
-    /// [`Error::InvalidOption`](crate::Error::InvalidOption) for γ outside \[0, 1\].
+    /// [`Error::DimensionMismatch`](crate::Error::DimensionMismatch) if the batch's z length is not
+    /// the critic's; [`Error::InvalidOption`](crate::Error::InvalidOption) for γ outside \[0, 1\].
     pub fn new(critic: &'a ShallowCritic<M>, batch: &'a ReplayBuffer, gamma: f64) -> Result<Self> {
         check::discount(gamma)?;
         check::len(
@@ -164,7 +164,7 @@ impl<'a, M: FeatureMap> TdLoss<'a, M> {
         let loss = self.accumulate::<1>(&mut ws, semi);
         let loss = check::finite_result(loss, omega, || "td loss".to_string())?;
         if ws.grad.iter().any(|v| !v.is_finite()) {
-            return Err(non_finite("td loss gradient", omega));
+            return Err(Error::non_finite_result("td loss gradient", omega.to_vec()));
         }
         for (o, g) in out.iter_mut().zip(&ws.grad) {
             if overwrite {
@@ -249,7 +249,10 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         }
         let loss = check::finite_result(loss, theta, || "td loss".to_string())?;
         if g.iter().chain(&h).any(|v| !v.is_finite()) {
-            return Err(non_finite("td loss gradient or hessian", theta));
+            return Err(Error::non_finite_result(
+                "td loss gradient or hessian",
+                theta.to_vec(),
+            ));
         }
         for (o, v) in grad.iter_mut().zip(g.iter()) {
             *o += alpha * v;

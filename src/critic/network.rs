@@ -312,7 +312,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
             }
         }
         if grad.iter().any(|g| !g.is_finite()) {
-            return Err(non_finite("critic gradient", omega));
+            return Err(Error::non_finite_result("critic gradient", omega.to_vec()));
         }
         Ok(q)
     }
@@ -334,14 +334,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
     /// ω has length [`dim`](Self::dim) and finite entries; a bad entry is named.
     pub(crate) fn check_weights(&self, omega: ArrayView1<f64>) -> Result<()> {
         check::len("critic weights omega", self.dim, omega.len())?;
-        match omega.iter().position(|v| !v.is_finite()) {
-            None => Ok(()),
-            Some(index) => Err(Error::NonFiniteTheta {
-                index,
-                name: self.weight_name(index),
-                value: omega[index],
-            }),
-        }
+        check::finite_theta(omega, |i| self.weight_name(i))
     }
 
     pub(crate) fn check_z(&self, z: ArrayView1<f64>, what: &str) -> Result<()> {
@@ -396,16 +389,14 @@ impl<M: FeatureMap> ShallowCritic<M> {
         for (l, input) in layers {
             let phi = &l.phi[..self.n];
             if let Some(i) = phi.iter().position(|f| !f.is_finite()) {
-                return non_finite(
-                    &format!(
-                        "critic feature {i} of {input} (the feature map wrote {})",
-                        phi[i]
-                    ),
-                    omega,
+                let what = format!(
+                    "critic feature {i} of {input} (the feature map wrote {})",
+                    phi[i]
                 );
+                return Error::non_finite_result(what, omega.to_vec());
             }
         }
-        non_finite(what, omega)
+        Error::non_finite_result(what, omega.to_vec())
     }
 
     /// `out` (=, when `OVERWRITE`, else +=) alpha·∇ω Q̂ from a forward pass of order ≥ 1
@@ -496,12 +487,6 @@ impl<M: FeatureMap> ShallowCritic<M> {
             }
         }
     }
-}
-
-/// The error for a non-finite result computed at ω.
-#[cold]
-pub(crate) fn non_finite(what: &str, omega: ArrayView1<f64>) -> Error {
-    Error::non_finite_result(what, omega.to_vec())
 }
 
 #[cfg(test)]

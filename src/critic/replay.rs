@@ -4,7 +4,7 @@
 use ndarray::{ArrayView1, ArrayViewMut1};
 
 use super::features::FeatureMap;
-use super::network::{ShallowCritic, non_finite};
+use super::network::ShallowCritic;
 use super::td::Transition;
 use super::workspace::CriticWorkspace;
 use crate::check;
@@ -139,22 +139,15 @@ impl ReplayBuffer {
                 let what = format!("{what} of pushed transition {k}");
                 return check::len(&what, self.input_dim, v.len());
             }
-            match check::first_non_finite(v) {
-                None => Ok(()),
-                Some((i, x)) => {
-                    let what = format!("{what}[{i}] of pushed transition {k}");
-                    Err(Error::non_finite_input(what, x))
-                }
-            }
+            check::finite_inputs_with(v, |i| format!("{what}[{i}] of pushed transition {k}"))
         };
         check(transition.z, "z")?;
         if let Some(next) = transition.next {
             check(next, "next z")?;
         }
-        if !transition.reward.is_finite() {
-            let what = format!("reward of pushed transition {k}");
-            return Err(Error::non_finite_input(what, transition.reward));
-        }
+        check::finite_input_with(transition.reward, || {
+            format!("reward of pushed transition {k}")
+        })?;
         let (s, d) = (self.head, self.input_dim);
         for (o, v) in self.z[s * d..(s + 1) * d].iter_mut().zip(transition.z) {
             *o = *v;
@@ -189,10 +182,10 @@ impl ReplayBuffer {
         (0..self.len).filter_map(|j| self.get(j))
     }
 
-    /// 8 / M with M = [`ReplayBuffer::capacity`]: the step size below which the normalised
-    /// update of a linear critic contracts when the stored data vectors are exciting (see
-    /// [`NormalizedUpdate`](super::NormalizedUpdate)). It uses the capacity, not the number stored, so an η chosen
-    /// while the buffer fills stays valid once it is full: with len ≤ M transitions,
+    /// 8 / M with M = [`ReplayBuffer::capacity`]: the step size below which the normalised update
+    /// of a linear critic contracts when the stored data vectors are exciting (see
+    /// [`NormalizedUpdate`](super::NormalizedUpdate)). It uses the capacity, not the number stored,
+    /// so an η chosen while the buffer fills stays valid once it is full: with len ≤ M transitions,
     /// A ⪯ (len/4) I ⪯ (M/4) I. It is finite and positive for every buffer.
     ///
     /// ```
@@ -297,5 +290,5 @@ impl PartialEq for ReplayBuffer {
 /// The error for a non-finite TD error of the stored transition of age `j`.
 #[cold]
 pub(super) fn td_error_of(j: usize, omega: ArrayView1<f64>) -> Error {
-    non_finite(&format!("td error of stored transition {j}"), omega)
+    Error::non_finite_result(format!("td error of stored transition {j}"), omega.to_vec())
 }

@@ -4,7 +4,7 @@
 use ndarray::{ArrayView1, ArrayViewMut1};
 
 use super::features::FeatureMap;
-use super::network::{ShallowCritic, non_finite};
+use super::network::ShallowCritic;
 use super::workspace::{CriticWorkspace, Layer};
 use crate::check;
 use crate::error::{Error, Result};
@@ -191,7 +191,7 @@ impl<M: FeatureMap> ShallowCritic<M> {
         self.write_data_vector::<true>(&w[..self.hidden()], cur, at_next, 1.0, gb, true);
         // Checked before the copy: on `Err`, `d` is left as it was.
         if gb.iter().any(|v| !v.is_finite()) {
-            return Err(non_finite("td data vector", omega));
+            return Err(Error::non_finite_result("td data vector", omega.to_vec()));
         }
         d.iter_mut().zip(gb.iter()).for_each(|(o, v)| *o = *v);
         Ok(e)

@@ -4,7 +4,7 @@
 use ndarray::{Array2, ArrayView1, ArrayViewMut1};
 
 use super::features::FeatureMap;
-use super::network::{ShallowCritic, non_finite};
+use super::network::ShallowCritic;
 use super::replay::{ReplayBuffer, td_error_of};
 use super::td::TdGradient;
 use super::workspace::CriticWorkspace;
@@ -195,10 +195,8 @@ impl NormalizedUpdate {
             .map(moved)
             .any(|v| !v.is_finite())
         {
-            return Err(non_finite(
-                "critic weights after the normalised update",
-                old,
-            ));
+            let what = "critic weights after the normalised update";
+            return Err(Error::non_finite_result(what, old.to_vec()));
         }
         for (o, v) in omega
             .iter_mut()
@@ -324,7 +322,10 @@ impl NormalizedUpdate {
             }
         }
         if c.iter().any(|v| !v.is_finite()) {
-            return Err(non_finite("contraction matrix", omega));
+            return Err(Error::non_finite_result(
+                "contraction matrix",
+                omega.to_vec(),
+            ));
         }
         // Once, O(len²): the lower triangle from the upper.
         for a in 1..len {

@@ -25,9 +25,9 @@ impl Layer {
     }
 }
 
-/// Scratch space for a [`ShallowCritic`](super::ShallowCritic)'s evaluations, TD errors and replay updates; made
-/// by [`ShallowCritic::workspace`](super::ShallowCritic::workspace) and reusable across calls (and across critics of the same
-/// shape). With it, no evaluation or update allocates.
+/// Scratch space for a [`ShallowCritic`](super::ShallowCritic)'s evaluations, TD errors and replay
+/// updates; made by [`ShallowCritic::workspace`](super::ShallowCritic::workspace) and reusable
+/// across calls (and across critics of the same shape). With it, no evaluation or update allocates.
 ///
 /// ```
 /// let critic = rlgrad::critic::ShallowCritic::new(2, 8, Default::default())?;

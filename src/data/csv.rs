@@ -57,9 +57,7 @@ struct Columns {
 impl Columns {
     fn from_header(header: &csv::StringRecord) -> Result<Self> {
         if header.iter().all(str::is_empty) {
-            return Err(Error::EmptyData {
-                what: "csv input is empty (no header, no rows)".to_string(),
-            });
+            return Err(Error::empty_data("csv input is empty (no header, no rows)"));
         }
         let find = |name: &str| header.iter().position(|h| h == name);
         if find("subject").is_none() && header.iter().any(|h| h.parse::<f64>().is_ok()) {
@@ -218,9 +216,7 @@ pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset
     }
 
     if sessions.is_empty() {
-        return Err(Error::EmptyData {
-            what: "csv input has a header but no data rows".to_string(),
-        });
+        return Err(Error::empty_data("csv input has a header but no data rows"));
     }
     assemble(sessions, cols.next_state.is_some())
 }

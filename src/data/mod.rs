@@ -199,15 +199,12 @@ impl Subject {
     pub fn new(id: impl Into<String>, sessions: Vec<Session>) -> Result<Self> {
         let id = id.into();
         if sessions.is_empty() {
-            return Err(Error::EmptyData {
-                what: format!("subject `{id}` has no sessions"),
-            });
+            return Err(Error::empty_data(format!("subject `{id}` has no sessions")));
         }
         for s in &sessions {
             if s.is_empty() {
-                return Err(Error::EmptyData {
-                    what: format!("session `{}` of subject `{id}` has no trials", s.id),
-                });
+                let what = format!("session `{}` of subject `{id}` has no trials", s.id);
+                return Err(Error::empty_data(what));
             }
             if let Some(t) = s.rewards.iter().position(|r| !r.is_finite()) {
                 return Err(Error::InvalidTrial {
@@ -285,9 +282,7 @@ impl Dataset {
     /// subject id that appears twice.
     pub fn new(subjects: Vec<Subject>) -> Result<Self> {
         if subjects.is_empty() {
-            return Err(Error::EmptyData {
-                what: "dataset has no subjects".to_string(),
-            });
+            return Err(Error::empty_data("dataset has no subjects"));
         }
         let mut ids: Vec<&str> = subjects.iter().map(Subject::id).collect();
         ids.sort_unstable();

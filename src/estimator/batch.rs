@@ -231,10 +231,7 @@ impl<D: ScoreFunction> Batch<D> {
     /// Checks the value, computes the score into a new row; leaves everything as it was on
     /// error.
     fn record(&mut self, z: &D::Sample, value: f64) -> Result<f64> {
-        if !value.is_finite() {
-            let what = format!("value of sample {}", self.len);
-            return Err(Error::non_finite_input(what, value));
-        }
+        check::finite_input_with(value, || format!("value of sample {}", self.len))?;
         let k = self.dist.dim();
         if self.values.try_reserve(1).is_err()
             || self.log_probs.try_reserve(1).is_err()

@@ -5,7 +5,7 @@
 use super::stamp::Stamp;
 use crate::check;
 use crate::error::{Error, Result};
-use crate::policy::{Policy, check_block};
+use crate::policy::Policy;
 
 /// One step of an episode: the state, the action, the reward that followed, and optionally
 /// the caller's weight Ψ for [`Weighting::Supplied`](super::Weighting::Supplied).
@@ -154,12 +154,9 @@ impl Episodes {
     /// Checks a step's numbers before anything is stored.
     fn check_step(&self, step: &StepRecord) -> Result<()> {
         let t = self.states.len();
-        if !step.reward.is_finite() {
-            let what = format!("reward of step {t}");
-            return Err(Error::non_finite_input(what, step.reward));
-        }
-        match step.psi.filter(|p| !p.is_finite()) {
-            Some(psi) => Err(Error::non_finite_input(format!("psi of step {t}"), psi)),
+        check::finite_input_with(step.reward, || format!("reward of step {t}"))?;
+        match step.psi {
+            Some(psi) => check::finite_input_with(psi, || format!("psi of step {t}")),
             None => Ok(()),
         }
     }
@@ -202,10 +199,9 @@ impl Episodes {
                 self.dim.saturating_add(1),
             ));
         }
-        if let Some((j, v)) = check::first_non_finite(score) {
-            let what = format!("score entry {j} of step {t}");
-            return Err(Error::non_finite_input(what, v));
-        }
+        check::finite_inputs_with(score, |j| format!("score entry {j} of step {t}"))?;
+        let name = format_args!("score block of step {t}");
+        check::reserve(&mut self.scores, score.len(), name, score.len())?;
         self.scores.extend_from_slice(score);
         if self.pushed == 0 {
             self.first_pushed = t;
@@ -231,7 +227,7 @@ impl Episodes {
         check::len("policy dimension", self.dim, policy.dim())?;
         self.check_step(&step)?;
         let block = policy.score_block(step.state)?;
-        check_block(&block, self.dim)?;
+        check::block(&block, self.dim)?;
         let start = self.scores.len();
         check::reserve(
             &mut self.scores,

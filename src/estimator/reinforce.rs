@@ -97,9 +97,7 @@ impl Reinforce {
         let (n, k) = scores.dim();
         check::len("values", n, values.len())?;
         check::len("gradient buffer", k, grad.len())?;
-        if let Some((i, v)) = check::first_non_finite(values) {
-            return Err(Error::non_finite_input(format!("value of sample {i}"), v));
-        }
+        check::finite_inputs_with(values, |i| format!("value of sample {i}"))?;
         if let Some(((i, j), v)) = scores.indexed_iter().find(|(_, v)| !v.is_finite()) {
             let what = format!("score entry {j} of sample {i}");
             return Err(Error::non_finite_input(what, *v));

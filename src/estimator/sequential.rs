@@ -9,7 +9,7 @@ use super::{Baseline, Estimate, Estimator, Theta, finish};
 use crate::check;
 use crate::error::{Error, Result};
 use crate::numeric::mean_of;
-use crate::policy::{Policy, check_block};
+use crate::policy::Policy;
 
 /// A baseline b(s) for the reward-to-go form.
 ///
@@ -513,7 +513,7 @@ fn check_recorded_scores<P: Policy>(ep: &Episodes, policy: &P, theta0: &[f64]) -
     let mut scratch = Vec::new();
     for (t, (&s, &a)) in ep.states.iter().zip(&ep.actions).enumerate() {
         let block = policy.score_block(s)?;
-        check_block(&block, ep.dim)?;
+        check::block(&block, ep.dim)?;
         check::index(&format!("action of step {t}"), a, policy.n_actions())?;
         let (off, stored) = ep.score(t).expect("step index below n_steps");
         let mismatch = |what: String, value: String| {

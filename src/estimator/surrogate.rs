@@ -8,8 +8,9 @@ use crate::Term;
 use crate::check;
 use crate::error::{Error, Result};
 use crate::fd;
-use crate::policy::{Policy, ScoreFunction, check_block};
+use crate::policy::{Policy, ScoreFunction};
 use crate::slices::contiguous;
+use crate::term::hessian_of_gradient;
 
 /// Subtracts the linear correction from the value and the gradient.
 fn apply_correction(
@@ -109,7 +110,7 @@ fn add_value_grad_hessian<S: SurrogateParts>(
         s.add_exact_hessian(&th, &mut h)?;
         h
     } else {
-        fd::hessian_of_gradient(s, theta, &fd::FdOptions::default())?
+        hessian_of_gradient(s, theta, &fd::FdOptions::default())?
             .iter()
             .copied()
             .collect()
@@ -281,11 +282,12 @@ surrogate_term!(impl<D: ScoreFunction> for Surrogate<'_, D>);
 /// S(θ) = (1/N) Σₙ Σₜ wₜ log π(aₜ | sₜ; θ) − cᵀ(θ − θ₀),   ∇S(θ₀) = ĝ
 /// ```
 ///
-/// with the weights wₜ of the [`Weighting`](super::Weighting) held fixed. Its gradient at θ₀
-/// equals the estimate because the buffer's scores were recorded by this policy at θ₀
-/// ([`Episodes::record`]): [`SequentialReinforce::surrogate`](super::SequentialReinforce::surrogate)
-/// checks that, and refuses steps recorded with [`Episodes::push_step`]. The Hessian is exact
-/// when the policy gives ∇² log π.
+/// with the weights wₜ of the [`Weighting`](super::Weighting) held fixed. Its gradient at θ₀ equals
+/// the estimate because the buffer's scores were recorded by this policy at θ₀
+/// ([`Episodes::record`]):
+/// [`SequentialReinforce::surrogate`](super::SequentialReinforce::surrogate) checks that, and
+/// refuses steps recorded with [`Episodes::push_step`]. The Hessian is exact when the policy gives
+/// ∇² log π.
 ///
 /// ```
 /// use ndarray::arr1;
@@ -372,7 +374,7 @@ impl<P: Policy> SurrogateParts for EpisodeSurrogate<'_, '_, P> {
         for (t, &w) in self.weights.iter().enumerate() {
             let (s, a) = (ep.states()[t], ep.actions()[t]);
             let block = self.policy.score_block(s)?;
-            check_block(&block, k)?;
+            check::block(&block, k)?;
             let c = w * inv;
             value += c * self
                 .policy
@@ -400,7 +402,7 @@ impl<P: Policy> SurrogateParts for EpisodeSurrogate<'_, '_, P> {
         for (t, &w) in self.weights.iter().enumerate() {
             let (s, a) = (ep.states()[t], ep.actions()[t]);
             let block = self.policy.score_block(s)?;
-            check_block(&block, k)?;
+            check::block(&block, k)?;
             if block.is_empty() {
                 continue;
             }

@@ -208,10 +208,7 @@ impl MaximizeOptions {
         if self.max_iters == 0 {
             return Err(Error::invalid_option("max_iters", 0, "must be at least 1"));
         }
-        if !(self.grad_tol.is_finite() && self.grad_tol >= 0.0) {
-            let reason = "must be finite and >= 0";
-            return Err(Error::invalid_option("grad_tol", self.grad_tol, reason));
-        }
+        check::non_negative("grad_tol", self.grad_tol)?;
         check::positive("converged_grad_norm", self.converged_grad_norm)?;
         check::at_least_one("history", self.history)
     }

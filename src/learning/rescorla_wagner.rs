@@ -68,11 +68,7 @@ impl RescorlaWagner {
     /// [`Error::InvalidParameter`] if `q0` is not finite.
     pub fn with_initial_value(mut self, q0: f64) -> Result<Self> {
         if !q0.is_finite() {
-            return Err(Error::InvalidParameter {
-                name: "q0".to_string(),
-                value: q0,
-                reason: "is not finite".to_string(),
-            });
+            return Err(Error::invalid_parameter("q0", q0, "is not finite"));
         }
         self.q0 = Some(q0);
         Ok(self)
@@ -117,11 +113,7 @@ impl LearningRule for RescorlaWagner {
         };
         for (name, &a) in names.iter().zip(psi) {
             if !(0.0..=1.0).contains(&a) {
-                return Err(Error::InvalidParameter {
-                    name: name.to_string(),
-                    value: a,
-                    reason: "is outside [0, 1]".to_string(),
-                });
+                return Err(Error::invalid_parameter(*name, a, "is outside [0, 1]"));
             }
         }
         Ok(())

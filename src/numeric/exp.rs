@@ -126,8 +126,8 @@ fn logistic_parts(x: f64) -> (f64, f64, f64) {
     }
 }
 
-/// (σ(x), σ(−x)) for f64 from one inlined exponential ([`exp_nonpositive`]): σ′(x) is
-/// their product. No overflow at any x; each within 3 ulp of [`logistic`](super::logistic) (tested).
+/// (σ(x), σ(−x)) for f64 from one inlined exponential ([`exp_nonpositive`]): σ′(x) is their
+/// product. No overflow at any x; each within 3 ulp of [`logistic`](super::logistic) (tested).
 ///
 /// ```
 /// use rlgrad::numeric::logistic_pair;

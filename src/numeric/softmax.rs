@@ -175,8 +175,8 @@ pub fn draw(n: usize, weight: impl Fn(usize) -> f64, target: f64) -> usize {
 /// softmax(z) written into `out` (n = `out.len()` logits z(0), …, z(n − 1)).
 ///
 /// Logits may be infinite (β·Q beyond the double range): then the limit is taken, and the
-/// probability is shared equally by the logits at the maximum (+∞, or all at −∞). NaN logits
-/// give NaN probabilities.
+/// probability is shared equally by the logits at the maximum (+∞, or all at −∞). Logits must
+/// not be NaN (the callers check): the result is then unspecified.
 ///
 /// ```
 /// use rlgrad::numeric::softmax_probabilities;

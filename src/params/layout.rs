@@ -144,14 +144,14 @@ impl ParamLayout {
         for (i, spec) in self.specs.iter().enumerate() {
             let (v, d1, d2) = spec.transform.derivatives(theta[i]);
             if !v.is_finite() || !d1.is_finite() || !d2.is_finite() {
-                return Err(Error::InvalidParameter {
-                    name: spec.name.clone(),
-                    value: v,
-                    reason: format!(
+                return Err(Error::invalid_parameter(
+                    spec.name.as_str(),
+                    v,
+                    format!(
                         "is not finite: theta[{i}] = {} overflows its transform",
                         theta[i]
                     ),
-                });
+                ));
             }
             vals[i] = v;
             vals[k + i] = d1;

@@ -160,11 +160,8 @@ impl Transform {
     /// ```
     pub fn inverse(&self, name: &str, psi: f64) -> Result<f64> {
         if !self.contains(psi) {
-            return Err(Error::InvalidParameter {
-                name: name.to_string(),
-                value: psi,
-                reason: format!("is outside the range of its transform ({})", self.range()),
-            });
+            let reason = format!("is outside the range of its transform ({})", self.range());
+            return Err(Error::invalid_parameter(name, psi, reason));
         }
         Ok(match *self {
             Transform::Identity => psi,

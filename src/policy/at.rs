@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::{Policy, ScoreFunction, check_block};
+use super::{Policy, ScoreFunction};
 use crate::check;
 use crate::error::Result;
 
@@ -74,7 +74,7 @@ impl<P: Policy> ScoreFunction for PolicyAt<'_, P> {
     ) -> Result<f64> {
         check::len("score buffer", self.dim(), score.len())?;
         let block = self.policy.score_block(self.state)?;
-        check_block(&block, self.dim())?;
+        check::block(&block, self.dim())?;
         self.policy
             .add_log_prob_and_score(theta, self.state, *z, alpha, &mut score[block])
     }
@@ -91,7 +91,7 @@ impl<P: Policy> ScoreFunction for PolicyAt<'_, P> {
         let k = self.dim();
         check::square_len("hessian buffer", k, hess.len())?;
         let block = self.policy.score_block(self.state)?;
-        check_block(&block, k)?;
+        check::block(&block, k)?;
         if block.is_empty() {
             return Ok(self.policy.has_log_prob_hessian());
         }

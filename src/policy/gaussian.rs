@@ -67,10 +67,7 @@ impl GaussianMean {
         check::len("theta", self.dim, theta.len())?;
         check::len("sample", self.dim, z.len())?;
         check::finite_theta(theta, |i| format!("mu[{i}]"))?;
-        match check::first_non_finite(z) {
-            None => Ok(()),
-            Some((i, v)) => Err(Error::non_finite_input(format!("sample entry {i}"), v)),
-        }
+        check::finite_inputs_with(z, |i| format!("sample entry {i}"))
     }
 
     fn log_prob_checked(&self, theta: &[f64], z: &[f64]) -> Result<f64> {
@@ -148,6 +145,7 @@ impl ScoreFunction for GaussianMean {
         check::square_len("hessian buffer", self.dim, hess.len())?;
         let h = -alpha * self.inv_var;
         if !h.is_finite() {
+            // −α/σ² overflows only for an α that is itself not finite (1/σ² is checked finite).
             return Err(Error::non_finite_input("alpha", alpha));
         }
         for i in 0..self.dim {

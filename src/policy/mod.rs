@@ -16,8 +16,9 @@
 //! and [`GaussianMean`] (a Gaussian with a learnable mean). [`softmax_sample`],
 //! [`softmax_log_prob`] and [`softmax_score`] are the stable softmax kernels for clients whose
 //! logits are built elsewhere, such as the DRA (dynamic resource allocation) memory policy
-//! softmax(β(q̄ + ζ ⊙ σ)) with fresh noise ζ at each decision: draw the action, then add its score through the chained logits
-//! (∂zⱼ/∂σⱼ = β ζⱼ) into a buffer for [`Episodes::push_step`](crate::estimator::Episodes::push_step).
+//! softmax(β(q̄ + ζ ⊙ σ)) with fresh noise ζ at each decision: draw the action, then add its
+//! score through the chained logits (∂zⱼ/∂σⱼ = β ζⱼ) into a buffer for
+//! [`Episodes::push_step`](crate::estimator::Episodes::push_step).
 //!
 //! ## Conventions
 //!
@@ -25,8 +26,8 @@
 //!   [`Term`](crate::Term): `add_log_prob_and_score(…, alpha, score)` returns log p and adds
 //!   `alpha · ∇θ log p` into `score`; the `log_prob_and_score` forms overwrite.
 //! - θ and buffers are plain slices: these methods run once per sample or per decision, like
-//!   an [`Observation`](crate::observation::Observation). Estimators and terms take ndarray views at their
-//!   own boundary.
+//!   an [`Observation`](crate::observation::Observation). Estimators and terms take ndarray
+//!   views at their own boundary.
 //! - Every method checks what it reads (lengths, the state and action ranges, the finiteness
 //!   of the θ entries it uses, the finiteness of what it returns) and returns a typed
 //!   [`Error`], never a panic or a NaN. The checks cost O(1) or O(what the method
@@ -75,7 +76,9 @@ use std::ops::Range;
 use rand::Rng;
 
 use crate::check;
-use crate::error::{Error, Result};
+#[cfg(doc)]
+use crate::error::Error;
+use crate::error::Result;
 
 /// A distribution p(z; θ) with a score: draw samples, give log p(z; θ) and ∇θ log p(z; θ).
 ///
@@ -387,19 +390,5 @@ pub trait Policy: Send + Sync {
             policy: self,
             state,
         }
-    }
-}
-
-/// A score block reported by a policy must lie inside θ (a policy bug otherwise, but a
-/// user's policy must not make the crate panic).
-pub(crate) fn check_block(block: &Range<usize>, dim: usize) -> Result<()> {
-    if block.start <= block.end && block.end <= dim {
-        Ok(())
-    } else {
-        Err(Error::index_out_of_range(
-            format!("end of the score block {block:?} reported by the policy"),
-            block.end.max(block.start),
-            dim + 1,
-        ))
     }
 }

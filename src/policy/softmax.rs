@@ -70,7 +70,7 @@ impl SoftmaxPolicy {
     /// # Errors
     /// [`Error::InvalidOption`] if a size is 0 or the table would not fit in memory.
     pub fn logits(n_states: usize, n_actions: usize) -> Result<Self> {
-        check::table(n_states, n_actions, 1)?;
+        check::table(n_states, n_actions, 1, "the policy's logits (theta)")?;
         Ok(SoftmaxPolicy {
             kind: Kind::Logits,
             n_states,
@@ -85,7 +85,7 @@ impl SoftmaxPolicy {
     /// infinite value, naming its row and column.
     pub fn values(q: ndarray::ArrayView2<f64>) -> Result<Self> {
         let (n_states, n_actions) = q.dim();
-        check::table(n_states, n_actions, 1)?;
+        check::table(n_states, n_actions, 1, "the policy's value table")?;
         if let Some(((s, a), v)) = q.indexed_iter().find(|(_, v)| !v.is_finite()) {
             return Err(Error::non_finite_input(format!("q[{s}, {a}]"), *v));
         }

@@ -53,9 +53,7 @@ impl MvGaussian {
     pub fn new(mean: Array1<f64>, cov: Array2<f64>) -> Result<Self> {
         let k = mean.len();
         if k == 0 {
-            return Err(Error::EmptyData {
-                what: "prior mean has no entries".to_string(),
-            });
+            return Err(Error::empty_data("prior mean has no entries"));
         }
         if let Some(i) = mean.iter().position(|m| !m.is_finite()) {
             return Err(Error::InvalidMatrix {

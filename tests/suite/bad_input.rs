@@ -501,6 +501,47 @@ fn model_with_an_empty_table() {
     }
 }
 
+/// Sizes are checked against the one cap (`check::MAX_FLOATS`) before anything is allocated:
+/// the cap follows what the likelihood really allocates (the values and their second-order
+/// sensitivities over the rule's parameters, and the observation's A × A buffer).
+#[test]
+fn model_sizes_follow_the_shared_cap() {
+    use rlgrad::check::MAX_FLOATS;
+    // 3·10⁶ states × 4 actions × 3² rule sensitivities = 1.08·10⁸ ≤ 2²⁸: a model.
+    let rich = || RescorlaWagner::dual().with_learned_initial_value();
+    assert!(Model::new(rich(), Softmax::with_perseveration(), 3_000_000, 4).is_ok());
+    // Twice as many states is over the cap, and said so before anything is allocated.
+    let err = Model::new(rich(), Softmax::with_perseveration(), 8_000_000, 4).unwrap_err();
+    assert!(matches!(err, Error::InvalidOption { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("second-order sensitivities"),
+        "{err}"
+    );
+    // The observation's A × A buffer: 16 384 actions is the most.
+    let side = (MAX_FLOATS as f64).sqrt() as usize;
+    assert!(Model::new(RescorlaWagner::new(), Softmax::new(), 1, side).is_ok());
+    let err = Model::new(RescorlaWagner::new(), Softmax::new(), 1, side + 1).unwrap_err();
+    assert!(err.to_string().contains("n_actions x n_actions"), "{err}");
+}
+
+/// A session too long to store is an error naming `n_trials`, not a capacity-overflow panic.
+#[test]
+fn simulate_refuses_a_session_too_long_to_store() {
+    use rand::SeedableRng;
+    let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2).unwrap();
+    let mut env = Bandit::new(vec![0.5, 0.5]).unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    for n in [usize::MAX, rlgrad::check::MAX_FLOATS + 1] {
+        let err = model
+            .simulate(arr1(&[0.0, 0.0]).view(), &mut env, n, "long", &mut rng)
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidOption { name, .. } if name == "n_trials"),
+            "{err:?}"
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // θ and buffers
 // ---------------------------------------------------------------------------------------

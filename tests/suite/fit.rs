@@ -14,7 +14,7 @@ use rlgrad::testing::fd::{self, FdOptions};
 use crate::common;
 
 use common::cohort::reversal_subject;
-use common::linalg::inverse;
+use common::linalg::{eigenvalues, inverse};
 use common::models::posterior;
 use common::stats::pearson;
 
@@ -167,6 +167,10 @@ fn standard_errors_match_a_finite_difference_hessian() {
             .iter()
             .fold(0.0_f64, |m, e| m.max(e.abs()));
         assert!(err < 1e-6, "hessian differs by {err}");
+        // The old inverse was through a Cholesky factor, which also asserted that the
+        // independent Hessian is positive definite: assert it directly.
+        let lambda = eigenvalues(&h_fd);
+        assert!(lambda.iter().all(|&l| l > 0.0), "eigenvalues {lambda}");
         let inv = inverse(&h_fd);
         for k in 0..2 {
             let se = inv[[k, k]].sqrt();

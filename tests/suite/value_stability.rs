@@ -37,6 +37,7 @@ use common::cohort::reversal_subject;
 const EXACT: bool = cfg!(all(
     target_arch = "x86_64",
     target_os = "linux",
+    target_env = "gnu",
     not(feature = "lapack")
 ));
 
@@ -139,7 +140,7 @@ fn simulated_session_and_its_likelihood_two_actions() {
 }
 
 /// Three actions, dual rates, a learned q₀ and perseveration (five parameters: the general
-/// path of the likelihood's loop), on two states.
+/// path of the likelihood's loop, with its buffers on the heap), on a one-state bandit.
 #[test]
 fn simulated_session_and_its_likelihood_general_path() {
     let model = Model::new(
@@ -614,6 +615,118 @@ fn critic_updates() {
             0.37470765122104027,
             0.44027177515576493,
             -0.486976052236273,
+        ],
+        KERNEL,
+    );
+}
+
+/// A two-state session built from a seeded stream (not simulated), and the likelihood of two
+/// models on it: three actions with two parameters (the loop copy compiled for 3 actions and
+/// one rule and one observation parameter) and three actions with four (the stack-array path
+/// with run-time sizes).
+#[test]
+fn multi_state_likelihoods_on_the_stack_paths() {
+    use rand::Rng;
+    let mut rng = ChaCha8Rng::seed_from_u64(77);
+    let n = 80;
+    let states: Vec<u32> = (0..n).map(|_| rng.random_range(0..2u32)).collect();
+    let actions: Vec<u32> = (0..n).map(|_| rng.random_range(0..3u32)).collect();
+    let rewards: Vec<f64> = (0..n).map(|_| rng.random_range(-1.0..1.0)).collect();
+    let session = Session::new("m", states, actions, rewards).unwrap();
+    let subject = Subject::new("s", vec![session]).unwrap();
+    let simple = Model::new(RescorlaWagner::new(), Softmax::new(), 2, 3).unwrap();
+    let rich = Model::new(RescorlaWagner::dual(), Softmax::with_perseveration(), 2, 3).unwrap();
+    let mut out = Vec::new();
+    for (model, at) in [
+        (&simple, arr1(&[0.4, 0.7])),
+        (&rich, arr1(&[0.4, -0.6, 0.7, 0.3])),
+    ] {
+        let k = at.len();
+        let lik = model.likelihood(&subject).unwrap();
+        let mut g = Array1::zeros(k);
+        let mut h = Array2::zeros((k, k));
+        out.push(
+            lik.value_grad_hessian(at.view(), g.view_mut(), h.view_mut())
+                .unwrap(),
+        );
+        out.extend(g.iter());
+        out.extend(h.iter());
+    }
+    pinned(
+        "values, gradients, hessians",
+        &out,
+        &[
+            -100.33027053882739,
+            -8.215898627179094,
+            -23.8768408971075,
+            -2.2262680539615514,
+            -14.886174837118972,
+            -14.886174837118972,
+            -42.900983161578694,
+            -97.96135229990415,
+            -3.0916975086624134,
+            -3.046708888308596,
+            -17.06397386628673,
+            -5.758923299817884,
+            1.0568481023557823,
+            -1.8969366693558583,
+            -5.580787226243356,
+            -0.5006855229802823,
+            -1.8969366693558583,
+            -0.9205674851510508,
+            -6.289581383042547,
+            0.4615187069833908,
+            -5.580787226243356,
+            -6.289581383042547,
+            -31.051840811466953,
+            0.7675418697464911,
+            -0.5006855229802823,
+            0.4615187069833908,
+            0.7675418697464911,
+            -16.946463646009487,
+        ],
+        KERNEL,
+    );
+}
+
+/// The softmax kernel where no likelihood pin reaches it: the observation model's
+/// probabilities (three actions with perseveration: what simulation draws from), the limit at
+/// infinite logits, log-sum-exp, and a value-table policy's probabilities and score.
+#[test]
+fn softmax_kernel_outputs() {
+    use rlgrad::numeric::{log_sum_exp, softmax_probabilities};
+    use rlgrad::observation::Observation;
+    let mut out = Vec::new();
+    let mut p = [0.0; 3];
+    Softmax::with_perseveration().probabilities(&[2.5, 0.8], &[0.3, -0.4, 0.9], Some(1), &mut p);
+    out.extend(p);
+    softmax_probabilities(|j| [f64::INFINITY, 1.0, f64::INFINITY][j], &mut p);
+    out.extend(p);
+    out.push(log_sum_exp(&[0.25, -1.5, 3.0, 2.999]));
+    out.push(log_sum_exp(&[-800.0, -801.0]));
+    let policy = SoftmaxPolicy::values(arr2(&[[0.2, 0.9, -0.3], [1.0, 1.0, 0.0]]).view()).unwrap();
+    policy.probabilities(&[1.7], 1, &mut p).unwrap();
+    out.extend(p);
+    let mut score = [0.0];
+    out.push(policy.log_prob_and_score(&[1.7], 0, 2, &mut score).unwrap());
+    out.push(score[0]);
+    pinned(
+        "kernel outputs",
+        &out,
+        &[
+            0.17040332491269983,
+            0.06590195627678742,
+            0.7636947188105129,
+            0.5,
+            0.0,
+            0.5,
+            3.7294971219779627,
+            -799.6867383124818,
+            0.45815162343977067,
+            0.45815162343977067,
+            0.08369675312045878,
+            -2.4006420470308734,
+            -0.9427301067828707,
         ],
         KERNEL,
     );
