@@ -263,11 +263,14 @@ fn set_data(data: &mut Option<PathBuf>, path: PathBuf) -> Result<(), String> {
 }
 
 fn run(args: &Args) -> Result<(), Box<dyn std::error::Error>> {
-    let data = read_csv(&args.data, &CsvOptions::default()).map_err(|e| match e {
+    let (data, report) = read_csv(&args.data, &CsvOptions::default()).map_err(|e| match e {
         // The I/O error already names the file.
         rlgrad::Error::Io { .. } => e.to_string(),
         _ => format!("{}: {e}", args.data.display()),
     })?;
+    for warning in &report.warnings {
+        eprintln!("fit_csv: warning: {}: {warning}", args.data.display());
+    }
     let n_states = data.n_states().max(1);
     let n_actions = data.n_actions().max(2);
 

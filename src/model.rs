@@ -65,8 +65,8 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// # Errors
     /// [`Error::InvalidOption`] if a size is 0, or if a buffer of the likelihood would exceed
     /// [`MAX_FLOATS`](crate::check::MAX_FLOATS): the values and their second-order
-    /// sensitivities (S·A·K_rule² numbers, K_rule the rule's parameters) or the observation
-    /// model's second derivatives (A·A, so at most 16 384 actions); [`Error::InvalidLayout`]
+    /// sensitivities (S·A·K_rule² numbers, K_rule the rule's parameters), or more than
+    /// [`MAX_ACTIONS`](crate::check::MAX_ACTIONS) actions; [`Error::InvalidLayout`]
     /// if the rule and the observation model use the same parameter name.
     pub fn new(rule: L, obs: O, n_states: usize, n_actions: usize) -> Result<Self> {
         let rule_params = rule.params();
@@ -78,12 +78,17 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             "the values and their second-order sensitivities (n_states x n_actions x rule \
              parameters squared)",
         )?;
-        check::floats(
-            &[n_actions, n_actions],
-            "n_actions",
-            n_actions,
-            "the observation model's second derivatives (n_actions x n_actions)",
-        )?;
+        if n_actions > check::MAX_ACTIONS {
+            return Err(Error::invalid_option(
+                "n_actions",
+                n_actions,
+                format!(
+                    "a model has at most {} actions (MAX_ACTIONS: the observation model's \
+                     n_actions x n_actions second derivatives fit in MAX_FLOATS)",
+                    check::MAX_ACTIONS
+                ),
+            ));
+        }
         let mut specs = rule_params;
         specs.extend(obs.params());
         let layout = ParamLayout::new(specs)?;

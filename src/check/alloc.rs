@@ -21,6 +21,11 @@ use crate::error::{Error, Result};
 /// ```
 pub const MAX_FLOATS: usize = 1 << 28;
 
+/// The most actions a model can have: 2¹⁴ = 16 384, so that the observation model's A × A
+/// second derivatives fit in [`MAX_FLOATS`]. The CSV reader refuses a larger action at its
+/// line (a typo such as `1000000` would otherwise size a model by it).
+pub const MAX_ACTIONS: usize = 1 << 14;
+
 /// The product of `factors` as a number of floats, if one buffer may hold that many (at most
 /// [`MAX_FLOATS`]; the product must not overflow either); else [`Error::InvalidOption`] for
 /// the option `name` = `value`, saying which buffer (`what`) would be too large. The one

@@ -31,7 +31,7 @@
 
 mod alloc;
 
-pub use self::alloc::MAX_FLOATS;
+pub use self::alloc::{MAX_ACTIONS, MAX_FLOATS};
 pub(crate) use self::alloc::{filled, floats, reserve, square_zeros};
 
 use ndarray::{ArrayView1, ArrayViewMut2};

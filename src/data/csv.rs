@@ -6,41 +6,155 @@
 //! not be contiguous; within one, trial numbers must strictly increase in file order.
 //! Subjects and sessions keep the order in which they first appear.
 //!
-//! Every bad row is reported with its line number and column name.
+//! Actions are 0-based unless [`CsvOptions::action_base`] says the file counts from 1 (as
+//! Matlab, R and hBayesDM's files do); read as 0-based, such a file would be fitted as a model
+//! with an extra arm that is never chosen, so a file whose lowest action is above 0 gets a
+//! warning in the [`CsvReport`]. (States need no base: a state that never occurs does not
+//! change a likelihood.)
+//!
+//! Every bad row is reported with its exact line number (LF, CRLF and CR line ends alike,
+//! blank lines counted) and its column name. An action or state too large for any model
+//! (a typo such as `1000000`) is refused at its line, before anything is sized by it.
 
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
+use super::lines::Lines;
 use super::{Dataset, NO_STATE, Session, Subject};
+use crate::check::{MAX_ACTIONS, MAX_FLOATS};
 use crate::error::{Error, Result};
 
+/// The index of the first action in a file: 0 (the default; Python and most tools) or 1
+/// (Matlab, R, hBayesDM). It is subtracted as the file is read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ActionBase {
+    /// Actions are 0, 1, 2, …
+    #[default]
+    Zero,
+    /// Actions are 1, 2, 3, …
+    One,
+}
+
+impl ActionBase {
+    /// 0 or 1.
+    pub fn value(self) -> u32 {
+        match self {
+            ActionBase::Zero => 0,
+            ActionBase::One => 1,
+        }
+    }
+}
+
 /// Options for [`read_csv`].
-#[derive(Clone, Debug, Default)]
+///
+/// ```
+/// use rlgrad::data::{ActionBase, CsvOptions, read_csv_from};
+/// let options = CsvOptions { action_base: ActionBase::One, ..CsvOptions::default() };
+/// let (data, _) = read_csv_from("subject,trial,action,reward\ns,1,1,0\ns,2,2,1\n".as_bytes(), &options)?;
+/// assert_eq!(data.subjects()[0].sessions()[0].actions(), &[0, 1]);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CsvOptions {
-    /// If set, an action ≥ this is an error at the line where it occurs.
+    /// If set, an action ≥ this (after the base is subtracted) is an error at the line where
+    /// it occurs.
     pub n_actions: Option<usize>,
     /// If set, a state or next state ≥ this is an error at the line where it occurs.
     pub n_states: Option<usize>,
+    /// The file's first action index (see [`ActionBase`]).
+    pub action_base: ActionBase,
+    /// The field separator: `b','` by default (`b';'` or `b'\t'` for files from some
+    /// spreadsheets and experiment software).
+    pub delimiter: u8,
 }
 
-/// Reads a dataset from a CSV file.
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            n_actions: None,
+            n_states: None,
+            action_base: ActionBase::default(),
+            delimiter: b',',
+        }
+    }
+}
+
+/// What a read found besides the data: how much, and what deserves a look.
 ///
-/// # Errors
-/// [`Error::Io`] if the file cannot be read; otherwise as [`read_csv_from`].
-///
-/// ```no_run
-/// let data = rlgrad::data::read_csv("choices.csv", &Default::default())?;
-/// println!("{} subjects, {} trials", data.len(), data.n_trials());
+/// ```
+/// use rlgrad::data::{CsvOptions, CsvWarning, read_csv_from};
+/// let (_, report) = read_csv_from("subject,trial,action,reward\ns,1,1,0\ns,2,2,1\n".as_bytes(),
+///     &CsvOptions::default())?;
+/// assert_eq!(report.rows, 2);
+/// assert!(matches!(report.warnings[0], CsvWarning::NoActionZero { lowest: 1 }));
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<Dataset> {
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CsvReport {
+    /// Data rows read (blank lines not counted).
+    pub rows: usize,
+    /// Things that are not errors but may be mistakes.
+    pub warnings: Vec<CsvWarning>,
+}
+
+/// A finding of [`read_csv`] that is not an error but may be a mistake.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum CsvWarning {
+    /// The file was read with actions counted from 0, but its lowest action is `lowest` > 0:
+    /// action 0 never occurs. If the file counts actions from 1, the model would get an arm
+    /// that is never chosen (and biased estimates); read it with
+    /// [`ActionBase::One`](ActionBase::One).
+    NoActionZero {
+        /// The lowest action in the file.
+        lowest: u32,
+    },
+}
+
+impl std::fmt::Display for CsvWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CsvWarning::NoActionZero { lowest } => write!(
+                f,
+                "no action is 0 (the lowest is {lowest}): if the file counts actions from 1, \
+                 read it with the action base 1 (CsvOptions::action_base = ActionBase::One; \
+                 fit_csv --action-base 1), or the model gets an arm that is never chosen"
+            ),
+        }
+    }
+}
+
+impl std::fmt::Display for CsvReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows", self.rows)?;
+        for w in &self.warnings {
+            write!(f, "\nwarning: {w}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads a dataset from a CSV file (the whole file; see the module docs for the format).
+///
+/// # Errors
+/// [`Error::Io`] naming the path if it cannot be read (missing, a directory, no permission);
+/// otherwise as [`read_csv_from`].
+///
+/// ```no_run
+/// use rlgrad::data::{CsvOptions, read_csv};
+/// let (data, report) = read_csv("choices.csv", &CsvOptions::default())?;
+/// println!("{} subjects, {} trials; {report}", data.len(), data.n_trials());
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub fn read_csv(path: impl AsRef<Path>, options: &CsvOptions) -> Result<(Dataset, CsvReport)> {
     let path = path.as_ref();
-    let file = std::fs::File::open(path).map_err(|source| Error::Io {
+    let io = |source| Error::Io {
         path: path.to_path_buf(),
         source,
-    })?;
-    read_csv_from(std::io::BufReader::new(file), options)
+    };
+    let bytes = std::fs::read(path).map_err(io)?;
+    read_csv_bytes(&bytes, options)
 }
 
 /// Column positions found in the header.
@@ -55,9 +169,41 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_header(header: &csv::StringRecord) -> Result<Self> {
+    fn from_header(header: &csv::StringRecord, delimiter: u8) -> Result<Self> {
         if header.iter().all(str::is_empty) {
             return Err(Error::empty_data("csv input is empty (no header, no rows)"));
+        }
+        if header.len() == 1 {
+            let only = &header[0];
+            if let Some(sep) = [';', '\t', ','].into_iter().find(|&c| only.contains(c))
+                && sep as u32 != u32::from(delimiter)
+            {
+                let shown = if sep == '\t' {
+                    "\\t".to_string()
+                } else {
+                    sep.to_string()
+                };
+                return Err(Error::CsvHeader {
+                    reason: format!(
+                        "the header `{only}` is one column: the file looks separated by \
+                         `{shown}`, not `{}`; set the delimiter (CsvOptions::delimiter; \
+                         fit_csv --delimiter '{shown}')",
+                        char::from(delimiter).escape_default()
+                    ),
+                });
+            }
+        }
+        for (i, h) in header.iter().enumerate() {
+            if let Some(j) = header.iter().take(i).position(|o| o == h) {
+                return Err(Error::CsvHeader {
+                    reason: format!(
+                        "column `{h}` appears twice (columns {} and {}): which one holds the \
+                         data is ambiguous",
+                        j + 1,
+                        i + 1
+                    ),
+                });
+            }
         }
         let find = |name: &str| header.iter().position(|h| h == name);
         if find("subject").is_none() && header.iter().any(|h| h.parse::<f64>().is_ok()) {
@@ -101,44 +247,67 @@ struct Building {
     next_states: Vec<u32>,
 }
 
-/// Reads a dataset from any reader of CSV text (see the module docs for the format).
+/// Reads a dataset from any reader of CSV text (see the module docs for the format). The
+/// whole input is read first, so that line numbers can be exact.
 ///
 /// # Errors
+/// - [`Error::Io`]: the reader fails (path `<reader>`);
 /// - [`Error::EmptyData`]: empty input, or a header without rows;
-/// - [`Error::CsvHeader`]: no header, or a required column missing;
+/// - [`Error::CsvHeader`]: no header, a required column missing, a column name twice, or a
+///   header that is one column holding another separator (the error names the option);
 /// - [`Error::CsvRow`]: a row with the wrong number of fields or invalid UTF-8;
-/// - [`Error::CsvField`]: a non-numeric, negative or out-of-range action or state, a
-///   non-numeric or non-finite reward, an empty subject, a trial number that is not an integer
-///   or does not increase within its session. Each names the line and the column.
+/// - [`Error::CsvField`]: a non-numeric, negative, below-the-base, out-of-range or too large
+///   action or state, a non-numeric or non-finite reward, an empty subject, a trial number that
+///   is not an integer or does not increase within its session. Each names the line and the
+///   column.
 ///
 /// ```
+/// use rlgrad::data::{CsvOptions, read_csv_from};
 /// let text = "subject,trial,action,reward\ns1,1,0,1\ns1,2,1,0\ns2,1,1,1\n";
-/// let data = rlgrad::data::read_csv_from(text.as_bytes(), &Default::default())?;
-/// assert_eq!(data.len(), 2);
-/// let bad = "subject,trial,action,reward\ns1,1,0,1\ns1,2,-1,0\n";
-/// let err = rlgrad::data::read_csv_from(bad.as_bytes(), &Default::default()).unwrap_err();
-/// assert_eq!(err.to_string(), "csv line 3, column `action`: value `-1` is negative");
+/// let (data, report) = read_csv_from(text.as_bytes(), &CsvOptions::default())?;
+/// assert_eq!((data.len(), report.rows), (2, 3));
+/// let bad = "subject,trial,action,reward\r\ns1,1,0,1\r\n\r\ns1,2,-1,0\r\n";
+/// let err = read_csv_from(bad.as_bytes(), &CsvOptions::default()).unwrap_err();
+/// assert_eq!(err.to_string(), "csv line 4, column `action`: value `-1` is negative");
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset> {
+pub fn read_csv_from<R: Read>(mut reader: R, options: &CsvOptions) -> Result<(Dataset, CsvReport)> {
+    let mut bytes = Vec::new();
+    reader.read_to_end(&mut bytes).map_err(|source| Error::Io {
+        path: "<reader>".into(),
+        source,
+    })?;
+    read_csv_bytes(&bytes, options)
+}
+
+/// The reader proper, on the whole input.
+fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvReport)> {
+    let lines = Lines::new(bytes);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
         .trim(csv::Trim::All)
-        .from_reader(reader);
-    let header = rdr.headers().map_err(|e| row_error(1, e))?.clone();
-    let cols = Columns::from_header(&header)?;
+        .delimiter(options.delimiter)
+        .from_reader(bytes);
+    let header = rdr.headers().map_err(|e| row_error(&lines, e))?.clone();
+    let cols = Columns::from_header(&header, options.delimiter)?;
+    let base = options.action_base.value();
 
     let mut sessions: Vec<Building> = Vec::new();
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
+    let mut rows = 0;
+    let mut lowest_action = u32::MAX;
     loop {
         let more = rdr
             .read_record(&mut record)
-            .map_err(|e| row_error(rdr.position().line(), e))?;
+            .map_err(|e| row_error(&lines, e))?;
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
+        rows += 1;
+        let line = record
+            .position()
+            .map_or(0, |p| lines.line_of_record(p.byte()));
         let field = |i: usize| record.get(i).unwrap_or("");
         let bad = |col: usize, reason: &str| Error::CsvField {
             line,
@@ -155,17 +324,16 @@ pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset
         let trial: i64 = field(cols.trial)
             .parse()
             .map_err(|_| bad(cols.trial, "is not an integer trial number"))?;
-        let action = parse_index(field(cols.action), options.n_actions, "n_actions")
+        let action = parse_action(field(cols.action), base, options.n_actions)
             .map_err(|r| bad(cols.action, &r))?;
+        lowest_action = lowest_action.min(action + base);
         let state = match cols.state {
-            Some(c) => {
-                parse_index(field(c), options.n_states, "n_states").map_err(|r| bad(c, &r))?
-            }
+            Some(c) => parse_state(field(c), options.n_states).map_err(|r| bad(c, &r))?,
             None => 0,
         };
         let next_state = match cols.next_state {
             Some(c) if !field(c).is_empty() => {
-                parse_index(field(c), options.n_states, "n_states").map_err(|r| bad(c, &r))?
+                parse_state(field(c), options.n_states).map_err(|r| bad(c, &r))?
             }
             _ => NO_STATE,
         };
@@ -218,7 +386,14 @@ pub fn read_csv_from<R: Read>(reader: R, options: &CsvOptions) -> Result<Dataset
     if sessions.is_empty() {
         return Err(Error::empty_data("csv input has a header but no data rows"));
     }
-    assemble(sessions, cols.next_state.is_some())
+    let mut warnings = Vec::new();
+    if base == 0 && lowest_action > 0 {
+        warnings.push(CsvWarning::NoActionZero {
+            lowest: lowest_action,
+        });
+    }
+    let data = assemble(sessions, cols.next_state.is_some())?;
+    Ok((data, CsvReport { rows, warnings }))
 }
 
 /// Groups sessions by subject (in order of first appearance) and validates through the
@@ -249,37 +424,65 @@ fn assemble(sessions: Vec<Building>, has_next: bool) -> Result<Dataset> {
     Dataset::new(subjects)
 }
 
-/// Parses a non-negative integer index below an optional limit; the error is the reason.
-fn parse_index(text: &str, limit: Option<usize>, what: &str) -> std::result::Result<u32, String> {
+/// A non-negative integer (a "1.0" written by some tools is accepted, anything fractional
+/// is not); the error is the reason.
+fn parse_index(text: &str) -> std::result::Result<u64, String> {
     if text.is_empty() {
         return Err("is empty (drop missed trials before fitting)".to_string());
     }
     let v: i64 = match text.parse() {
         Ok(v) => v,
-        Err(_) => {
-            // Accept "1.0" written by some tools, reject anything fractional.
-            match text.parse::<f64>() {
-                Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
-                _ => return Err("is not a non-negative integer".to_string()),
-            }
-        }
+        Err(_) => match text.parse::<f64>() {
+            Ok(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => f as i64,
+            _ => return Err("is not a non-negative integer".to_string()),
+        },
     };
-    if v < 0 {
-        return Err("is negative".to_string());
+    u64::try_from(v).map_err(|_| "is negative".to_string())
+}
+
+/// An action: at least the base, then 0-based below [`MAX_ACTIONS`] and the optional limit.
+fn parse_action(text: &str, base: u32, limit: Option<usize>) -> std::result::Result<u32, String> {
+    let v = parse_index(text)?;
+    if v < u64::from(base) {
+        return Err(format!(
+            "is below the action base {base} (the file's actions are read as counted from \
+             {base})"
+        ));
     }
-    if v >= i64::from(NO_STATE) {
-        return Err(format!("is too large (max {})", NO_STATE - 1));
+    let a = v - u64::from(base);
+    if a >= MAX_ACTIONS as u64 {
+        return Err(format!(
+            "is too large: a model has at most {MAX_ACTIONS} actions (a typo?)"
+        ));
     }
     if let Some(n) = limit
-        && v as usize >= n
+        && a >= n as u64
     {
-        return Err(format!("is out of range (must be below {what} = {n})"));
+        return Err(format!("is out of range (must be below n_actions = {n})"));
+    }
+    Ok(a as u32)
+}
+
+/// A state or next state: 0-based below [`MAX_FLOATS`] (no model has more states) and the
+/// optional limit.
+fn parse_state(text: &str, limit: Option<usize>) -> std::result::Result<u32, String> {
+    let v = parse_index(text)?;
+    if v >= MAX_FLOATS as u64 {
+        return Err(format!(
+            "is too large: a model has at most {MAX_FLOATS} states (a typo?)"
+        ));
+    }
+    if let Some(n) = limit
+        && v >= n as u64
+    {
+        return Err(format!("is out of range (must be below n_states = {n})"));
     }
     Ok(v as u32)
 }
 
-fn row_error(line: u64, e: csv::Error) -> Error {
-    let line = e.position().map_or(line, |p| p.line());
+/// A row the csv parser refused, at its exact line.
+fn row_error(lines: &Lines, e: csv::Error) -> Error {
+    let line = e.position().map_or(1, |p| lines.line_of_record(p.byte()));
     let reason = match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..
@@ -295,7 +498,7 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> Result<Dataset> {
-        read_csv_from(text.as_bytes(), &CsvOptions::default())
+        read_csv_from(text.as_bytes(), &CsvOptions::default()).map(|(d, _)| d)
     }
 
     fn field_error(text: &str) -> (u64, String, String) {
@@ -388,6 +591,7 @@ mod tests {
         let opts = CsvOptions {
             n_actions: Some(2),
             n_states: Some(1),
+            ..CsvOptions::default()
         };
         let err = read_csv_from(format!("{HEAD}a,1,1,0,2,1\n").as_bytes(), &opts).unwrap_err();
         assert!(err.to_string().contains("below n_actions = 2"), "{err}");

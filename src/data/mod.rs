@@ -20,8 +20,9 @@
 //! ```
 
 mod csv;
+mod lines;
 
-pub use self::csv::{CsvOptions, read_csv, read_csv_from};
+pub use self::csv::{ActionBase, CsvOptions, CsvReport, CsvWarning, read_csv, read_csv_from};
 
 use crate::check;
 use crate::error::{Error, Result};

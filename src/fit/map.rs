@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::Serialize;
 
+use super::identification::{Identification, identify};
 use super::minimize::{MaximizeOptions, Maximum, Minimize, maximize};
 use crate::check;
 use crate::data::{Dataset, Subject};
@@ -37,6 +38,12 @@ pub struct MapOptions {
     pub hessian_floor: f64,
     /// Fit subjects in parallel with rayon (in the current rayon pool).
     pub parallel: bool,
+    /// A parameter whose Laplace posterior variance on θ is at least this fraction of the
+    /// prior's is flagged as weakly identified (see [`Identification`]); in (0, 1\].
+    pub weak_variance_ratio: f64,
+    /// A bounded parameter whose 95% interval covers at least this fraction of its natural
+    /// range is flagged as weakly identified; in (0, 1\].
+    pub weak_range_fraction: f64,
 }
 
 impl Default for MapOptions {
@@ -46,6 +53,8 @@ impl Default for MapOptions {
             optimizer: MaximizeOptions::default(),
             hessian_floor: 1e-8,
             parallel: true,
+            weak_variance_ratio: 0.5,
+            weak_range_fraction: 0.5,
         }
     }
 }
@@ -54,7 +63,16 @@ impl MapOptions {
     fn check(&self) -> Result<()> {
         self.optimizer.check()?;
         check::at_least_one("n_starts", self.n_starts)?;
-        check::positive("hessian_floor", self.hessian_floor)
+        check::positive("hessian_floor", self.hessian_floor)?;
+        for (name, v) in [
+            ("weak_variance_ratio", self.weak_variance_ratio),
+            ("weak_range_fraction", self.weak_range_fraction),
+        ] {
+            if !(v > 0.0 && v <= 1.0) {
+                return Err(Error::invalid_option(name, v, "must be in (0, 1]"));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -105,6 +123,37 @@ pub struct MapFit {
     pub log_det_hessian: f64,
     /// Posterior covariance of θ ≈ H⁻¹ (after repair).
     pub covariance: Array2<f64>,
+    /// BIC = −2 log p(choices | θ̂) + K ln(n_trials), at the MAP estimate.
+    pub bic: f64,
+    /// AIC = −2 log p(choices | θ̂) + 2K, at the MAP estimate.
+    pub aic: f64,
+    /// Per parameter, whether the data informed it or the prior decided it (see
+    /// [`Identification`]).
+    pub identification: Vec<Identification>,
+}
+
+impl MapFit {
+    /// The names of the weakly identified parameters (empty when the data informed all).
+    ///
+    /// ```
+    /// use rlgrad::prelude::*;
+    /// // Always arm 0, always rewarded: nothing tells the learning rate apart.
+    /// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+    /// let session = Session::bandit("1", vec![0; 40], vec![1.0; 40])?;
+    /// let data = Dataset::new(vec![Subject::new("s", vec![session])?])?;
+    /// let prior = MvGaussian::isotropic(2, 0.0, 9.0)?;
+    /// let mut rng = ChaCha8Rng::seed_from_u64(1);
+    /// let fits = rlgrad::fit::map(&model, &data, &prior, &MapOptions::default(), &mut rng)?;
+    /// assert!(fits[0].fit().unwrap().weakly_identified().contains(&"alpha"));
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    pub fn weakly_identified(&self) -> Vec<&str> {
+        self.identification
+            .iter()
+            .filter(|i| i.weak)
+            .map(|i| i.name.as_str())
+            .collect()
+    }
 }
 
 /// A subject whose fit failed, and why.
@@ -382,6 +431,18 @@ where
     let layout = model.layout();
     let names: Vec<String> = layout.names().map(str::to_string).collect();
     let theta_se = laplace.covariance.diag().mapv(f64::sqrt);
+    let prior_sd = prior.marginal_sd();
+    let identification = identify(
+        layout,
+        m.theta.view(),
+        theta_se.view(),
+        prior_sd.as_ref().map(|sd| sd.view()),
+        options.weak_variance_ratio,
+        options.weak_range_fraction,
+    );
+    let k = model.n_params() as f64;
+    let bic = -2.0 * log_likelihood + k * (subject.n_trials() as f64).ln();
+    let aic = -2.0 * log_likelihood + 2.0 * k;
     let nat_se: Vec<f64> = layout
         .specs()
         .iter()
@@ -410,6 +471,9 @@ where
         hessian_min_eigenvalue: laplace.min_eigenvalue,
         log_det_hessian: laplace.log_det,
         covariance: laplace.covariance,
+        bic,
+        aic,
+        identification,
     })
 }
 

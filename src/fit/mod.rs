@@ -9,9 +9,11 @@
 //!   standard errors and how the optimiser stopped. A subject whose fit fails is reported,
 //!   never dropped.
 
+mod identification;
 mod map;
 mod minimize;
 
+pub use self::identification::Identification;
 pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };

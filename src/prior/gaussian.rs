@@ -189,6 +189,11 @@ impl Prior for MvGaussian {
         self.mean.clone()
     }
 
+    /// √diag(Σ).
+    fn marginal_sd(&self) -> Option<Array1<f64>> {
+        Some(self.cov.diag().mapv(f64::sqrt))
+    }
+
     /// θ = μ + L z with z ~ N(0, I).
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Array1<f64> {
         let z: Array1<f64> = (0..self.dim())

@@ -21,4 +21,10 @@ pub trait Prior: Term {
     fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> Array1<f64>
     where
         Self: Sized;
+
+    /// The marginal standard deviation of each entry of θ, if the prior has one (a fit compares
+    /// its posterior with it to flag weakly identified parameters). `None` by default.
+    fn marginal_sd(&self) -> Option<Array1<f64>> {
+        None
+    }
 }

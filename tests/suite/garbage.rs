@@ -580,7 +580,7 @@ fn logistic_apply_stays_within_its_bounds() {
 fn read_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(), TestCaseError> {
     let n_lines = bytes.iter().filter(|&&b| b == b'\n' || b == b'\r').count() as u64 + 1;
     match read_csv_from(bytes, options) {
-        Ok(d) => {
+        Ok((d, _)) => {
             check_dataset(&d)?;
             if let Some(n) = options.n_actions {
                 prop_assert!(d.n_actions() <= n);
@@ -693,7 +693,7 @@ proptest! {
     ) {
         let mut bytes = b"subject,session,trial,state,action,reward,next_state\n".to_vec();
         bytes.extend(body);
-        let options = CsvOptions { n_actions: limits.0, n_states: limits.1 };
+        let options = CsvOptions { n_actions: limits.0, n_states: limits.1, ..CsvOptions::default() };
         read_bytes(&bytes, &options)?;
     }
 
@@ -703,10 +703,10 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 0..5),
     ) {
         // The unmutated file is read, completely.
-        let d = read_csv_from(text.as_bytes(), &CsvOptions::default()).unwrap();
+        let (d, _) = read_csv_from(text.as_bytes(), &CsvOptions::default()).unwrap();
         prop_assert_eq!(d.n_trials(), text.lines().count() - 1);
         read_bytes(&mutate(&text, &mutations), &CsvOptions::default())?;
-        let limited = CsvOptions { n_actions: Some(2), n_states: Some(2) };
+        let limited = CsvOptions { n_actions: Some(2), n_states: Some(2), ..CsvOptions::default() };
         read_bytes(&mutate(&text, &mutations), &limited)?;
     }
 }
