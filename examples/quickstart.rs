@@ -13,7 +13,14 @@
 //!    subjects converged, needed a repaired Hessian or failed, and how long the fit took.
 //!
 //! Everything random comes from one seeded `ChaCha8Rng`, so the output is reproducible.
+//!
+//! It takes no arguments: `-h` or `--help` prints a short usage and exits with status 0; any
+//! other argument is refused with status 2. Status 1 means a step failed (the message says
+//! which). When stdout is closed early (`quickstart | head`), the rest of the output is
+//! dropped quietly and the status is 0.
 
+use std::io::Write;
+use std::process::ExitCode;
 use std::time::Instant;
 
 use ndarray::arr1;
@@ -28,6 +35,22 @@ mod stats;
 
 use stats::pearson;
 
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::Stream;
+
+const USAGE: &str = "\
+Parameter recovery for Rescorla-Wagner + softmax on a two-armed reversal bandit: simulate
+40 subjects, fit each by MAP, print true against fitted parameters and the recovery.
+
+usage: quickstart [-h | --help]
+
+  -h, --help   print this help
+
+It takes no other arguments; everything is seeded, so the output is reproducible.
+Exit status: 0 ran, 1 a step failed, 2 bad arguments.";
+
 const N_SUBJECTS: usize = 40;
 const N_TRIALS: usize = 200;
 const SEED: u64 = 2024;
@@ -40,7 +63,47 @@ struct Truth {
     beta: f64,
 }
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
+fn main() -> ExitCode {
+    let mut out = cli::stdout();
+    let mut err = cli::stderr();
+    let status = match cli::operands(std::env::args_os().skip(1)) {
+        Ok(cli::Command::Help) => {
+            writeln!(out, "{USAGE}");
+            0
+        }
+        Ok(cli::Command::Run(files)) if files.is_empty() => match run(&mut out) {
+            Ok(()) => 0,
+            Err(e) => {
+                writeln!(err, "quickstart: error: {e}");
+                1
+            }
+        },
+        Ok(cli::Command::Run(files)) => {
+            writeln!(
+                err,
+                "quickstart: takes no arguments, got `{}`",
+                files[0].display()
+            );
+            writeln!(err, "run `quickstart --help` for usage");
+            2
+        }
+        Err(message) => {
+            writeln!(err, "quickstart: {message}");
+            writeln!(err, "run `quickstart --help` for usage");
+            2
+        }
+    };
+    match out.finish() {
+        Ok(()) => ExitCode::from(status),
+        Err(e) => {
+            writeln!(err, "quickstart: error: cannot write to stdout: {e}");
+            ExitCode::from(status.max(1))
+        }
+    }
+}
+
+/// The whole program: simulate, fit, print.
+fn run(out: &mut Stream<impl Write>) -> Result<(), Box<dyn std::error::Error>> {
     let mut rng = ChaCha8Rng::seed_from_u64(SEED);
     let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
     let bandit = Bandit::new(vec![0.8, 0.2])?.with_reversals(50)?;
@@ -71,23 +134,32 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let prior = MvGaussian::diagonal(arr1(&[0.0, 1.0]), arr1(&[1.5 * 1.5, 1.0]))?;
     let options = MapOptions::default();
 
-    println!("rlgrad quickstart: parameter recovery, Rescorla–Wagner + softmax");
-    println!(
+    writeln!(
+        out,
+        "rlgrad quickstart: parameter recovery, Rescorla–Wagner + softmax"
+    );
+    writeln!(
+        out,
         "{N_SUBJECTS} subjects x {N_TRIALS} trials, two-armed bandit (p = 0.8 / 0.2, reversing \
          every 50 trials)"
     );
-    println!("population: logit(alpha) ~ N(-0.5, 0.7^2), log(beta) ~ N(1.2, 0.5^2)");
-    println!(
+    writeln!(
+        out,
+        "population: logit(alpha) ~ N(-0.5, 0.7^2), log(beta) ~ N(1.2, 0.5^2)"
+    );
+    writeln!(
+        out,
         "prior:      logit(alpha) ~ N(0, 1.5^2),    log(beta) ~ N(1, 1^2); MAP from {} starts",
         options.n_starts
     );
-    println!();
+    writeln!(out);
 
     let start = Instant::now();
     let fits = rlgrad::fit::map(&model, &data, &prior, &options, &mut rng)?;
     let elapsed = start.elapsed();
 
-    println!(
+    writeln!(
+        out,
         "{:<8} {:>10} {:>18} {:>10} {:>18}  converged",
         "subject", "true alpha", "fitted alpha", "true beta", "fitted beta"
     );
@@ -96,7 +168,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             SubjectFit::Fitted(f) => {
                 let alpha = estimate(f, "alpha");
                 let beta = estimate(f, "beta");
-                println!(
+                writeln!(
+                    out,
                     "{:<8} {:>10.3} {:>18} {:>10.3} {:>18}  {}",
                     f.subject,
                     truth.alpha,
@@ -106,16 +179,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     convergence(f)
                 );
             }
-            SubjectFit::Failed(e) => println!(
+            SubjectFit::Failed(e) => writeln!(
+                out,
                 "{:<8} {:>10.3} {:>18} {:>10.3} {:>18}  failed: {}",
                 e.subject, truth.alpha, "-", truth.beta, "-", e.error
             ),
         }
     }
     if fits.len() > SHOW_ROWS {
-        println!("... ({} more subjects not shown)", fits.len() - SHOW_ROWS);
+        writeln!(
+            out,
+            "... ({} more subjects not shown)",
+            fits.len() - SHOW_ROWS
+        );
     }
-    println!();
+    writeln!(out);
 
     // Recovery over the subjects that have a fit (failed subjects are counted below).
     let pairs: Vec<(&MapFit, &Truth)> = fits
@@ -123,7 +201,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .zip(&truths)
         .filter_map(|(fit, truth)| fit.fit().map(|f| (f, truth)))
         .collect();
-    println!(
+    writeln!(
+        out,
         "recovery on the natural scale ({} fitted subjects):",
         pairs.len()
     );
@@ -136,7 +215,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .unzip();
         let bias = fitted.iter().zip(&truth).map(|(f, t)| f - t).sum::<f64>() / truth.len() as f64;
-        println!(
+        writeln!(
+            out,
             "  {name:<5}  r(true, fitted) = {:.3}   mean bias (fitted - true) = {bias:+.3}",
             pearson(&truth, &fitted)
         );
@@ -145,11 +225,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let converged = pairs.iter().filter(|(f, _)| f.converged).count();
     let repaired = pairs.iter().filter(|(f, _)| f.hessian_repaired).count();
     let failed = fits.len() - pairs.len();
-    println!(
+    writeln!(
+        out,
         "converged: {converged}/{}   repaired Hessian: {repaired}   failed: {failed}",
         fits.len()
     );
-    println!(
+    writeln!(
+        out,
         "fit time: {:.3} s ({} subjects, {} threads)",
         elapsed.as_secs_f64(),
         fits.len(),

@@ -1,7 +1,8 @@
 //! A softmax policy learns a 4-armed Bernoulli bandit by REINFORCE, once with each baseline.
 //!
 //! Run: `cargo run --release --example reinforce_bandit [-- path/to/plot.svg]`
-//! (the plot goes to `target/reinforce_bandit.svg` without an argument).
+//! (the plot goes to `target/reinforce_bandit.svg` without an argument); `--help` (or `-h`)
+//! prints the usage.
 //!
 //! 1. The bandit (`env::Bandit`) pays 1 with probability 0.2, 0.4, 0.6, 0.8 by arm; every
 //!    reward is shifted by +2, a constant no policy should care about but which a missing
@@ -15,9 +16,22 @@
 //!    (shift removed), averaged over runs; the table summarises them.
 //!
 //! Everything random comes from seeded `ChaCha8Rng`s, so the output is reproducible.
+//!
+//! The plot's path is checked before the run (its directory must exist and be writable; it
+//! must not be a directory), so a bad path fails at once, naming it. The plot is written
+//! atomically (a temporary file in the same directory, renamed into place): an interrupted
+//! run or an error never leaves half a file, and an existing file is untouched until the
+//! rename. Only the default path's directory (`target/`) is created when missing. When stdout
+//! is closed early (`reinforce_bandit | head -3`), the rest of the table is dropped quietly and
+//! the plot is still written.
+//!
+//! Exit status: 0 ran, 1 the plot could not be written (or stdout failed), 2 bad arguments
+//! (an unknown option, more than one path).
 
 use std::error::Error;
-use std::path::PathBuf;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use ndarray::Array1;
 use plotters::prelude::*;
@@ -28,6 +42,26 @@ use rlgrad::prelude::*;
 // The sample statistics the tests use (`Stats`: means, variances, standard errors).
 #[path = "../tests/common/stats.rs"]
 mod stats;
+
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::{OutputFile, Stream};
+
+const USAGE: &str = "\
+REINFORCE on a 4-armed Bernoulli bandit, once with each baseline: estimator variance at the
+start, learning curves, and an SVG plot of the curves.
+
+usage: reinforce_bandit [PLOT.svg]
+
+  PLOT.svg     where to write the plot (default target/reinforce_bandit.svg); its
+               directory must exist; written atomically
+  -h, --help   print this help
+
+Exit status: 0 ran, 1 the plot could not be written, 2 bad arguments.";
+
+/// Where the plot goes without an argument.
+const DEFAULT_PLOT: &str = "target/reinforce_bandit.svg";
 
 const PROBS: [f64; 4] = [0.2, 0.4, 0.6, 0.8];
 const SHIFT: f64 = 2.0;
@@ -121,8 +155,10 @@ fn learn(
     Ok((curve, finals))
 }
 
-fn plot(path: &PathBuf, curves: &[(String, Vec<f64>)]) -> Result<(), Box<dyn Error>> {
-    let root = SVGBackend::new(path, (900, 560)).into_drawing_area();
+/// The SVG text of the learning curves.
+fn plot(curves: &[(String, Vec<f64>)]) -> Result<String, Box<dyn Error>> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
         .caption(
@@ -157,29 +193,93 @@ fn plot(path: &PathBuf, curves: &[(String, Vec<f64>)]) -> Result<(), Box<dyn Err
         .border_style(BLACK)
         .draw()?;
     root.present()?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    Ok(svg)
 }
 
-fn main() -> Result<(), Box<dyn Error>> {
-    let out = std::env::args().nth(1).map_or_else(
-        || PathBuf::from("target/reinforce_bandit.svg"),
-        PathBuf::from,
-    );
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+fn main() -> ExitCode {
+    let mut out = cli::stdout();
+    let mut err = cli::stderr();
+    let status = match parse_args() {
+        Ok(None) => {
+            writeln!(out, "{USAGE}");
+            0
+        }
+        Ok(Some(path)) => match check_plot(&path) {
+            Err(message) => {
+                writeln!(err, "reinforce_bandit: error: {message}");
+                1
+            }
+            Ok(plot_file) => match run(&mut out, &plot_file) {
+                Ok(()) => 0,
+                Err(e) => {
+                    writeln!(err, "reinforce_bandit: error: {e}");
+                    1
+                }
+            },
+        },
+        Err(message) => {
+            writeln!(err, "reinforce_bandit: {message}");
+            writeln!(err, "run `reinforce_bandit --help` for usage");
+            2
+        }
+    };
+    match out.finish() {
+        Ok(()) => ExitCode::from(status),
+        Err(e) => {
+            writeln!(err, "reinforce_bandit: error: cannot write to stdout: {e}");
+            ExitCode::from(status.max(1))
+        }
     }
+}
+
+/// The plot's path, or `None` for help. `Err` is a message for the user.
+fn parse_args() -> Result<Option<PathBuf>, String> {
+    match cli::operands(std::env::args_os().skip(1))? {
+        cli::Command::Help => Ok(None),
+        cli::Command::Run(files) => match <[PathBuf; 1]>::try_from(files) {
+            Ok([path]) => Ok(Some(path)),
+            Err(files) if files.is_empty() => Ok(Some(PathBuf::from(DEFAULT_PLOT))),
+            Err(files) => Err(format!(
+                "one plot path at most, got {}: {}",
+                files.len(),
+                files
+                    .iter()
+                    .map(|f| format!("`{}`", f.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    }
+}
+
+/// Checks the plot's path (see [`OutputFile::check`]); the default's directory, the build
+/// directory, is created if missing.
+fn check_plot(path: &Path) -> Result<OutputFile, String> {
+    if path == Path::new(DEFAULT_PLOT) {
+        std::fs::create_dir_all("target")
+            .map_err(|e| format!("cannot create the directory target: {e}"))?;
+    }
+    OutputFile::check(path)
+}
+
+/// The whole program: the table on `out`, then the plot into `plot_file`.
+fn run(out: &mut Stream<impl Write>, plot_file: &OutputFile) -> Result<(), Box<dyn Error>> {
     let policy = SoftmaxPolicy::logits(1, 4)?;
     let best = PROBS.iter().copied().fold(f64::MIN, f64::max);
     let start = exact(&policy, &[0.0; 4])?.0;
 
-    println!(
+    writeln!(
+        out,
         "4-armed bandit p = {PROBS:?} (+{SHIFT} to every reward), softmax over logits, N = {N}"
     );
-    println!(
+    writeln!(
+        out,
         "\n| baseline | variance / none at theta = 0 | bias (SE) | J after 50 | J after 300 | \
          mean J over steps | steps to 90% of the way to {best} |"
     );
-    println!("|---|---|---|---|---|---|---|");
+    writeln!(out, "|---|---|---|---|---|---|---|");
     let mut curves = Vec::new();
     let mut none_var = None;
     for (i, b) in baselines().into_iter().enumerate() {
@@ -203,7 +303,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             Baseline::RunningAverage { decay } => format!("running average ({decay})"),
             _ => b.name().to_string(),
         };
-        println!(
+        writeln!(
+            out,
             "| {name} | {:.3} | {bias:.1} | {:.3} | {:.3} ± {sd:.3} | {mean_j:.3} | {reach} |",
             var / none,
             curve[50],
@@ -211,12 +312,18 @@ fn main() -> Result<(), Box<dyn Error>> {
         );
         curves.push((name, curve));
     }
-    println!(
+    writeln!(
+        out,
         "\nbias: the mean of {VARIANCE_BATCHES} estimates against the exact gradient, in \
          standard errors (the batch mean is biased by (N-1)/N = {:.3}); ± is the sd over runs.",
         (N - 1) as f64 / N as f64
     );
-    plot(&out, &curves)?;
-    println!("learning curves written to {}", out.display());
+    let svg = plot(&curves)?;
+    plot_file.write(|w| w.write_all(svg.as_bytes()))?;
+    writeln!(
+        out,
+        "learning curves written to {}",
+        plot_file.path().display()
+    );
     Ok(())
 }

@@ -1,6 +1,8 @@
 //! Policy evaluation with the two-layer TD critic and the normalised replay update.
 //!
-//! Run: `cargo run --release --example td_critic [-- plot.svg]`
+//! Run: `cargo run --release --example td_critic [-- plot.svg]` (the plot goes to
+//! `td_critic.svg` in the current directory without an argument); `--help` (or `-h`) prints
+//! the usage.
 //!
 //! The task is a deterministic chain of 6 states with actions left and right. Moving right
 //! from the last state ends the episode with reward 1; every other step costs 0.1. The
@@ -23,6 +25,21 @@
 //! The chain, the policy and the exact solve are `Chain` in `tests/common/chain.rs`, which
 //! `tests/suite/critic.rs` runs with 5 states; this program compiles the same file (below) rather
 //! than a copy of it.
+//!
+//! The plot's path is checked before the run (its directory must exist and be writable; it
+//! must not be a directory), so a bad path fails at once, naming it. The plot is written
+//! atomically (a temporary file in the same directory, renamed into place): an interrupted
+//! run or an error never leaves half a file, and an existing file is untouched until the
+//! rename. When stdout is closed early (`td_critic | head -3`), the rest of the output is
+//! dropped quietly and the plot is still written.
+//!
+//! Exit status: 0 ran, 1 the run failed or the plot could not be written (or stdout failed),
+//! 2 bad arguments (an unknown option, more than one path).
+
+use std::error::Error;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 use ndarray::Array1;
 use plotters::prelude::*;
@@ -34,6 +51,27 @@ use rlgrad::critic::{Activation, NormalizedUpdate, ReplayBuffer, ShallowCritic, 
 mod chain;
 
 use chain::Chain;
+
+#[path = "common/cli.rs"]
+mod cli;
+
+use cli::{OutputFile, Stream};
+
+const USAGE: &str = "\
+Policy evaluation on a 6-state chain with the two-layer TD critic and the normalised replay
+update: TD and value errors during training, the final value table, the contraction's
+spectral radius, and an SVG plot of the errors.
+
+usage: td_critic [PLOT.svg]
+
+  PLOT.svg     where to write the plot (default td_critic.svg); its directory must
+               exist; written atomically
+  -h, --help   print this help
+
+Exit status: 0 ran, 1 the run failed or the plot could not be written, 2 bad arguments.";
+
+/// Where the plot goes without an argument.
+const DEFAULT_PLOT: &str = "td_critic.svg";
 
 const N_STATES: usize = 6;
 const GAMMA: f64 = 0.9;
@@ -50,10 +88,64 @@ const CHAIN: Chain = Chain {
     gamma: GAMMA,
 };
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "td_critic.svg".to_string());
+fn main() -> ExitCode {
+    let mut out = cli::stdout();
+    let mut err = cli::stderr();
+    let status = match parse_args() {
+        Ok(None) => {
+            writeln!(out, "{USAGE}");
+            0
+        }
+        Ok(Some(path)) => match OutputFile::check(&path) {
+            Err(message) => {
+                writeln!(err, "td_critic: error: {message}");
+                1
+            }
+            Ok(plot_file) => match run(&mut out, &plot_file) {
+                Ok(()) => 0,
+                Err(e) => {
+                    writeln!(err, "td_critic: error: {e}");
+                    1
+                }
+            },
+        },
+        Err(message) => {
+            writeln!(err, "td_critic: {message}");
+            writeln!(err, "run `td_critic --help` for usage");
+            2
+        }
+    };
+    match out.finish() {
+        Ok(()) => ExitCode::from(status),
+        Err(e) => {
+            writeln!(err, "td_critic: error: cannot write to stdout: {e}");
+            ExitCode::from(status.max(1))
+        }
+    }
+}
+
+/// The plot's path, or `None` for help. `Err` is a message for the user.
+fn parse_args() -> Result<Option<PathBuf>, String> {
+    match cli::operands(std::env::args_os().skip(1))? {
+        cli::Command::Help => Ok(None),
+        cli::Command::Run(files) => match <[PathBuf; 1]>::try_from(files) {
+            Ok([path]) => Ok(Some(path)),
+            Err(files) if files.is_empty() => Ok(Some(PathBuf::from(DEFAULT_PLOT))),
+            Err(files) => Err(format!(
+                "one plot path at most, got {}: {}",
+                files.len(),
+                files
+                    .iter()
+                    .map(|f| format!("`{}`", f.display()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        },
+    }
+}
+
+/// The whole program: training and the tables on `out`, then the plot into `plot_file`.
+fn run(out: &mut Stream<impl Write>, plot_file: &OutputFile) -> Result<(), Box<dyn Error>> {
     let q = CHAIN.exact_q();
 
     let critic = ShallowCritic::with_features(CHAIN.one_hot(), HIDDEN, Activation::Tanh)?;
@@ -64,15 +156,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let eta = 0.9 * buffer.step_size_bound(); // 8 / M, valid while the buffer fills
     let update = NormalizedUpdate::new(eta, GAMMA)?;
 
-    println!("rlgrad td_critic: policy evaluation on a {N_STATES}-state chain, gamma = {GAMMA}");
-    println!(
+    writeln!(
+        out,
+        "rlgrad td_critic: policy evaluation on a {N_STATES}-state chain, gamma = {GAMMA}"
+    );
+    writeln!(
+        out,
         "critic: one-hot(x, u) -> {HIDDEN} tanh -> Q, {} weights; replay buffer M = {CAPACITY}, \
          eta = {eta:.4} (8/M = {:.4})",
         critic.dim(),
         8.0 / CAPACITY as f64
     );
-    println!();
-    println!(
+    writeln!(out);
+    writeln!(
+        out,
         "{:>8} {:>14} {:>16}",
         "update", "RMS TD error", "max |Q̂ - Q^π|"
     );
@@ -90,17 +187,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (worst, _) = CHAIN.value_error(&critic, &omega, &q, &mut ws)?;
             history.push((k, rms, worst));
             if k % REPORT_EVERY == 0 || k == 1 {
-                println!("{k:>8} {rms:>14.3e} {worst:>16.3e}");
+                writeln!(out, "{k:>8} {rms:>14.3e} {worst:>16.3e}");
             }
         }
     }
 
     let (worst, table) = CHAIN.value_error(&critic, &omega, &q, &mut ws)?;
-    println!();
-    println!("{:>5} {:>6} {:>12} {:>12}", "state", "action", "Q^π", "Q̂");
+    writeln!(out);
+    writeln!(
+        out,
+        "{:>5} {:>6} {:>12} {:>12}",
+        "state", "action", "Q^π", "Q̂"
+    );
     for x in 0..N_STATES {
         for (u, name) in ["left", "right"].iter().enumerate() {
-            println!(
+            writeln!(
+                out,
                 "{x:>5} {name:>6} {:>12.6} {:>12.6}",
                 q[2 * x + u],
                 table[2 * x + u]
@@ -114,25 +216,30 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let output_only = update.with_trainable(Trainable::OutputLayer);
     let rho_w1 = output_only.spectral_radius(&critic, &buffer, omega.view(), &mut ws)?;
     let (first, last) = (history[0], history[history.len() - 1]);
-    println!();
-    println!(
+    writeln!(out);
+    writeln!(
+        out,
         "RMS TD error {:.3e} -> {:.3e} over {UPDATES} updates; final max |Q̂ - Q^π| = {worst:.3e}",
         first.1, last.1
     );
-    println!(
+    writeln!(
+        out,
         "spectral radius of the contraction matrix at the final weights: {rho:.6} over all {} \
          weights (12 distinct transitions excite at most 12 directions), {rho_w1:.6} over the \
          {HIDDEN} output weights",
         critic.dim()
     );
 
-    plot(&out, &history)?;
-    println!("plot written to {out}");
+    let svg = plot(&history)?;
+    plot_file.write(|w| w.write_all(svg.as_bytes()))?;
+    writeln!(out, "plot written to {}", plot_file.path().display());
     Ok(())
 }
 
-fn plot(path: &str, history: &[(usize, f64, f64)]) -> Result<(), Box<dyn std::error::Error>> {
-    let root = SVGBackend::new(path, (800, 480)).into_drawing_area();
+/// The SVG text of the error curves.
+fn plot(history: &[(usize, f64, f64)]) -> Result<String, Box<dyn Error>> {
+    let mut svg = String::new();
+    let root = SVGBackend::with_string(&mut svg, (800, 480)).into_drawing_area();
     root.fill(&WHITE)?;
     let values = || history.iter().flat_map(|h| [h.1, h.2]).filter(|v| *v > 0.0);
     let floor = values().fold(f64::INFINITY, f64::min).min(1.0) / 3.0;
@@ -174,5 +281,7 @@ fn plot(path: &str, history: &[(usize, f64, f64)]) -> Result<(), Box<dyn std::er
         .border_style(BLACK)
         .draw()?;
     root.present()?;
-    Ok(())
+    drop(chart);
+    drop(root);
+    Ok(svg)
 }
