@@ -25,7 +25,7 @@
 use ndarray::{Array1, Array2, ArrayView1};
 
 use crate::check;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// Settings for the finite differences.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,16 +59,42 @@ where
     F: FnMut(ArrayView1<f64>) -> Result<Array1<f64>>,
 {
     opts.check()?;
+    check::finite_theta(theta, |_| "?".to_string())?;
     let k = theta.len();
     let mut x = theta.to_owned();
+    // Every evaluation must give the same number of finite outputs (the first fixes it), at
+    // a finite point, and every difference must be finite: an error otherwise, never a panic
+    // or a NaN.
+    let mut m: Option<usize> = None;
+    let mut eval = |x: &Array1<f64>| -> Result<Array1<f64>> {
+        check::finite_theta(x, |i| format!("theta + step along {i}"))?;
+        let y = f(x.view())?;
+        if m.is_none() {
+            // The jacobian will hold outputs × θ numbers: sized before it is built.
+            let what = "a finite-difference jacobian (outputs x theta)";
+            check::floats(&[y.len(), k], "theta", k, what)?;
+        }
+        let want = *m.get_or_insert(y.len());
+        check::len("outputs of the differentiated function", want, y.len())?;
+        if let Some((i, v)) = check::first_non_finite(&y) {
+            let what = format!("output {i} of the differentiated function (= {v})");
+            return Err(Error::non_finite_result(what, x.to_vec()));
+        }
+        Ok(y)
+    };
     let mut central = |i: usize, h: f64, x: &mut Array1<f64>| -> Result<Array1<f64>> {
         let x0 = x[i];
         x[i] = x0 + h;
-        let up = f(x.view())?;
+        let up = eval(x)?;
         x[i] = x0 - h;
-        let down = f(x.view())?;
+        let down = eval(x)?;
         x[i] = x0;
-        Ok((up - down) / (2.0 * h))
+        let d = (up - down) / (2.0 * h);
+        if let Some((j, v)) = check::first_non_finite(&d) {
+            let what = format!("central difference of output {j} along theta[{i}] (= {v})");
+            return Err(Error::non_finite_result(what, x.to_vec()));
+        }
+        Ok(d)
     };
     let mut cols: Vec<Array1<f64>> = Vec::with_capacity(k);
     for i in 0..k {
@@ -80,6 +106,10 @@ where
         } else {
             d1
         };
+        if let Some((j, v)) = check::first_non_finite(&col) {
+            let what = format!("extrapolated difference of output {j} along theta[{i}] (= {v})");
+            return Err(Error::non_finite_result(what, theta.to_vec()));
+        }
         cols.push(col);
     }
     let m = cols.first().map_or(0, Array1::len);

@@ -114,29 +114,31 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         self.model
     }
 
-    fn workspace<const ORDER: usize>(&self) -> Workspace {
+    /// The buffers of one evaluation at `ORDER`: only what that order uses (a value-only pass
+    /// allocates the value table and nothing of the derivatives), allocated fallibly. The
+    /// sizes are within [`MAX_FLOATS`](crate::check::MAX_FLOATS), checked by [`Model::new`].
+    fn workspace<const ORDER: usize>(&self) -> Result<Workspace> {
         let shape = self.model.shape();
         let kl = self.model.n_rule_params();
         let k = self.model.n_params();
         let ko = k - kl;
         let (n, na) = (shape.len(), shape.n_actions);
-        let (dl, el) = match ORDER {
-            order::VALUE => (0, 0),
-            order::GRADIENT => (n * kl, 0),
-            _ => (n * kl, n * kl * kl),
+        let sizes = match ORDER {
+            order::VALUE => [n, 0, 0, 0, 0, 0, 0],
+            order::GRADIENT => [n, n * kl, 0, k, 0, 0, 0],
+            _ => [n, n * kl, n * kl * kl, k, k * k, na * kl, kl * kl],
         };
-        let sizes = [n, dl, el, k, k * k, na * kl, kl * kl];
         // The loop lends the observation stack arrays when the problem is small enough.
         let obs = if Self::fits_on_stack(na, k) {
-            ObsBuffers::new(0, 0)
+            ObsBuffers::for_order(0, 0, order::VALUE)?
         } else {
-            ObsBuffers::new(na, ko)
+            ObsBuffers::for_order(na, ko, ORDER)?
         };
-        Workspace {
-            buf: vec![0.0; sizes.iter().sum()],
+        Ok(Workspace {
+            buf: check::filled(sizes.iter().sum(), 0.0, "likelihood workspace")?,
             sizes,
             obs,
-        }
+        })
     }
 
     /// Whether the loop accumulates in its stack arrays (see [`Self::session_sized`]).
@@ -398,7 +400,7 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
 
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
         let nat = self.model.natural_checked(theta)?;
-        let mut ws = self.workspace::<{ order::VALUE }>();
+        let mut ws = self.workspace::<{ order::VALUE }>()?;
         let ll = self.run::<{ order::VALUE }>(&nat, &mut ws);
         self.check_finite(ll, &[], &[], theta)?;
         Ok(ll)
@@ -412,8 +414,9 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
     ) -> Result<f64> {
         // θ first, through the layout, so a bad entry is named by its parameter.
         let nat = self.model.natural_checked(theta)?;
+        check::alpha(alpha)?;
         check::len("gradient buffer", self.dim(), grad.len())?;
-        let mut ws = self.workspace::<{ order::GRADIENT }>();
+        let mut ws = self.workspace::<{ order::GRADIENT }>()?;
         let ll = self.run::<{ order::GRADIENT }>(&nat, &mut ws);
         let parts = ws.parts();
         // ∂/∂θₖ = g′ₖ ∂/∂ψₖ, in place.
@@ -435,9 +438,10 @@ impl<L: LearningRule, O: Observation> Term for Likelihood<'_, L, O> {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         let nat = self.model.natural_checked(theta)?;
+        check::alpha(alpha)?;
         check::len("gradient buffer", self.dim(), grad.len())?;
         check::hessian_shape(self.dim(), &hess)?;
-        let mut ws = self.workspace::<{ order::HESSIAN }>();
+        let mut ws = self.workspace::<{ order::HESSIAN }>()?;
         let ll = self.run::<{ order::HESSIAN }>(&nat, &mut ws);
         let parts = ws.parts();
         let (g, h) = (parts.g, parts.h);

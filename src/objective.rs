@@ -135,6 +135,7 @@ impl Term for Objective<'_> {
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
         self.check_theta(theta)?;
+        check::alpha(alpha)?;
         check::len("gradient buffer", self.dim, grad.len())?;
         let mut total = 0.0;
         for t in &self.terms {
@@ -162,6 +163,7 @@ impl Term for Objective<'_> {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         self.check_theta(theta)?;
+        check::alpha(alpha)?;
         check::len("gradient buffer", self.dim, grad.len())?;
         check::hessian_shape(self.dim, &hess)?;
         let mut total = 0.0;

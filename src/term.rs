@@ -31,6 +31,7 @@ use crate::fd;
 ///     fn add_value_and_grad(&self, theta: ArrayView1<f64>, alpha: f64,
 ///                           mut grad: ArrayViewMut1<f64>) -> Result<f64> {
 ///         rlgrad::check::term_args(self.dim(), theta, grad.len())?;
+///         rlgrad::check::alpha(alpha)?;
 ///         grad.scaled_add(-alpha, &theta);
 ///         Ok(-0.5 * theta.dot(&theta))
 ///     }
@@ -58,7 +59,8 @@ pub trait Term: Send + Sync {
     /// Returns g(θ) and adds `alpha · ∇g(θ)` into `grad`.
     ///
     /// # Errors
-    /// Wrong lengths, non-finite θ, or a non-finite result.
+    /// Wrong lengths, non-finite θ, a non-finite `alpha` ([`check::alpha`](crate::check::alpha):
+    /// it would write NaN or ±∞ into the buffer), or a non-finite result.
     fn add_value_and_grad(
         &self,
         theta: ArrayView1<f64>,
@@ -102,6 +104,7 @@ pub trait Term: Send + Sync {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         check::hessian_shape(self.dim(), &hess)?;
+        check::alpha(alpha)?;
         let value = self.add_value_and_grad(theta, alpha, grad.view_mut())?;
         let h = hessian_of_gradient(self, theta, &fd::FdOptions::default())?;
         hess.scaled_add(alpha, &h);

@@ -22,9 +22,10 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 
-use ndarray::{Array1, Array2, ArrayView1};
+use ndarray::{Array1, ArrayView1};
 
 use crate::Term;
+use crate::check;
 use crate::error::{Error, Result};
 
 use self::fd::FdOptions;
@@ -178,7 +179,7 @@ pub fn check_hessian<T: Term + ?Sized>(
 ) -> Result<Comparison> {
     let k = term.dim();
     let mut g = Array1::zeros(k);
-    let mut h = Array2::zeros((k, k));
+    let mut h = check::square_matrix(k, "the checked term's hessian")?;
     term.value_grad_hessian(theta, g.view_mut(), h.view_mut())?;
     let n = fd::hessian_of_gradient(term, theta, &options.fd)?;
     Ok(Comparison::new(
@@ -226,7 +227,8 @@ impl std::fmt::Display for TermReport {
 /// - `add_value_and_grad(θ, α, g)` and `add_value_grad_hessian(θ, α, g, h)` add exactly α·∇g
 ///   and α·∇²g into buffers that already hold data;
 /// - the overwriting forms ignore what their buffers held;
-/// - the Hessian is symmetric.
+/// - the Hessian is symmetric;
+/// - the `add_` methods refuse a non-finite alpha (NaN, ±∞).
 ///
 /// # Errors
 /// Whatever the term returns at θ or at the perturbed points.
@@ -246,10 +248,12 @@ pub fn check_term<T: Term + ?Sized>(
     let mut g2 = Array1::from_elem(k, 1.0);
     let v2 = term.add_value_and_grad(theta, 2.5, g2.view_mut())?;
     let mut g3 = Array1::from_elem(k, f64::NAN);
-    let mut h3 = Array2::from_elem((k, k), f64::NAN);
+    let mut h3 = check::square_matrix(k, "the checked term's hessian")?;
+    h3.fill(f64::NAN);
     let v3 = term.value_grad_hessian(theta, g3.view_mut(), h3.view_mut())?;
     let mut g4 = Array1::from_elem(k, 1.0);
-    let mut h4 = Array2::from_elem((k, k), 1.0);
+    let mut h4 = check::square_matrix(k, "the checked term's hessian")?;
+    h4.fill(1.0);
     let v4 = term.add_value_grad_hessian(theta, 2.5, g4.view_mut(), h4.view_mut())?;
     for (name, v) in [
         ("value_and_grad", v1),
@@ -300,6 +304,20 @@ pub fn check_term<T: Term + ?Sized>(
     }
     if g1.iter().chain(h3.iter()).any(|x| !x.is_finite()) {
         contract.push("an overwriting form left a non-finite entry in its buffer".to_string());
+    }
+    // A non-finite alpha would write NaN or ±∞ into the caller's buffer: it must be refused.
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut g = Array1::zeros(k);
+        let mut h = check::square_matrix(k, "the checked term's hessian")?;
+        if term.add_value_and_grad(theta, bad, g.view_mut()).is_ok() {
+            contract.push(format!("add_value_and_grad accepted alpha = {bad}"));
+        }
+        if term
+            .add_value_grad_hessian(theta, bad, g.view_mut(), h.view_mut())
+            .is_ok()
+        {
+            contract.push(format!("add_value_grad_hessian accepted alpha = {bad}"));
+        }
     }
     Ok(TermReport {
         gradient,

@@ -76,6 +76,13 @@ pub(crate) fn square_zeros(dim: usize, what: &str) -> Result<Vec<f64>> {
     filled(len, 0.0, what)
 }
 
+/// A zeroed dim × dim matrix, within [`MAX_FLOATS`] and allocated fallibly; the errors name
+/// `what`.
+pub(crate) fn square_matrix(dim: usize, what: &str) -> Result<ndarray::Array2<f64>> {
+    let data = square_zeros(dim, what)?;
+    Ok(ndarray::Array2::from_shape_vec((dim, dim), data).expect("dim * dim entries"))
+}
+
 /// Room for `additional` more entries in `v` (amortised growth, as `Vec::reserve`), allocated
 /// fallibly; [`Error::InvalidOption`] for the option `name` = `value` if the memory cannot be
 /// had (`v` is then unchanged). `name` and `value` are formatted only on failure (pass

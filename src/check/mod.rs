@@ -10,7 +10,7 @@
 //! | [`square_len`] | a k × k buffer of the wrong length | [`Error::DimensionMismatch`] |
 //! | [`index`] | a state, action or block outside its range | [`Error::IndexOutOfRange`] |
 //! | [`finite_theta`], [`theta`] | a NaN or infinite entry of θ | [`Error::NonFiniteTheta`] |
-//! | [`term_args`], [`hessian_shape`] | what every [`Term`](crate::Term) method checks | the above |
+//! | [`term_args`], [`hessian_shape`], [`alpha`] | what every [`Term`](crate::Term) method checks | the above |
 //! | [`finite_input`], [`finite_inputs`] | a NaN or infinite input number (a reward, a weight, a sample) | [`Error::NonFiniteInput`] |
 //! | [`finite_result`] | a computation that overflowed | [`Error::NonFiniteResult`] |
 //! | [`finite_input_with`], [`finite_inputs_with`] | the same, named lazily (no allocation unless it fails) | [`Error::NonFiniteInput`] |
@@ -32,7 +32,7 @@
 mod alloc;
 
 pub use self::alloc::{MAX_ACTIONS, MAX_FLOATS};
-pub(crate) use self::alloc::{filled, floats, reserve, square_zeros};
+pub(crate) use self::alloc::{filled, floats, reserve, square_matrix, square_zeros};
 
 use ndarray::{ArrayView1, ArrayViewMut2};
 
@@ -133,6 +133,17 @@ pub fn term_args(dim: usize, theta: ArrayView1<f64>, grad_len: usize) -> Result<
     len("theta", dim, theta.len())?;
     len("gradient buffer", dim, grad_len)?;
     finite_theta(theta, |_| "?".to_string())
+}
+
+/// Checks the `alpha` of an axpy method (`add_value_and_grad`, `add_estimate`, …): a NaN or
+/// infinite alpha would write NaN or ±∞ into the caller's buffer, so every such method refuses
+/// it before touching the buffer.
+///
+/// # Errors
+/// [`Error::NonFiniteInput`] naming `alpha`.
+#[inline]
+pub fn alpha(alpha: f64) -> Result<()> {
+    finite_input("alpha", alpha)
 }
 
 /// Checks that a Hessian buffer is `dim × dim`.

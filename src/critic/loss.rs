@@ -188,6 +188,7 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         alpha: f64,
         grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
+        check::alpha(alpha)?;
         self.pass(theta, alpha, grad, false, false)
     }
 
@@ -210,6 +211,7 @@ impl<M: FeatureMap> Term for TdLoss<'_, M> {
         let c = self.critic;
         let (dim, p) = (c.dim(), c.hidden());
         c.check_weights(theta)?;
+        check::alpha(alpha)?;
         check::len("gradient buffer", dim, grad.len())?;
         check::hessian_shape(dim, &hess)?;
         let mut ws = c.workspace();

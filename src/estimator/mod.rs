@@ -182,7 +182,7 @@ pub(crate) fn finish(
     theta: Theta<'_>,
 ) -> Result<()> {
     check::len("gradient buffer", acc.len(), grad.len())?;
-    check::finite_input("alpha", alpha)?;
+    check::alpha(alpha)?;
     let bad = acc.iter().zip(grad.iter()).any(|(&a, &g)| {
         let x = alpha * a;
         !(a.is_finite() && x.is_finite() && (g + x).is_finite())

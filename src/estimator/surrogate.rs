@@ -85,6 +85,7 @@ fn add_value_and_grad<S: SurrogateParts>(
     grad: ArrayViewMut1<f64>,
 ) -> Result<f64> {
     check::term_args(s.dim(), theta, grad.len())?;
+    check::alpha(alpha)?;
     let th = contiguous(&theta);
     let mut acc = vec![0.0; s.dim()];
     let value = s.value_grad_into(&th, &mut acc)?;
@@ -104,9 +105,10 @@ fn add_value_grad_hessian<S: SurrogateParts>(
     let k = s.dim();
     check::hessian_shape(k, &hess)?;
     check::term_args(k, theta, grad.len())?;
+    check::alpha(alpha)?;
     let th = contiguous(&theta);
     let h = if s.exact_hessian() {
-        let mut h = vec![0.0; k * k];
+        let mut h = check::square_zeros(k, "the surrogate's hessian")?;
         s.add_exact_hessian(&th, &mut h)?;
         h
     } else {

@@ -134,7 +134,7 @@ impl<'t, T: Term + ?Sized> Minimize<'t, T> {
     pub fn cost_hessian(&self, theta: &Array1<f64>) -> Result<Array2<f64>> {
         let k = self.term.dim();
         let mut grad = Array1::zeros(k);
-        let mut hess = Array2::zeros((k, k));
+        let mut hess = check::square_matrix(k, "the cost's hessian")?;
         self.term.add_value_grad_hessian(
             theta.view(),
             -1.0 / self.scale,
@@ -175,6 +175,10 @@ impl<T: Term + ?Sized> Hessian for Minimize<'_, T> {
     }
 }
 
+/// The most L-BFGS correction pairs [`MaximizeOptions::history`] may ask for (the optimiser
+/// reserves room for all of them at once; 3 to 20 is usual).
+pub const MAX_HISTORY: usize = 1024;
+
 /// Settings for [`maximize`].
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct MaximizeOptions {
@@ -184,7 +188,7 @@ pub struct MaximizeOptions {
     pub grad_tol: f64,
     /// A run counts as converged when the final gradient norm is at most this.
     pub converged_grad_norm: f64,
-    /// Number of L-BFGS correction pairs kept.
+    /// Number of L-BFGS correction pairs kept, 1 to [`MAX_HISTORY`].
     pub history: usize,
 }
 
@@ -210,7 +214,18 @@ impl MaximizeOptions {
         }
         check::non_negative("grad_tol", self.grad_tol)?;
         check::positive("converged_grad_norm", self.converged_grad_norm)?;
-        check::at_least_one("history", self.history)
+        check::at_least_one("history", self.history)?;
+        if self.history > MAX_HISTORY {
+            return Err(Error::invalid_option(
+                "history",
+                self.history,
+                format!(
+                    "must be at most {MAX_HISTORY} (L-BFGS reserves room for every pair up \
+                     front; 3 to 20 is usual)"
+                ),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -257,6 +272,13 @@ pub fn maximize<T: Term + ?Sized>(
 ) -> Result<Maximum> {
     options.check()?;
     check::len("start", term.dim(), start.len())?;
+    let pairs = format_args!("L-BFGS's correction pairs (history x 2 x dim)");
+    check::floats(
+        &[options.history, 2, term.dim()],
+        "history",
+        options.history,
+        pairs,
+    )?;
     let mut problem = Minimize::new(term);
     let x0 = start.to_owned();
     // Evaluate the start through the adapter: errors here are the caller's to see. (argmin

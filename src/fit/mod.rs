@@ -17,4 +17,4 @@ pub use self::identification::Identification;
 pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };
-pub use self::minimize::{MaximizeOptions, Maximum, Minimize, maximize};
+pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximize};

@@ -25,7 +25,9 @@ mod softmax;
 
 pub use self::softmax::Softmax;
 
+use crate::check;
 use crate::error::Result;
+use crate::learning::order;
 use crate::params::ParamSpec;
 
 /// A log-probability as ℓ = shift − ln(norm), norm ≥ 1 (see the module docs).
@@ -85,12 +87,13 @@ pub struct ObsDerivs<'a> {
 /// ```
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
 /// use rlgrad::{learning::order, observation::Observation};
-/// let mut buffers = ObsBuffers::new(3, 1);
+/// let mut buffers = ObsBuffers::new(3, 1)?;
 /// let choice = Choice { action: 2, previous: None };
 /// let lp = Softmax::new().log_prob::<{ order::GRADIENT }>(
 ///     &[1.0], &[0.0, 0.0, 0.0], choice, &mut buffers.derivs());
 /// assert!((lp.value() + 3f64.ln()).abs() < 1e-15);
 /// assert!((buffers.dq[2] - 2.0 / 3.0).abs() < 1e-15);
+/// # Ok::<(), rlgrad::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObsBuffers {
@@ -109,16 +112,47 @@ pub struct ObsBuffers {
 }
 
 impl ObsBuffers {
-    /// Zeroed buffers for `n_actions` actions and `n_params` parameters.
-    pub fn new(n_actions: usize, n_params: usize) -> Self {
-        ObsBuffers {
-            dq: vec![0.0; n_actions],
-            dpsi: vec![0.0; n_params],
-            hqq: vec![0.0; n_actions * n_actions],
-            hqp: vec![0.0; n_actions * n_params],
-            hpp: vec![0.0; n_params * n_params],
-            work: vec![0.0; n_actions],
-        }
+    /// Zeroed buffers for `n_actions` actions and `n_params` parameters, every order.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) if a buffer would exceed
+    /// [`MAX_FLOATS`](crate::check::MAX_FLOATS) numbers (more than
+    /// [`MAX_ACTIONS`](crate::check::MAX_ACTIONS) actions, say) or cannot be allocated.
+    pub fn new(n_actions: usize, n_params: usize) -> Result<Self> {
+        Self::for_order(n_actions, n_params, order::HESSIAN)
+    }
+
+    /// Zeroed buffers for the derivatives up to `order` ([`order`]); the fields of higher
+    /// orders are empty. `work` has `n_actions` entries at every order.
+    ///
+    /// ```
+    /// use rlgrad::{learning::order, observation::ObsBuffers};
+    /// let b = ObsBuffers::for_order(3, 1, order::GRADIENT)?;
+    /// assert_eq!((b.dq.len(), b.hqq.len(), b.work.len()), (3, 0, 3));
+    /// assert!(ObsBuffers::new(1 << 20, 1).is_err()); // 2⁴⁰ second derivatives
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`ObsBuffers::new`].
+    pub fn for_order(n_actions: usize, n_params: usize, order: usize) -> Result<Self> {
+        let sized = |a: usize, b: usize, used: bool, what: &str| -> Result<Vec<f64>> {
+            if !used {
+                return Ok(Vec::new());
+            }
+            let len = check::floats(&[a, b], "n_actions", n_actions, what)?;
+            check::filled(len, 0.0, what)
+        };
+        let first = order >= order::GRADIENT;
+        let second = order >= order::HESSIAN;
+        Ok(ObsBuffers {
+            dq: sized(n_actions, 1, first, "dq")?,
+            dpsi: sized(n_params, 1, first, "dpsi")?,
+            hqq: sized(n_actions, n_actions, second, "hqq (n_actions x n_actions)")?,
+            hqp: sized(n_actions, n_params, second, "hqp")?,
+            hpp: sized(n_params, n_params, second, "hpp")?,
+            work: sized(n_actions, 1, true, "work")?,
+        })
     }
 
     /// The buffers as an [`ObsDerivs`].
@@ -140,7 +174,7 @@ impl ObsBuffers {
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
 /// use rlgrad::{learning::order, observation::Observation};
 /// let softmax = Softmax::new();
-/// let mut buffers = ObsBuffers::new(3, 1);
+/// let mut buffers = ObsBuffers::new(3, 1)?;
 /// let choice = Choice { action: 0, previous: None };
 /// let lp = softmax.log_prob::<{ order::HESSIAN }>(&[2.0], &[1.0, 0.5, 0.0], choice,
 ///     &mut buffers.derivs());
@@ -148,6 +182,7 @@ impl ObsBuffers {
 /// softmax.probabilities(&[2.0], &[1.0, 0.5, 0.0], None, &mut p);
 /// assert!((lp.value() - p[0].ln()).abs() < 1e-15);
 /// assert!((buffers.dq[0] - 2.0 * (1.0 - p[0])).abs() < 1e-15); // β(1 − π_a)
+/// # Ok::<(), rlgrad::Error>(())
 /// ```
 pub trait Observation: Send + Sync {
     /// The model's natural parameters, in the order it reads them from ψ, with their default

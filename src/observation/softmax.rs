@@ -45,7 +45,7 @@ use crate::params::{ParamSpec, Transform};
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
 /// use rlgrad::{learning::order, observation::Observation};
 /// let sm = Softmax::new();
-/// let mut out = ObsBuffers::new(2, 1);
+/// let mut out = ObsBuffers::new(2, 1)?;
 /// let choice = Choice { action: 0, previous: None };
 /// let l = sm
 ///     .log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out.derivs())
@@ -53,6 +53,7 @@ use crate::params::{ParamSpec, Transform};
 /// // p(a=0) = σ(2)
 /// assert!((l - (1.0 / (1.0 + (-2.0f64).exp())).ln()).abs() < 1e-15);
 /// assert!((out.dpsi[0] - (1.0 - 1.0 / (1.0 + (-2.0f64).exp()))).abs() < 1e-15);
+/// # Ok::<(), rlgrad::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Softmax {

@@ -40,6 +40,7 @@ impl GaussianMean {
     /// small or large that 1/σ² or ln σ² overflows.
     pub fn new(dim: usize, sigma: f64) -> Result<Self> {
         check::at_least_one("dim", dim)?;
+        check::floats(&[dim], "dim", dim, "a sample (one vector of dim entries)")?;
         let inv_var = 1.0 / (sigma * sigma);
         let log_norm = -0.5 * dim as f64 * (2.0 * std::f64::consts::PI * sigma * sigma).ln();
         if !(sigma.is_finite() && sigma > 0.0 && inv_var.is_finite() && log_norm.is_finite()) {
@@ -116,6 +117,7 @@ impl ScoreFunction for GaussianMean {
         score: &mut [f64],
     ) -> Result<f64> {
         self.check(theta, z)?;
+        check::alpha(alpha)?;
         check::len("score buffer", self.dim, score.len())?;
         let lp = self.log_prob_checked(theta, z)?;
         let c = alpha * self.inv_var;
@@ -142,12 +144,11 @@ impl ScoreFunction for GaussianMean {
         hess: &mut [f64],
     ) -> Result<bool> {
         self.check(theta, z)?;
+        check::alpha(alpha)?;
         check::square_len("hessian buffer", self.dim, hess.len())?;
-        let h = -alpha * self.inv_var;
-        if !h.is_finite() {
-            // −α/σ² overflows only for an α that is itself not finite (1/σ² is checked finite).
-            return Err(Error::non_finite_input("alpha", alpha));
-        }
+        let h = check::finite_result(-alpha * self.inv_var, theta, || {
+            "gaussian log-density hessian (-alpha / sigma²)".to_string()
+        })?;
         for i in 0..self.dim {
             hess[i * self.dim + i] += h;
         }

@@ -143,7 +143,7 @@ pub fn softmax_score(
     check::len("dz", n, dz.len())?;
     check::len("score buffer", n, out.len())?;
     check::index("action", action, n)?;
-    check::finite_input("alpha", alpha)?;
+    check::alpha(alpha)?;
     if let Some(j) = probs.iter().position(|p| !(0.0..=1.0).contains(p)) {
         let (what, p) = (format!("probability {j}"), probs[j]);
         return Err(if p.is_finite() {

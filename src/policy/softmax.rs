@@ -202,6 +202,7 @@ impl Policy for SoftmaxPolicy {
         score_block: &mut [f64],
     ) -> Result<f64> {
         check::index("action", action, self.n_actions)?;
+        check::alpha(alpha)?;
         let (start, beta) = self.row(theta, state)?;
         let a_n = self.n_actions;
         match &self.kind {
@@ -211,8 +212,7 @@ impl Policy for SoftmaxPolicy {
                 let norm = SoftmaxNorm::new(a_n, |j| row[j]);
                 let log_p = finite_log_prob(norm.log_prob(row[action]), state, action, theta)?;
                 let inv = 1.0 / norm.sum;
-                // 1[j = a] − πⱼ is in [−1, 1]: finite whatever alpha is unless alpha is not.
-                check::finite_input("alpha", alpha)?;
+                // 1[j = a] − πⱼ is in [−1, 1]: with a finite alpha every entry is finite.
                 // 1 − π_a = Σ_{j≠a} eⱼ / S, from the other weights: as π_a → 1, 1 − π_a
                 // would lose its relative accuracy (and round to 0 below e^−37).
                 let mut others = 0.0;
@@ -271,7 +271,7 @@ impl Policy for SoftmaxPolicy {
     ) -> Result<bool> {
         check::index("action", action, self.n_actions)?;
         let (start, beta) = self.row(theta, state)?;
-        check::finite_input("alpha", alpha)?;
+        check::alpha(alpha)?;
         let a_n = self.n_actions;
         match &self.kind {
             Kind::Logits => {

@@ -47,14 +47,14 @@ impl MvGaussian {
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if the sizes differ; [`Error::EmptyData`] for K = 0;
+    /// [`Error::InvalidOption`] for a K whose K × K matrices would exceed
+    /// [`MAX_FLOATS`](crate::check::MAX_FLOATS) (checked before anything is allocated);
     /// [`Error::InvalidMatrix`] for a non-finite mean entry or a covariance that is not
     /// square, finite and symmetric; [`Error::NotPositiveDefinite`] (with its smallest
     /// eigenvalue) otherwise.
     pub fn new(mean: Array1<f64>, cov: Array2<f64>) -> Result<Self> {
         let k = mean.len();
-        if k == 0 {
-            return Err(Error::empty_data("prior mean has no entries"));
-        }
+        check_dim(k)?;
         if let Some(i) = mean.iter().position(|m| !m.is_finite()) {
             return Err(Error::InvalidMatrix {
                 what: "prior mean".to_string(),
@@ -86,6 +86,7 @@ impl MvGaussian {
     /// # Errors
     /// As [`MvGaussian::new`] (for example v ≤ 0).
     pub fn isotropic(dim: usize, mean: f64, variance: f64) -> Result<Self> {
+        check_dim(dim)?;
         MvGaussian::new(
             Array1::from_elem(dim, mean),
             Array2::from_diag(&Array1::from_elem(dim, variance)),
@@ -97,6 +98,7 @@ impl MvGaussian {
     /// # Errors
     /// As [`MvGaussian::new`].
     pub fn diagonal(mean: Array1<f64>, variances: Array1<f64>) -> Result<Self> {
+        check_dim(variances.len())?;
         MvGaussian::new(mean, Array2::from_diag(&variances))
     }
 
@@ -141,6 +143,16 @@ impl MvGaussian {
     }
 }
 
+/// A prior dimension K: at least 1, and its K × K factor and precision within
+/// [`MAX_FLOATS`](crate::check::MAX_FLOATS), checked before anything is allocated.
+fn check_dim(k: usize) -> Result<()> {
+    if k == 0 {
+        return Err(Error::empty_data("prior mean has no entries"));
+    }
+    let what = "the prior's covariance, its Cholesky factor and its precision (K x K each)";
+    check::floats(&[k, k], "prior dimension", k, what).map(|_| ())
+}
+
 impl Term for MvGaussian {
     fn dim(&self) -> usize {
         self.mean.len()
@@ -153,6 +165,7 @@ impl Term for MvGaussian {
         mut grad: ArrayViewMut1<f64>,
     ) -> Result<f64> {
         check::term_args(self.dim(), theta, grad.len())?;
+        check::alpha(alpha)?;
         // Check the value before touching the caller's buffer.
         self.finite(self.eval(theta, None), theta)?;
         Ok(self.eval(theta, Some((alpha, &mut grad))))
@@ -172,6 +185,7 @@ impl Term for MvGaussian {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         check::term_args(self.dim(), theta, grad.len())?;
+        check::alpha(alpha)?;
         check::hessian_shape(self.dim(), &hess)?;
         self.finite(self.eval(theta, None), theta)?;
         let v = self.eval(theta, Some((alpha, &mut grad)));

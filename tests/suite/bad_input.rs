@@ -1124,3 +1124,69 @@ fn terms_without_parameters_check_without_panicking() {
     assert!(report.passed(), "{report}");
     assert_eq!(empty.value(arr1(&[]).view()).unwrap(), 0.0);
 }
+
+// ---------------------------------------------------------------------------------------
+// The axpy contract and the finite-difference helpers
+// ---------------------------------------------------------------------------------------
+
+/// A NaN or infinite alpha would write NaN or ±∞ into the caller's gradient: every `add_`
+/// method refuses it, naming `alpha`, and leaves the buffers as they were. (The critic's loss
+/// and the surrogates are held to the same by `testing::check_term`, which now checks it.)
+#[test]
+fn axpy_methods_refuse_a_non_finite_alpha() {
+    for_each_term(|name, term, theta| {
+        let k = term.dim();
+        for alpha in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut g = Array1::from_elem(k, 7.0);
+            let mut h = Array2::from_elem((k, k), 7.0);
+            for (method, result) in [
+                (
+                    "add_value_and_grad",
+                    term.add_value_and_grad(theta, alpha, g.view_mut()),
+                ),
+                (
+                    "add_value_grad_hessian",
+                    term.add_value_grad_hessian(theta, alpha, g.view_mut(), h.view_mut()),
+                ),
+            ] {
+                let err = result.unwrap_err();
+                assert!(
+                    matches!(&err, Error::NonFiniteInput { what, .. } if what == "alpha"),
+                    "{name}.{method}({alpha}): {err:?}"
+                );
+            }
+            assert!(
+                g.iter().chain(h.iter()).all(|&x| x == 7.0),
+                "{name}: buffer touched"
+            );
+        }
+    });
+}
+
+#[test]
+fn finite_differences_return_errors_not_panics_or_nans() {
+    use rlgrad::testing::fd::{FdOptions, jacobian};
+    let opts = FdOptions::default();
+    // A function whose output length changes between evaluations.
+    let mut calls = 0;
+    let err = jacobian(arr1(&[0.5, 1.0]).view(), &opts, |t| {
+        calls += 1;
+        Ok(Array1::from_elem(1 + calls % 2, t[0]))
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::DimensionMismatch { .. }), "{err:?}");
+    // A NaN θ.
+    let err = jacobian(arr1(&[f64::NAN]).view(), &opts, |t| Ok(t.to_owned())).unwrap_err();
+    assert!(matches!(err, Error::NonFiniteTheta { .. }), "{err:?}");
+    // A function that returns NaN, or overflows, at the perturbed points.
+    let err = jacobian(arr1(&[1.0]).view(), &opts, |t| {
+        Ok(arr1(&[t[0].ln() * f64::NAN]))
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::NonFiniteResult { .. }), "{err:?}");
+    let err = jacobian(arr1(&[1e307]).view(), &opts, |t| Ok(arr1(&[t[0] * 1e10]))).unwrap_err();
+    assert!(matches!(err, Error::NonFiniteResult { .. }), "{err:?}");
+    // θ so large that a step overflows it.
+    let err = jacobian(arr1(&[f64::MAX]).view(), &opts, |t| Ok(t.to_owned())).unwrap_err();
+    assert!(matches!(err, Error::NonFiniteTheta { .. }), "{err:?}");
+}

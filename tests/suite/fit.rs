@@ -291,3 +291,56 @@ fn long_subjects_converge_from_the_prior_mean_alone() {
         );
     }
 }
+
+/// The case: a subject who always chooses arm 0 and is always rewarded, under a wide
+/// prior, converges (α ≈ 0.58, a standard error in the hundreds on a parameter in (0, 1)) and
+/// nothing said so. Now α is flagged weak, by both measures; a subject simulated with 300
+/// informative trials has no weak parameter; and the information criteria are the formulas.
+#[test]
+fn weakly_identified_parameters_are_flagged() {
+    let model = model();
+    let uninformative = Subject::new(
+        "always-0",
+        vec![Session::bandit("1", vec![0; 60], vec![1.0; 60]).unwrap()],
+    )
+    .unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    let truth = arr1(&[-0.8, 5f64.ln()]);
+    let informative = reversal_subject(&model, truth.view(), 40, 300, 1, &mut rng);
+    let data = Dataset::new(vec![uninformative, informative]).unwrap();
+    let wide = MvGaussian::isotropic(2, 0.0, 100.0).unwrap();
+    let fits = map(&model, &data, &wide, &MapOptions::default()).unwrap();
+    let flat = fits[0].fit().unwrap();
+    assert!(flat.converged, "{}", flat.stop_reason);
+    assert_eq!(flat.weakly_identified(), ["alpha"]);
+    let alpha = &flat.identification[0];
+    assert!(alpha.variance_ratio.unwrap() >= 0.5, "{alpha:?}");
+    assert!(alpha.range_covered.unwrap() >= 0.5, "{alpha:?}");
+    let good = fits[1].fit().unwrap();
+    assert!(
+        good.weakly_identified().is_empty(),
+        "{:?}",
+        good.identification
+    );
+    for f in [flat, good] {
+        let k = 2.0;
+        let n = f.n_trials as f64;
+        assert!((f.bic - (-2.0 * f.log_likelihood + k * n.ln())).abs() < 1e-12);
+        assert!((f.aic - (-2.0 * f.log_likelihood + 2.0 * k)).abs() < 1e-12);
+    }
+    // The thresholds are options, validated.
+    let strict = MapOptions {
+        weak_variance_ratio: 1.0,
+        weak_range_fraction: 1.0,
+        ..MapOptions::default()
+    };
+    let fits = map(&model, &data, &wide, &strict).unwrap();
+    assert!(fits[1].fit().unwrap().weakly_identified().is_empty());
+    for bad in [0.0, -0.1, 1.5, f64::NAN] {
+        let options = MapOptions {
+            weak_variance_ratio: bad,
+            ..MapOptions::default()
+        };
+        assert!(map(&model, &data, &wide, &options).is_err(), "{bad}");
+    }
+}

@@ -465,7 +465,7 @@ fn beta_1e3_with_distinct_values_through_the_likelihood() {
 /// One trial's log-probability from the observation model at each derivative order, which
 /// must all give the same bits.
 fn softmax_log_prob(sm: &Softmax, psi: &[f64], q: &[f64], choice: Choice) -> f64 {
-    let mut b = ObsBuffers::new(q.len(), psi.len());
+    let mut b = ObsBuffers::new(q.len(), psi.len()).unwrap();
     let v0 = sm
         .log_prob::<{ order::VALUE }>(psi, q, choice, &mut b.derivs())
         .value();
