@@ -28,8 +28,10 @@ pub enum Error {
     },
 
     /// The CSV input has no usable header: it is missing, or lacks a required column.
-    #[error("csv header (line 1): {reason}")]
+    #[error("csv header (line {line}): {reason}")]
     CsvHeader {
+        /// 1-based line of the header in the file (after any blank lines before it).
+        line: u64,
         /// What is wrong with the header.
         reason: String,
     },

@@ -238,15 +238,19 @@ fn check_ok(data: &Dataset, report: &CsvReport, options: &CsvOptions, n_lines: u
     let _ = report.to_string();
 }
 
-/// The contract on failure: a documented variant, and a row's line is a real, non-blank line.
+/// The contract on failure: a documented variant, and the line of a row or of the header is a
+/// real, non-blank line.
 fn check_err(e: &Error, options: &CsvOptions, all_lines: &[&[u8]]) {
     let _ = e.to_string();
     let line = match e {
-        Error::CsvRow { line, .. } | Error::CsvField { line, .. } => *line,
-        Error::CsvHeader { .. } | Error::EmptyData { .. } => return,
-        // A limit of 0 admits no action or state: refusing the option itself is a fair answer.
-        Error::InvalidOption { .. }
-            if options.n_actions == Some(0) || options.n_states == Some(0) =>
+        Error::CsvRow { line, .. }
+        | Error::CsvField { line, .. }
+        | Error::CsvHeader { line, .. } => *line,
+        Error::EmptyData { .. } => return,
+        // A limit of 0 admits no action or state: the option itself is refused, by name.
+        Error::InvalidOption { name, .. }
+            if (name == "n_actions" && options.n_actions == Some(0))
+                || (name == "n_states" && options.n_states == Some(0)) =>
         {
             return;
         }

@@ -69,6 +69,32 @@ pub struct CsvOptions {
     pub delimiter: u8,
 }
 
+impl CsvOptions {
+    /// Refuses options no file can satisfy or no parser can use: a limit of 0 actions or 0
+    /// states (every trial has an action and a state, state 0 when there is no `state`
+    /// column), and a delimiter that is a quote or a line end.
+    fn check(&self) -> Result<()> {
+        for (name, limit) in [("n_actions", self.n_actions), ("n_states", self.n_states)] {
+            if limit == Some(0) {
+                return Err(Error::invalid_option(
+                    name,
+                    0,
+                    "must be at least 1 (every trial has one; leave it unset to take it from \
+                     the file)",
+                ));
+            }
+        }
+        if matches!(self.delimiter, b'"' | b'\n' | b'\r') {
+            return Err(Error::invalid_option(
+                "delimiter",
+                format!("{:?}", char::from(self.delimiter)),
+                "a quote or a line end cannot separate fields",
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Default for CsvOptions {
     fn default() -> Self {
         CsvOptions {
@@ -169,7 +195,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn from_header(header: &csv::StringRecord, delimiter: u8) -> Result<Self> {
+    fn from_header(header: &csv::StringRecord, delimiter: u8, line: u64) -> Result<Self> {
         if header.iter().all(str::is_empty) {
             return Err(Error::empty_data("csv input is empty (no header, no rows)"));
         }
@@ -184,6 +210,7 @@ impl Columns {
                     sep.to_string()
                 };
                 return Err(Error::CsvHeader {
+                    line,
                     reason: format!(
                         "the header `{only}` is one column: the file looks separated by \
                          `{shown}`, not `{}`; set the delimiter (CsvOptions::delimiter; \
@@ -196,6 +223,7 @@ impl Columns {
         for (i, h) in header.iter().enumerate() {
             if let Some(j) = header.iter().take(i).position(|o| o == h) {
                 return Err(Error::CsvHeader {
+                    line,
                     reason: format!(
                         "column `{h}` appears twice (columns {} and {}): which one holds the \
                          data is ambiguous",
@@ -208,6 +236,7 @@ impl Columns {
         let find = |name: &str| header.iter().position(|h| h == name);
         if find("subject").is_none() && header.iter().any(|h| h.parse::<f64>().is_ok()) {
             return Err(Error::CsvHeader {
+                line,
                 reason: format!(
                     "the first line `{}` looks like data; a header naming the columns \
                      subject, trial, action, reward (and optionally session, state, next_state) \
@@ -218,6 +247,7 @@ impl Columns {
         }
         let need = |name: &str| {
             find(name).ok_or_else(|| Error::CsvHeader {
+                line,
                 reason: format!(
                     "missing required column `{name}` (found: {})",
                     header.iter().collect::<Vec<_>>().join(", ")
@@ -251,6 +281,8 @@ struct Building {
 /// whole input is read first, so that line numbers can be exact.
 ///
 /// # Errors
+/// - [`Error::InvalidOption`]: `n_actions` or `n_states` is `Some(0)`, or the delimiter is
+///   `"`, `\n` or `\r`;
 /// - [`Error::Io`]: the reader fails (path `<reader>`);
 /// - [`Error::EmptyData`]: empty input, or a header without rows;
 /// - [`Error::CsvHeader`]: no header, a required column missing, a column name twice, or a
@@ -282,6 +314,7 @@ pub fn read_csv_from<R: Read>(mut reader: R, options: &CsvOptions) -> Result<(Da
 
 /// The reader proper, on the whole input.
 fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvReport)> {
+    options.check()?;
     let lines = Lines::new(bytes);
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(true)
@@ -289,7 +322,10 @@ fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvRep
         .delimiter(options.delimiter)
         .from_reader(bytes);
     let header = rdr.headers().map_err(|e| row_error(&lines, e))?.clone();
-    let cols = Columns::from_header(&header, options.delimiter)?;
+    let header_line = header
+        .position()
+        .map_or(1, |p| lines.line_of_record(p.byte()));
+    let cols = Columns::from_header(&header, options.delimiter, header_line)?;
     let base = options.action_base.value();
 
     let mut sessions: Vec<Building> = Vec::new();

@@ -167,9 +167,9 @@ fn csv_missing_column() {
         let text = format!("{}\n{}\n", header.join(","), row.join(","));
         let err = csv_err(read(&text));
         match &err {
-            Error::CsvHeader { reason } => assert!(
-                reason.contains(&format!("missing required column `{missing}`")),
-                "{reason}"
+            Error::CsvHeader { line, reason } => assert!(
+                *line == 1 && reason.contains(&format!("missing required column `{missing}`")),
+                "line {line}: {reason}"
             ),
             other => panic!("missing `{missing}`: expected CsvHeader, got {other:?}"),
         }

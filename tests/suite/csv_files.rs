@@ -95,6 +95,24 @@ fn a_duplicated_column_is_refused() {
     );
 }
 
+/// A header below blank lines is reported at its own line, with every line end.
+#[test]
+fn a_header_error_names_the_header_line() {
+    for end in ["\n", "\r\n", "\r"] {
+        // Found with the fuzz target's help: the message used to say line 1 always.
+        let text = format!("{end}{end}subject,trial,action{end}a,1,0{end}");
+        match read_text(&text) {
+            Err(Error::CsvHeader { line, reason }) => {
+                assert_eq!(line, 3, "{end:?}: {reason}");
+                assert!(reason.contains("missing required column `reward`"), "{reason}");
+            }
+            other => panic!("{end:?}: expected a header error, got {other:?}"),
+        }
+    }
+    let err = read_text("subject,trial,action,reward,action\ns,1,0,1,1\n").unwrap_err();
+    assert!(err.to_string().starts_with("csv header (line 1): "), "{err}");
+}
+
 /// A file whose actions count from 1: read as 0-based it would be a model with an arm that is
 /// never chosen (biased α and β), so the report warns and names the option; read with the
 /// base 1 it is the same data as its 0-based twin.
@@ -165,4 +183,53 @@ fn paths_that_are_not_files_are_named() {
     let missing = dir.join("rlgrad-no-such-file.csv");
     let err = read_csv(&missing, &CsvOptions::default()).unwrap_err();
     assert!(err.to_string().contains("rlgrad-no-such-file.csv"), "{err}");
+}
+
+#[test]
+fn options_no_file_can_satisfy_are_refused() {
+    // Found by the fuzz target `csv` (fuzz/regressions/csv/n_states_zero_*): with
+    // n_states = Some(0) a file without a state column read to one state, above the limit.
+    let file: &[u8] = b"subject,trial,action,reward,next_state\ns,1,0,1,\n";
+    for (name, options) in [
+        (
+            "n_states",
+            CsvOptions {
+                n_states: Some(0),
+                ..CsvOptions::default()
+            },
+        ),
+        (
+            "n_actions",
+            CsvOptions {
+                n_actions: Some(0),
+                ..CsvOptions::default()
+            },
+        ),
+        (
+            "delimiter",
+            CsvOptions {
+                delimiter: b'"',
+                ..CsvOptions::default()
+            },
+        ),
+        (
+            "delimiter",
+            CsvOptions {
+                delimiter: b'\n',
+                ..CsvOptions::default()
+            },
+        ),
+    ] {
+        let err = read_csv_from(file, &options).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidOption { name: ref n, .. } if n == name),
+            "{options:?}: {err}"
+        );
+    }
+    // A limit of 1 is a real limit: one state, the file's.
+    let one = CsvOptions {
+        n_states: Some(1),
+        ..CsvOptions::default()
+    };
+    assert_eq!(read_csv_from(file, &one).unwrap().0.n_states(), 1);
 }

@@ -590,13 +590,21 @@ fn read_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(), TestCaseError> {
             }
         }
         Err(e) => match &e {
-            Error::CsvRow { line, .. } | Error::CsvField { line, .. } => {
+            Error::CsvRow { line, .. }
+            | Error::CsvField { line, .. }
+            | Error::CsvHeader { line, .. } => {
                 prop_assert!(
                     *line >= 1 && *line <= n_lines,
                     "line {line} of {n_lines}: {e}"
                 )
             }
-            Error::CsvHeader { .. } | Error::EmptyData { .. } => {}
+            Error::EmptyData { .. } => {}
+            // A limit of 0 admits no trial: the option itself is refused.
+            Error::InvalidOption { name, .. } => prop_assert!(
+                (name == "n_actions" && options.n_actions == Some(0))
+                    || (name == "n_states" && options.n_states == Some(0)),
+                "{e}"
+            ),
             other => prop_assert!(false, "unexpected error kind {other:?}"),
         },
     }
