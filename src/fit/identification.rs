@@ -1,30 +1,31 @@
-//! Whether the data informed each parameter of a fit, or the prior alone decided it.
-//!
-//! A subject whose choices carry no information about a parameter (one who always chooses the
-//! same arm and is always rewarded, say, about the learning rate) still gets a MAP estimate:
-//! the prior's, moved a little. Its Laplace standard error is then about the prior's, and on
-//! the natural scale the 95% interval covers most of the parameter's range. Nothing in the
-//! estimate itself says so, and the optimiser converges as usual; so each fit reports, per
-//! parameter, two measures and a flag:
-//!
-//! ```text
-//! variance_ratio  = Var_posterior(θₖ) / Var_prior(θₖ)              (Laplace over the prior's marginal)
-//! range_covered   = |g(θ̂ₖ + 1.96 SEₖ) − g(θ̂ₖ − 1.96 SEₖ)| / (hi − lo)   (bounded transforms only)
-//! weak            = variance_ratio ≥ MapOptions::weak_variance_ratio
-//!                   or range_covered ≥ MapOptions::weak_range_fraction
-//! ```
-//!
-//! With the defaults (both ½): the data less than halved the prior's variance, or the 95%
-//! interval of a bounded parameter covers half its range or more. A weak parameter's estimate
-//! says more about the prior than about the subject: report it as such, fix it at a group
-//! value, or fit the cohort hierarchically.
+//! Per-parameter identification of a fit: [`Identification`].
 
 use ndarray::ArrayView1;
 use serde::Serialize;
 
 use crate::params::{ParamLayout, Transform};
 
-/// How much the data informed one parameter of a fit (see the [module docs](self)).
+/// How much the data informed one parameter of a fit: whether the data informed it, or the
+/// prior alone decided it.
+///
+/// A subject whose choices carry no information about a parameter (one who always chooses the
+/// same arm and is always rewarded, say, about the learning rate) still gets a MAP estimate:
+/// the prior's, moved a little. Its Laplace standard error is then about the prior's, and on
+/// the natural scale the 95% interval covers most of the parameter's range. Nothing in the
+/// estimate itself says so, and the optimiser converges as usual; so each fit reports, per
+/// parameter, two measures and a flag:
+///
+/// ```text
+/// variance_ratio  = Var_posterior(θₖ) / Var_prior(θₖ)              (Laplace over the prior's marginal)
+/// range_covered   = |g(θ̂ₖ + 1.96 SEₖ) − g(θ̂ₖ − 1.96 SEₖ)| / (hi − lo)   (bounded transforms only)
+/// weak            = variance_ratio ≥ MapOptions::weak_variance_ratio
+///                   or range_covered ≥ MapOptions::weak_range_fraction
+/// ```
+///
+/// With the defaults (both ½): the data less than halved the prior's variance, or the 95%
+/// interval of a bounded parameter covers half its range or more. A weak parameter's estimate
+/// says more about the prior than about the subject: report it as such, fix it at a group
+/// value, or fit the cohort hierarchically.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Identification {
     /// The parameter.
