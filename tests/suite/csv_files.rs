@@ -104,13 +104,19 @@ fn a_header_error_names_the_header_line() {
         match read_text(&text) {
             Err(Error::CsvHeader { line, reason }) => {
                 assert_eq!(line, 3, "{end:?}: {reason}");
-                assert!(reason.contains("missing required column `reward`"), "{reason}");
+                assert!(
+                    reason.contains("missing required column `reward`"),
+                    "{reason}"
+                );
             }
             other => panic!("{end:?}: expected a header error, got {other:?}"),
         }
     }
     let err = read_text("subject,trial,action,reward,action\ns,1,0,1,1\n").unwrap_err();
-    assert!(err.to_string().starts_with("csv header (line 1): "), "{err}");
+    assert!(
+        err.to_string().starts_with("csv header (line 1): "),
+        "{err}"
+    );
 }
 
 /// A file whose actions count from 1: read as 0-based it would be a model with an arm that is
