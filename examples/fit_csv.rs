@@ -121,7 +121,7 @@ use rlgrad::prior::MvGaussian;
 #[path = "common/cli.rs"]
 mod cli;
 
-use cli::{OutputFile, Stream};
+use cli::{BAD_ARGUMENTS, FAILED, OutputFile, Stream};
 
 const USAGE: &str = "\
 Fit Rescorla-Wagner + softmax by MAP to every subject of a long-format CSV file.
@@ -180,19 +180,11 @@ enum Command {
     Fit(Args),
 }
 
-/// Exit statuses (see the module docs).
-const FAILED: u8 = 1;
-const BAD_ARGUMENTS: u8 = 2;
-
 fn main() -> ExitCode {
     let mut out = cli::stdout();
     let mut err = cli::stderr();
     let status = match parse_args(std::env::args_os().skip(1)) {
-        Err(message) => {
-            writeln!(err, "fit_csv: {message}");
-            writeln!(err, "run `fit_csv --help` for usage");
-            BAD_ARGUMENTS
-        }
+        Err(message) => cli::usage_error("fit_csv", &message, &mut err),
         Ok(Command::Help) => {
             writeln!(out, "{USAGE}");
             0
@@ -217,24 +209,13 @@ fn main() -> ExitCode {
             },
         },
     };
-    match out.finish() {
-        Ok(()) => ExitCode::from(status),
-        Err(e) => {
-            writeln!(err, "fit_csv: error: cannot write to stdout: {e}");
-            ExitCode::from(status.max(FAILED))
-        }
-    }
+    cli::finish("fit_csv", status, &mut out, &mut err)
 }
 
 /// Parses the arguments after the program name. `Err` is a message for the user.
 fn parse_args(args: impl IntoIterator<Item = OsString>) -> Result<Command, String> {
     let args: Vec<OsString> = args.into_iter().collect();
-    // Help wins wherever it appears (before `--`), even after a bad option.
-    let options_end = args.iter().position(|a| a == "--").unwrap_or(args.len());
-    if args[..options_end]
-        .iter()
-        .any(|a| a == "-h" || a == "--help")
-    {
+    if cli::asks_for_help(&args) {
         return Ok(Command::Help);
     }
 

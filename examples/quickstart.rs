@@ -75,31 +75,17 @@ fn main() -> ExitCode {
             Ok(()) => 0,
             Err(e) => {
                 writeln!(err, "quickstart: error: {e}");
-                1
+                cli::FAILED
             }
         },
-        Ok(cli::Command::Run(files)) => {
-            writeln!(
-                err,
-                "quickstart: takes no arguments, got `{}`",
-                files[0].display()
-            );
-            writeln!(err, "run `quickstart --help` for usage");
-            2
-        }
-        Err(message) => {
-            writeln!(err, "quickstart: {message}");
-            writeln!(err, "run `quickstart --help` for usage");
-            2
-        }
+        Ok(cli::Command::Run(files)) => cli::usage_error(
+            "quickstart",
+            &format!("takes no arguments, got `{}`", files[0].display()),
+            &mut err,
+        ),
+        Err(message) => cli::usage_error("quickstart", &message, &mut err),
     };
-    match out.finish() {
-        Ok(()) => ExitCode::from(status),
-        Err(e) => {
-            writeln!(err, "quickstart: error: cannot write to stdout: {e}");
-            ExitCode::from(status.max(1))
-        }
-    }
+    cli::finish("quickstart", status, &mut out, &mut err)
 }
 
 /// The whole program: simulate, fit, print.

@@ -30,7 +30,6 @@
 
 use std::error::Error;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use ndarray::Array1;
@@ -199,69 +198,7 @@ fn plot(curves: &[(String, Vec<f64>)]) -> Result<String, Box<dyn Error>> {
 }
 
 fn main() -> ExitCode {
-    let mut out = cli::stdout();
-    let mut err = cli::stderr();
-    let status = match parse_args() {
-        Ok(None) => {
-            writeln!(out, "{USAGE}");
-            0
-        }
-        Ok(Some(path)) => match check_plot(&path) {
-            Err(message) => {
-                writeln!(err, "reinforce_bandit: error: {message}");
-                1
-            }
-            Ok(plot_file) => match run(&mut out, &plot_file) {
-                Ok(()) => 0,
-                Err(e) => {
-                    writeln!(err, "reinforce_bandit: error: {e}");
-                    1
-                }
-            },
-        },
-        Err(message) => {
-            writeln!(err, "reinforce_bandit: {message}");
-            writeln!(err, "run `reinforce_bandit --help` for usage");
-            2
-        }
-    };
-    match out.finish() {
-        Ok(()) => ExitCode::from(status),
-        Err(e) => {
-            writeln!(err, "reinforce_bandit: error: cannot write to stdout: {e}");
-            ExitCode::from(status.max(1))
-        }
-    }
-}
-
-/// The plot's path, or `None` for help. `Err` is a message for the user.
-fn parse_args() -> Result<Option<PathBuf>, String> {
-    match cli::operands(std::env::args_os().skip(1))? {
-        cli::Command::Help => Ok(None),
-        cli::Command::Run(files) => match <[PathBuf; 1]>::try_from(files) {
-            Ok([path]) => Ok(Some(path)),
-            Err(files) if files.is_empty() => Ok(Some(PathBuf::from(DEFAULT_PLOT))),
-            Err(files) => Err(format!(
-                "one plot path at most, got {}: {}",
-                files.len(),
-                files
-                    .iter()
-                    .map(|f| format!("`{}`", f.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        },
-    }
-}
-
-/// Checks the plot's path (see [`OutputFile::check`]); the default's directory, the build
-/// directory, is created if missing.
-fn check_plot(path: &Path) -> Result<OutputFile, String> {
-    if path == Path::new(DEFAULT_PLOT) {
-        std::fs::create_dir_all("target")
-            .map_err(|e| format!("cannot create the directory target: {e}"))?;
-    }
-    OutputFile::check(path)
+    cli::plot_main("reinforce_bandit", USAGE, DEFAULT_PLOT, run)
 }
 
 /// The whole program: the table on `out`, then the plot into `plot_file`.

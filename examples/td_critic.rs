@@ -38,7 +38,6 @@
 
 use std::error::Error;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use ndarray::Array1;
@@ -89,59 +88,7 @@ const CHAIN: Chain = Chain {
 };
 
 fn main() -> ExitCode {
-    let mut out = cli::stdout();
-    let mut err = cli::stderr();
-    let status = match parse_args() {
-        Ok(None) => {
-            writeln!(out, "{USAGE}");
-            0
-        }
-        Ok(Some(path)) => match OutputFile::check(&path) {
-            Err(message) => {
-                writeln!(err, "td_critic: error: {message}");
-                1
-            }
-            Ok(plot_file) => match run(&mut out, &plot_file) {
-                Ok(()) => 0,
-                Err(e) => {
-                    writeln!(err, "td_critic: error: {e}");
-                    1
-                }
-            },
-        },
-        Err(message) => {
-            writeln!(err, "td_critic: {message}");
-            writeln!(err, "run `td_critic --help` for usage");
-            2
-        }
-    };
-    match out.finish() {
-        Ok(()) => ExitCode::from(status),
-        Err(e) => {
-            writeln!(err, "td_critic: error: cannot write to stdout: {e}");
-            ExitCode::from(status.max(1))
-        }
-    }
-}
-
-/// The plot's path, or `None` for help. `Err` is a message for the user.
-fn parse_args() -> Result<Option<PathBuf>, String> {
-    match cli::operands(std::env::args_os().skip(1))? {
-        cli::Command::Help => Ok(None),
-        cli::Command::Run(files) => match <[PathBuf; 1]>::try_from(files) {
-            Ok([path]) => Ok(Some(path)),
-            Err(files) if files.is_empty() => Ok(Some(PathBuf::from(DEFAULT_PLOT))),
-            Err(files) => Err(format!(
-                "one plot path at most, got {}: {}",
-                files.len(),
-                files
-                    .iter()
-                    .map(|f| format!("`{}`", f.display()))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        },
-    }
+    cli::plot_main("td_critic", USAGE, DEFAULT_PLOT, run)
 }
 
 /// The whole program: training and the tables on `out`, then the plot into `plot_file`.
