@@ -485,34 +485,34 @@ fn parse_action(text: &str, base: u32, limit: Option<usize>) -> std::result::Res
              {base})"
         ));
     }
-    let a = v - u64::from(base);
-    if a >= MAX_ACTIONS as u64 {
-        return Err(format!(
-            "is too large: a model has at most {MAX_ACTIONS} actions (a typo?)"
-        ));
-    }
-    if let Some(n) = limit
-        && a >= n as u64
-    {
-        return Err(format!("is out of range (must be below n_actions = {n})"));
-    }
-    Ok(a as u32)
+    within(v - u64::from(base), MAX_ACTIONS, "actions", limit)
 }
 
 /// A state or next state: 0-based below [`MAX_FLOATS`] (no model has more states) and the
 /// optional limit.
 fn parse_state(text: &str, limit: Option<usize>) -> std::result::Result<u32, String> {
-    let v = parse_index(text)?;
-    if v >= MAX_FLOATS as u64 {
+    within(parse_index(text)?, MAX_FLOATS, "states", limit)
+}
+
+/// A 0-based index of `what` ("actions" or "states"): below `cap`, the most any model has,
+/// and below the caller's limit `n_<what>`.
+fn within(
+    v: u64,
+    cap: usize,
+    what: &str,
+    limit: Option<usize>,
+) -> std::result::Result<u32, String> {
+    if v >= cap as u64 {
         return Err(format!(
-            "is too large: a model has at most {MAX_FLOATS} states (a typo?)"
+            "is too large: a model has at most {cap} {what} (a typo?)"
         ));
     }
     if let Some(n) = limit
         && v >= n as u64
     {
-        return Err(format!("is out of range (must be below n_states = {n})"));
+        return Err(format!("is out of range (must be below n_{what} = {n})"));
     }
+    // Below a cap that is at most 2^28.
     Ok(v as u32)
 }
 
