@@ -300,7 +300,10 @@ struct Building {
 /// assert_eq!((data.len(), report.rows), (2, 3));
 /// let bad = "subject,trial,action,reward\r\ns1,1,0,1\r\n\r\ns1,2,-1,0\r\n";
 /// let err = read_csv_from(bad.as_bytes(), &CsvOptions::default()).unwrap_err();
-/// assert_eq!(err.to_string(), "csv line 4, column `action`: value `-1` is negative");
+/// assert_eq!(
+///     err.to_string(),
+///     "csv line 4, column `action`: value `-1` is negative (subject `s1`, trial 2)"
+/// );
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 pub fn read_csv_from<R: Read>(mut reader: R, options: &CsvOptions) -> Result<(Dataset, CsvReport)> {
@@ -360,24 +363,31 @@ fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvRep
         let trial: i64 = field(cols.trial)
             .parse()
             .map_err(|_| bad(cols.trial, "is not an integer trial number"))?;
+        // From here on the message also names the subject and the trial.
+        let bad_trial = |col: usize, reason: &str| {
+            bad(
+                col,
+                &format!("{reason} (subject `{subject}`, trial {trial})"),
+            )
+        };
         let action = parse_action(field(cols.action), base, options.n_actions)
-            .map_err(|r| bad(cols.action, &r))?;
+            .map_err(|r| bad_trial(cols.action, &r))?;
         lowest_action = lowest_action.min(action + base);
         let state = match cols.state {
-            Some(c) => parse_state(field(c), options.n_states).map_err(|r| bad(c, &r))?,
+            Some(c) => parse_state(field(c), options.n_states).map_err(|r| bad_trial(c, &r))?,
             None => 0,
         };
         let next_state = match cols.next_state {
             Some(c) if !field(c).is_empty() => {
-                parse_state(field(c), options.n_states).map_err(|r| bad(c, &r))?
+                parse_state(field(c), options.n_states).map_err(|r| bad_trial(c, &r))?
             }
             _ => NO_STATE,
         };
         let reward: f64 = field(cols.reward)
             .parse()
-            .map_err(|_| bad(cols.reward, "is not a number"))?;
+            .map_err(|_| bad_trial(cols.reward, "is not a number"))?;
         if !reward.is_finite() {
-            return Err(bad(cols.reward, "is not finite"));
+            return Err(bad_trial(cols.reward, "is not finite"));
         }
 
         let key = (subject.to_string(), session.to_string());
@@ -504,7 +514,7 @@ fn within(
 ) -> std::result::Result<u32, String> {
     if v >= cap as u64 {
         return Err(format!(
-            "is too large: a model has at most {cap} {what} (a typo?)"
+            "is too large (a model has at most {cap} {what}): a typo?"
         ));
     }
     if let Some(n) = limit
@@ -583,7 +593,11 @@ mod tests {
     fn every_bad_row_names_line_and_column() {
         assert_eq!(
             field_error(&format!("{HEAD}a,1,1,0,x,1\n")),
-            (2, "action".into(), "is not a non-negative integer".into())
+            (
+                2,
+                "action".into(),
+                "is not a non-negative integer (subject `a`, trial 1)".into()
+            )
         );
         assert_eq!(
             field_error(&format!("{HEAD}a,1,1,0,1,1\na,1,2,0,-2,1\n")).0,
@@ -591,20 +605,24 @@ mod tests {
         );
         assert_eq!(
             field_error(&format!("{HEAD}a,1,1,0,1.5,1\n")).2,
-            "is not a non-negative integer"
+            "is not a non-negative integer (subject `a`, trial 1)"
         );
         assert_eq!(field_error(&format!("{HEAD}a,1,1,-1,1,1\n")).1, "state");
         assert_eq!(
             field_error(&format!("{HEAD}a,1,1,0,1,NaN\n")),
-            (2, "reward".into(), "is not finite".into())
+            (
+                2,
+                "reward".into(),
+                "is not finite (subject `a`, trial 1)".into()
+            )
         );
         assert_eq!(
             field_error(&format!("{HEAD}a,1,1,0,1,inf\n")).2,
-            "is not finite"
+            "is not finite (subject `a`, trial 1)"
         );
         assert_eq!(
-            field_error(&format!("{HEAD}a,1,1,0,1,abc\n")).2,
-            "is not a number"
+            field_error(&format!("{HEAD}b,1,7,0,1,abc\n")).2,
+            "is not a number (subject `b`, trial 7)"
         );
         let (line, col, reason) = field_error(&format!("{HEAD}a,1,5,0,1,1\na,1,4,0,1,1\n"));
         assert_eq!((line, col.as_str()), (3, "trial"));

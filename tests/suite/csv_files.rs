@@ -159,7 +159,8 @@ fn indices_too_large_for_any_model_are_refused_at_their_line() {
     let err = read_text("subject,trial,action,reward\ns,1,0,1\ns,2,1000000,0\n").unwrap_err();
     assert!(
         matches!(&err, Error::CsvField { line: 3, column, reason, .. }
-            if column == "action" && reason.contains("at most 16384 actions")),
+            if column == "action" && reason.contains("at most 16384 actions")
+                && reason.ends_with("(subject `s`, trial 2)")),
         "{err:?}"
     );
     let text = "subject,trial,state,action,reward\ns,1,2000000000,0,1\n";
