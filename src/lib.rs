@@ -132,6 +132,7 @@
 #![warn(clippy::all)]
 
 pub mod check;
+pub mod cost;
 pub mod critic;
 pub mod data;
 pub mod env;

@@ -224,6 +224,57 @@ impl Episodes {
         theta: &[f64],
         step: StepRecord,
     ) -> Result<f64> {
+        self.record_by(policy, step, false, |score| {
+            policy.add_log_prob_and_score(theta, step.state, step.action, 1.0, score)
+        })
+    }
+
+    /// Records a decision (aₜ, ξₜ) of `policy` drawn by [`Policy::decide`] with noise ξₜ,
+    /// computing its score block ∇θ log π(aₜ | sₜ, ξₜ; θ) now
+    /// ([`Policy::add_decision_score`]); returns log π(aₜ | sₜ, ξₜ; θ). For a policy with
+    /// noise (the [`MemoryPolicy`](crate::policy::MemoryPolicy)) the step counts as pushed
+    /// ([`Episodes::pushed_steps`]): a surrogate cannot recompute its score without ξₜ.
+    ///
+    /// ```
+    /// use rand::SeedableRng;
+    /// use rlgrad::estimator::{Episodes, StepRecord};
+    /// use rlgrad::policy::{MemoryPolicy, Policy};
+    /// let policy = MemoryPolicy::new(2, 3, 10.0)?;
+    /// let sigma = vec![1.0; 6];
+    /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    /// let (mut episodes, mut zeta) = (Episodes::new(policy.dim()), Vec::new());
+    /// let a = policy.decide(&sigma, 1, &mut rng, &mut zeta)?;
+    /// episodes.record_decision(&policy, &sigma, StepRecord::new(1, a, -1.0), &zeta)?;
+    /// episodes.end_episode();
+    /// assert_eq!((episodes.n_steps(), episodes.pushed_steps()), (1, 1));
+    /// assert_eq!(episodes.score(0).unwrap().0, 3); // the block of state 1
+    /// # Ok::<(), rlgrad::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Episodes::record`], and noise the policy refuses.
+    pub fn record_decision<P: Policy>(
+        &mut self,
+        policy: &P,
+        theta: &[f64],
+        step: StepRecord,
+        noise: &P::Noise,
+    ) -> Result<f64> {
+        let noisy = std::mem::size_of::<P::Noise>() != 0;
+        self.record_by(policy, step, noisy, |score| {
+            policy.add_decision_score(theta, step.state, step.action, noise, 1.0, score)
+        })
+    }
+
+    /// Stores a step whose score block `add_score` adds into a zeroed buffer; `pushed` says
+    /// whether a policy could not recompute it.
+    fn record_by<P: Policy>(
+        &mut self,
+        policy: &P,
+        step: StepRecord,
+        pushed: bool,
+        add_score: impl FnOnce(&mut [f64]) -> Result<f64>,
+    ) -> Result<f64> {
         check::len("policy dimension", self.dim, policy.dim())?;
         self.check_step(&step)?;
         let block = policy.score_block(step.state)?;
@@ -236,14 +287,14 @@ impl Episodes {
             format_args!("{block:?}"),
         )?;
         self.scores.resize(start + block.len(), 0.0);
-        match policy.add_log_prob_and_score(
-            theta,
-            step.state,
-            step.action,
-            1.0,
-            &mut self.scores[start..],
-        ) {
+        match add_score(&mut self.scores[start..]) {
             Ok(lp) => {
+                if pushed {
+                    if self.pushed == 0 {
+                        self.first_pushed = self.states.len();
+                    }
+                    self.pushed += 1;
+                }
                 self.commit(step, block.start);
                 Ok(lp)
             }

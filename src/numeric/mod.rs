@@ -6,6 +6,7 @@
 //! | [`logistic`], [`softplus`] | generic over [`Real`] |
 //! | [`exp_nonpositive`], [`fast_tanh`], [`logistic_pair`], [`softplus_with_logistic`], [`log_logistic_parts`] | f64, on one inlined exponential |
 //! | [`SoftmaxNorm`], [`softmax_probabilities`], [`draw`], [`log_sum_exp`] | the softmax: normaliser, log-probabilities, probabilities, the sampling draw |
+//! | [`normal_expectation`] | E\[f(z)\] under N(0, 1) by composite Gauss–Legendre, refined where f is sharp |
 //!
 //! All functions are total on finite input: no overflow for arguments of any finite size,
 //! no NaN when arguments are equal.
@@ -19,12 +20,14 @@
 //! ```
 
 mod exp;
+mod quadrature;
 mod softmax;
 mod sums;
 
 pub use self::exp::{
     exp_nonpositive, fast_tanh, log_logistic_parts, logistic_pair, softplus_with_logistic,
 };
+pub use self::quadrature::normal_expectation;
 pub use self::softmax::{SoftmaxNorm, draw, softmax_probabilities};
 pub(crate) use self::sums::{dot, mean_of, norm2};
 

@@ -165,10 +165,29 @@ pub fn softmax_score(
             dz.to_vec(),
         ));
     }
-    for (j, o) in out.iter_mut().enumerate() {
-        *o += entry(j);
-    }
+    add_chained_score(probs, action, |j| dz[j], alpha, out);
     Ok(())
+}
+
+/// The unchecked kernel of [`softmax_score`]: `out[j] += alpha · (dz(j) · (1[j = a] − πⱼ))`,
+/// with 1 − π_a summed from the other probabilities. For callers that checked their inputs
+/// once (the memory policy's hot path).
+#[inline]
+pub(crate) fn add_chained_score(
+    probs: &[f64],
+    action: usize,
+    dz: impl Fn(usize) -> f64,
+    alpha: f64,
+    out: &mut [f64],
+) {
+    let rest: f64 = (0..probs.len())
+        .filter(|&j| j != action)
+        .map(|j| probs[j])
+        .sum();
+    for (j, o) in out.iter_mut().enumerate() {
+        let d = if j == action { rest } else { -probs[j] };
+        *o += alpha * (dz(j) * d);
+    }
 }
 
 /// Non-empty finite logits and a probabilities buffer of their length.

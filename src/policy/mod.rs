@@ -63,11 +63,13 @@
 mod at;
 mod gaussian;
 mod logits;
+mod memory;
 mod softmax;
 
 pub use self::at::PolicyAt;
 pub use self::gaussian::GaussianMean;
 pub use self::logits::{softmax_log_prob, softmax_sample, softmax_score};
+pub use self::memory::{MARGINAL_DRAWS, MemoryPolicy};
 pub use self::softmax::SoftmaxPolicy;
 
 use std::fmt::Debug;
@@ -270,6 +272,11 @@ impl<T: ScoreFunction + ?Sized> ScoreFunction for &T {
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 pub trait Policy: Send + Sync {
+    /// What a decision draws besides its action, when the score needs it: `()` for a policy
+    /// whose π(a | s; θ) is explicit ([`SoftmaxPolicy`]); the noise ζ ∈ ℝᴬ of the
+    /// [`MemoryPolicy`], whose decision is the pair (a, ζ). See [`Policy::decide`].
+    type Noise: Clone + Debug + Default + Send + Sync;
+
     /// The length of θ.
     fn dim(&self) -> usize;
 
@@ -378,6 +385,48 @@ pub trait Policy: Send + Sync {
     ) -> Result<bool> {
         let _ = (theta, state, action, alpha, hess, stride);
         Ok(false)
+    }
+
+    /// Draws one decision: noise ξ from a fixed distribution p(ξ) that does not depend on θ,
+    /// then a ~ π(· | s, ξ; θ); writes ξ into `noise` (reusing its allocation) and returns a.
+    ///
+    /// The pair (a, ξ) has density p(ξ) · π(a | s, ξ; θ), so its score in θ is
+    /// ∇θ log π(a | s, ξ; θ) ([`Policy::add_decision_score`]): an unbiased score-function
+    /// estimator may use it in place of the score of the marginal π(a | s; θ) =
+    /// E_ξ\[π(a | s, ξ; θ)\], which is often unavailable in closed form. The default, for a
+    /// policy without noise, is [`Policy::sample`] (and leaves `noise` alone).
+    ///
+    /// # Errors
+    /// A bad θ or state.
+    fn decide<R: Rng + ?Sized>(
+        &self,
+        theta: &[f64],
+        state: usize,
+        rng: &mut R,
+        noise: &mut Self::Noise,
+    ) -> Result<usize> {
+        let _ = noise;
+        self.sample(theta, state, rng)
+    }
+
+    /// Returns log π(a | s, ξ; θ) and adds `alpha · ∇θ log π(a | s, ξ; θ)` (the score of the
+    /// decision (a, ξ) drawn by [`Policy::decide`]), restricted to [`Policy::score_block`]`(s)`,
+    /// into `score_block`. The default, for a policy without noise, is
+    /// [`Policy::add_log_prob_and_score`].
+    ///
+    /// # Errors
+    /// As [`Policy::add_log_prob_and_score`], and noise of the wrong shape.
+    fn add_decision_score(
+        &self,
+        theta: &[f64],
+        state: usize,
+        action: usize,
+        noise: &Self::Noise,
+        alpha: f64,
+        score_block: &mut [f64],
+    ) -> Result<f64> {
+        let _ = noise;
+        self.add_log_prob_and_score(theta, state, action, alpha, score_block)
     }
 
     /// The policy in a fixed state, as a [`ScoreFunction`] whose samples are actions (for a

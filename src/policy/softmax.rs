@@ -147,6 +147,8 @@ impl SoftmaxPolicy {
 }
 
 impl Policy for SoftmaxPolicy {
+    type Noise = ();
+
     fn dim(&self) -> usize {
         match self.kind {
             Kind::Logits => self.n_states * self.n_actions,
