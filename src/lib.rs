@@ -135,6 +135,7 @@ pub mod check;
 pub mod cost;
 pub mod critic;
 pub mod data;
+pub mod dra;
 pub mod env;
 mod error;
 pub mod estimator;

@@ -16,7 +16,7 @@ use crate::numeric::mean_of;
 /// assert!(!Baseline::BatchMean.is_unbiased());
 /// assert_eq!(Baseline::RunningAverage { decay: 0.9 }.name(), "running average");
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum Baseline {
     /// bₙ = 0: plain REINFORCE.
     None,
