@@ -36,6 +36,7 @@ use ndarray::Array1;
 use plotters::prelude::*;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
+use rlgrad::policy::PolicyAt;
 use rlgrad::prelude::*;
 
 // The sample statistics the tests use (`Stats`: means, variances, standard errors).
@@ -100,6 +101,29 @@ fn exact(policy: &SoftmaxPolicy, theta: &[f64]) -> Result<(f64, Vec<f64>), rlgra
     Ok((j, grad))
 }
 
+/// Draws N arms into the batch and records each pull's reward (plus SHIFT). `Batch::draw`
+/// takes a closure returning the value, so an error of `Bandit::step` is kept aside, the draw
+/// is stopped by a NaN value (which the batch refuses), and the environment's error is the
+/// one returned.
+fn draw_pulls(
+    batch: &mut Batch<PolicyAt<'_, SoftmaxPolicy>>,
+    env: &mut Bandit,
+    rng: &mut ChaCha8Rng,
+) -> Result<(), Box<dyn Error>> {
+    let mut failure = None;
+    let drawn = batch.draw(N, rng, |&a, r| match env.step(a, r) {
+        Ok(outcome) => outcome.reward + SHIFT,
+        Err(e) => {
+            failure.get_or_insert(e);
+            f64::NAN
+        }
+    });
+    match failure {
+        Some(e) => Err(e.into()),
+        None => Ok(drawn?),
+    }
+}
+
 /// Variance (trace) of the estimate at θ = 0 and the largest bias in standard errors.
 fn variance_at_start(
     policy: &SoftmaxPolicy,
@@ -116,7 +140,7 @@ fn variance_at_start(
     let mut estimates = Vec::with_capacity(VARIANCE_BATCHES);
     for _ in 0..VARIANCE_BATCHES {
         batch.clear();
-        batch.draw(N, &mut rng, |&a, r| env.step(a, r).reward + SHIFT)?;
+        draw_pulls(&mut batch, &mut env, &mut rng)?;
         est.estimate(&batch, g.view_mut())?;
         estimates.push(g.to_vec());
     }
@@ -146,7 +170,7 @@ fn learn(
                 break;
             }
             batch.reset(theta.view())?;
-            batch.draw(N, &mut rng, |&a, r| env.step(a, r).reward + SHIFT)?;
+            draw_pulls(&mut batch, &mut env, &mut rng)?;
             // Gradient ascent θ ← θ + lr · ĝ: the estimator adds lr · ĝ straight into θ.
             est.add_estimate(&batch, LEARNING_RATE, theta.view_mut())?;
         }

@@ -177,7 +177,8 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// states do not fit the model's table, or `n_trials` is 0 or above
     /// [`MAX_FLOATS`](crate::check::MAX_FLOATS); [`Error::IndexOutOfRange`]
     /// for a state or next state from the environment outside the model's table, and
-    /// [`Error::NonFiniteInput`] for a non-finite reward from it, each naming the trial.
+    /// [`Error::NonFiniteInput`] for a non-finite reward from it, each naming the trial; an
+    /// error returned by the environment's [`Environment::step`] is passed on.
     ///
     /// ```
     /// use rand::SeedableRng;
@@ -253,7 +254,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 ));
             }
             let a = draw(a_n, |j| probs[j], rng.random());
-            let outcome = env.step(a, rng);
+            let outcome = env.step(a, rng)?;
             check::finite_input_with(outcome.reward, || from_env("reward", t))?;
             if let Some(ns) = outcome.next_state.filter(|&ns| ns >= n_states) {
                 return Err(Error::index_out_of_range(

@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 /// let mut env = Bandit::new(vec![1.0, 0.0])?.with_reversals(2)?;
 /// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
 /// env.reset(&mut rng);
-/// let r: Vec<f64> = (0..4).map(|_| env.step(0, &mut rng).reward).collect();
+/// let r: Vec<f64> = (0..4).map(|_| env.step(0, &mut rng).map(|o| o.reward)).collect::<Result<_, _>>()?;
 /// assert_eq!(r, [1.0, 1.0, 0.0, 0.0]);
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
@@ -74,7 +74,8 @@ impl Environment for Bandit {
     fn reset<R: Rng + ?Sized>(&mut self, _rng: &mut R) -> usize {
         0
     }
-    fn step<R: Rng + ?Sized>(&mut self, action: usize, rng: &mut R) -> Outcome {
+    fn step<R: Rng + ?Sized>(&mut self, action: usize, rng: &mut R) -> Result<Outcome> {
+        check::index("action", action, self.probs.len())?;
         let p = self.probs[action];
         let reward = if rng.random::<f64>() < p { 1.0 } else { 0.0 };
         self.trial += 1;
@@ -83,9 +84,9 @@ impl Environment for Bandit {
         {
             self.probs.reverse();
         }
-        Outcome {
+        Ok(Outcome {
             reward,
             next_state: Some(0),
-        }
+        })
     }
 }

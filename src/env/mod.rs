@@ -2,13 +2,16 @@
 //!
 //! An [`Environment`] has discrete states and actions; [`Environment::reset`] starts an
 //! episode and [`Environment::step`] returns the reward and the next state (`None` when the
-//! episode ends). Randomness comes from the caller's generator, so runs are reproducible.
+//! episode ends), or an error for an action out of range. Randomness comes from the caller's
+//! generator, so runs are reproducible.
 
 mod bandit;
 
 pub use self::bandit::Bandit;
 
 use rand::Rng;
+
+use crate::error::Result;
 
 /// What one step of an environment returns.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -23,6 +26,7 @@ pub struct Outcome {
 ///
 /// ```
 /// use rand::Rng;
+/// use rlgrad::check;
 /// use rlgrad::env::{Environment, Outcome};
 /// /// Two states; action 1 in state 0 pays 1 and ends the episode.
 /// struct TwoStep;
@@ -30,17 +34,24 @@ pub struct Outcome {
 ///     fn n_states(&self) -> usize { 2 }
 ///     fn n_actions(&self) -> usize { 2 }
 ///     fn reset<R: Rng + ?Sized>(&mut self, _rng: &mut R) -> usize { 0 }
-///     fn step<R: Rng + ?Sized>(&mut self, action: usize, _rng: &mut R) -> Outcome {
-///         if action == 1 {
+///     fn step<R: Rng + ?Sized>(
+///         &mut self,
+///         action: usize,
+///         _rng: &mut R,
+///     ) -> rlgrad::Result<Outcome> {
+///         check::index("action", action, self.n_actions())?;
+///         Ok(if action == 1 {
 ///             Outcome { reward: 1.0, next_state: None }
 ///         } else {
 ///             Outcome { reward: 0.0, next_state: Some(1) }
-///         }
+///         })
 ///     }
 /// }
 /// # use rand::SeedableRng;
 /// # let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
-/// assert_eq!(TwoStep.step(1, &mut rng).next_state, None);
+/// assert_eq!(TwoStep.step(1, &mut rng)?.next_state, None);
+/// assert!(matches!(TwoStep.step(2, &mut rng), Err(rlgrad::Error::IndexOutOfRange { .. })));
+/// # Ok::<(), rlgrad::Error>(())
 /// ```
 pub trait Environment {
     /// Number of states.
@@ -49,6 +60,12 @@ pub trait Environment {
     fn n_actions(&self) -> usize;
     /// Starts an episode and returns its first state.
     fn reset<R: Rng + ?Sized>(&mut self, rng: &mut R) -> usize;
-    /// Takes an action (which must be below [`Environment::n_actions`]) in the current state.
-    fn step<R: Rng + ?Sized>(&mut self, action: usize, rng: &mut R) -> Outcome;
+    /// Takes an action in the current state.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`](crate::Error::IndexOutOfRange) for an action not below
+    /// [`Environment::n_actions`] (implementors check it with
+    /// [`check::index`](crate::check::index)`("action", action, self.n_actions())`, and never
+    /// panic); the state is then unchanged.
+    fn step<R: Rng + ?Sized>(&mut self, action: usize, rng: &mut R) -> Result<Outcome>;
 }

@@ -1062,13 +1062,18 @@ impl Environment for Faulty {
     fn reset<R: rand::Rng + ?Sized>(&mut self, _: &mut R) -> usize {
         0
     }
-    fn step<R: rand::Rng + ?Sized>(&mut self, _: usize, _: &mut R) -> rlgrad::env::Outcome {
+    fn step<R: rand::Rng + ?Sized>(
+        &mut self,
+        action: usize,
+        _: &mut R,
+    ) -> rlgrad::Result<rlgrad::env::Outcome> {
+        rlgrad::check::index("action", action, 2)?;
         self.t += 1;
         let at = self.t == self.at;
-        rlgrad::env::Outcome {
+        Ok(rlgrad::env::Outcome {
             reward: if at && !self.bad_state { f64::NAN } else { 1.0 },
             next_state: Some(if at && self.bad_state { 5 } else { 0 }),
-        }
+        })
     }
 }
 
@@ -1114,6 +1119,28 @@ fn simulate_rejects_what_a_faulty_environment_returns() {
             );
         }
     }
+}
+
+/// An action outside the arms is an error naming it, not a panic, and the bandit is unchanged.
+#[test]
+fn bandit_step_refuses_an_action_out_of_range() {
+    use rand::SeedableRng;
+    let mut env = Bandit::new(vec![1.0, 0.0])
+        .unwrap()
+        .with_reversals(1)
+        .unwrap();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    for action in [2, usize::MAX] {
+        let err = env.step(action, &mut rng).unwrap_err();
+        assert!(
+            matches!(err, Error::IndexOutOfRange { index, limit: 2, .. } if index == action),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("action"), "{err}");
+    }
+    // No trial was counted: the first valid step still sees the unreversed probabilities.
+    assert_eq!(env.probabilities(), [1.0, 0.0]);
+    assert_eq!(env.step(0, &mut rng).unwrap().reward, 1.0);
 }
 
 #[test]

@@ -840,11 +840,12 @@ impl Environment for PaysTen {
     fn reset<R: rand::Rng + ?Sized>(&mut self, _: &mut R) -> usize {
         0
     }
-    fn step<R: rand::Rng + ?Sized>(&mut self, action: usize, _: &mut R) -> Outcome {
-        Outcome {
+    fn step<R: rand::Rng + ?Sized>(&mut self, action: usize, _: &mut R) -> rlgrad::Result<Outcome> {
+        rlgrad::check::index("action", action, 3)?;
+        Ok(Outcome {
             reward: if action == 2 { 10.0 } else { 0.0 },
             next_state: None,
-        }
+        })
     }
 }
 
