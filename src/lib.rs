@@ -177,7 +177,7 @@ pub use crate::term::Term;
 /// The names most programs need: `use rlgrad::prelude::*;`.
 pub mod prelude {
     pub use crate::data::{CsvOptions, Dataset, Session, Subject, read_csv};
-    pub use crate::env::{Bandit, Environment};
+    pub use crate::env::{Bandit, Environment, GridWorld, MountainCar, PlanningTask};
     pub use crate::estimator::{
         Baseline, Batch, Episodes, Estimator, Reinforce, SequentialReinforce, StepRecord, Weighting,
     };

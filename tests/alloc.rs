@@ -7,7 +7,9 @@
 //! - REINFORCE: after one warm-up round of a given size, recording a batch or episodes and
 //!   estimating from them allocates nothing, for every baseline and every weighting, and on
 //!   the DRA path (caller-built logits through `softmax_sample` and `softmax_score` into
-//!   `Episodes::push_step`).
+//!   `Episodes::push_step`);
+//! - environments: restoring a rollout environment from a snapshot with `clone_from`, and
+//!   stepping it, allocate nothing.
 //!
 //! One test binary, one counting allocator: a `#[global_allocator]` belongs to the whole
 //! binary, so the counter is per thread and tests running in parallel do not see each other's
@@ -354,5 +356,55 @@ mod reinforce {
             });
             assert_eq!(n, 0, "DRA episodes, {w:?}: {n} allocations");
         }
+    }
+}
+
+mod env {
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
+    use rlgrad::env::{Environment, GridWorld, MountainCar, PlanningTask};
+
+    use super::allocations;
+
+    /// A trainer restores its rollout environment from a snapshot before every rollout:
+    /// `clone_from` and the steps of a rollout allocate nothing.
+    #[test]
+    fn restoring_and_stepping_environments_allocate_nothing() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let snapshot = GridWorld::paper_changed();
+        let mut rollout = GridWorld::paper();
+        let n = allocations(|| {
+            for _ in 0..10 {
+                rollout.clone_from(&snapshot);
+                rollout.reset(&mut rng);
+                for a in [0, 3, 3, 1, 2] {
+                    rollout.step(a, &mut rng).unwrap();
+                }
+            }
+        });
+        assert_eq!(n, 0, "grid world: {n} allocations");
+
+        let snapshot = MountainCar::new();
+        let mut rollout = MountainCar::new().with_time_limit(50).unwrap();
+        let n = allocations(|| {
+            for _ in 0..10 {
+                rollout.clone_from(&snapshot);
+                rollout.reset(&mut rng);
+                rollout.step(2, &mut rng).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "mountain car: {n} allocations");
+
+        let snapshot = PlanningTask::new(4).unwrap().with_start(0).unwrap();
+        let mut rollout = PlanningTask::new(4).unwrap();
+        let n = allocations(|| {
+            for _ in 0..10 {
+                rollout.clone_from(&snapshot);
+                rollout.reset(&mut rng);
+                rollout.step(1, &mut rng).unwrap();
+                rollout.optimal_return(3).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "planning task: {n} allocations");
     }
 }

@@ -4,10 +4,26 @@
 //! episode and [`Environment::step`] returns the reward and the next state (`None` when the
 //! episode ends), or an error for an action out of range. Randomness comes from the caller's
 //! generator, so runs are reproducible.
+//!
+//! | environment | task |
+//! |---|---|
+//! | [`Bandit`] | a multi-armed Bernoulli bandit, optionally reversing |
+//! | [`GridWorld`] | the DRA grid world (6 × 9, obstacles, an environment change) |
+//! | [`MountainCar`] | the classic mountain car, discretised to 19 × 15 states |
+//! | [`PlanningTask`] | the planning task of Huys et al. (2015): 6 nodes, M moves |
+//!
+//! The task environments are cheap to clone: a trainer that restores a rollout environment
+//! from a snapshot with `clone_from` allocates nothing.
 
 mod bandit;
+mod grid_world;
+mod mountain_car;
+mod planning;
 
 pub use self::bandit::Bandit;
+pub use self::grid_world::{Cell, GridWorld};
+pub use self::mountain_car::MountainCar;
+pub use self::planning::PlanningTask;
 
 use rand::Rng;
 
