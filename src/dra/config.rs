@@ -221,9 +221,11 @@ impl DraConfig {
     }
 
     /// The authors' mountain-car runs: as [`DraConfig::mountain_car`] with α₁ 0.2, σ₀ 1 and
-    /// β annealed as min(1.5^(episode/1000), 10).
+    /// β annealed as min(1.5^(episode/1000), 10) (10 from episode 5679 on), over 10 000
+    /// episodes.
     pub fn mountain_car_published() -> Self {
         DraConfig {
+            n_trials: 10_000,
             alpha_q: 0.2,
             sigma0: 1.0,
             beta: BetaSchedule::Annealed {
@@ -236,15 +238,25 @@ impl DraConfig {
     }
 
     /// Table B.1, planning task: α₁ 0.1, α₂ 0.1, β 10, γ 1, λ 1, σ_base 100, σ₀ 50,
-    /// N_traj 10; clip \[1, 100\]; 2000 trials evaluated every 100 over 200 trials.
+    /// N_traj 10; clip \[1, 100\]; 50 000 trials evaluated every 1000 over 200 trials.
+    ///
+    /// Ψ is the search's return ([`Psi::Return`]) with a leave-one-out baseline across the
+    /// N_traj searches of a trial: under a search budget the trial's reward is the best
+    /// sampled path's return, and only this Ψ sees it (the advantage forms weigh each
+    /// decision by q̄ alone, whatever the budget, and so drive the same allocation for every
+    /// budget). The per-memory gradient is small at σ ≈ 50 with β = 10 (the soft decision is
+    /// then nearly hard, and its score nearly zero), hence the many trials.
     pub fn planning() -> Self {
         DraConfig {
             lambda: 1.0,
             sigma_base: 100.0,
             sigma0: 50.0,
             sigma_clip: (1.0, 100.0),
-            n_trials: 2000,
+            n_trials: 50_000,
+            eval_every: 1000,
             eval_episodes: 200,
+            psi: Psi::Return,
+            return_baseline: Baseline::LeaveOneOut,
             ..Self::grid_world()
         }
     }
