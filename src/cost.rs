@@ -106,6 +106,18 @@ impl KlCost {
         }
     }
 
+    /// Adds `alpha · ∇D` (A.7) into `grad`, without the value or checks: for the DRA
+    /// trainer, which checked σ (its entries stay within the clip range) once.
+    #[inline]
+    pub(crate) fn add_grad(&self, sigma: &[f64], alpha: f64, grad: &mut [f64]) {
+        let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
+        for (i, (g, &s)) in grad.iter_mut().zip(sigma).enumerate() {
+            if self.counts(i) {
+                *g += alpha * (s * inv_b2 - 1.0 / s);
+            }
+        }
+    }
+
     fn finish(&self, value: f64, theta: ArrayView1<f64>) -> Result<f64> {
         check::finite_result(value, theta.iter(), || "KL resource cost".to_string())
     }
@@ -134,10 +146,14 @@ impl Term for KlCost {
         self.check_sigma(theta, grad.len())?;
         check::alpha(alpha)?;
         let v = self.value(theta)?;
-        let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
-        for i in (0..self.dim).filter(|&i| self.counts(i)) {
-            let s = theta[i];
-            grad[i] += alpha * (s * inv_b2 - 1.0 / s);
+        if let (Some(s), Some(g)) = (theta.as_slice(), grad.as_slice_mut()) {
+            self.add_grad(s, alpha, g);
+        } else {
+            let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
+            for i in (0..self.dim).filter(|&i| self.counts(i)) {
+                let s = theta[i];
+                grad[i] += alpha * (s * inv_b2 - 1.0 / s);
+            }
         }
         Ok(v)
     }

@@ -408,3 +408,50 @@ mod env {
         assert_eq!(n, 0, "planning task: {n} allocations");
     }
 }
+
+mod dra {
+    use rlgrad::dra::{DraConfig, Psi, Trainer};
+    use rlgrad::env::{GridWorld, PlanningTask};
+
+    use super::allocations;
+
+    /// A DRA trial (online episode, rollouts recorded in the Episodes buffer, the estimate,
+    /// the σ step) and an evaluation allocate nothing once the buffers have grown: every
+    /// weighting, both tasks with their own shapes (the planning task's search budget).
+    #[test]
+    fn trials_allocate_nothing_after_warm_up() {
+        // Ψ as supplied weights here; the planning preset below weighs by the return (the
+        // estimator's whole-episode weighting, with a leave-one-out baseline).
+        for psi in [Psi::Advantage] {
+            let mut config = DraConfig::grid_world_published(3.0);
+            config.psi = psi;
+            config.eval_every = 2;
+            config.eval_episodes = 2;
+            let mut trainer = Trainer::new(&GridWorld::paper(), &config, 1).unwrap();
+            for _ in 0..200 {
+                trainer.run_trial().unwrap();
+            }
+            // Episodes are shorter now than in the first trials, so the buffers fit.
+            let n = allocations(|| {
+                for _ in 0..10 {
+                    trainer.run_trial().unwrap();
+                }
+            });
+            assert_eq!(n, 0, "grid world, {}: {n} allocations", psi.name());
+        }
+        let mut config = DraConfig::planning();
+        config.search_budget = Some(12);
+        config.eval_every = 3;
+        config.eval_episodes = 5;
+        let mut trainer = Trainer::new(&PlanningTask::new(3).unwrap(), &config, 1).unwrap();
+        for _ in 0..50 {
+            trainer.run_trial().unwrap();
+        }
+        let n = allocations(|| {
+            for _ in 0..10 {
+                trainer.run_trial().unwrap();
+            }
+        });
+        assert_eq!(n, 0, "planning: {n} allocations");
+    }
+}

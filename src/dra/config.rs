@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::check;
-use crate::estimator::Baseline;
 use crate::error::{Error, Result};
+use crate::estimator::Baseline;
 
 /// The weight Ψ that multiplies each step's score in the σ gradient (spec §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -268,7 +268,11 @@ impl DraConfig {
     pub fn check(&self) -> Result<()> {
         check::positive("alpha_q", self.alpha_q)?;
         if self.alpha_q > 1.0 {
-            return Err(Error::invalid_option("alpha_q", self.alpha_q, "must be in (0, 1]"));
+            return Err(Error::invalid_option(
+                "alpha_q",
+                self.alpha_q,
+                "must be in (0, 1]",
+            ));
         }
         check::positive("alpha_sigma", self.alpha_sigma)?;
         self.beta.check()?;

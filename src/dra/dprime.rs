@@ -136,7 +136,11 @@ impl LinearFit {
         let sxy: f64 = x.iter().zip(y).map(|(a, b)| (a - mx) * (b - my)).sum();
         let syy: f64 = y.iter().map(|v| (v - my).powi(2)).sum();
         if sxx == 0.0 {
-            return Err(Error::invalid_option("x", mx, "every x is the same: no slope"));
+            return Err(Error::invalid_option(
+                "x",
+                mx,
+                "every x is the same: no slope",
+            ));
         }
         let slope = sxy / sxx;
         let intercept = my - slope * mx;

@@ -95,10 +95,14 @@ impl CurveSummary {
     /// [`Error::EmptyData`] for no runs; [`Error::InvalidOption`] for runs evaluated at
     /// different trials.
     pub fn of(logs: &[TrainingLog]) -> Result<CurveSummary> {
-        let first = logs.first().ok_or_else(|| Error::empty_data("training logs"))?;
+        let first = logs
+            .first()
+            .ok_or_else(|| Error::empty_data("training logs"))?;
         let trial: Vec<usize> = first.curve.iter().map(|p| p.trial).collect();
         for (k, log) in logs.iter().enumerate() {
-            if log.curve.len() != trial.len() || log.curve.iter().zip(&trial).any(|(p, t)| p.trial != *t) {
+            if log.curve.len() != trial.len()
+                || log.curve.iter().zip(&trial).any(|(p, t)| p.trial != *t)
+            {
                 return Err(Error::invalid_option(
                     format!("training log {k}"),
                     format!("seed {}", log.seed),

@@ -226,7 +226,9 @@ impl<'c, T: DraTask> Run<'c, T> {
         let q = policy.q_bar_mut();
         match config.q_init {
             QInit::Constant(v) => q.fill(v),
-            QInit::Uniform { lo, hi } => q.iter_mut().for_each(|x| *x = lo + (hi - lo) * rng.random::<f64>()),
+            QInit::Uniform { lo, hi } => q
+                .iter_mut()
+                .for_each(|x| *x = lo + (hi - lo) * rng.random::<f64>()),
         }
         for m in task.fixed_memories() {
             check::index("fixed memory index", m.index, n)?;
@@ -300,9 +302,13 @@ impl<'c, T: DraTask> Run<'c, T> {
         let a_n = self.policy.n_actions();
         let (alpha, gamma) = (self.config.alpha_q, self.config.gamma);
         let mut s = start;
-        let mut a = self
-            .policy
-            .decide_unchecked(&self.sigma, s, &mut self.rng, &mut self.zeta, &mut self.probs);
+        let mut a = self.policy.decide_unchecked(
+            &self.sigma,
+            s,
+            &mut self.rng,
+            &mut self.zeta,
+            &mut self.probs,
+        );
         for t in 0..self.config.max_steps {
             let outcome = self.env.step(a, &mut self.rng)?;
             self.steps += 1;
@@ -387,11 +393,17 @@ impl<'c, T: DraTask> Run<'c, T> {
     fn episode(&mut self, start: usize, record: bool) -> Result<(f64, usize)> {
         let a_n = self.policy.n_actions();
         self.roll.clone_from(&self.snapshot);
-        let rng = if record { &mut self.rng } else { &mut self.eval_rng };
+        let rng = if record {
+            &mut self.rng
+        } else {
+            &mut self.eval_rng
+        };
         let mut s = start;
         let mut ret = 0.0;
         for t in 0..self.config.max_steps {
-            let a = self.policy.decide_unchecked(&self.sigma, s, rng, &mut self.zeta, &mut self.probs);
+            let a =
+                self.policy
+                    .decide_unchecked(&self.sigma, s, rng, &mut self.zeta, &mut self.probs);
             let outcome = self.roll.step(a, rng)?;
             let r = outcome.reward;
             check::finite_input_with(r, || format!("reward at step {t} of a rollout"))?;
@@ -437,11 +449,15 @@ impl<'c, T: DraTask> Run<'c, T> {
 
     /// σ ← clip(σ + α₂ (ĝ − λ ∇D_KL)) over the free memories.
     fn step_sigma(&mut self) -> Result<()> {
-        self.estimator.estimate(&self.episodes, self.grad.view_mut())?;
-        let sigma = ArrayView1::from(&self.sigma[..]);
-        self.kl
-            .add_value_and_grad(sigma, -self.config.lambda, self.grad.view_mut())?;
-        check::finite_inputs_with(self.grad.iter(), |i| format!("sigma gradient entry {i}"))?;
+        self.estimator
+            .estimate(&self.episodes, self.grad.view_mut())?;
+        let grad = self
+            .grad
+            .as_slice_mut()
+            .expect("a fresh Array1 is contiguous");
+        // σ stays in the checked clip range [σ_min > 0, σ_max]: the gradient needs no check.
+        self.kl.add_grad(&self.sigma, -self.config.lambda, grad);
+        check::finite_inputs_with(grad.iter(), |i| format!("sigma gradient entry {i}"))?;
         let (lo, hi) = self.config.sigma_clip;
         let step = self.config.alpha_sigma;
         match self.config.allocation {

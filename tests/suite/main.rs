@@ -10,6 +10,7 @@ mod critic_garbage;
 mod csv_files;
 mod custom_rule;
 mod derivatives;
+mod dra;
 mod environments;
 mod fit;
 mod garbage;

@@ -731,3 +731,57 @@ fn softmax_kernel_outputs() {
         KERNEL,
     );
 }
+
+/// A short seeded DRA run on the grid world: its evaluation curve and a few entries of σ and
+/// q̄ (the memory policy's decisions, the expected-SARSA updates, the REINFORCE estimate of the
+/// σ gradient, the KL gradient and the clipped step, all in one).
+#[test]
+fn dra_grid_world_run() {
+    use rlgrad::dra::{DraConfig, train};
+    use rlgrad::env::GridWorld;
+    let mut config = DraConfig::grid_world_published(3.0);
+    config.n_trials = 9;
+    config.n_traj = 3;
+    config.eval_every = 4;
+    config.eval_episodes = 3;
+    let log = train(&GridWorld::paper(), &config, 2026).unwrap();
+    let curve: Vec<f64> = log
+        .curve
+        .iter()
+        .flat_map(|p| [p.return_mean, p.cost])
+        .collect();
+    pinned(
+        "dra curve (return, cost)",
+        &curve,
+        &[
+            -346.6666666666667,
+            4.115247481200361,
+            -483.3333333333333,
+            4.142851281660507,
+            -407.6666666666667,
+            4.126606322681451,
+        ],
+        KERNEL,
+    );
+    let picks: Vec<f64> = [0, 17, 40, 101, 215]
+        .iter()
+        .flat_map(|&i| [log.sigma[i], log.q_bar[i]])
+        .collect();
+    pinned(
+        "dra sigma and q_bar entries",
+        &picks,
+        &[
+            3.2568518902772188,
+            -2.7392928782752506,
+            3.0510832848640814,
+            -2.2815701421060752,
+            2.9028531994818123,
+            -3.0989711460194362,
+            3.019084693662499,
+            0.0,
+            2.976372707179314,
+            -2.0099611118761707,
+        ],
+        KERNEL,
+    );
+}

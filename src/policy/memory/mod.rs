@@ -34,7 +34,6 @@ use crate::numeric::{SoftmaxNorm, draw};
 
 pub use self::marginal::MARGINAL_DRAWS;
 
-
 /// The soft Thompson memory policy over a table of memories N(q̄ₛₐ, σ²ₛₐ), with θ = σ
 /// (S × A, row-major: σ\[s·A + a\], every entry finite and > 0) and fixed q̄ and β held by the
 /// policy (the DRA trainer updates q̄ between decisions through
@@ -203,7 +202,8 @@ impl MemoryPolicy {
         let (q, s) = self.rows(sigma, state)?;
         check::len("zeta buffer", self.n_actions, zeta.len())?;
         check::len("probabilities buffer", self.n_actions, probs.len())?;
-        let (a, log_p) = decide_kernel(self.beta, q, s, rng, zeta, probs);
+        let a = decide_kernel(self.beta, q, s, rng, zeta, probs);
+        let log_p = probs[a].ln();
         check::finite_result(log_p, sigma, || {
             format!("log-probability of a decision in state {state}")
         })?;
@@ -221,7 +221,14 @@ impl MemoryPolicy {
         probs: &mut [f64],
     ) -> usize {
         let r = self.block(state);
-        decide_kernel(self.beta, &self.q_bar[r.clone()], &sigma[r], rng, zeta, probs).0
+        decide_kernel(
+            self.beta,
+            &self.q_bar[r.clone()],
+            &sigma[r],
+            rng,
+            zeta,
+            probs,
+        )
     }
 
     /// Adds `alpha ·` A.3 for a decision with noise `zeta` and probabilities `probs` into the
@@ -244,7 +251,12 @@ impl MemoryPolicy {
     ///
     /// # Errors
     /// A bad σ, state or q̄ row.
-    pub fn thompson<R: Rng + ?Sized>(&self, sigma: &[f64], state: usize, rng: &mut R) -> Result<usize> {
+    pub fn thompson<R: Rng + ?Sized>(
+        &self,
+        sigma: &[f64],
+        state: usize,
+        rng: &mut R,
+    ) -> Result<usize> {
         let (q, s) = self.rows(sigma, state)?;
         let mut best = (f64::NEG_INFINITY, 0);
         for j in 0..self.n_actions {
@@ -262,7 +274,12 @@ impl MemoryPolicy {
     ///
     /// # Errors
     /// A bad σ, state, q̄ row or buffer length.
-    pub fn thompson_probabilities(&self, sigma: &[f64], state: usize, out: &mut [f64]) -> Result<()> {
+    pub fn thompson_probabilities(
+        &self,
+        sigma: &[f64],
+        state: usize,
+        out: &mut [f64],
+    ) -> Result<()> {
         let (q, s) = self.rows(sigma, state)?;
         check::len("probabilities buffer", self.n_actions, out.len())?;
         marginal::hard(q, s, out);
@@ -286,7 +303,7 @@ impl MemoryPolicy {
     }
 }
 
-/// ζ ~ N(0, I) into `zeta`, π = softmax(β(q̄ + ζ ⊙ σ)) into `probs`, a ~ π: (a, ln π_a).
+/// ζ ~ N(0, I) into `zeta`, π = softmax(β(q̄ + ζ ⊙ σ)) into `probs`, a ~ π: returns a.
 #[inline]
 fn decide_kernel<R: Rng + ?Sized>(
     beta: f64,
@@ -295,7 +312,7 @@ fn decide_kernel<R: Rng + ?Sized>(
     rng: &mut R,
     zeta: &mut [f64],
     probs: &mut [f64],
-) -> (usize, f64) {
+) -> usize {
     for z in zeta.iter_mut() {
         *z = rng.sample(StandardNormal);
     }
@@ -305,8 +322,7 @@ fn decide_kernel<R: Rng + ?Sized>(
     for p in probs.iter_mut() {
         *p *= inv;
     }
-    let a = draw(probs.len(), |j| probs[j], rng.random::<f64>());
-    (a, norm.log_prob(logit(a)))
+    draw(probs.len(), |j| probs[j], rng.random::<f64>())
 }
 
 impl Policy for MemoryPolicy {
@@ -410,7 +426,7 @@ impl Policy for MemoryPolicy {
         noise.resize(self.n_actions, 0.0);
         let beta = self.beta;
         Ok(with_buffer(self.n_actions, |probs| {
-            decide_kernel(beta, q, s, rng, noise, probs).0
+            decide_kernel(beta, q, s, rng, noise, probs)
         }))
     }
 
