@@ -12,6 +12,7 @@ mod custom_rule;
 mod derivatives;
 mod fit;
 mod garbage;
+mod memory;
 mod numeric;
 mod oracles;
 mod reinforce;
