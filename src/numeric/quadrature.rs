@@ -71,7 +71,11 @@ pub fn normal_expectation<const K: usize>(
             let (mut at, mut h) = (centre, first);
             loop {
                 let next = at + dir * h;
-                let end = if dir > 0.0 { next.min(LIMIT) } else { next.max(-LIMIT) };
+                let end = if dir > 0.0 {
+                    next.min(LIMIT)
+                } else {
+                    next.max(-LIMIT)
+                };
                 let (a, b) = if dir > 0.0 { (at, end) } else { (end, at) };
                 panel(a, b);
                 if end.abs() >= LIMIT {
@@ -97,7 +101,13 @@ mod tests {
 
     #[test]
     fn moments_of_the_normal_are_exact() {
-        for (centre, width) in [(0.0, 1.0), (0.7, 1e-3), (-11.9, 0.2), (f64::NAN, 1.0), (30.0, 1.0)] {
+        for (centre, width) in [
+            (0.0, 1.0),
+            (0.7, 1e-3),
+            (-11.9, 0.2),
+            (f64::NAN, 1.0),
+            (30.0, 1.0),
+        ] {
             let [m0, m1, m2, m4] =
                 normal_expectation(|z| [1.0, z, z * z, z.powi(4)], centre, width);
             assert!((m0 - 1.0).abs() < 1e-14, "{m0}");

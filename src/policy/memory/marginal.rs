@@ -99,7 +99,12 @@ pub(super) fn soft_with_score<const SCORE: bool>(
 }
 
 /// Two actions: π(a) by quadrature and, if `SCORE`, (∂π(a)/∂σ₀, ∂π(a)/∂σ₁).
-fn two_actions<const SCORE: bool>(beta: f64, q: &[f64], sigma: &[f64], action: usize) -> (f64, [f64; 2]) {
+fn two_actions<const SCORE: bool>(
+    beta: f64,
+    q: &[f64],
+    sigma: &[f64],
+    action: usize,
+) -> (f64, [f64; 2]) {
     let sign = if action == 0 { 1.0 } else { -1.0 };
     let m = beta * (q[0] - q[1]);
     let h = sigma[0].hypot(sigma[1]);
@@ -119,7 +124,10 @@ fn two_actions<const SCORE: bool>(beta: f64, q: &[f64], sigma: &[f64], action: u
     );
     // ∂π(a)/∂s = sign-free: d/dx logistic(sign·x) = sign·ℓ′(x), and ∂x/∂s = u.
     let dp_ds = sign * dp_ds;
-    (p, [dp_ds * beta * sigma[0] / h, dp_ds * beta * sigma[1] / h])
+    (
+        p,
+        [dp_ds * beta * sigma[0] / h, dp_ds * beta * sigma[1] / h],
+    )
 }
 
 /// Hard Thompson probabilities P(a = argmaxⱼ q̄ⱼ + ζⱼ σⱼ) into `out`.

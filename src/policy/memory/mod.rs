@@ -34,7 +34,6 @@ use crate::numeric::{SoftmaxNorm, draw};
 
 pub use self::marginal::MARGINAL_DRAWS;
 
-
 /// The soft Thompson memory policy over a table of memories N(q̄ₛₐ, σ²ₛₐ), with θ = σ
 /// (S × A, row-major: σ\[s·A + a\], every entry finite and > 0) and fixed q̄ and β held by the
 /// policy (the DRA trainer updates q̄ between decisions through
@@ -221,7 +220,15 @@ impl MemoryPolicy {
         probs: &mut [f64],
     ) -> usize {
         let r = self.block(state);
-        decide_kernel(self.beta, &self.q_bar[r.clone()], &sigma[r], rng, zeta, probs).0
+        decide_kernel(
+            self.beta,
+            &self.q_bar[r.clone()],
+            &sigma[r],
+            rng,
+            zeta,
+            probs,
+        )
+        .0
     }
 
     /// Adds `alpha ·` A.3 for a decision with noise `zeta` and probabilities `probs` into the
@@ -244,7 +251,12 @@ impl MemoryPolicy {
     ///
     /// # Errors
     /// A bad σ, state or q̄ row.
-    pub fn thompson<R: Rng + ?Sized>(&self, sigma: &[f64], state: usize, rng: &mut R) -> Result<usize> {
+    pub fn thompson<R: Rng + ?Sized>(
+        &self,
+        sigma: &[f64],
+        state: usize,
+        rng: &mut R,
+    ) -> Result<usize> {
         let (q, s) = self.rows(sigma, state)?;
         let mut best = (f64::NEG_INFINITY, 0);
         for j in 0..self.n_actions {
@@ -262,7 +274,12 @@ impl MemoryPolicy {
     ///
     /// # Errors
     /// A bad σ, state, q̄ row or buffer length.
-    pub fn thompson_probabilities(&self, sigma: &[f64], state: usize, out: &mut [f64]) -> Result<()> {
+    pub fn thompson_probabilities(
+        &self,
+        sigma: &[f64],
+        state: usize,
+        out: &mut [f64],
+    ) -> Result<()> {
         let (q, s) = self.rows(sigma, state)?;
         check::len("probabilities buffer", self.n_actions, out.len())?;
         marginal::hard(q, s, out);
