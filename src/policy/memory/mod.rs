@@ -355,6 +355,14 @@ impl Policy for MemoryPolicy {
         let (q, s) = self.rows(theta, state)?;
         check::len("probabilities buffer", self.n_actions, out.len())?;
         marginal::soft(self.beta, q, s, out);
+        // Logits β(q̄ + ζσ) can overflow for finite β, q̄ and σ (β = 1e300, σ = 1e300): the
+        // softmax, or m + s·u in the quadrature, is then NaN.
+        if out.iter().any(|p| !p.is_finite()) {
+            return Err(Error::non_finite_result(
+                format!("marginal choice probabilities in state {state}"),
+                theta.to_vec(),
+            ));
+        }
         Ok(())
     }
 
