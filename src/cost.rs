@@ -146,14 +146,18 @@ impl Term for KlCost {
         self.check_sigma(theta, grad.len())?;
         check::alpha(alpha)?;
         let v = self.value(theta)?;
-        if let (Some(s), Some(g)) = (theta.as_slice(), grad.as_slice_mut()) {
-            self.add_grad(s, alpha, g);
-        } else {
-            let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
-            for i in (0..self.dim).filter(|&i| self.counts(i)) {
-                let s = theta[i];
-                grad[i] += alpha * (s * inv_b2 - 1.0 / s);
-            }
+        let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
+        let d = |i: usize| alpha * (theta[i] * inv_b2 - 1.0 / theta[i]);
+        // 1/σ overflows for a subnormal σ (and alpha · d for a huge alpha) although the value
+        // is finite: refuse before writing.
+        if let Some(i) = (0..self.dim).find(|&i| self.counts(i) && !d(i).is_finite()) {
+            return Err(Error::non_finite_result(
+                format!("KL resource cost gradient entry {i}"),
+                theta.to_vec(),
+            ));
+        }
+        for i in (0..self.dim).filter(|&i| self.counts(i)) {
+            grad[i] += d(i);
         }
         Ok(v)
     }
@@ -166,11 +170,21 @@ impl Term for KlCost {
         mut hess: ArrayViewMut2<f64>,
     ) -> Result<f64> {
         check::hessian_shape(self.dim, &hess)?;
-        let v = self.add_value_and_grad(theta, alpha, grad)?;
         let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
+        let d2 = |i: usize| alpha * (inv_b2 + 1.0 / (theta[i] * theta[i]));
+        // 1/σ² overflows for σ below about 1e-154, where the value and gradient are finite:
+        // refuse before writing anything (θ is checked first, by the gradient's checks).
+        self.check_sigma(theta, grad.len())?;
+        check::alpha(alpha)?;
+        if let Some(i) = (0..self.dim).find(|&i| self.counts(i) && !d2(i).is_finite()) {
+            return Err(Error::non_finite_result(
+                format!("KL resource cost hessian entry ({i}, {i})"),
+                theta.to_vec(),
+            ));
+        }
+        let v = self.add_value_and_grad(theta, alpha, grad)?;
         for i in (0..self.dim).filter(|&i| self.counts(i)) {
-            let s = theta[i];
-            hess[[i, i]] += alpha * (inv_b2 + 1.0 / (s * s));
+            hess[[i, i]] += d2(i);
         }
         Ok(v)
     }

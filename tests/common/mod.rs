@@ -10,7 +10,9 @@
 //! - [`critic`]: activations, owned transitions and replay buffers for the critic;
 //! - [`chain`]: the chain MDP with exactly solved values;
 //! - [`cohort`]: subjects simulated on a reversal bandit;
-//! - [`reinforce`]: REINFORCE fixtures (every baseline).
+//! - [`reinforce`]: REINFORCE fixtures (every baseline);
+//! - [`policy_terms`]: a policy's log-probability (marginal, or of a decision given its
+//!   noise) as a `Term` over θ, for the derivative checker.
 //!
 //! `stats`, `chain`, `cohort` and `reinforce` are also compiled into examples and benches
 //! with `#[path = "../tests/common/<file>.rs"]`, so they import nothing from the others and
@@ -25,6 +27,7 @@ pub mod critic;
 pub mod linalg;
 pub mod models;
 pub mod nasty;
+pub mod policy_terms;
 pub mod reinforce;
 pub mod stats;
 pub mod ulp;

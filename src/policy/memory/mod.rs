@@ -354,6 +354,14 @@ impl Policy for MemoryPolicy {
         let (q, s) = self.rows(theta, state)?;
         check::len("probabilities buffer", self.n_actions, out.len())?;
         marginal::soft(self.beta, q, s, out);
+        // Logits β(q̄ + ζσ) can overflow for finite β, q̄ and σ (β = 1e300, σ = 1e300): the
+        // softmax, or m + s·u in the quadrature, is then NaN.
+        if out.iter().any(|p| !p.is_finite()) {
+            return Err(Error::non_finite_result(
+                format!("marginal choice probabilities in state {state}"),
+                theta.to_vec(),
+            ));
+        }
         Ok(())
     }
 
@@ -367,6 +375,12 @@ impl Policy for MemoryPolicy {
             let u: f64 = rng.random::<f64>();
             let gumbel = -(-(u.max(f64::MIN_POSITIVE)).ln()).ln();
             let v = self.beta * (q[j] + z * s[j]) + gumbel;
+            if v.is_nan() {
+                return Err(Error::non_finite_result(
+                    format!("logit of action {j} in state {state} (beta * (q_bar + zeta * sigma))"),
+                    theta.to_vec(),
+                ));
+            }
             if v > best.0 {
                 best = (v, j);
             }
@@ -425,9 +439,17 @@ impl Policy for MemoryPolicy {
         let (q, s) = self.rows(theta, state)?;
         noise.resize(self.n_actions, 0.0);
         let beta = self.beta;
-        Ok(with_buffer(self.n_actions, |probs| {
-            decide_kernel(beta, q, s, rng, noise, probs)
-        }))
+        with_buffer(self.n_actions, |probs| {
+            let a = decide_kernel(beta, q, s, rng, noise, probs);
+            // Logits that overflow (β·σ·ζ beyond the double range) give no distribution.
+            match probs.iter().position(|p| !p.is_finite()) {
+                None => Ok(a),
+                Some(j) => Err(Error::non_finite_result(
+                    format!("probability of action {j} in state {state} given zeta"),
+                    theta.to_vec(),
+                )),
+            }
+        })
     }
 
     fn add_decision_score(
