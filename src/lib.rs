@@ -71,8 +71,7 @@
 //! at the public boundary; the per-trial loops are then infallible and allocation-free.
 //!
 //! A panic means a bug in this crate (a violated internal invariant), with documented exceptions
-//! where a caller breaks a low-level contract rather than passing data: [`env::Environment::step`]
-//! implementations may panic on an action outside the environment's range, and the per-trial trait
+//! where a caller breaks a low-level contract rather than passing data: the per-trial trait
 //! methods ([`LearningRule::update`](learning::LearningRule::update), feature maps) may panic on
 //! buffers of the wrong length, which the crate's own callers never pass.
 //!
@@ -109,6 +108,29 @@
 //! [`policy::Policy`] / [`policy::ScoreFunction`]); [`estimator`] turns samples or recorded
 //! episodes into unbiased REINFORCE estimates of ∇θ E\[f\] or ∇θ E\[Σ rewards\] with a choice of
 //! baselines, and into surrogate [`Term`]s whose exact gradient is the estimate.
+//!
+//! ## Memory-limited agents
+//!
+//! [`dra`]: dynamic resource allocation (Patel, Acerbi & Pouget 2020). Every memory is
+//! N(q̄, σ²); the agent acts by soft Thompson sampling ([`policy::MemoryPolicy`], a
+//! [`policy::Policy`] whose decisions carry their noise ζ, with the exact score
+//! ∂ log π/∂σ), pays the KL resource cost [`cost::KlCost`] (a [`Term`], exact Hessian), and
+//! moves σ by REINFORCE over offline rollouts through the crate's estimator. The tasks of the
+//! paper are in [`env`] ([`env::GridWorld`], [`env::MountainCar`], [`env::PlanningTask`]);
+//! [`dra::train_runs`] runs seeded restarts in parallel, with the paper's presets.
+//!
+//! ```
+//! use rlgrad::dra::{DraConfig, train};
+//! use rlgrad::env::GridWorld;
+//! let mut config = DraConfig::grid_world_published(3.0); // σ₀ = 3
+//! config.n_trials = 40;
+//! config.eval_every = 20;
+//! let log = train(&GridWorld::paper(), &config, 1)?;
+//! for p in &log.curve {
+//!     println!("trial {}: return {:.1}, cost {:.2}", p.trial, p.return_mean, p.cost);
+//! }
+//! # Ok::<(), rlgrad::Error>(())
+//! ```
 //!
 //! ## Checking your own components
 //!
@@ -183,7 +205,7 @@ pub mod prelude {
     };
     pub use crate::fit::{MapFit, MapOptions, SubjectFit};
     pub use crate::params::{NamedParams, ParamLayout, ParamSpec, Transform};
-    pub use crate::policy::{Policy, ScoreFunction, SoftmaxPolicy};
+    pub use crate::policy::{MemoryPolicy, Policy, ScoreFunction, SoftmaxPolicy};
     pub use crate::prior::{MvGaussian, Prior};
     // A seeded generator, so that a program needs no `rand` of its own (whose version would
     // have to match rlgrad's).
