@@ -116,7 +116,7 @@
 //! [`policy::Policy`] whose decisions carry their noise ζ, with the exact score
 //! ∂ log π/∂σ), pays the KL resource cost [`cost::KlCost`] (a [`Term`], exact Hessian), and
 //! moves σ by REINFORCE over offline rollouts through the crate's estimator. The tasks of the
-//! paper are in [`env`] ([`env::GridWorld`], [`env::MountainCar`], [`env::PlanningTask`]);
+//! paper are in [`env`](mod@env) ([`env::GridWorld`], [`env::MountainCar`], [`env::PlanningTask`]);
 //! [`dra::train_runs`] runs seeded restarts in parallel, with the paper's presets.
 //!
 //! ```
