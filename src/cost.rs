@@ -110,12 +110,17 @@ impl KlCost {
     /// trainer, which checked σ (its entries stay within the clip range) once.
     #[inline]
     pub(crate) fn add_grad(&self, sigma: &[f64], alpha: f64, grad: &mut [f64]) {
-        let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
         for (i, (g, &s)) in grad.iter_mut().zip(sigma).enumerate() {
             if self.counts(i) {
-                *g += alpha * (s * inv_b2 - 1.0 / s);
+                *g += alpha * self.grad_entry(s);
             }
         }
+    }
+
+    /// ∂D/∂σ of one memory: σ/σ_b² − 1/σ (A.7).
+    #[inline]
+    fn grad_entry(&self, sigma: f64) -> f64 {
+        sigma * (1.0 / (self.sigma_base * self.sigma_base)) - 1.0 / sigma
     }
 
     fn finish(&self, value: f64, theta: ArrayView1<f64>) -> Result<f64> {
@@ -146,8 +151,7 @@ impl Term for KlCost {
         self.check_sigma(theta, grad.len())?;
         check::alpha(alpha)?;
         let v = self.value(theta)?;
-        let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
-        let d = |i: usize| alpha * (theta[i] * inv_b2 - 1.0 / theta[i]);
+        let d = |i: usize| alpha * self.grad_entry(theta[i]);
         // 1/σ overflows for a subnormal σ (and alpha · d for a huge alpha) although the value
         // is finite: refuse before writing.
         if let Some(i) = (0..self.dim).find(|&i| self.counts(i) && !d(i).is_finite()) {

@@ -338,4 +338,136 @@ mod claims {
         }
         assert!(first[0] < first[1], "{first:?}");
     }
+
+    /// Distances from `from` by breadth-first search over the free cells of `world`.
+    fn distances(world: &GridWorld, from: [usize; 2]) -> Vec<Option<usize>> {
+        let (rows, cols) = (world.rows(), world.cols());
+        let mut dist = vec![None; rows * cols];
+        let mut queue = std::collections::VecDeque::from([(from, 0)]);
+        dist[from[0] * cols + from[1]] = Some(0);
+        while let Some((c, d)) = queue.pop_front() {
+            let steps = [[-1i64, 0], [1, 0], [0, -1], [0, 1]];
+            for [dr, dc] in steps {
+                let (r, k) = (c[0] as i64 + dr, c[1] as i64 + dc);
+                if r < 0 || k < 0 || r >= rows as i64 || k >= cols as i64 {
+                    continue;
+                }
+                let n = [r as usize, k as usize];
+                if world.is_obstacle(n) || dist[n[0] * cols + n[1]].is_some() {
+                    continue;
+                }
+                dist[n[0] * cols + n[1]] = Some(d + 1);
+                queue.push_back((n, d + 1));
+            }
+        }
+        dist
+    }
+
+    /// The cells on some shortest route from start to goal (the goal excluded: no decision
+    /// is made there).
+    fn route(world: &GridWorld) -> Vec<bool> {
+        let (from_start, to_goal) = (
+            distances(world, world.start()),
+            distances(world, world.goal()),
+        );
+        let best = from_start[world.goal()[0] * world.cols() + world.goal()[1]].unwrap();
+        (0..from_start.len())
+            .map(|i| match (from_start[i], to_goal[i]) {
+                (Some(a), Some(b)) => a + b == best && b > 0,
+                _ => false,
+            })
+            .collect()
+    }
+
+    /// Mean over cells of the most precise memory of the cell (min σ over its actions).
+    fn mean_min_sigma(sigma: &[f64], cells: impl Iterator<Item = usize>) -> f64 {
+        let v: Vec<f64> = cells
+            .map(|c| {
+                sigma[4 * c..4 * c + 4]
+                    .iter()
+                    .copied()
+                    .fold(f64::INFINITY, f64::min)
+            })
+            .collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+
+    /// The cells of the agent's greedy route (argmax q̄ from the start) up to the goal.
+    fn greedy_route(world: &GridWorld, q_bar: &[f64]) -> Vec<usize> {
+        use rand::SeedableRng;
+        let mut env = world.clone();
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+        let mut s = env.reset(&mut rng);
+        let mut cells = vec![s];
+        for _ in 0..100 {
+            let q = &q_bar[4 * s..4 * s + 4];
+            let a = (0..4).fold(0, |b, j| if q[j] > q[b] { j } else { b });
+            match env.step(a, &mut rng).unwrap().next_state {
+                Some(next) => {
+                    s = next;
+                    if !cells.contains(&s) {
+                        cells.push(s);
+                    }
+                }
+                None => break,
+            }
+        }
+        cells
+    }
+
+    /// Grid world: the precise memories lie along the shortest route, and after the
+    /// environment change precision moves with the agent's route: the cells its route gains
+    /// become more precise, the cells it leaves less.
+    #[test]
+    #[ignore = "a reproduction: about a minute in release mode"]
+    fn grid_world_precision_follows_the_route() {
+        let (before, after) = (GridWorld::paper(), GridWorld::paper_changed());
+        let old_route = route(&before);
+        assert!(old_route.iter().filter(|x| **x).count() >= 14);
+        let free =
+            |c: usize| !before.is_obstacle([c / 9, c % 9]) && [c / 9, c % 9] != before.goal();
+        let mut config = DraConfig::grid_world_published(3.0);
+        config.n_trials = 10_000;
+        config.change_at = Some(5000);
+        config.snapshots = vec![4999, 9999];
+        config.eval_every = 1000;
+        let logs = train_runs(&before, &config, &[1, 2, 3], |_, _| {}).unwrap();
+        for log in &logs {
+            let (s0, s1) = (&log.snapshots[0], &log.snapshots[1]);
+            let on = mean_min_sigma(&s0.sigma, (0..54).filter(|&c| old_route[c]));
+            let off = mean_min_sigma(&s0.sigma, (0..54).filter(|&c| !old_route[c] && free(c)));
+            let (r0, r1) = (
+                greedy_route(&before, &s0.q_bar),
+                greedy_route(&after, &s1.q_bar),
+            );
+            let gained: Vec<usize> = r1.iter().copied().filter(|c| !r0.contains(c)).collect();
+            let lost: Vec<usize> = r0.iter().copied().filter(|c| !r1.contains(c)).collect();
+            let at = |s: &[f64], cells: &[usize]| mean_min_sigma(s, cells.iter().copied());
+            println!(
+                "seed {}: before the change, min sigma on the shortest route {on:.2}, off it \
+                 {off:.2}; the route gained {} cells (min sigma {:.2} -> {:.2}) and left {} \
+                 ({:.2} -> {:.2}); final return {:.2} (the new shortest route returns +3)",
+                log.seed,
+                gained.len(),
+                at(&s0.sigma, &gained),
+                at(&s1.sigma, &gained),
+                lost.len(),
+                at(&s0.sigma, &lost),
+                at(&s1.sigma, &lost),
+                log.last().unwrap().return_mean,
+            );
+            assert!(on < off, "seed {}: on {on} off {off}", log.seed);
+            assert!(!gained.is_empty() && !lost.is_empty(), "seed {}", log.seed);
+            assert!(
+                at(&s1.sigma, &gained) < at(&s0.sigma, &gained),
+                "seed {}",
+                log.seed
+            );
+            assert!(
+                at(&s1.sigma, &lost) > at(&s0.sigma, &lost),
+                "seed {}",
+                log.seed
+            );
+        }
+    }
 }

@@ -180,6 +180,23 @@ impl MemoryPolicy {
         Ok((q, s))
     }
 
+    /// The checks of a score method (action, alpha, σ, state, q̄ row, buffer length) and the
+    /// rows they pass.
+    fn score_args<'a>(
+        &'a self,
+        sigma: &'a [f64],
+        state: usize,
+        action: usize,
+        alpha: f64,
+        block_len: usize,
+    ) -> Result<(&'a [f64], &'a [f64])> {
+        check::index("action", action, self.n_actions)?;
+        check::alpha(alpha)?;
+        let rows = self.rows(sigma, state)?;
+        check::len("score block", self.n_actions, block_len)?;
+        Ok(rows)
+    }
+
     fn block(&self, state: usize) -> Range<usize> {
         state * self.n_actions..(state + 1) * self.n_actions
     }
@@ -405,10 +422,7 @@ impl Policy for MemoryPolicy {
         alpha: f64,
         score_block: &mut [f64],
     ) -> Result<f64> {
-        check::index("action", action, self.n_actions)?;
-        check::alpha(alpha)?;
-        let (q, s) = self.rows(theta, state)?;
-        check::len("score block", self.n_actions, score_block.len())?;
+        let (q, s) = self.score_args(theta, state, action, alpha, score_block.len())?;
         let beta = self.beta;
         with_buffer(self.n_actions, |grad| {
             let p = marginal::soft_with_score::<true>(beta, q, s, action, grad);
@@ -461,12 +475,9 @@ impl Policy for MemoryPolicy {
         alpha: f64,
         score_block: &mut [f64],
     ) -> Result<f64> {
-        check::index("action", action, self.n_actions)?;
-        check::alpha(alpha)?;
-        let (q, s) = self.rows(theta, state)?;
+        let (q, s) = self.score_args(theta, state, action, alpha, score_block.len())?;
         check::len("noise (zeta)", self.n_actions, noise.len())?;
         check::finite_inputs("zeta", noise)?;
-        check::len("score block", self.n_actions, score_block.len())?;
         let beta = self.beta;
         let logit = |j: usize| beta * (q[j] + noise[j] * s[j]);
         let norm = SoftmaxNorm::new(self.n_actions, logit);
