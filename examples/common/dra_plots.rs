@@ -20,8 +20,8 @@ use std::io::Write;
 
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use rlgrad::dra::{CurveSummary, MeanSe, TrainingLog};
 
 use super::cli::OutputFile;
@@ -92,15 +92,17 @@ pub fn curves_svg(title: &str, x_desc: &str, panels: &[Panel]) -> Result<String,
     Ok(svg)
 }
 
-fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, x_desc: &str, panel: &Panel) -> Result<(), Box<dyn Error>> {
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    x_desc: &str,
+    panel: &Panel,
+) -> Result<(), Box<dyn Error>> {
     let xs = panel.series.iter().flat_map(|s| s.x.iter().copied());
     let (x0, x1) = span(xs);
-    let ys = panel.series.iter().flat_map(|s| {
-        s.mean
-            .iter()
-            .zip(&s.se)
-            .flat_map(|(m, e)| [m - e, m + e])
-    });
+    let ys = panel
+        .series
+        .iter()
+        .flat_map(|s| s.mean.iter().zip(&s.se).flat_map(|(m, e)| [m - e, m + e]));
     let (y0, y1) = panel.y_range.unwrap_or_else(|| span(ys));
     let pad = (y1 - y0).max(1e-9) * 0.05;
     let mut chart = ChartBuilder::on(area)
@@ -118,11 +120,20 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, x_desc: &str, panel: &P
     for (k, s) in panel.series.iter().enumerate() {
         let colour = COLOURS[k % COLOURS.len()];
         if s.se.iter().any(|&e| e > 0.0) {
-            let upper = s.x.iter().zip(s.mean.iter().zip(&s.se)).map(|(&x, (m, e))| (x, m + e));
-            let lower = s.x.iter().zip(s.mean.iter().zip(&s.se)).map(|(&x, (m, e))| (x, m - e));
+            let upper =
+                s.x.iter()
+                    .zip(s.mean.iter().zip(&s.se))
+                    .map(|(&x, (m, e))| (x, m + e));
+            let lower =
+                s.x.iter()
+                    .zip(s.mean.iter().zip(&s.se))
+                    .map(|(&x, (m, e))| (x, m - e));
             let mut outline: Vec<(f64, f64)> = upper.collect();
             outline.extend(lower.rev());
-            chart.draw_series(std::iter::once(Polygon::new(outline, colour.mix(0.18).filled())))?;
+            chart.draw_series(std::iter::once(Polygon::new(
+                outline,
+                colour.mix(0.18).filled(),
+            )))?;
         }
         let points: Vec<(f64, f64)> = s.x.iter().copied().zip(s.mean.iter().copied()).collect();
         let stride = points.len().div_ceil(12).max(1);
@@ -135,7 +146,11 @@ fn draw_panel(area: &DrawingArea<SVGBackend<'_>, Shift>, x_desc: &str, panel: &P
                     + PathElement::new(vec![(0, 0), (24, 0)], colour.stroke_width(2))
                     + marker(k, (12, 0), colour)
             });
-        chart.draw_series(marked.into_iter().map(|p| EmptyElement::at(p) + marker(k, (0, 0), colour)))?;
+        chart.draw_series(
+            marked
+                .into_iter()
+                .map(|p| EmptyElement::at(p) + marker(k, (0, 0), colour)),
+        )?;
     }
     legend(&mut chart)
 }
@@ -158,8 +173,16 @@ where
 
 /// The marker of series `k`, centred at `at` (pixel offsets): circle, triangle, square,
 /// cross, in turn, filled for the first four series and hollow after.
-fn marker<DB: DrawingBackend>(k: usize, at: (i32, i32), colour: RGBColor) -> DynElement<'static, DB, (i32, i32)> {
-    let style = if k < 4 { colour.filled() } else { colour.stroke_width(2) };
+fn marker<DB: DrawingBackend>(
+    k: usize,
+    at: (i32, i32),
+    colour: RGBColor,
+) -> DynElement<'static, DB, (i32, i32)> {
+    let style = if k < 4 {
+        colour.filled()
+    } else {
+        colour.stroke_width(2)
+    };
     match k % 4 {
         0 => Circle::new(at, 4, style).into_dyn(),
         1 => TriangleMarker::new(at, 5, style).into_dyn(),
@@ -172,7 +195,9 @@ fn marker<DB: DrawingBackend>(k: usize, at: (i32, i32), colour: RGBColor) -> Dyn
 fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
     if lo > hi {
         (0.0, 1.0)
     } else if hi - lo < 1e-9 {
@@ -203,7 +228,12 @@ pub struct GridPanel {
 
 /// The SVG text of grid heat maps side by side on one colour scale from `lo` to `hi`, with a
 /// colour bar labelled `unit`.
-pub fn grid_maps_svg(title: &str, unit: &str, panels: &[GridPanel], (lo, hi): (f64, f64)) -> Result<String, Box<dyn Error>> {
+pub fn grid_maps_svg(
+    title: &str,
+    unit: &str,
+    panels: &[GridPanel],
+    (lo, hi): (f64, f64),
+) -> Result<String, Box<dyn Error>> {
     let mut svg = String::new();
     {
         let width = 150 + 470 * panels.len() as u32;
@@ -220,7 +250,11 @@ pub fn grid_maps_svg(title: &str, unit: &str, panels: &[GridPanel], (lo, hi): (f
     Ok(svg)
 }
 
-fn draw_grid(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &GridPanel, (lo, hi): (f64, f64)) -> Result<(), Box<dyn Error>> {
+fn draw_grid(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    p: &GridPanel,
+    (lo, hi): (f64, f64),
+) -> Result<(), Box<dyn Error>> {
     let (rows, cols) = (p.rows as f64, p.cols as f64);
     let mut chart = ChartBuilder::on(area)
         .caption(p.caption.as_str(), ("sans-serif", 16))
@@ -246,7 +280,10 @@ fn draw_grid(area: &DrawingArea<SVGBackend<'_>, Shift>, p: &GridPanel, (lo, hi):
             let (x, y) = (c as f64, rows - r as f64 - 1.0);
             let cell = [(x, y), (x + 1.0, y + 1.0)];
             if p.obstacle[i] {
-                chart.draw_series(std::iter::once(Rectangle::new(cell, RGBColor(90, 90, 90).filled())))?;
+                chart.draw_series(std::iter::once(Rectangle::new(
+                    cell,
+                    RGBColor(90, 90, 90).filled(),
+                )))?;
                 chart.draw_series(std::iter::once(PathElement::new(
                     vec![(x, y), (x + 1.0, y + 1.0)],
                     WHITE.stroke_width(1),
@@ -286,7 +323,11 @@ fn centre_label(v: f64, index: impl Fn(f64) -> f64) -> String {
 
 /// The colour bar: the ramp from `lo` (bottom) to `hi` (top), labelled `unit`, with a note
 /// on the markings.
-fn colour_bar(area: &DrawingArea<SVGBackend<'_>, Shift>, unit: &str, (lo, hi): (f64, f64)) -> Result<(), Box<dyn Error>> {
+fn colour_bar(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    unit: &str,
+    (lo, hi): (f64, f64),
+) -> Result<(), Box<dyn Error>> {
     let mut chart = ChartBuilder::on(area)
         .margin_top(40)
         .margin_bottom(50)
@@ -305,17 +346,38 @@ fn colour_bar(area: &DrawingArea<SVGBackend<'_>, Shift>, unit: &str, (lo, hi): (
     let steps = 64;
     chart.draw_series((0..steps).map(|k| {
         let (a, b) = (k as f64 / steps as f64, (k + 1) as f64 / steps as f64);
-        Rectangle::new([(0.0, lo + a * (hi - lo)), (1.0, lo + b * (hi - lo))], ramp(a).filled())
+        Rectangle::new(
+            [(0.0, lo + a * (hi - lo)), (1.0, lo + b * (hi - lo))],
+            ramp(a).filled(),
+        )
     }))?;
-    area.draw(&Text::new("grey: obstacle", (5, area.dim_in_pixel().1 as i32 - 40), ("sans-serif", 12)))?;
-    area.draw(&Text::new("S start, G goal", (5, area.dim_in_pixel().1 as i32 - 24), ("sans-serif", 12)))?;
+    area.draw(&Text::new(
+        "grey: obstacle",
+        (5, area.dim_in_pixel().1 as i32 - 40),
+        ("sans-serif", 12),
+    ))?;
+    area.draw(&Text::new(
+        "S start, G goal",
+        (5, area.dim_in_pixel().1 as i32 - 24),
+        ("sans-serif", 12),
+    ))?;
     Ok(())
 }
 
 /// A perceptually ordered colour ramp (viridis anchors, linear between them) at t ∈ [0, 1].
 pub fn ramp(t: f64) -> RGBColor {
-    const ANCHORS: [(u8, u8, u8); 5] = [(68, 1, 84), (59, 82, 139), (33, 145, 140), (94, 201, 98), (253, 231, 37)];
-    let t = if t.is_finite() { t.clamp(0.0, 1.0) } else { 0.0 };
+    const ANCHORS: [(u8, u8, u8); 5] = [
+        (68, 1, 84),
+        (59, 82, 139),
+        (33, 145, 140),
+        (94, 201, 98),
+        (253, 231, 37),
+    ];
+    let t = if t.is_finite() {
+        t.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     let pos = t * (ANCHORS.len() - 1) as f64;
     let k = (pos.floor() as usize).min(ANCHORS.len() - 2);
     let f = pos - k as f64;
@@ -335,7 +397,12 @@ pub struct ScatterGroup {
 }
 
 /// The SVG text of a scatter plot: each group its colour and marker, its line dashed.
-pub fn scatter_svg(title: &str, x_desc: &str, y_desc: &str, groups: &[ScatterGroup]) -> Result<String, Box<dyn Error>> {
+pub fn scatter_svg(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    groups: &[ScatterGroup],
+) -> Result<String, Box<dyn Error>> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
@@ -359,7 +426,11 @@ pub fn scatter_svg(title: &str, x_desc: &str, y_desc: &str, groups: &[ScatterGro
         for (k, g) in groups.iter().enumerate() {
             let colour = COLOURS[k % COLOURS.len()];
             chart
-                .draw_series(g.points.iter().map(|&p| EmptyElement::at(p) + marker(k, (0, 0), colour)))?
+                .draw_series(
+                    g.points
+                        .iter()
+                        .map(|&p| EmptyElement::at(p) + marker(k, (0, 0), colour)),
+                )?
                 .label(g.label.as_str())
                 .legend(move |(x, y)| {
                     EmptyElement::at((x, y))
@@ -419,10 +490,32 @@ pub fn pm(m: MeanSe, digits: usize) -> String {
     format!("{:.digits$} ± {:.digits$}", m.mean, m.se)
 }
 
-/// The mean ± s.e. across runs of their last evaluation: (return, cost, objective).
-pub fn finals(logs: &[TrainingLog]) -> (MeanSe, MeanSe, MeanSe) {
-    let pick = |f: fn(&rlgrad::dra::EvalPoint) -> f64| {
-        MeanSe::of(&logs.iter().filter_map(|l| l.last().map(f)).collect::<Vec<_>>())
-    };
-    (pick(|p| p.return_mean), pick(|p| p.cost), pick(|p| p.objective))
+/// The mean ± s.e. across runs of their last evaluation.
+#[derive(Clone, Copy)]
+pub struct Finals {
+    /// The return.
+    pub ret: MeanSe,
+    /// The cost λ·KL.
+    pub cost: MeanSe,
+    /// The objective.
+    pub objective: MeanSe,
+}
+
+impl Finals {
+    /// The last evaluations of `logs`.
+    pub fn of(logs: &[TrainingLog]) -> Finals {
+        let pick = |f: fn(&rlgrad::dra::EvalPoint) -> f64| {
+            MeanSe::of(
+                &logs
+                    .iter()
+                    .filter_map(|l| l.last().map(f))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        Finals {
+            ret: pick(|p| p.return_mean),
+            cost: pick(|p| p.cost),
+            objective: pick(|p| p.objective),
+        }
+    }
 }

@@ -5,6 +5,8 @@
 //! - [`main`]: the whole `main` of a DRA example: reads the command line, creates the output
 //!   directory, checks every output file there ([`OutputFile::check`]) before `run` starts,
 //!   and maps errors to the exit statuses of [`cli`](super::cli).
+//! - [`Options::seeds`] and [`Options::sized`]: the runs' seeds and a preset cut down to a
+//!   [`Quick`] size under `--quick`.
 //! - [`Meter`]: counts trials done across all runs of an example (from rayon's threads) and
 //!   prints a line on stderr at every tenth of the total.
 //!
@@ -21,7 +23,19 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use rlgrad::dra::DraConfig;
+
 use super::cli::{self, OutputFile, Stream};
+
+/// The sizes of a `--quick` smoke run (its seeds are 1 and 2).
+pub struct Quick {
+    /// Trials per run.
+    pub n_trials: usize,
+    /// Evaluate after every this many trials.
+    pub eval_every: usize,
+    /// Episodes per evaluation.
+    pub eval_episodes: usize,
+}
 
 /// The command line of a DRA example.
 #[derive(Debug)]
@@ -31,11 +45,48 @@ pub struct Options {
     /// A fast smoke run (few trials, two runs): checks that the example works, reproduces
     /// nothing.
     pub quick: bool,
+    /// The seeds of the runs of each configuration: 1–5, or 1 and 2 under `--quick`.
+    pub seeds: Vec<u64>,
+}
+
+/// The end of every DRA example's usage, after its own lines.
+const USAGE_TAIL: &str =
+    "  --quick      a smoke run (few trials, 2 runs; seconds): checks the program,
+               reproduces nothing
+  -h, --help   print this help
+
+Exit status: 0 ran, 1 training or an output file failed, 2 bad arguments.";
+
+impl Options {
+    /// The seeds of the runs of each configuration: 1–5, or 1 and 2 under `--quick`.
+    pub fn seeds(&self) -> Vec<u64> {
+        if self.quick {
+            vec![1, 2]
+        } else {
+            (1..=5).collect()
+        }
+    }
+
+    /// `preset` as it is, or under `--quick` with the trials and evaluations of `quick`.
+    pub fn sized(&self, preset: DraConfig, quick: &Quick) -> DraConfig {
+        if !self.quick {
+            return preset;
+        }
+        DraConfig {
+            n_trials: quick.n_trials,
+            eval_every: quick.eval_every,
+            eval_episodes: quick.eval_episodes,
+            ..preset
+        }
+    }
 }
 
 /// Reads `--out DIR` (or `--out=DIR`), `--quick` and `-h`/`--help`; `Ok(None)` asks for
 /// help. `Err` is a message for the user (an unknown option, a missing value, an operand).
-pub fn options(args: impl IntoIterator<Item = OsString>, default_out: &str) -> Result<Option<Options>, String> {
+pub fn options(
+    args: impl IntoIterator<Item = OsString>,
+    default_out: &str,
+) -> Result<Option<Options>, String> {
     let args: Vec<OsString> = args.into_iter().collect();
     if cli::asks_for_help(&args) {
         return Ok(None);
@@ -43,6 +94,7 @@ pub fn options(args: impl IntoIterator<Item = OsString>, default_out: &str) -> R
     let mut opts = Options {
         out: PathBuf::from(default_out),
         quick: false,
+        seeds: Vec::new(),
     };
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
@@ -57,31 +109,44 @@ pub fn options(args: impl IntoIterator<Item = OsString>, default_out: &str) -> R
         } else if text.starts_with('-') {
             return Err(format!("unknown option `{text}`"));
         } else {
-            return Err(format!("unexpected operand `{text}` (the output directory is `--out DIR`)"));
+            return Err(format!(
+                "unexpected operand `{text}` (the output directory is `--out DIR`)"
+            ));
         }
     }
     if opts.out.as_os_str().is_empty() {
         return Err("`--out` needs a non-empty directory".into());
     }
+    opts.seeds = if opts.quick {
+        vec![1, 2]
+    } else {
+        (1..=5).collect()
+    };
     Ok(Some(opts))
 }
 
-/// The whole `main` of a DRA example: `files` are the names of its outputs inside the output
+/// The whole `main` of a DRA example: `usage` is its description, usage line and `--out`
+/// (the common `--quick`, `--help` and exit statuses follow); `files` are the names of its outputs inside the output
 /// directory, checked (in this order) before `run` starts and handed to it as
-/// [`OutputFile`]s. `run` trains, writes the files, then prints its table on `out`.
+/// [`OutputFile`]s. `run` trains, writes the files, then prints its table on `out`; a line
+/// naming the files written ends the output.
 pub fn main(
     name: &str,
     usage: &str,
     default_out: &str,
     files: &[&str],
-    run: impl FnOnce(&Options, &[OutputFile], &mut Stream<io::StdoutLock<'static>>) -> Result<(), Box<dyn Error>>,
+    run: impl FnOnce(
+        &Options,
+        &[OutputFile],
+        &mut Stream<io::StdoutLock<'static>>,
+    ) -> Result<(), Box<dyn Error>>,
 ) -> ExitCode {
     let mut out = cli::stdout();
     let mut err = cli::stderr();
     let status = match options(std::env::args_os().skip(1), default_out) {
         Err(message) => cli::usage_error(name, &message, &mut err),
         Ok(None) => {
-            writeln!(out, "{usage}");
+            writeln!(out, "{usage}\n{USAGE_TAIL}");
             0
         }
         Ok(Some(opts)) => match prepare(&opts, files) {
@@ -90,7 +155,15 @@ pub fn main(
                 cli::FAILED
             }
             Ok(outputs) => match run(&opts, &outputs, &mut out) {
-                Ok(()) => 0,
+                Ok(()) => {
+                    writeln!(
+                        out,
+                        "\nwritten to {}: {}",
+                        opts.out.display(),
+                        files.join(", ")
+                    );
+                    0
+                }
                 Err(e) => {
                     writeln!(err, "{name}: error: {e}");
                     cli::FAILED
