@@ -29,7 +29,7 @@
 //! run's last 10 evaluations), per run and on average; then, for the map runs, the mean
 //! minimum σ on the cells of the greedy route (argmax q̄ from the start) and off it.
 //!
-//! Time: 13 s wall in release mode on 2 cores (measured with `time`, 150 000 trials in all,
+//! Time: 6.5–13 s wall (two runs) in release mode on 2 cores (measured with `time`, 150 000 trials in all,
 //! the machine shared with other builds; `--quick`: about 1 s).
 //!
 //! Exit status: 0 ran, 1 training or an output file failed, 2 bad arguments.

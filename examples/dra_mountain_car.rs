@@ -22,7 +22,7 @@
 //! The table gives per Ψ the last evaluation's objective, return and cost, and the mean
 //! objective of the last 10 evaluations (mean ± s.e. over runs).
 //!
-//! Time: 62 s wall in release mode on 2 cores (measured with `time`, 200 000 episodes in all,
+//! Time: 62–65 s wall (two runs) in release mode on 2 cores (measured with `time`, 200 000 episodes in all,
 //! the machine shared with other builds; `--quick`: about 1 s).
 //!
 //! Exit status: 0 ran, 1 training or an output file failed, 2 bad arguments.

@@ -27,7 +27,7 @@
 //!
 //! The difference's s.e. is √(s.e.²_flexible + s.e.²_equal) (independent runs).
 //!
-//! Time: 91 s wall in release mode on 2 cores (measured with `time`, 4.75 million trials in
+//! Time: 59–91 s wall (two runs) in release mode on 2 cores (measured with `time`, 4.75 million trials in
 //! all, the machine shared with other builds; `--quick`: under 1 s). The d′ runs use the
 //! preset's full 50 000 trials, as the budget runs do.
 //!
