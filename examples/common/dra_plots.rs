@@ -114,6 +114,8 @@ fn draw_panel(
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(panel.y_desc.as_str())
+        // Trials and episodes are counts: no decimals on the x axis.
+        .x_label_formatter(&|v| format!("{v:.0}"))
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .draw()?;
