@@ -9,7 +9,7 @@
 //! inverse of garbage); standard errors are √diag(H⁻¹) on θ, and |g′(θ̂)|·SE on the natural
 //! scale (delta method).
 
-use ndarray::{Array1, Array2};
+use ndarray::{Array1, Array2, ArrayView1};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -20,12 +20,11 @@ use super::minimize::{MaximizeOptions, Maximum, Minimize, maximize};
 use crate::check;
 use crate::data::{Dataset, Subject};
 use crate::error::{Error, Result};
-use crate::learning::LearningRule;
+use super::model::FitModel;
 use crate::linalg;
-use crate::observation::Observation;
 use crate::params::NamedParams;
 use crate::prior::Prior;
-use crate::{Model, Objective, Term};
+use crate::{Objective, Term};
 
 /// Settings for [`map`].
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -44,6 +43,11 @@ pub struct MapOptions {
     /// A bounded parameter whose 95% interval covers at least this fraction of its natural
     /// range is flagged as weakly identified; in (0, 1\].
     pub weak_range_fraction: f64,
+    /// Warm starts: each subject's first start, in dataset order (one for
+    /// [`map_subject`]), in place of the prior mean; the other starts are still draws from
+    /// the prior. [`em`](super::em) restarts each subject from its last θ̂ this way. `None`
+    /// (the default): the prior mean.
+    pub warm_starts: Option<Vec<Array1<f64>>>,
 }
 
 impl Default for MapOptions {
@@ -55,6 +59,7 @@ impl Default for MapOptions {
             parallel: true,
             weak_variance_ratio: 0.5,
             weak_range_fraction: 0.5,
+            warm_starts: None,
         }
     }
 }
@@ -225,48 +230,58 @@ impl SubjectFit {
 /// assert!(fit.is_ok());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-pub fn map_subject<L, O, P, R>(
-    model: &Model<L, O>,
+pub fn map_subject<M, P, R>(
+    model: &M,
     subject: &Subject,
     prior: &P,
     options: &MapOptions,
     rng: &mut R,
 ) -> Result<SubjectFit>
 where
-    L: LearningRule,
-    O: Observation,
+    M: FitModel + ?Sized,
     P: Prior,
     R: Rng + ?Sized,
 {
-    check_inputs(model, prior, options)?;
-    Ok(fit_checked(model, subject, prior, options, rng))
+    check_inputs(model, prior, options, 1)?;
+    let warm = options.warm_starts.as_ref().map(|w| w[0].view());
+    Ok(fit_checked(model, subject, prior, options, warm, rng))
 }
 
-/// Options valid and the prior of the model's dimension: checked once per call.
-fn check_inputs<L: LearningRule, O: Observation, P: Prior>(
-    model: &Model<L, O>,
+/// Options valid, the prior of the model's dimension, and one finite warm start of that
+/// dimension per subject (if any): checked once per call.
+fn check_inputs<M: FitModel + ?Sized, P: Prior>(
+    model: &M,
     prior: &P,
     options: &MapOptions,
+    n_subjects: usize,
 ) -> Result<()> {
     options.check()?;
-    check::len("prior (vs model parameters)", model.n_params(), prior.dim())
+    check::len("prior (vs model parameters)", model.n_params(), prior.dim())?;
+    if let Some(starts) = &options.warm_starts {
+        check::len("warm_starts (one per subject)", n_subjects, starts.len())?;
+        for (i, start) in starts.iter().enumerate() {
+            check::len(&format!("warm start {i}"), model.n_params(), start.len())?;
+            check::finite_inputs_with(start.iter(), |k| format!("warm start {i}, entry {k}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// One subject, inputs already checked: its outcome, fitted or failed.
-fn fit_checked<L, O, P, R>(
-    model: &Model<L, O>,
+fn fit_checked<M, P, R>(
+    model: &M,
     subject: &Subject,
     prior: &P,
     options: &MapOptions,
+    warm: Option<ArrayView1<f64>>,
     rng: &mut R,
 ) -> SubjectFit
 where
-    L: LearningRule,
-    O: Observation,
+    M: FitModel + ?Sized,
     P: Prior,
     R: Rng + ?Sized,
 {
-    match fit_one(model, subject, prior, options, rng) {
+    match fit_one(model, subject, prior, options, warm, rng) {
         Ok(fit) => SubjectFit::Fitted(Box::new(fit)),
         Err(error) => SubjectFit::Failed(FitFailure {
             subject: subject.id().to_string(),
@@ -303,16 +318,15 @@ fn stream_of(id: &str) -> u64 {
 /// println!("{}", fit.params);
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-pub fn map<L, O, P, R>(
-    model: &Model<L, O>,
+pub fn map<M, P, R>(
+    model: &M,
     data: &Dataset,
     prior: &P,
     options: &MapOptions,
     rng: &mut R,
 ) -> Result<Vec<SubjectFit>>
 where
-    L: LearningRule,
-    O: Observation,
+    M: FitModel + ?Sized,
     P: Prior + Sync,
     R: Rng + ?Sized,
 {
@@ -343,8 +357,8 @@ where
 /// assert_eq!(done.into_inner(), fits.len());
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-pub fn map_with_progress<L, O, P, R, F>(
-    model: &Model<L, O>,
+pub fn map_with_progress<M, P, R, F>(
+    model: &M,
     data: &Dataset,
     prior: &P,
     options: &MapOptions,
@@ -352,44 +366,44 @@ pub fn map_with_progress<L, O, P, R, F>(
     progress: F,
 ) -> Result<Vec<SubjectFit>>
 where
-    L: LearningRule,
-    O: Observation,
+    M: FitModel + ?Sized,
     P: Prior + Sync,
     R: Rng + ?Sized,
     F: Fn(&SubjectFit) + Sync,
 {
-    check_inputs(model, prior, options)?;
+    check_inputs(model, prior, options, data.subjects().len())?;
     let base: u64 = rng.random();
-    let one = |subject: &Subject| {
+    let one = |(i, subject): (usize, &Subject)| {
         let mut own = ChaCha8Rng::seed_from_u64(base);
         own.set_stream(stream_of(subject.id()));
-        let fit = fit_checked(model, subject, prior, options, &mut own);
+        let warm = options.warm_starts.as_ref().map(|w| w[i].view());
+        let fit = fit_checked(model, subject, prior, options, warm, &mut own);
         progress(&fit);
         fit
     };
     Ok(if options.parallel {
-        data.subjects().par_iter().map(one).collect()
+        data.subjects().par_iter().enumerate().map(one).collect()
     } else {
-        data.subjects().iter().map(one).collect()
+        data.subjects().iter().enumerate().map(one).collect()
     })
 }
 
-fn fit_one<L, O, P, R>(
-    model: &Model<L, O>,
+fn fit_one<M, P, R>(
+    model: &M,
     subject: &Subject,
     prior: &P,
     options: &MapOptions,
+    warm: Option<ArrayView1<f64>>,
     rng: &mut R,
 ) -> Result<MapFit>
 where
-    L: LearningRule,
-    O: Observation,
+    M: FitModel + ?Sized,
     P: Prior,
     R: Rng + ?Sized,
 {
     let likelihood = model.likelihood(subject)?;
     let posterior = Objective::new(model.n_params())
-        .with("likelihood", 1.0, &likelihood)?
+        .with("likelihood", 1.0, &*likelihood)?
         .with("prior", 1.0, prior)?;
 
     let mut best: Option<(usize, Maximum)> = None;
@@ -397,7 +411,7 @@ where
     let mut evaluations = 0;
     for s in 0..options.n_starts {
         let start = if s == 0 {
-            prior.mean()
+            warm.map_or_else(|| prior.mean(), |w| w.to_owned())
         } else {
             prior.sample(rng)
         };

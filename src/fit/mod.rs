@@ -9,12 +9,16 @@
 //!   standard errors and how the optimiser stopped. A subject whose fit fails is reported,
 //!   never dropped.
 
+mod em;
 mod identification;
 mod map;
 mod minimize;
+mod model;
 
+pub use self::em::{Covariance, EStep, EmFit, EmIteration, EmOptions, em, em_with_progress};
 pub use self::identification::Identification;
 pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };
+pub use self::model::FitModel;
 pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximize};

@@ -1,0 +1,53 @@
+//! [`FitModel`]: what fitting needs of a model — named parameters and a likelihood per
+//! subject — as an object-safe trait, so that lists of different models (`&dyn FitModel`)
+//! can be fitted and compared on one data set.
+
+use crate::data::Subject;
+use crate::error::Result;
+use crate::learning::LearningRule;
+use crate::observation::Observation;
+use crate::params::ParamLayout;
+use crate::{Model, Term};
+
+/// A model that can be fitted to subjects: a layout of named parameters θ and, per subject,
+/// the log-likelihood of its choices as a [`Term`] over θ.
+///
+/// [`Model`] implements it; so can any model whose likelihood is a term (a hierarchical
+/// wrapper, a model written by hand). The trait is object-safe: [`compare`](super::compare)
+/// takes `&[(&str, &dyn FitModel)]`.
+///
+/// ```
+/// use rlgrad::fit::FitModel;
+/// use rlgrad::prelude::*;
+/// let single = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+/// let dual = Model::new(RescorlaWagner::dual(), Softmax::new(), 1, 2)?;
+/// let models: [&dyn FitModel; 2] = [&single, &dual];
+/// assert_eq!(models.iter().map(|m| m.n_params()).collect::<Vec<_>>(), [2, 3]);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub trait FitModel: Send + Sync {
+    /// The named parameters θ and their transforms.
+    fn layout(&self) -> &ParamLayout;
+
+    /// The number of parameters K.
+    fn n_params(&self) -> usize {
+        self.layout().len()
+    }
+
+    /// The log-likelihood of `subject`'s choices, a term over θ (exact gradient and, where the
+    /// model gives it, exact Hessian).
+    ///
+    /// # Errors
+    /// A subject the model cannot explain (an action or state outside its table).
+    fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>>;
+}
+
+impl<L: LearningRule, O: Observation> FitModel for Model<L, O> {
+    fn layout(&self) -> &ParamLayout {
+        Model::layout(self)
+    }
+
+    fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>> {
+        Ok(Box::new(Model::likelihood(self, subject)?))
+    }
+}
