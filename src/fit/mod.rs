@@ -9,12 +9,17 @@
 //!   standard errors and how the optimiser stopped. A subject whose fit fails is reported,
 //!   never dropped.
 
+mod compare;
 mod em;
 mod identification;
 mod map;
 mod minimize;
 mod model;
 
+pub use self::compare::{
+    Comparison, CompareOptions, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
+    laplace_log_evidence,
+};
 pub use self::em::{Covariance, EStep, EmFit, EmIteration, EmOptions, em, em_with_progress};
 pub use self::identification::Identification;
 pub use self::map::{
