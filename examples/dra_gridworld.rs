@@ -212,14 +212,14 @@ fn run(
     );
     writeln!(out, "|---|---|---|---|---|---|");
     for (sigma0, logs) in &curves {
-        let f = Finals::of(logs);
+        let f = Finals::of(logs)?;
         let reached: Vec<Option<usize>> = logs
             .iter()
             .map(|l| l.first_within(TOLERANCE, TAIL))
             .collect();
         let found: Vec<f64> = reached.iter().flatten().map(|&t| t as f64).collect();
         let mean = if found.len() == reached.len() {
-            format!("{:.0}", MeanSe::of(&found).mean)
+            format!("{:.0}", MeanSe::of(&found)?.mean)
         } else {
             "n/a".to_string()
         };
@@ -265,7 +265,7 @@ fn run(
                         .map(|p| p.objective)
                 })
                 .collect::<Vec<_>>(),
-        );
+        )?;
         writeln!(
             out,
             "| after trial {trial} ({label}) | {} | {on:.3} | {off:.3} | {} |",

@@ -138,13 +138,13 @@ fn run(
     );
     writeln!(out, "|---|---|---|---|---|");
     for (psi, logs, _) in &results {
-        let f = Finals::of(logs);
+        let f = Finals::of(logs)?;
         let plateau = MeanSe::of(
             &logs
                 .iter()
                 .filter_map(|l| l.plateau(TAIL))
                 .collect::<Vec<_>>(),
-        );
+        )?;
         writeln!(
             out,
             "| {} | {} | {} | {} | {} |",

@@ -199,19 +199,19 @@ fn run(
                     .map(|(_, _, logs)| Finals::of(logs))
                     .expect("every budget and allocation was trained")
             };
-            let (flexible, equal) = (pick(Allocation::Flexible), pick(Allocation::Equal));
+            let (flexible, equal) = (pick(Allocation::Flexible)?, pick(Allocation::Equal)?);
             let difference = MeanSe {
                 mean: flexible.objective.mean - equal.objective.mean,
                 se: flexible.objective.se.hypot(equal.objective.se),
             };
-            BudgetRow {
+            Ok(BudgetRow {
                 budget,
                 flexible,
                 equal,
                 difference,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, rlgrad::Error>>()?;
     let fraction: Vec<f64> = BUDGETS.iter().map(|&b| b as f64 / WHOLE_TREE).collect();
     let series = |label: &str, f: fn(&BudgetRow) -> MeanSe| Series {
         label: label.to_string(),
@@ -334,7 +334,7 @@ fn run(
             fit.slope_se,
             fit.intercept,
             fit.r2,
-            pm(MeanSe::of(per_run), 4)
+            pm(MeanSe::of(per_run)?, 4)
         );
     }
     Ok(())

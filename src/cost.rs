@@ -93,17 +93,15 @@ impl KlCost {
         0.5 * (r * r - 1.0 - 2.0 * r.ln())
     }
 
-    /// Checks θ = σ: length, finite (by `check::term_args`), and every counted entry > 0.
+    /// Checks θ = σ: its length and the gradient buffer's, every entry finite (the `Term`
+    /// contract), and every counted entry > 0 (an entry the mask leaves out may be anything
+    /// finite).
     fn check_sigma(&self, theta: ArrayView1<f64>, grad_len: usize) -> Result<()> {
         check::term_args(self.dim, theta, grad_len)?;
-        match (0..self.dim).find(|&i| self.counts(i) && theta[i] <= 0.0) {
-            None => Ok(()),
-            Some(i) => Err(Error::invalid_parameter(
-                format!("sigma[{i}]"),
-                theta[i],
-                "must be > 0 (a memory's standard deviation)",
-            )),
+        for i in (0..self.dim).filter(|&i| self.counts(i)) {
+            check::standard_deviation(i, theta[i], || format!("sigma[{i}]"))?;
         }
+        Ok(())
     }
 
     /// Adds `alpha · ∇D` (A.7) into `grad`, without the value or checks: for the DRA
@@ -123,6 +121,14 @@ impl KlCost {
         sigma * (1.0 / (self.sigma_base * self.sigma_base)) - 1.0 / sigma
     }
 
+    /// D over the counted memories, unchecked.
+    fn sum(&self, theta: ArrayView1<f64>) -> f64 {
+        (0..self.dim)
+            .filter(|&i| self.counts(i))
+            .map(|i| self.term(theta[i]))
+            .sum()
+    }
+
     fn finish(&self, value: f64, theta: ArrayView1<f64>) -> Result<f64> {
         check::finite_result(value, theta.iter(), || "KL resource cost".to_string())
     }
@@ -135,11 +141,7 @@ impl Term for KlCost {
 
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
         self.check_sigma(theta, self.dim)?;
-        let v = (0..self.dim)
-            .filter(|&i| self.counts(i))
-            .map(|i| self.term(theta[i]))
-            .sum();
-        self.finish(v, theta)
+        self.finish(self.sum(theta), theta)
     }
 
     fn add_value_and_grad(
@@ -150,7 +152,7 @@ impl Term for KlCost {
     ) -> Result<f64> {
         self.check_sigma(theta, grad.len())?;
         check::alpha(alpha)?;
-        let v = self.value(theta)?;
+        let v = self.finish(self.sum(theta), theta)?;
         let d = |i: usize| alpha * self.grad_entry(theta[i]);
         // 1/σ overflows for a subnormal σ (and alpha · d for a huge alpha) although the value
         // is finite: refuse before writing.
@@ -177,7 +179,7 @@ impl Term for KlCost {
         let inv_b2 = 1.0 / (self.sigma_base * self.sigma_base);
         let d2 = |i: usize| alpha * (inv_b2 + 1.0 / (theta[i] * theta[i]));
         // 1/σ² overflows for σ below about 1e-154, where the value and gradient are finite:
-        // refuse before writing anything (θ is checked first, by the gradient's checks).
+        // refuse before writing anything.
         self.check_sigma(theta, grad.len())?;
         check::alpha(alpha)?;
         if let Some(i) = (0..self.dim).find(|&i| self.counts(i) && !d2(i).is_finite()) {

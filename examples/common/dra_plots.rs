@@ -505,7 +505,7 @@ pub struct Finals {
 
 impl Finals {
     /// The last evaluations of `logs`.
-    pub fn of(logs: &[TrainingLog]) -> Finals {
+    pub fn of(logs: &[TrainingLog]) -> Result<Finals, rlgrad::Error> {
         let pick = |f: fn(&rlgrad::dra::EvalPoint) -> f64| {
             MeanSe::of(
                 &logs
@@ -514,10 +514,10 @@ impl Finals {
                     .collect::<Vec<_>>(),
             )
         };
-        Finals {
-            ret: pick(|p| p.return_mean),
-            cost: pick(|p| p.cost),
-            objective: pick(|p| p.objective),
-        }
+        Ok(Finals {
+            ret: pick(|p| p.return_mean)?,
+            cost: pick(|p| p.cost)?,
+            objective: pick(|p| p.objective)?,
+        })
     }
 }

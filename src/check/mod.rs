@@ -239,6 +239,36 @@ pub fn finite_option(name: &str, value: f64) -> Result<()> {
     }
 }
 
+/// Checks a standard deviation that is a parameter (θ entry `index`, named by `name()`, built
+/// only on failure): finite and > 0.
+///
+/// ```
+/// use rlgrad::Error;
+/// assert!(rlgrad::check::standard_deviation(0, 0.5, || "sigma[0]".into()).is_ok());
+/// let e = rlgrad::check::standard_deviation(3, 0.0, || "sigma[3]".into()).unwrap_err();
+/// assert!(matches!(e, Error::InvalidParameter { .. }));
+/// let e = rlgrad::check::standard_deviation(3, f64::NAN, || "sigma[3]".into()).unwrap_err();
+/// assert!(matches!(e, Error::NonFiniteTheta { index: 3, .. }));
+/// ```
+///
+/// # Errors
+/// [`Error::NonFiniteTheta`] for a NaN or infinite value, [`Error::InvalidParameter`] for a
+/// value ≤ 0.
+#[inline]
+pub fn standard_deviation(index: usize, value: f64, name: impl FnOnce() -> String) -> Result<()> {
+    if value.is_finite() && value > 0.0 {
+        Ok(())
+    } else if value.is_finite() {
+        Err(Error::invalid_parameter(
+            name(),
+            value,
+            "must be > 0 (a standard deviation)",
+        ))
+    } else {
+        Err(Error::non_finite_theta(index, name(), value))
+    }
+}
+
 /// Checks that an option is finite and positive.
 ///
 /// # Errors

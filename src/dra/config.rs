@@ -62,7 +62,7 @@ pub enum BetaSchedule {
     /// β for every trial.
     Constant(f64),
     /// β(t) = min(base^(t / every), max): the authors' mountain-car schedule
-    /// (base 1.5, every 1000, max 10).
+    /// (base 1.5, every 1000, max 10). The base must be at least 1 (β grows).
     Annealed {
         /// The base (> 0).
         base: f64,
@@ -87,6 +87,14 @@ impl BetaSchedule {
             BetaSchedule::Constant(b) => check::positive("beta", b),
             BetaSchedule::Annealed { base, every, max } => {
                 check::positive("beta base", base)?;
+                if base < 1.0 {
+                    // β would shrink towards 0 and stop being a valid inverse temperature.
+                    return Err(Error::invalid_option(
+                        "beta base",
+                        base,
+                        "must be at least 1",
+                    ));
+                }
                 check::positive("beta every", every)?;
                 check::positive("beta max", max)
             }

@@ -9,6 +9,7 @@ use super::log::TrainingLog;
 use super::task::DraTask;
 use super::train::{Progress, train_with};
 use crate::error::{Error, Result};
+use crate::numeric::mean_and_se;
 
 /// Trains one run per seed, in parallel on rayon's pool, calling `progress(run, …)` after
 /// every trial of every run (from several threads at once). The logs come back in the order
@@ -59,16 +60,15 @@ pub struct MeanSe {
 
 impl MeanSe {
     /// The mean and standard error of `values`.
-    pub fn of(values: &[f64]) -> MeanSe {
-        let n = values.len() as f64;
-        let mean = values.iter().sum::<f64>() / n;
-        let se = if values.len() > 1 {
-            let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0);
-            (var / n).sqrt()
-        } else {
-            0.0
-        };
-        MeanSe { mean, se }
+    ///
+    /// # Errors
+    /// [`Error::EmptyData`] for no values.
+    pub fn of(values: &[f64]) -> Result<MeanSe> {
+        if values.is_empty() {
+            return Err(Error::empty_data("values for a mean"));
+        }
+        let (mean, se) = mean_and_se(values);
+        Ok(MeanSe { mean, se })
     }
 }
 
@@ -110,16 +110,16 @@ impl CurveSummary {
                 ));
             }
         }
-        let column = |f: fn(&super::EvalPoint) -> f64| -> Vec<MeanSe> {
+        let column = |f: fn(&super::EvalPoint) -> f64| -> Result<Vec<MeanSe>> {
             (0..trial.len())
                 .map(|i| MeanSe::of(&logs.iter().map(|l| f(&l.curve[i])).collect::<Vec<_>>()))
-                .collect()
+                .collect::<Result<_>>()
         };
         Ok(CurveSummary {
             n_runs: logs.len(),
-            return_mean: column(|p| p.return_mean),
-            cost: column(|p| p.cost),
-            objective: column(|p| p.objective),
+            return_mean: column(|p| p.return_mean)?,
+            cost: column(|p| p.cost)?,
+            objective: column(|p| p.objective)?,
             trial,
         })
     }

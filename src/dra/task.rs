@@ -4,7 +4,12 @@
 use crate::env::Environment;
 use crate::error::{Error, Result};
 
-/// A memory whose mean is known and whose precision is not allocated: it keeps q̄ and σ.
+/// A memory whose mean is known and whose precision is not allocated: it keeps q̄ and σ
+/// (expected SARSA does not update it, the σ step does not move it), and it is left out of
+/// the KL cost. (Spec §2 sums the cost over every memory of the table; for the planning task,
+/// whose known last-move memories are the only fixed ones, §6 says they are not allocated, so
+/// they are not priced: with λ = 1, σ_base = 100 and σ = 1, counting them would add a constant
+/// ½(10⁻⁴ − 1 + ln 10⁴) ≈ 4.1 per memory to every reported cost and change no gradient.)
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FixedMemory {
     /// Its index in the S × A table (s·A + a).
@@ -31,7 +36,9 @@ pub trait DraTask: Environment + Clone + Send + Sync {
     }
 
     /// Applies the task's environment change (the grid world's: a wall removed, the goal
-    /// moved).
+    /// moved). The grid world's change toggles: applying it twice restores the world, so a
+    /// run that starts from [`GridWorld::paper_changed`](crate::env::GridWorld::paper_changed)
+    /// with `change_at` set goes back to the original world.
     ///
     /// # Errors
     /// [`Error::InvalidOption`] by default: the task has none.

@@ -15,6 +15,7 @@ use crate::check;
 use crate::cost::KlCost;
 use crate::error::{Error, Result};
 use crate::estimator::{Episodes, Estimator, SequentialReinforce, StepRecord, Weighting};
+use crate::numeric::mean_and_se;
 use crate::policy::{MemoryPolicy, Policy};
 
 /// What the progress callback sees after each trial.
@@ -28,9 +29,10 @@ pub struct Progress {
     pub evaluation: Option<EvalPoint>,
 }
 
-/// The salt that separates the evaluation's random stream from training's, so that how
-/// often a run is evaluated does not change how it learns.
-const EVAL_SALT: u64 = 0x9e37_79b9_7f4a_7c15;
+/// The stream of the run's seed that evaluation draws from (training draws from stream 0),
+/// so that how often a run is evaluated does not change how it learns, and no seed's
+/// evaluation stream is another seed's training stream.
+const EVAL_STREAM: u64 = 1;
 
 /// Trains a memory-limited agent on `task` with DRA: see [`train_with`].
 ///
@@ -209,6 +211,8 @@ struct Run<'c, T> {
     probs_next: Vec<f64>,
     pending: Vec<Pending>,
     pending_scores: Vec<f64>,
+    /// The returns of an evaluation.
+    returns: Vec<f64>,
     rng: ChaCha8Rng,
     eval_rng: ChaCha8Rng,
     truncated: u64,
@@ -278,7 +282,12 @@ impl<'c, T: DraTask> Run<'c, T> {
             probs_next: vec![0.0; n_a],
             pending: Vec::new(),
             pending_scores: Vec::new(),
-            eval_rng: ChaCha8Rng::seed_from_u64(seed ^ EVAL_SALT),
+            returns: Vec::new(),
+            eval_rng: {
+                let mut r = ChaCha8Rng::seed_from_u64(seed);
+                r.set_stream(EVAL_STREAM);
+                r
+            },
             rng,
             truncated: 0,
             steps: 0,
@@ -288,6 +297,7 @@ impl<'c, T: DraTask> Run<'c, T> {
     /// One trial: online episode, offline rollouts, σ step.
     fn trial(&mut self) -> Result<()> {
         let start = self.env.reset(&mut self.rng);
+        check::index("start state from the task", start, self.policy.n_states())?;
         self.snapshot.clone_from(&self.env);
         self.online(start)?;
         self.episodes.clear();
@@ -300,7 +310,7 @@ impl<'c, T: DraTask> Run<'c, T> {
     /// The online episode with expected-SARSA updates of q̄.
     fn online(&mut self, start: usize) -> Result<()> {
         let a_n = self.policy.n_actions();
-        let (alpha, gamma) = (self.config.alpha_q, self.config.gamma);
+        let gamma = self.config.gamma;
         let mut s = start;
         let mut a = self.policy.decide_unchecked(
             &self.sigma,
@@ -330,19 +340,26 @@ impl<'c, T: DraTask> Run<'c, T> {
                     std::mem::swap(&mut self.zeta, &mut self.zeta_next);
                     std::mem::swap(&mut self.probs, &mut self.probs_next);
                     let target = r + gamma * expected;
-                    let q = &mut self.policy.q_bar_mut()[s * a_n + a];
-                    *q += alpha * (target - *q);
+                    self.learn(s * a_n + a, target);
                     s = next;
                     a = a_next;
                     continue;
                 }
             };
-            let q = &mut self.policy.q_bar_mut()[s * a_n + a];
-            *q += alpha * (target - *q);
+            self.learn(s * a_n + a, target);
             return Ok(());
         }
         self.truncated += 1;
         Ok(())
+    }
+
+    /// q̄ ← q̄ + α₁ (target − q̄) for memory i, unless it is fixed (known).
+    #[inline]
+    fn learn(&mut self, i: usize, target: f64) {
+        if !self.fixed[i] {
+            let q = &mut self.policy.q_bar_mut()[i];
+            *q += self.config.alpha_q * (target - *q);
+        }
     }
 
     /// One offline search from `start` (one episode, or as many as the budget asks), its
@@ -486,26 +503,20 @@ impl<'c, T: DraTask> Run<'c, T> {
     /// Evaluation with learning off: mean return over `eval_episodes` searches from fresh
     /// starts, cost λ·D_KL, objective.
     fn evaluate(&mut self, trial: usize) -> Result<EvalPoint> {
-        let n = self.config.eval_episodes;
-        let (mut sum, mut sum_sq) = (0.0, 0.0);
-        for _ in 0..n {
+        self.returns.clear();
+        for _ in 0..self.config.eval_episodes {
             let start = self.env.reset(&mut self.eval_rng);
+            check::index("start state from the task", start, self.policy.n_states())?;
             self.snapshot.clone_from(&self.env);
             let ret = self.play(start, false)?;
-            sum += ret;
-            sum_sq += ret * ret;
+            self.returns.push(ret);
         }
-        let mean = sum / n as f64;
-        let var = if n > 1 {
-            ((sum_sq - n as f64 * mean * mean) / (n as f64 - 1.0)).max(0.0)
-        } else {
-            0.0
-        };
+        let (mean, se) = mean_and_se(&self.returns);
         let cost = self.config.lambda * self.kl.value(ArrayView1::from(&self.sigma[..]))?;
         Ok(EvalPoint {
             trial,
             return_mean: mean,
-            return_se: (var / n as f64).sqrt(),
+            return_se: se,
             cost,
             objective: mean - cost,
         })

@@ -17,7 +17,7 @@ mod minimize;
 mod model;
 
 pub use self::compare::{
-    Comparison, CompareOptions, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
+    CompareOptions, Comparison, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
     laplace_log_evidence,
 };
 pub use self::em::{Covariance, EStep, EmFit, EmIteration, EmOptions, em, em_with_progress};
@@ -25,5 +25,5 @@ pub use self::identification::Identification;
 pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };
-pub use self::model::FitModel;
 pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximize};
+pub use self::model::FitModel;

@@ -29,7 +29,7 @@ pub use self::exp::{
 };
 pub use self::quadrature::normal_expectation;
 pub use self::softmax::{SoftmaxNorm, draw, softmax_probabilities};
-pub(crate) use self::sums::{dot, mean_of, norm2};
+pub(crate) use self::sums::{dot, mean_and_se, mean_of, norm2};
 
 use crate::Real;
 

@@ -33,6 +33,18 @@ pub(crate) fn mean_of(xs: impl IntoIterator<Item = f64>, n: usize) -> f64 {
     xs.into_iter().map(|x| x * inv).sum()
 }
 
+/// The mean and its standard error (sample standard deviation / √n, 0 for one value) of
+/// non-empty `xs`, in two passes (no cancellation between Σx² and n·mean²).
+pub(crate) fn mean_and_se(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len();
+    let mean = mean_of(xs.iter().copied(), n);
+    if n < 2 {
+        return (mean, 0.0);
+    }
+    let var = xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n as f64 - 1.0);
+    (mean, (var / n as f64).sqrt())
+}
+
 /// ‖x‖₂ without overflow or underflow of the squares (scaled by the largest entry).
 pub(crate) fn norm2(x: ArrayView1<f64>) -> f64 {
     let scale = x.iter().fold(0.0_f64, |m, v| m.max(v.abs()));

@@ -153,19 +153,12 @@ impl MemoryPolicy {
 
     /// Checks σ entries (a row, or all of σ) starting at θ index `offset`.
     fn check_sigma_entries(&self, sigma: &[f64], offset: usize) -> Result<()> {
-        match sigma.iter().position(|s| !(s.is_finite() && *s > 0.0)) {
-            None => Ok(()),
-            Some(i) => {
-                let k = offset + i;
-                let name = format!("sigma[{}, {}]", k / self.n_actions, k % self.n_actions);
-                let v = sigma[i];
-                Err(if v.is_finite() {
-                    Error::invalid_parameter(name, v, "must be > 0 (a memory's standard deviation)")
-                } else {
-                    Error::non_finite_theta(k, name, v)
-                })
-            }
+        let a_n = self.n_actions;
+        for (i, &v) in sigma.iter().enumerate() {
+            let k = offset + i;
+            check::standard_deviation(k, v, || format!("sigma[{}, {}]", k / a_n, k % a_n))?;
         }
+        Ok(())
     }
 
     /// The rows of q̄ and σ for state s, checked: σ's length, the state, the σ row (finite,
