@@ -132,6 +132,12 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 //!
+//! ## Trial-wise latents
+//!
+//! [`Model::latents`] gives, at a fitted θ̂, every trial's values before the update, prediction
+//! error, choice probabilities and log-likelihood contribution as a [`Latents`] (columns, and
+//! CSV through [`Latents::write_csv`]): the regressors of model-based fMRI and EEG analyses.
+//!
 //! ## Checking your own components
 //!
 //! [`testing::check_term`] compares any term's gradient and Hessian with central finite differences
@@ -163,6 +169,7 @@ mod error;
 pub mod estimator;
 mod fd;
 pub mod fit;
+mod latents;
 pub mod learning;
 mod likelihood;
 mod linalg;
@@ -190,6 +197,7 @@ pub use rand_chacha;
 // One public path per item: the items of private modules are re-exported here; those of
 // public modules live there (the prelude excepted, which collects what most programs need).
 pub use crate::error::{Error, Result};
+pub use crate::latents::Latents;
 pub use crate::likelihood::Likelihood;
 pub use crate::model::Model;
 pub use crate::objective::Objective;
