@@ -8,6 +8,8 @@
 //!   several seeded starts, and reports per subject the named estimates, the exact Hessian,
 //!   standard errors and how the optimiser stopped. A subject whose fit fails is reported,
 //!   never dropped.
+//! - [`em`] estimates a cohort's group prior by empirical-Bayes EM; [`compare`] scores
+//!   models; [`parameter_recovery`] and [`model_recovery`] check what can be recovered.
 
 mod compare;
 mod em;
@@ -15,6 +17,7 @@ mod identification;
 mod map;
 mod minimize;
 mod model;
+mod recovery;
 
 pub use self::compare::{
     CompareOptions, Comparison, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
@@ -27,3 +30,8 @@ pub use self::map::{
 };
 pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximize};
 pub use self::model::FitModel;
+pub use self::recovery::{
+    Candidate, ModelRecovery, ModelRecoveryOptions, ParameterRecovery, RecoveredSubject,
+    RecoveryCohort, RecoveryFit, RecoveryStats, Scale, Simulate, Simulator, Truth, model_recovery,
+    parameter_recovery, recovery_stats,
+};
