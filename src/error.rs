@@ -27,6 +27,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Output could not be written (a CSV export to a caller's writer, say).
+    #[error("cannot write {what}: {source}")]
+    Write {
+        /// What was being written.
+        what: String,
+        /// The underlying I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The CSV input has no usable header: it is missing, or lacks a required column.
     #[error("csv header (line {line}): {reason}")]
     CsvHeader {

@@ -163,6 +163,7 @@ mod error;
 pub mod estimator;
 mod fd;
 pub mod fit;
+mod latents;
 pub mod learning;
 mod likelihood;
 mod linalg;
@@ -190,6 +191,7 @@ pub use rand_chacha;
 // One public path per item: the items of private modules are re-exported here; those of
 // public modules live there (the prelude excepted, which collects what most programs need).
 pub use crate::error::{Error, Result};
+pub use crate::latents::Latents;
 pub use crate::likelihood::Likelihood;
 pub use crate::model::Model;
 pub use crate::objective::Objective;

@@ -133,6 +133,33 @@ pub trait LearningRule: Send + Sync {
         e: &mut [f64],
     );
 
+    /// The prediction error δ of one trial, from the values `q` (the whole table, S·A)
+    /// before the trial's update, with the same `step` [`LearningRule::update`] receives.
+    ///
+    /// It is what [`Model::latents`](crate::Model::latents) reports per trial, not part of the
+    /// likelihood. The default is the delta rule's error r − Q\[s,a\], which is the error of
+    /// [`RescorlaWagner`] with one or two rates (the dual rule picks its rate by the sign of
+    /// this δ). A rule whose error differs overrides it: one that bootstraps, for example,
+    /// returns r + γ·V(s′) − Q\[s,a\] from [`Step::next_state`] (which is `None` unless
+    /// [`LearningRule::USES_NEXT_STATE`]).
+    ///
+    /// ```
+    /// use rlgrad::learning::{LearningRule, RescorlaWagner, Step, TableShape};
+    /// let shape = TableShape { n_states: 1, n_actions: 2 };
+    /// let step = Step { state: 0, action: 1, reward: 1.0, next_state: None };
+    /// let delta = RescorlaWagner::new().prediction_error(&[0.5], shape, step, &[0.0, 0.25]);
+    /// assert_eq!(delta, 0.75); // r − Q[0, 1]
+    /// ```
+    ///
+    /// # Panics
+    /// May panic if `q` is shorter than `shape` or the step is outside it (a contract with
+    /// the caller, as for [`LearningRule::update`]).
+    #[inline]
+    fn prediction_error(&self, psi: &[f64], shape: TableShape, step: Step, q: &[f64]) -> f64 {
+        let _ = psi;
+        step.reward - q[shape.index(step.state, step.action)]
+    }
+
     /// Updates Q (and D, E up to `ORDER`) after one trial. D and E must be updated from the
     /// values before the trial, including the carried terms.
     ///
