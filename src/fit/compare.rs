@@ -25,11 +25,11 @@ use serde::Serialize;
 use super::em::{Covariance, EmFit, EmOptions, em};
 use super::map::MapFit;
 use super::model::FitModel;
+use crate::Term;
 use crate::check;
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::numeric::log_sum_exp;
-use crate::Term;
 use crate::prior::{MvGaussian, Prior};
 
 /// ln 2π.
@@ -139,8 +139,8 @@ where
         Covariance::Full => k + k * (k + 1) / 2,
     };
     let log_marginal: Vec<f64> = per_subject.iter().map(|p| p.0).collect();
-    let ibic = -2.0 * log_marginal.iter().sum::<f64>()
-        + n_group_params as f64 * (n_choices as f64).ln();
+    let ibic =
+        -2.0 * log_marginal.iter().sum::<f64>() + n_group_params as f64 * (n_choices as f64).ln();
     Ok(Ibic {
         ibic,
         log_marginal,
@@ -268,7 +268,10 @@ impl Comparison {
     pub fn best(&self, criterion: Criterion) -> (usize, &str) {
         let i = (0..self.models.len())
             .min_by(|&a, &b| {
-                let (x, y) = (self.models[a].value(criterion), self.models[b].value(criterion));
+                let (x, y) = (
+                    self.models[a].value(criterion),
+                    self.models[b].value(criterion),
+                );
                 criterion.loss(x).total_cmp(&criterion.loss(y))
             })
             .unwrap_or(0);
@@ -332,7 +335,14 @@ pub fn compare<R: Rng + ?Sized>(
     let mut scores = Vec::with_capacity(models.len());
     for &(name, model) in models {
         let fit = em(model, data, &options.em, rng)?;
-        let ibic = ibic(model, data, &fit.prior, options.em.covariance, options.ibic_samples, rng)?;
+        let ibic = ibic(
+            model,
+            data,
+            &fit.prior,
+            options.em.covariance,
+            options.ibic_samples,
+            rng,
+        )?;
         let subjects: Vec<Option<SubjectScores>> = fit
             .fits
             .iter()

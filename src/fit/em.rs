@@ -146,7 +146,8 @@ impl EStep {
         match fit {
             SubjectFit::Fitted(f) => self.add_fit(f),
             SubjectFit::Failed(e) => {
-                self.failed.push(format!("subject `{}`: {}", e.subject, e.error));
+                self.failed
+                    .push(format!("subject `{}`: {}", e.subject, e.error));
                 Ok(())
             }
         }
@@ -202,7 +203,11 @@ impl EStep {
     /// # Errors
     /// [`Error::DimensionMismatch`] for shards of different K.
     pub fn merge(&mut self, other: EStep) -> Result<()> {
-        check::len("merged E-step (K)", self.sum_theta.len(), other.sum_theta.len())?;
+        check::len(
+            "merged E-step (K)",
+            self.sum_theta.len(),
+            other.sum_theta.len(),
+        )?;
         self.n += other.n;
         self.sum_theta += &other.sum_theta;
         self.sum_second += &other.sum_second;
@@ -366,7 +371,9 @@ where
         progress(&entry);
         if let Some(last) = trace.last() {
             let d_lp = (entry.log_posterior - last.log_posterior).abs();
-            let d_mu = (&entry.mu - &last.mu).iter().fold(0.0_f64, |m, d| m.max(d.abs()));
+            let d_mu = (&entry.mu - &last.mu)
+                .iter()
+                .fold(0.0_f64, |m, d| m.max(d.abs()));
             if d_lp <= options.tolerance * entry.log_posterior.abs().max(1.0)
                 && d_mu <= options.mu_tolerance
             {

@@ -17,10 +17,10 @@ use serde::Serialize;
 
 use super::identification::{Identification, identify};
 use super::minimize::{MaximizeOptions, Maximum, Minimize, maximize};
+use super::model::FitModel;
 use crate::check;
 use crate::data::{Dataset, Subject};
 use crate::error::{Error, Result};
-use super::model::FitModel;
 use crate::linalg;
 use crate::params::NamedParams;
 use crate::prior::Prior;

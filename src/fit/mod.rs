@@ -8,6 +8,8 @@
 //!   several seeded starts, and reports per subject the named estimates, the exact Hessian,
 //!   standard errors and how the optimiser stopped. A subject whose fit fails is reported,
 //!   never dropped.
+//! - [`em`] estimates a cohort's group prior by empirical-Bayes EM; [`compare`] scores
+//!   models; [`parameter_recovery`] and [`model_recovery`] check what can be recovered.
 
 mod compare;
 mod em;
@@ -15,9 +17,10 @@ mod identification;
 mod map;
 mod minimize;
 mod model;
+mod recovery;
 
 pub use self::compare::{
-    Comparison, CompareOptions, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
+    CompareOptions, Comparison, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
     laplace_log_evidence,
 };
 pub use self::em::{Covariance, EStep, EmFit, EmIteration, EmOptions, em, em_with_progress};
@@ -25,5 +28,10 @@ pub use self::identification::Identification;
 pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };
-pub use self::model::FitModel;
 pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximize};
+pub use self::model::FitModel;
+pub use self::recovery::{
+    Candidate, ModelRecovery, ModelRecoveryOptions, ParameterRecovery, RecoveredSubject,
+    RecoveryCohort, RecoveryFit, RecoveryStats, Scale, Simulate, Simulator, Truth, model_recovery,
+    parameter_recovery, recovery_stats,
+};

@@ -17,6 +17,7 @@ mod garbage;
 mod memory;
 mod numeric;
 mod oracles;
+mod population;
 mod reinforce;
 mod reinforce_garbage;
 mod sizes;
