@@ -381,6 +381,53 @@ fn refuses_to_write_over_the_input() {
 }
 
 #[test]
+fn recover_writes_true_and_fitted_values_and_a_summary() {
+    let dir = TempDir::new("recover");
+    let out = rlgrad(
+        &dir,
+        &[
+            "recover",
+            "--model",
+            "rw",
+            "--subjects",
+            "8",
+            "--trials",
+            "100",
+            "--seed",
+            "5",
+            "--out",
+            "rec.csv",
+            "--summary",
+            "summary.csv",
+        ],
+    );
+    status(&out, 0);
+    assert!(
+        text(&out.stdout).contains("| beta | 8 |"),
+        "{}",
+        text(&out.stdout)
+    );
+    let (header, rows) = read_csv(&dir.path("rec.csv"));
+    assert_eq!(rows.len(), 8);
+    for name in [
+        "true_theta_alpha",
+        "fitted_theta_beta",
+        "true_beta",
+        "fitted_alpha",
+    ] {
+        assert!(header.iter().any(|h| h == name), "{name} in {header:?}");
+    }
+    let (header, summary) = read_csv(&dir.path("summary.csv"));
+    assert_eq!(
+        header,
+        ["parameter", "scale", "n", "correlation", "bias", "rmse"]
+    );
+    assert_eq!(summary.len(), 4);
+    // A parameter the model does not have is a usage error.
+    status(&rlgrad(&dir, &["recover", "--param", "kappa=1"]), 2);
+}
+
+#[test]
 fn help_reads_like_a_manual() {
     let dir = TempDir::new("help");
     let out = rlgrad(&dir, &["--help"]);
@@ -416,6 +463,7 @@ fn help_reads_like_a_manual() {
             &["OUTPUTS", "--reversal-every", "--param", "EXAMPLES"][..],
         ),
         ("latents", &["OUTPUTS", "--fits", "delta", "EXAMPLES"][..]),
+        ("recover", &["OUTPUTS", "--spread", "RMSE", "EXAMPLES"][..]),
     ] {
         let out = rlgrad(&dir, &[sub, "--help"]);
         status(&out, 0);
@@ -426,7 +474,7 @@ fn help_reads_like_a_manual() {
                 "`{sub} --help` mentions {needle}:\n{help}"
             );
         }
-        assert!(help.contains("--delimiter") || sub == "simulate");
+        assert!(help.contains("--delimiter") || sub == "simulate" || sub == "recover");
         assert!(help.contains("--seed"));
     }
     // No subcommand: usage on stderr, status 2.

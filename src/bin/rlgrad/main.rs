@@ -1,6 +1,6 @@
 //! `rlgrad`, the command-line program: fit reinforcement-learning models to a long-format CSV
-//! of choices (MAP or empirical-Bayes EM), compare models, simulate cohorts and export the
-//! trial-wise latent variables, without writing Rust.
+//! of choices (MAP or empirical-Bayes EM), compare models, check parameter recovery,
+//! simulate cohorts and export the trial-wise latent variables, without writing Rust.
 //!
 //! Built only with the `cli` feature (`cargo install --path . --features cli`), so that the
 //! library and a plain `cargo test` never build clap or indicatif. Run `rlgrad --help` and
@@ -15,6 +15,7 @@ mod compare;
 mod fit;
 mod io;
 mod latents;
+mod recover;
 mod simulate;
 
 use std::process::ExitCode;
@@ -27,8 +28,8 @@ const ABOUT: &str = "Fit reinforcement-learning models to people's choices, from
 
 const LONG_ABOUT: &str = "\
 Fit reinforcement-learning models (Rescorla-Wagner learning, softmax choice) to people's
-choices, compare models, simulate cohorts and export trial-wise latent variables, all on a
-long-format CSV file.
+choices, compare models, check parameter recovery, simulate cohorts and export trial-wise
+latent variables, all on a long-format CSV file (`recover` and `simulate` need no file).
 
 INPUT (every subcommand that reads data)
   One row per trial, with a header. Required columns: subject, trial, action, reward.
@@ -64,6 +65,7 @@ EXAMPLES
   rlgrad fit sim.csv --model rw --em --out fits.csv --em-json em.json
   rlgrad compare sim.csv --model rw --model rw-dual --model rw-persev --out compare.csv
   rlgrad latents sim.csv --model rw --fits fits.csv --out latents.csv
+  rlgrad recover --model rw --subjects 50 --trials 200 --out recovery.csv --summary summary.csv
 
 Run `rlgrad <subcommand> --help` for each subcommand's options and outputs.";
 
@@ -88,6 +90,7 @@ enum Command {
     Compare(compare::CompareArgs),
     Simulate(simulate::SimulateArgs),
     Latents(latents::LatentsArgs),
+    Recover(recover::RecoverArgs),
 }
 
 fn main() -> ExitCode {
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => compare::run(args, &mut out, &mut err),
         Command::Simulate(args) => simulate::run(args, &mut out, &mut err),
         Command::Latents(args) => latents::run(args, &mut out, &mut err),
+        Command::Recover(args) => recover::run(args, &mut out, &mut err),
     };
     let mut status = match result {
         Ok(()) => 0,

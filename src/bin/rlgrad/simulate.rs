@@ -94,7 +94,7 @@ pub struct SimulateArgs {
     pub run: RunArgs,
 }
 
-fn parse_param(s: &str) -> Result<(String, f64), String> {
+pub fn parse_param(s: &str) -> Result<(String, f64), String> {
     let (name, value) = s
         .split_once('=')
         .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))?;
@@ -112,7 +112,7 @@ fn non_negative(s: &str) -> Result<f64, String> {
     }
 }
 
-fn default_value(name: &str) -> f64 {
+pub fn default_value(name: &str) -> f64 {
     match name {
         "beta" => 4.0,
         "kappa" => 0.5,
