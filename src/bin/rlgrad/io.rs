@@ -10,8 +10,9 @@
 //!   over the path. An error or an interrupted run never leaves half a file at the path.
 //! - [`same_file`]: whether two paths name one file (to refuse writing over an input).
 //!
-//! Moved here from the `fit_csv` example's `examples/common/cli.rs` (which the other
-//! examples still use for their own, smaller command lines).
+//! Taken from `examples/common/cli.rs`, written for the former `fit_csv` example (the other
+//! examples still use that file for their own, smaller command lines; the program must not
+//! depend on `examples/`).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
