@@ -278,9 +278,9 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                     next_state: next.and_then(|ns| (ns[t] != NO_STATE).then_some(ns[t] as usize)),
                 };
                 let values = &q[row..row + a_n];
-                let (out_q, out_p) = (i * a_n..(i + 1) * a_n, i * a_n..(i + 1) * a_n);
-                lat.q[out_q].copy_from_slice(values);
-                obs.probabilities(psi_o, values, previous, &mut lat.p[out_p]);
+                let out = i * a_n..(i + 1) * a_n;
+                lat.q[out.clone()].copy_from_slice(values);
+                obs.probabilities(psi_o, values, previous, &mut lat.p[out]);
                 let choice = Choice {
                     action: a,
                     previous,

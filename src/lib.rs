@@ -132,6 +132,12 @@
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 //!
+//! ## Trial-wise latents
+//!
+//! [`Model::latents`] gives, at a fitted θ̂, every trial's values before the update, prediction
+//! error, choice probabilities and log-likelihood contribution as a [`Latents`] (columns, and
+//! CSV through [`Latents::write_csv`]): the regressors of model-based fMRI and EEG analyses.
+//!
 //! ## Checking your own components
 //!
 //! [`testing::check_term`] compares any term's gradient and Hessian with central finite differences

@@ -14,6 +14,7 @@ mod dra;
 mod environments;
 mod fit;
 mod garbage;
+mod latents;
 mod memory;
 mod numeric;
 mod oracles;
