@@ -158,6 +158,16 @@ pub enum Error {
         reason: String,
     },
 
+    /// A plot could not be drawn (the `plots` feature): nothing to draw, or the drawing
+    /// backend failed.
+    #[error("plot `{what}`: {reason}")]
+    Plot {
+        /// Which plot.
+        what: String,
+        /// What went wrong.
+        reason: String,
+    },
+
     /// A matrix has an invalid shape or entries (not square, not symmetric, not finite).
     #[error("invalid matrix {what}: {reason}")]
     InvalidMatrix {

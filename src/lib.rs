@@ -178,6 +178,8 @@ pub mod numeric;
 mod objective;
 pub mod observation;
 pub mod params;
+#[cfg(feature = "plots")]
+pub mod plots;
 pub mod policy;
 pub mod prior;
 mod real;

@@ -1,0 +1,471 @@
+//! SVG plots of population fits (feature `plots`, on by default; the core builds without it
+//! and without `plotters` under `--no-default-features`).
+//!
+//! | function | plot |
+//! |---|---|
+//! | [`recovery_scatter_svg`] | true vs fitted per parameter, identity line, r in each panel's title |
+//! | [`em_trace_svg`] | the EM trace: summed log posterior, and μ per parameter, vs iteration |
+//! | [`comparison_svg`] | a bar chart of a criterion per model, relative to the best |
+//! | [`confusion_svg`] | the model-recovery confusion matrix as a heat map with counts |
+//!
+//! Each returns the SVG text (write it where you like; [`write_svg`] writes it atomically).
+//! Every chart has a title, labelled axes with units, and distinguishable series (the
+//! Okabe–Ito colours, each series its own marker).
+
+use std::path::Path;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::fit::{Comparison, Criterion, EmIteration, ModelRecovery, ParameterRecovery, Scale};
+
+/// The series colours (Okabe–Ito, distinguishable by most colour-blind readers).
+const COLOURS: [RGBColor; 7] = [
+    RGBColor(0, 114, 178),
+    RGBColor(213, 94, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(230, 159, 0),
+    RGBColor(86, 180, 233),
+    RGBColor(0, 0, 0),
+];
+
+fn plot_err(what: &str) -> impl Fn(Box<dyn std::error::Error + '_>) -> Error + '_ {
+    move |e| Error::Plot {
+        what: what.to_string(),
+        reason: e.to_string(),
+    }
+}
+
+/// Runs a drawing closure, turning plotters' errors into [`Error::Plot`].
+fn draw<F>(what: &str, size: (u32, u32), f: F) -> Result<String>
+where
+    F: FnOnce(
+        &DrawingArea<SVGBackend<'_>, Shift>,
+    ) -> std::result::Result<(), Box<dyn std::error::Error>>,
+{
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
+        let result = root
+            .fill(&WHITE)
+            .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            .and_then(|()| f(&root))
+            .and_then(|()| {
+                root.present()
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error>)
+            });
+        result.map_err(plot_err(what))?;
+    }
+    Ok(svg)
+}
+
+/// The smallest and largest finite value, padded by `pad` of the width (0..1 for none).
+fn span(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    if lo > hi {
+        return (0.0, 1.0);
+    }
+    let w = (hi - lo).max(1e-9 * (1.0 + lo.abs()));
+    (lo - pad * w, hi + pad * w)
+}
+
+/// The marker of series `k` at `at`: circle, triangle, square, cross in turn.
+fn marker<DB: DrawingBackend>(
+    k: usize,
+    at: (i32, i32),
+    colour: RGBColor,
+) -> DynElement<'static, DB, (i32, i32)> {
+    match k % 4 {
+        0 => Circle::new(at, 4, colour.filled()).into_dyn(),
+        1 => TriangleMarker::new(at, 5, colour.filled()).into_dyn(),
+        2 => Rectangle::new(
+            [(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)],
+            colour.filled(),
+        )
+        .into_dyn(),
+        _ => Cross::new(at, 4, colour.stroke_width(2)).into_dyn(),
+    }
+}
+
+/// True vs fitted values of every parameter on `scale`, one panel per parameter (side by
+/// side), each with the identity line and r, bias and RMSE in its title. Failed subjects are
+/// left out (their count is in the figure's title).
+///
+/// # Errors
+/// [`Error::Plot`] if the drawing fails.
+pub fn recovery_scatter_svg(rec: &ParameterRecovery, scale: Scale) -> Result<String> {
+    let k = rec.names.len();
+    let unit = match scale {
+        Scale::Theta => "θ, unconstrained",
+        Scale::Natural => "natural scale",
+    };
+    let width = 40 + 420 * k.max(1) as u32;
+    draw("recovery scatter", (width, 480), |root| {
+        let title = format!(
+            "Parameter recovery ({unit}): {} subjects, {} failed",
+            rec.subjects.len(),
+            rec.n_failed()
+        );
+        let root = root.titled(&title, ("sans-serif", 20))?;
+        let panels = root.split_evenly((1, k.max(1)));
+        for (i, area) in panels.iter().enumerate().take(k) {
+            let (x, y) = rec.pairs(i, scale);
+            let s = &rec.stats(scale)[i];
+            let (lo, hi) = span(x.iter().chain(y.iter()).copied(), 0.06);
+            let mut chart = ChartBuilder::on(area)
+                .caption(
+                    format!(
+                        "{}: r = {:.2}, bias {:+.2}, RMSE {:.2}",
+                        s.name, s.correlation, s.bias, s.rmse
+                    ),
+                    ("sans-serif", 16),
+                )
+                .margin(10)
+                .x_label_area_size(40)
+                .y_label_area_size(55)
+                .build_cartesian_2d(lo..hi, lo..hi)?;
+            chart
+                .configure_mesh()
+                .x_desc(format!("true {} ({unit})", s.name))
+                .y_desc(format!("fitted {} ({unit})", s.name))
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 14))
+                .draw()?;
+            chart
+                .draw_series(LineSeries::new([(lo, lo), (hi, hi)], BLACK.stroke_width(1)))?
+                .label("identity y = x")
+                .legend(|(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], BLACK));
+            let colour = COLOURS[0];
+            chart
+                .draw_series(
+                    x.iter()
+                        .zip(&y)
+                        .map(|(&a, &b)| Circle::new((a, b), 3, colour.mix(0.7).filled())),
+                )?
+                .label("subject")
+                .legend(move |(a, b)| Circle::new((a + 10, b), 3, colour.filled()));
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .label_font(("sans-serif", 12))
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK)
+                .draw()?;
+        }
+        Ok(())
+    })
+}
+
+/// The EM trace: the summed log posterior against the iteration (top), and μ of each
+/// parameter (bottom, θ units, one series per parameter, named by `names`).
+///
+/// # Errors
+/// [`Error::Plot`] for an empty trace or a failed drawing.
+pub fn em_trace_svg(trace: &[EmIteration], names: &[String]) -> Result<String> {
+    if trace.is_empty() {
+        return Err(Error::Plot {
+            what: "EM trace".into(),
+            reason: "the trace is empty".into(),
+        });
+    }
+    draw("EM trace", (900, 720), |root| {
+        let root = root.titled(
+            &format!("EM trace: {} iterations", trace.len()),
+            ("sans-serif", 20),
+        )?;
+        let (top, bottom) = root.split_vertically(340);
+        let n = trace.len() as f64;
+        let x_range = -0.5..(n - 0.5).max(0.5);
+        let (y0, y1) = span(trace.iter().map(|t| t.log_posterior), 0.06);
+        let mut chart = ChartBuilder::on(&top)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x_range.clone(), y0..y1)?;
+        chart
+            .configure_mesh()
+            .x_desc("iteration")
+            .y_desc("Σᵢ log posterior (nats)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 14))
+            .draw()?;
+        let pts: Vec<(f64, f64)> = trace
+            .iter()
+            .map(|t| (t.iteration as f64, t.log_posterior))
+            .collect();
+        let c = COLOURS[0];
+        chart
+            .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
+            .label("summed log posterior")
+            .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], c.stroke_width(2)));
+        chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+
+        let k = trace[0].mu.len();
+        let (m0, m1) = span(trace.iter().flat_map(|t| t.mu.iter().copied()), 0.08);
+        let mut chart = ChartBuilder::on(&bottom)
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(80)
+            .build_cartesian_2d(x_range, m0..m1)?;
+        chart
+            .configure_mesh()
+            .x_desc("iteration")
+            .y_desc("group mean μ (θ units)")
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .label_style(("sans-serif", 12))
+            .axis_desc_style(("sans-serif", 14))
+            .draw()?;
+        for j in 0..k {
+            let c = COLOURS[j % COLOURS.len()];
+            let pts: Vec<(f64, f64)> = trace
+                .iter()
+                .map(|t| (t.iteration as f64, t.mu[j]))
+                .collect();
+            let label = names.get(j).cloned().unwrap_or_else(|| format!("θ[{j}]"));
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))?
+                .label(format!("μ {label}"))
+                .legend(move |(a, b)| {
+                    EmptyElement::at((a, b))
+                        + PathElement::new(vec![(0, 0), (20, 0)], c.stroke_width(2))
+                        + marker(j, (10, 0), c)
+                });
+            chart.draw_series(
+                pts.iter()
+                    .map(|&p| EmptyElement::at(p) + marker(j, (0, 0), c)),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::LowerRight)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+}
+
+/// A bar chart of `criterion` per model, as the difference from the best model (0 for the
+/// best; for Laplace evidence, best − model, so that taller is always worse), the best bar
+/// in a colour of its own.
+///
+/// # Errors
+/// [`Error::Plot`] for no models or a failed drawing.
+pub fn comparison_svg(cmp: &Comparison, criterion: Criterion) -> Result<String> {
+    if cmp.models.is_empty() {
+        return Err(Error::Plot {
+            what: "model comparison".into(),
+            reason: "no models".into(),
+        });
+    }
+    let (best, best_name) = cmp.best(criterion);
+    let best_value = cmp.models[best].value(criterion);
+    let deltas: Vec<f64> = cmp
+        .models
+        .iter()
+        .map(|m| {
+            let d = m.value(criterion) - best_value;
+            if criterion == Criterion::Laplace {
+                -d
+            } else {
+                d
+            }
+        })
+        .collect();
+    let name = criterion.name();
+    draw("model comparison", (820, 480), |root| {
+        let n = deltas.len();
+        let top = deltas.iter().copied().fold(0.0_f64, f64::max).max(1.0) * 1.15;
+        let mut chart = ChartBuilder::on(root)
+            .caption(
+                format!("Model comparison by {name}: best `{best_name}`"),
+                ("sans-serif", 20),
+            )
+            .margin(14)
+            .x_label_area_size(45)
+            .y_label_area_size(80)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), 0.0..top)?;
+        let names: Vec<String> = cmp.models.iter().map(|m| m.name.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|v| {
+                let i = v.round();
+                if (v - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < names.len() {
+                    names[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .x_desc("model")
+            .y_desc(if criterion == Criterion::Laplace {
+                "best − model, summed Laplace log evidence (nats)".to_string()
+            } else {
+                format!("Δ{name} from the best model (deviance units)")
+            })
+            .label_style(("sans-serif", 13))
+            .axis_desc_style(("sans-serif", 14))
+            .draw()?;
+        for (i, &d) in deltas.iter().enumerate() {
+            let c = if i == best { COLOURS[2] } else { COLOURS[0] };
+            let x = i as f64;
+            chart.draw_series(std::iter::once(Rectangle::new(
+                [(x - 0.3, 0.0), (x + 0.3, d)],
+                c.filled(),
+            )))?;
+            chart.draw_series(std::iter::once(Text::new(
+                format!("{d:.1}"),
+                (x - 0.1, d + top * 0.02),
+                ("sans-serif", 13),
+            )))?;
+        }
+        let (g, b) = (COLOURS[2], COLOURS[0]);
+        chart
+            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
+            .label("best model")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], g.filled()));
+        chart
+            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
+            .label("other models")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], b.filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .label_font(("sans-serif", 12))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .draw()?;
+        Ok(())
+    })
+}
+
+/// The model-recovery confusion matrix: rows the generating model, columns the winning
+/// one; each cell shaded by its row fraction (white 0 to blue 1) and labelled with its count
+/// and fraction.
+///
+/// # Errors
+/// [`Error::Plot`] for an empty matrix or a failed drawing.
+pub fn confusion_svg(rec: &ModelRecovery) -> Result<String> {
+    let m = rec.names.len();
+    if m == 0 {
+        return Err(Error::Plot {
+            what: "confusion matrix".into(),
+            reason: "no models".into(),
+        });
+    }
+    let fr = rec.fractions();
+    let per_row = rec.counts.row(0).sum();
+    draw(
+        "confusion matrix",
+        (200 + 150 * m as u32, 140 + 110 * m as u32),
+        |root| {
+            let mut chart = ChartBuilder::on(root)
+                .caption(
+                    format!(
+                        "Model recovery by {} ({} cohorts per generating model)",
+                        rec.criterion.name(),
+                        per_row
+                    ),
+                    ("sans-serif", 18),
+                )
+                .margin(14)
+                .x_label_area_size(50)
+                .y_label_area_size(110)
+                .build_cartesian_2d(0.0..m as f64, 0.0..m as f64)?;
+            let names = rec.names.clone();
+            let label = move |v: &f64| {
+                let i = v.floor();
+                if (v - i - 0.5).abs() < 1e-6 && (i as usize) < names.len() {
+                    names[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            };
+            let names_y = rec.names.clone();
+            let label_y = move |v: &f64| {
+                let i = v.floor();
+                // Row 0 at the top.
+                let row = m as f64 - 1.0 - i;
+                if (v - i - 0.5).abs() < 1e-6 && row >= 0.0 && (row as usize) < names_y.len() {
+                    names_y[row as usize].clone()
+                } else {
+                    String::new()
+                }
+            };
+            chart
+                .configure_mesh()
+                .disable_mesh()
+                .x_labels(2 * m + 1)
+                .y_labels(2 * m + 1)
+                .x_label_formatter(&label)
+                .y_label_formatter(&label_y)
+                .x_desc("winning model (count, row fraction)")
+                .y_desc("generating model")
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 14))
+                .draw()?;
+            for g in 0..m {
+                for w in 0..m {
+                    let f = fr[[g, w]];
+                    let y = (m - 1 - g) as f64;
+                    let shade = |c: u8| (255.0 - f * (255.0 - c as f64)).round() as u8;
+                    let colour = RGBColor(shade(0), shade(114), shade(178));
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(w as f64, y), (w as f64 + 1.0, y + 1.0)],
+                        colour.filled(),
+                    )))?;
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(w as f64, y), (w as f64 + 1.0, y + 1.0)],
+                        BLACK.stroke_width(1),
+                    )))?;
+                    let text_colour = if f > 0.55 { WHITE } else { BLACK };
+                    chart.draw_series(std::iter::once(Text::new(
+                        format!("{} ({:.2})", rec.counts[[g, w]], f),
+                        (w as f64 + 0.3, y + 0.55),
+                        ("sans-serif", 15).into_font().color(&text_colour),
+                    )))?;
+                }
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Writes SVG text to `path` atomically (a temporary file in the same directory, renamed
+/// over the path).
+///
+/// # Errors
+/// [`Error::Io`] naming the path.
+pub fn write_svg(path: impl AsRef<Path>, svg: &str) -> Result<()> {
+    let path = path.as_ref();
+    let io = |source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plot.svg".into());
+    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, svg).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io(e)
+    })
+}
