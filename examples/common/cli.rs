@@ -3,7 +3,7 @@
 //!
 //! - [`operands`]: a command line with `-h`/`--help` and file operands only.
 //! - [`stdout`], [`stderr`]: writers that never panic. When the reader goes away
-//!   (`fit_csv data.csv | head -2`, a broken pipe) the rest of the output is dropped and the
+//!   (`quickstart | head -2`, a broken pipe) the rest of the output is dropped and the
 //!   program goes on quietly; any other error is kept for [`Stream::finish`].
 //! - [`OutputFile`]: an output path checked before the work starts (its directory exists and a
 //!   file can be created there, which is tried by creating a temporary file and removing it at

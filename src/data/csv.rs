@@ -145,7 +145,7 @@ impl std::fmt::Display for CsvWarning {
                 f,
                 "no action is 0 (the lowest is {lowest}): if the file counts actions from 1, \
                  read it with the action base 1 (CsvOptions::action_base = ActionBase::One; \
-                 fit_csv --action-base 1), or the model gets an arm that is never chosen"
+                 rlgrad --action-base 1), or the model gets an arm that is never chosen"
             ),
         }
     }
@@ -214,7 +214,7 @@ impl Columns {
                     reason: format!(
                         "the header `{only}` is one column: the file looks separated by \
                          `{shown}`, not `{}`; set the delimiter (CsvOptions::delimiter; \
-                         fit_csv --delimiter '{shown}')",
+                         rlgrad --delimiter '{shown}')",
                         char::from(delimiter).escape_default()
                     ),
                 });

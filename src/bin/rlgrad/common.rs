@@ -1,0 +1,339 @@
+//! What the subcommands share: exit statuses and failures, the data options and reading, the
+//! model menu, the prior, output files, the progress bar, numbers in CSV.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::Array1;
+use rlgrad::Model;
+use rlgrad::data::{ActionBase, CsvOptions, Dataset, read_csv};
+use rlgrad::learning::RescorlaWagner;
+use rlgrad::observation::Softmax;
+use rlgrad::prior::MvGaussian;
+
+use crate::io::{OutputFile, Stream, same_file};
+
+/// Exit status: the work failed (a fit, an output file, stdout).
+pub const FAILED: u8 = 1;
+/// Exit status: bad arguments or bad data.
+pub const BAD: u8 = 2;
+
+/// Why a subcommand stopped.
+#[derive(Debug)]
+pub enum Failure {
+    /// A bad command line (status 2).
+    Usage(String),
+    /// Input data that cannot be read or are malformed (status 2).
+    Data(String),
+    /// The work or an output failed (status 1).
+    Failed(String),
+}
+
+impl Failure {
+    /// The message for stderr.
+    pub fn message(&self) -> &str {
+        match self {
+            Failure::Usage(m) | Failure::Data(m) | Failure::Failed(m) => m,
+        }
+    }
+
+    /// The exit status.
+    pub fn status(&self) -> u8 {
+        match self {
+            Failure::Usage(_) | Failure::Data(_) => BAD,
+            Failure::Failed(_) => FAILED,
+        }
+    }
+}
+
+/// A library error in the work itself (status 1).
+pub fn failed(e: impl std::fmt::Display) -> Failure {
+    Failure::Failed(e.to_string())
+}
+
+/// Result of a subcommand.
+pub type Outcome = Result<(), Failure>;
+
+/// The field separator of a CSV file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Delimiter {
+    /// `,`
+    #[value(name = ",", alias = "comma")]
+    Comma,
+    /// `;`
+    #[value(name = ";", alias = "semicolon")]
+    Semicolon,
+    /// a tab
+    #[value(name = "tab", alias = "\\t", alias = "\t")]
+    Tab,
+}
+
+impl Delimiter {
+    fn byte(self) -> u8 {
+        match self {
+            Delimiter::Comma => b',',
+            Delimiter::Semicolon => b';',
+            Delimiter::Tab => b'\t',
+        }
+    }
+}
+
+/// The data file and how to read it.
+#[derive(Args, Debug, Clone)]
+pub struct DataArgs {
+    /// The long-format CSV file: one row per trial, columns subject, trial, action, reward
+    /// (optional: session, state, next_state; others are ignored).
+    #[arg(value_name = "DATA.csv")]
+    pub data: PathBuf,
+
+    /// The field separator.
+    #[arg(long, value_enum, default_value = ",", value_name = "C")]
+    pub delimiter: Delimiter,
+
+    /// The file's first action: 0, or 1 for files that count actions from 1 (Matlab, R,
+    /// hBayesDM).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=1), value_name = "0|1")]
+    pub action_base: u32,
+
+    /// The number of states of the model (default: the highest state in the data + 1). A
+    /// state at or above it is refused at its line.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub states: Option<u64>,
+
+    /// The number of actions of the model (default: the highest action in the data + 1, at
+    /// least 2). An action at or above it is refused at its line.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..), value_name = "N")]
+    pub actions: Option<u64>,
+}
+
+/// The data, with the table size of the model to fit.
+pub struct Data {
+    pub data: Dataset,
+    pub n_states: usize,
+    pub n_actions: usize,
+}
+
+impl DataArgs {
+    /// Reads the data file; warnings go to stderr. A file that cannot be read or is
+    /// malformed is [`Failure::Data`], with the library's message (line, column, value).
+    pub fn read(&self, err: &mut Stream<impl Write>) -> Result<Data, Failure> {
+        let options = CsvOptions {
+            action_base: if self.action_base == 1 {
+                ActionBase::One
+            } else {
+                ActionBase::Zero
+            },
+            delimiter: self.delimiter.byte(),
+            n_states: self.states.map(|n| n as usize),
+            n_actions: self.actions.map(|n| n as usize),
+        };
+        let (data, report) = read_csv(&self.data, &options).map_err(|e| match e {
+            // The I/O error already names the file.
+            rlgrad::Error::Io { .. } => Failure::Data(e.to_string()),
+            _ => Failure::Data(format!("{}: {e}", self.data.display())),
+        })?;
+        for warning in &report.warnings {
+            writeln!(err, "rlgrad: warning: {}: {warning}", self.data.display());
+        }
+        let n_states = self.states.map_or(data.n_states().max(1), |n| n as usize);
+        let n_actions = self.actions.map_or(data.n_actions().max(2), |n| n as usize);
+        Ok(Data {
+            data,
+            n_states,
+            n_actions,
+        })
+    }
+
+    /// A one-line description for stdout.
+    pub fn describe(&self, d: &Data) -> String {
+        format!(
+            "data:  {} ({} subjects, {} trials, {} state(s), {} actions{})",
+            self.data.display(),
+            d.data.len(),
+            d.data.n_trials(),
+            d.n_states,
+            d.n_actions,
+            if self.action_base == 1 {
+                ", read 1-based"
+            } else {
+                ""
+            }
+        )
+    }
+}
+
+/// The model menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelName {
+    /// Rescorla-Wagner (alpha) + softmax (beta)
+    Rw,
+    /// dual learning rates (alpha_pos, alpha_neg) + softmax (beta)
+    RwDual,
+    /// Rescorla-Wagner + softmax with perseveration (alpha, beta, kappa)
+    RwPersev,
+    /// dual learning rates + softmax with perseveration (alpha_pos, alpha_neg, beta, kappa)
+    RwDualPersev,
+}
+
+/// The models of the menu.
+pub type MenuModel = Model<RescorlaWagner, Softmax>;
+
+impl ModelName {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            ModelName::Rw => "rw",
+            ModelName::RwDual => "rw-dual",
+            ModelName::RwPersev => "rw-persev",
+            ModelName::RwDualPersev => "rw-dual-persev",
+        }
+    }
+
+    /// The model for a table of `n_states` × `n_actions` (initial values 0).
+    pub fn build(self, n_states: usize, n_actions: usize) -> Result<MenuModel, Failure> {
+        let dual = matches!(self, ModelName::RwDual | ModelName::RwDualPersev);
+        let persev = matches!(self, ModelName::RwPersev | ModelName::RwDualPersev);
+        let rule = if dual {
+            RescorlaWagner::dual()
+        } else {
+            RescorlaWagner::new()
+        };
+        let obs = if persev {
+            Softmax::with_perseveration()
+        } else {
+            Softmax::new()
+        };
+        Model::new(rule, obs, n_states, n_actions).map_err(|e| Failure::Usage(e.to_string()))
+    }
+}
+
+/// The parameter names of a model, in θ order.
+pub fn names(model: &MenuModel) -> Vec<String> {
+    model.layout().names().map(str::to_string).collect()
+}
+
+/// The MAP prior: isotropic N(0, v·I) on θ when `variance` is given, else the weakly
+/// informative default (logit(alpha*) ~ N(0, 1.5²), log(beta) ~ N(1, 1), kappa ~ N(0, 1)).
+pub fn prior(names: &[String], variance: Option<f64>) -> Result<MvGaussian, Failure> {
+    if let Some(v) = variance {
+        return MvGaussian::isotropic(names.len(), 0.0, v)
+            .map_err(|e| Failure::Usage(format!("--prior-variance: {e}")));
+    }
+    let (mean, sd): (Vec<f64>, Vec<f64>) = names
+        .iter()
+        .map(|name| match name.as_str() {
+            "alpha" | "alpha_pos" | "alpha_neg" => (0.0, 1.5),
+            "beta" => (1.0, 1.0),
+            "kappa" => (0.0, 1.0),
+            _ => (0.0, 2.0),
+        })
+        .unzip();
+    MvGaussian::diagonal(Array1::from(mean), Array1::from(sd).mapv(|s: f64| s * s)).map_err(failed)
+}
+
+/// A positive, finite number (clap value parser).
+pub fn positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("expected a positive number, got `{s}`")),
+    }
+}
+
+/// Checks the output paths before any work: none may name an input file or another
+/// output, and each must be writable. `outputs` pairs each path with its option's name.
+pub fn check_outputs(
+    inputs: &[&Path],
+    outputs: &[(&str, Option<&Path>)],
+) -> Result<Vec<Option<OutputFile>>, Failure> {
+    let given: Vec<(&str, &Path)> = outputs
+        .iter()
+        .filter_map(|&(flag, p)| p.map(|p| (flag, p)))
+        .collect();
+    for (i, &(flag, path)) in given.iter().enumerate() {
+        for input in inputs {
+            if same_file(input, path) {
+                return Err(Failure::Usage(format!(
+                    "`{flag} {}` is the input file {}: refusing to write over an input",
+                    path.display(),
+                    input.display()
+                )));
+            }
+        }
+        for &(other_flag, other) in &given[..i] {
+            if same_file(other, path) {
+                return Err(Failure::Usage(format!(
+                    "`{other_flag}` and `{flag}` both name {}",
+                    path.display()
+                )));
+            }
+        }
+    }
+    outputs
+        .iter()
+        .map(|&(_, p)| {
+            p.map(OutputFile::check)
+                .transpose()
+                .map_err(Failure::Failed)
+        })
+        .collect()
+}
+
+/// Writes an output file atomically (status 1 on failure).
+pub fn write_file<E: std::fmt::Display>(
+    file: &OutputFile,
+    fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), E>,
+) -> Outcome {
+    file.write(fill).map_err(Failure::Failed)
+}
+
+/// A progress bar on stderr: hidden with `quiet` or when stderr is not a terminal. With
+/// `len` = None, a spinner.
+pub fn progress(len: Option<u64>, quiet: bool, template: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => {
+            let b = ProgressBar::new_spinner();
+            b.enable_steady_tick(Duration::from_millis(120));
+            b
+        }
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
+
+/// A number for CSV: the shortest text that reads back to the same `f64` (`{:?}`, which
+/// switches to exponent notation for very small or large numbers).
+pub fn number(v: f64) -> String {
+    format!("{v:?}")
+}
+
+/// A number for a table: fixed-point with `decimals`, or scientific when that would be
+/// very long or show only zeros.
+pub fn short(v: f64, decimals: usize) -> String {
+    let a = v.abs();
+    if v != 0.0 && a.is_finite() && !(1e-3..1e7).contains(&a) {
+        format!("{v:.decimals$e}")
+    } else {
+        format!("{v:.decimals$}")
+    }
+}
+
+/// Options every subcommand has.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Seed for every random choice (optimiser starts, simulation, iBIC draws).
+    #[arg(long, default_value_t = 0, value_name = "S")]
+    pub seed: u64,
+
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}

@@ -1,0 +1,249 @@
+//! `rlgrad latents`: the trial-wise latent variables at fitted parameters.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use ndarray::Array1;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rlgrad::fit::{MapOptions, SubjectFit, map_with_progress};
+
+use crate::common::{
+    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, names, positive, prior,
+    progress, write_file,
+};
+use crate::io::Stream;
+
+const LONG_ABOUT: &str = "\
+Export the trial-by-trial latent variables of a model at fitted parameters (regressors for
+fMRI and EEG analyses).
+
+The parameters come from a results file of `rlgrad fit` (--fits FILE, which must have been
+fitted with the same --model: its theta_<p> columns are read exactly), or, without --fits,
+from a MAP fit run here (the options of `fit`'s MAP: --prior-variance, --starts, --seed).
+Subjects whose fit failed are left out, with a warning.
+
+OUTPUTS
+  --out FILE (required): CSV, one row per trial of every fitted subject, columns
+    subject, session, trial, state, action, reward, q_0..q_{A-1}, q_chosen, delta,
+    p_0..p_{A-1}, log_lik
+  with the values Q before the trial's update, the chosen action's value, the prediction
+  error delta, the choice probabilities and the trial's log-likelihood contribution; trial
+  is 0-based within its session, actions 0-based.";
+
+const AFTER_HELP: &str = "\
+EXAMPLES
+  rlgrad fit choices.csv --model rw --out fits.csv
+  rlgrad latents choices.csv --model rw --fits fits.csv --out latents.csv
+  rlgrad latents choices.csv --model rw-persev --out latents.csv    # fits on the fly";
+
+/// The options of `latents`.
+#[derive(Args, Debug)]
+#[command(
+    about = "Export trial-wise latents (Q, prediction errors, choice probabilities) at fitted parameters",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP
+)]
+pub struct LatentsArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+
+    /// The model (the one the fits were made with).
+    #[arg(long, value_enum, default_value = "rw")]
+    pub model: ModelName,
+
+    /// A results CSV of `rlgrad fit` (else the subjects are fitted here by MAP).
+    #[arg(long, value_name = "FILE")]
+    pub fits: Option<PathBuf>,
+
+    /// The latents CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// MAP without --fits: an isotropic prior N(0, V) on theta instead of the default.
+    #[arg(long, value_name = "V", value_parser = positive, conflicts_with = "fits")]
+    pub prior_variance: Option<f64>,
+
+    /// MAP without --fits: optimiser starts per subject.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..), value_name = "N")]
+    pub starts: u64,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn run(
+    args: &LatentsArgs,
+    out: &mut Stream<impl Write>,
+    err: &mut Stream<impl Write>,
+) -> Outcome {
+    let mut inputs: Vec<&Path> = vec![&args.data.data];
+    inputs.extend(args.fits.as_deref());
+    let files = check_outputs(&inputs, &[("--out", Some(&args.out))])?;
+    let d = args.data.read(err)?;
+    let model = args.model.build(d.n_states, d.n_actions)?;
+    let names = names(&model);
+
+    let thetas: HashMap<String, Array1<f64>> = match &args.fits {
+        Some(path) => read_fits(path, &names, args.model, err)?,
+        None => {
+            let prior = prior(&names, args.prior_variance)?;
+            let options = MapOptions {
+                n_starts: args.starts as usize,
+                ..MapOptions::default()
+            };
+            let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
+            let bar = progress(
+                Some(d.data.len() as u64),
+                args.run.quiet,
+                "fitting [{bar:40}] {pos}/{len} subjects ({elapsed}, eta {eta}) {msg}",
+            );
+            let fits = map_with_progress(&model, &d.data, &prior, &options, &mut rng, |fit| {
+                bar.set_message(fit.subject().to_string());
+                bar.inc(1);
+            })
+            .map_err(failed)?;
+            bar.finish_and_clear();
+            let mut thetas = HashMap::new();
+            for fit in fits {
+                match fit {
+                    SubjectFit::Fitted(f) => {
+                        thetas.insert(f.subject.clone(), f.theta.clone());
+                    }
+                    SubjectFit::Failed(e) => writeln!(
+                        err,
+                        "rlgrad: warning: subject `{}` left out: its fit failed: {}",
+                        e.subject, e.error
+                    ),
+                }
+            }
+            thetas
+        }
+    };
+
+    let mut buffer: Vec<u8> = Vec::new();
+    let mut rows = 0;
+    let mut subjects = 0;
+    for subject in d.data.subjects() {
+        let Some(theta) = thetas.get(subject.id()) else {
+            if args.fits.is_some() && !thetas.contains_key(subject.id()) {
+                writeln!(
+                    err,
+                    "rlgrad: warning: subject `{}` left out: no fitted parameters for it in the fits file",
+                    subject.id()
+                );
+            }
+            continue;
+        };
+        let latents = model
+            .latents(theta.view(), subject)
+            .map_err(|e| Failure::Data(format!("{}: {e}", args.data.data.display())))?;
+        let mut one = Vec::new();
+        latents.write_csv(&mut one).map_err(failed)?;
+        // One header for the whole file.
+        let start = if subjects == 0 {
+            0
+        } else {
+            one.iter()
+                .position(|&b| b == b'\n')
+                .map_or(one.len(), |i| i + 1)
+        };
+        buffer.extend_from_slice(&one[start..]);
+        rows += latents.len();
+        subjects += 1;
+    }
+    if subjects == 0 {
+        return Err(Failure::Failed(
+            "no subject has fitted parameters".to_string(),
+        ));
+    }
+    if let Some(file) = &files[0] {
+        write_file(file, |w| w.write_all(&buffer))?;
+        writeln!(
+            out,
+            "wrote {rows} trials of {subjects} subjects ({}) to {}",
+            args.model.name(),
+            file.path().display()
+        );
+    }
+    Ok(())
+}
+
+/// θ̂ per subject from a results CSV of `rlgrad fit` (its `theta_<p>` columns).
+fn read_fits(
+    path: &Path,
+    names: &[String],
+    model: ModelName,
+    err: &mut Stream<impl Write>,
+) -> Result<HashMap<String, Array1<f64>>, Failure> {
+    let shown = path.display();
+    let mut reader = csv::ReaderBuilder::new()
+        .from_path(path)
+        .map_err(|e| Failure::Data(format!("cannot read {shown}: {e}")))?;
+    let header = reader
+        .headers()
+        .map_err(|e| Failure::Data(format!("{shown}: {e}")))?
+        .clone();
+    let column = |name: &str| header.iter().position(|h| h == name);
+    let subject_col = column("subject")
+        .ok_or_else(|| Failure::Data(format!("{shown}, line 1: no `subject` column")))?;
+    let theta_cols = names
+        .iter()
+        .map(|n| {
+            column(&format!("theta_{n}")).ok_or_else(|| {
+                Failure::Data(format!(
+                    "{shown}, line 1: no column `theta_{n}`: is it a results file of \
+                     `rlgrad fit --model {}`?",
+                    model.name()
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut thetas = HashMap::new();
+    for record in reader.records() {
+        let record = record.map_err(|e| Failure::Data(format!("{shown}: {e}")))?;
+        let line = record.position().map_or(0, |p| p.line());
+        let subject = record.get(subject_col).unwrap_or_default().to_string();
+        let fields: Vec<&str> = theta_cols
+            .iter()
+            .map(|&c| record.get(c).unwrap_or_default().trim())
+            .collect();
+        if fields.iter().all(|f| f.is_empty()) {
+            writeln!(
+                err,
+                "rlgrad: warning: {shown}, line {line}: subject `{subject}` has no estimates \
+                 (its fit failed): left out"
+            );
+            thetas.insert(subject, None);
+            continue;
+        }
+        let mut theta = Vec::with_capacity(names.len());
+        for ((field, name), _) in fields.iter().zip(names).zip(&theta_cols) {
+            let v: f64 = field
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| {
+                    Failure::Data(format!(
+                        "{shown}, line {line}, column `theta_{name}`: value `{field}` is not a \
+                     finite number (subject `{subject}`)"
+                    ))
+                })?;
+            theta.push(v);
+        }
+        if thetas
+            .insert(subject.clone(), Some(Array1::from(theta)))
+            .is_some()
+        {
+            return Err(Failure::Data(format!(
+                "{shown}, line {line}: subject `{subject}` appears twice"
+            )));
+        }
+    }
+    Ok(thetas
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k, v)))
+        .collect())
+}

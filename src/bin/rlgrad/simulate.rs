@@ -1,0 +1,259 @@
+//! `rlgrad simulate`: a cohort from a model on a (reversal) bandit, as a long-format CSV.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use ndarray::Array1;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, Normal};
+use rlgrad::data::Session;
+use rlgrad::env::Bandit;
+
+use crate::common::{
+    Failure, ModelName, Outcome, RunArgs, check_outputs, failed, names, number, write_file,
+};
+use crate::io::Stream;
+
+const LONG_ABOUT: &str = "\
+Simulate a cohort of subjects choosing on a bandit, and write their choices as the
+long-format CSV that `fit`, `compare` and `latents` read.
+
+Every subject plays --trials trials of one session on a bandit whose arms pay 1 with the
+probabilities --probs (else 0), reversed every --reversal-every trials if given. The model's
+parameters are set on the natural scale with --param NAME=VALUE (defaults: alpha, alpha_pos,
+alpha_neg 0.3; beta 4; kappa 0.5). With --spread SD > 0 the cohort is a population: each
+subject's unconstrained theta is the given values' theta plus N(0, SD^2) noise per
+parameter; with 0 (the default) every subject has the given values.
+
+OUTPUTS
+  --out FILE (required): CSV with columns subject, session, trial, action, reward (one row
+    per trial; subjects s1, s2, ...; session 1; trials 1, 2, ...; actions 0-based)
+  --truth FILE: CSV, one row per subject: subject, theta_<p>..., <p>... (the generating
+    parameters, unconstrained and natural), to check recovery against `fit`.";
+
+const AFTER_HELP: &str = "\
+EXAMPLES
+  rlgrad simulate --model rw --subjects 30 --trials 200 --out sim.csv
+  rlgrad simulate --model rw-dual --param alpha_pos=0.4 --param alpha_neg=0.1 --param beta=5 \\
+      --spread 0.5 --probs 0.8,0.2 --reversal-every 50 --out sim.csv --truth truth.csv --seed 7";
+
+/// The options of `simulate`.
+#[derive(Args, Debug)]
+#[command(
+    about = "Simulate a cohort on a (reversal) bandit; writes the long-format CSV",
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_HELP
+)]
+pub struct SimulateArgs {
+    /// The model.
+    #[arg(long, value_enum, default_value = "rw")]
+    pub model: ModelName,
+
+    /// A parameter on the natural scale, NAME=VALUE (repeatable; unnamed ones keep their
+    /// defaults).
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, f64)>,
+
+    /// The standard deviation of the subjects' theta around the given values (0: identical
+    /// subjects).
+    #[arg(long, default_value_t = 0.0, value_name = "SD", value_parser = non_negative)]
+    pub spread: f64,
+
+    /// The number of subjects.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..100_000), value_name = "N")]
+    pub subjects: u64,
+
+    /// Trials per subject.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..1_000_000), value_name = "T")]
+    pub trials: u64,
+
+    /// The arms' reward probabilities, comma-separated (at least two arms).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "0.8,0.2",
+        value_name = "P,P,..."
+    )]
+    pub probs: Vec<f64>,
+
+    /// Reverse the reward probabilities every this many trials.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "K")]
+    pub reversal_every: Option<u64>,
+
+    /// The choices CSV.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+
+    /// The generating parameters CSV, one row per subject.
+    #[arg(long, value_name = "FILE")]
+    pub truth: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+pub fn parse_param(s: &str) -> Result<(String, f64), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))?;
+    let v: f64 = value
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{value}` is not a number (in `{s}`)"))?;
+    Ok((name.trim().to_string(), v))
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("expected a number >= 0, got `{s}`")),
+    }
+}
+
+pub fn default_value(name: &str) -> f64 {
+    match name {
+        "beta" => 4.0,
+        "kappa" => 0.5,
+        _ => 0.3,
+    }
+}
+
+pub fn run(
+    args: &SimulateArgs,
+    out: &mut Stream<impl Write>,
+    _err: &mut Stream<impl Write>,
+) -> Outcome {
+    let files = check_outputs(
+        &[],
+        &[
+            ("--out", Some(&args.out)),
+            ("--truth", args.truth.as_deref()),
+        ],
+    )?;
+    let n_actions = args.probs.len();
+    let bandit =
+        Bandit::new(args.probs.clone()).map_err(|e| Failure::Usage(format!("--probs: {e}")))?;
+    let bandit = match args.reversal_every {
+        Some(k) => bandit
+            .with_reversals(k as usize)
+            .map_err(|e| Failure::Usage(e.to_string()))?,
+        None => bandit,
+    };
+    let model = args.model.build(1, n_actions)?;
+    let names = names(&model);
+    for (name, _) in &args.params {
+        if !names.contains(name) {
+            return Err(Failure::Usage(format!(
+                "--param {name}: model {} has no parameter `{name}` (it has {})",
+                args.model.name(),
+                names.join(", ")
+            )));
+        }
+    }
+    let values: Vec<(&str, f64)> = names
+        .iter()
+        .map(|n| {
+            let v = args
+                .params
+                .iter()
+                .rev()
+                .find(|(p, _)| p == n)
+                .map_or_else(|| default_value(n), |p| p.1);
+            (n.as_str(), v)
+        })
+        .collect();
+    let center = model
+        .layout()
+        .theta_from_natural(&values)
+        .map_err(|e| Failure::Usage(format!("--param: {e}")))?;
+
+    let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
+    let noise = Normal::new(0.0, args.spread).map_err(failed)?;
+    let mut sessions: Vec<(String, Session)> = Vec::new();
+    let mut truth: Vec<(String, Array1<f64>)> = Vec::new();
+    for i in 0..args.subjects {
+        let id = format!("s{}", i + 1);
+        let theta = center.mapv(|t| t + noise.sample(&mut rng));
+        let mut env = bandit.clone();
+        let session = model
+            .simulate(theta.view(), &mut env, args.trials as usize, "1", &mut rng)
+            .map_err(failed)?;
+        sessions.push((id.clone(), session));
+        truth.push((id, theta));
+    }
+
+    if let Some(file) = &files[0] {
+        write_file(file, |w| write_choices(w, &sessions))?;
+    }
+    if let Some(file) = &files[1] {
+        write_file(file, |w| write_truth(w, &model, &names, &truth))?;
+    }
+    writeln!(
+        out,
+        "simulated {} subjects x {} trials of {} ({}) on a {}-armed bandit{}, seed {}",
+        args.subjects,
+        args.trials,
+        args.model.name(),
+        values
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        n_actions,
+        args.reversal_every
+            .map_or_else(String::new, |k| format!(" reversed every {k} trials")),
+        args.run.seed
+    );
+    for (file, what) in files.iter().zip(["choices", "generating parameters"]) {
+        if let Some(file) = file {
+            writeln!(out, "wrote the {what} to {}", file.path().display());
+        }
+    }
+    Ok(())
+}
+
+fn write_choices(w: &mut impl Write, sessions: &[(String, Session)]) -> Result<(), csv::Error> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(["subject", "session", "trial", "action", "reward"])?;
+    for (id, s) in sessions {
+        for (t, (&a, &r)) in s.actions().iter().zip(s.rewards()).enumerate() {
+            out.write_record([
+                id.clone(),
+                s.id().to_string(),
+                (t + 1).to_string(),
+                a.to_string(),
+                number(r),
+            ])?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+fn write_truth(
+    w: &mut impl Write,
+    model: &crate::common::MenuModel,
+    names: &[String],
+    truth: &[(String, Array1<f64>)],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = csv::Writer::from_writer(w);
+    let mut header = vec!["subject".to_string()];
+    header.extend(names.iter().map(|n| format!("theta_{n}")));
+    header.extend(names.iter().cloned());
+    out.write_record(&header)?;
+    for (id, theta) in truth {
+        let natural = model.natural(theta.view())?;
+        let mut row = vec![id.clone()];
+        row.extend(theta.iter().map(|&t| number(t)));
+        row.extend(
+            names
+                .iter()
+                .map(|n| natural.get(n).map_or_else(String::new, number)),
+        );
+        out.write_record(&row)?;
+    }
+    out.flush()?;
+    Ok(())
+}

@@ -1,0 +1,482 @@
+//! End-to-end tests of the `rlgrad` binary (built with the `cli` feature):
+//! `cargo test --features cli --test cli`. Small files in a temporary directory, the binary
+//! run with `std::process::Command`, exit statuses, messages and output files checked.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A fresh directory under the target directory's tmp, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> TempDir {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("cli-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn rlgrad(dir: &TempDir, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rlgrad"))
+        .current_dir(&dir.0)
+        .args(args)
+        .output()
+        .expect("the rlgrad binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts the exit status, showing stdout and stderr when it differs.
+fn status(out: &Output, expected: i32) {
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "stdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+}
+
+/// The rows of a CSV file as a header and records.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let header = r.headers().unwrap().iter().map(String::from).collect();
+    let rows = r
+        .records()
+        .map(|rec| rec.unwrap().iter().map(String::from).collect())
+        .collect();
+    (header, rows)
+}
+
+fn column(header: &[String], rows: &[Vec<String>], name: &str) -> Vec<String> {
+    let i = header.iter().position(|h| h == name).unwrap_or_else(|| {
+        panic!("no column {name} in {header:?}");
+    });
+    rows.iter().map(|r| r[i].clone()).collect()
+}
+
+/// A simulated cohort of 6 subjects × 120 trials with a spread of θ.
+fn simulate(dir: &TempDir, model: &str) -> PathBuf {
+    let out = rlgrad(
+        dir,
+        &[
+            "simulate",
+            "--model",
+            model,
+            "--subjects",
+            "6",
+            "--trials",
+            "120",
+            "--spread",
+            "0.4",
+            "--reversal-every",
+            "40",
+            "--seed",
+            "11",
+            "--out",
+            "sim.csv",
+            "--truth",
+            "truth.csv",
+        ],
+    );
+    status(&out, 0);
+    dir.path("sim.csv")
+}
+
+#[test]
+fn simulate_then_fit_round_trip() {
+    let dir = TempDir::new("roundtrip");
+    simulate(&dir, "rw");
+    let (header, rows) = read_csv(&dir.path("sim.csv"));
+    assert_eq!(header, ["subject", "session", "trial", "action", "reward"]);
+    assert_eq!(rows.len(), 6 * 120);
+
+    let out = rlgrad(
+        &dir,
+        &["fit", "sim.csv", "--model", "rw", "--out", "fits.csv"],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("6 subjects: 6 converged"), "{stdout}");
+    let (header, fits) = read_csv(&dir.path("fits.csv"));
+    for name in [
+        "subject",
+        "n_trials",
+        "theta_alpha",
+        "alpha",
+        "alpha_se",
+        "beta_se",
+    ] {
+        assert!(header.iter().any(|h| h == name), "{name} in {header:?}");
+    }
+    for name in [
+        "log_likelihood",
+        "log_posterior",
+        "bic",
+        "aic",
+        "converged",
+        "stop_reason",
+        "hessian_repaired",
+        "alpha_weak",
+        "error",
+    ] {
+        assert!(header.iter().any(|h| h == name), "{name} in {header:?}");
+    }
+    assert_eq!(fits.len(), 6);
+    assert!(
+        column(&header, &fits, "n_trials")
+            .iter()
+            .all(|n| n == "120")
+    );
+    assert!(
+        column(&header, &fits, "converged")
+            .iter()
+            .all(|c| c == "true")
+    );
+
+    // The fitted β tracks the generating β (6 subjects, 120 trials: a loose check).
+    let (th, truth) = read_csv(&dir.path("truth.csv"));
+    let true_beta: Vec<f64> = column(&th, &truth, "beta")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let fit_beta: Vec<f64> = column(&header, &fits, "beta")
+        .iter()
+        .map(|v| v.parse().unwrap())
+        .collect();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    assert!(
+        (mean(&fit_beta) / mean(&true_beta) - 1.0).abs() < 0.5,
+        "{fit_beta:?} vs {true_beta:?}"
+    );
+
+    // Seeded: the same command gives the same file.
+    let out = rlgrad(
+        &dir,
+        &["fit", "sim.csv", "--model", "rw", "--out", "again.csv"],
+    );
+    status(&out, 0);
+    assert_eq!(
+        fs::read(dir.path("fits.csv")).unwrap(),
+        fs::read(dir.path("again.csv")).unwrap()
+    );
+}
+
+#[test]
+fn fit_em_writes_results_and_json() {
+    let dir = TempDir::new("em");
+    simulate(&dir, "rw");
+    let out = rlgrad(
+        &dir,
+        &[
+            "fit",
+            "sim.csv",
+            "--em",
+            "--covariance",
+            "diagonal",
+            "--max-iterations",
+            "15",
+            "--starts",
+            "1",
+            "--out",
+            "fits.csv",
+            "--em-json",
+            "em.json",
+            "--quiet",
+        ],
+    );
+    status(&out, 0);
+    assert!(text(&out.stdout).contains("group prior on theta"));
+    let (_, fits) = read_csv(&dir.path("fits.csv"));
+    assert_eq!(fits.len(), 6);
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("em.json")).unwrap()).unwrap();
+    assert_eq!(json["parameters"], serde_json::json!(["alpha", "beta"]));
+    assert_eq!(json["mu"].as_array().unwrap().len(), 2);
+    assert_eq!(json["sigma"].as_array().unwrap().len(), 2);
+    let trace = json["trace"].as_array().unwrap();
+    assert!(!trace.is_empty() && trace.len() <= 15);
+    assert_eq!(json["iterations"].as_u64().unwrap() as usize, trace.len());
+}
+
+#[test]
+fn compare_writes_table_csv_and_json() {
+    let dir = TempDir::new("compare");
+    simulate(&dir, "rw");
+    let out = rlgrad(
+        &dir,
+        &[
+            "compare",
+            "sim.csv",
+            "--model",
+            "rw",
+            "--model",
+            "rw-persev",
+            "--ibic-samples",
+            "100",
+            "--max-iterations",
+            "10",
+            "--starts",
+            "1",
+            "--out",
+            "models.csv",
+            "--subjects",
+            "subjects.csv",
+            "--json",
+            "compare.json",
+        ],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("| rw | 2 |"), "{stdout}");
+    assert!(stdout.contains("| rw-persev | 3 |"), "{stdout}");
+    assert!(stdout.contains("best by ibic:"), "{stdout}");
+    let (header, models) = read_csv(&dir.path("models.csv"));
+    assert_eq!(column(&header, &models, "model"), ["rw", "rw-persev"]);
+    assert!(header.iter().any(|h| h == "delta_ibic"));
+    let (header, subjects) = read_csv(&dir.path("subjects.csv"));
+    assert_eq!(header, ["subject", "model", "bic", "aic", "laplace"]);
+    assert_eq!(subjects.len(), 12);
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("compare.json")).unwrap()).unwrap();
+    assert_eq!(json["models"].as_array().unwrap().len(), 2);
+    assert!(json["best"]["ibic"].is_string());
+
+    // One model is not a comparison: a usage error.
+    let out = rlgrad(&dir, &["compare", "sim.csv", "--model", "rw"]);
+    status(&out, 2);
+}
+
+#[test]
+fn latents_from_a_fits_file_and_on_the_fly() {
+    let dir = TempDir::new("latents");
+    simulate(&dir, "rw");
+    status(
+        &rlgrad(&dir, &["fit", "sim.csv", "--out", "fits.csv", "-q"]),
+        0,
+    );
+    let out = rlgrad(
+        &dir,
+        &[
+            "latents",
+            "sim.csv",
+            "--fits",
+            "fits.csv",
+            "--out",
+            "latents.csv",
+        ],
+    );
+    status(&out, 0);
+    let (header, rows) = read_csv(&dir.path("latents.csv"));
+    assert_eq!(
+        header,
+        [
+            "subject", "session", "trial", "state", "action", "reward", "q_0", "q_1", "q_chosen",
+            "delta", "p_0", "p_1", "log_lik"
+        ]
+    );
+    assert_eq!(rows.len(), 6 * 120);
+
+    // The summed log-likelihood contributions of a subject are its fitted log-likelihood.
+    let (fh, fits) = read_csv(&dir.path("fits.csv"));
+    let loglik: f64 = column(&fh, &fits, "log_likelihood")[0].parse().unwrap();
+    let sum: f64 = rows
+        .iter()
+        .filter(|r| r[0] == "s1")
+        .map(|r| r[12].parse::<f64>().unwrap())
+        .sum();
+    assert!(
+        (sum - loglik).abs() < 1e-9 * loglik.abs().max(1.0),
+        "{sum} vs {loglik}"
+    );
+
+    // Fitted here (same seed and prior): the same file.
+    let out = rlgrad(&dir, &["latents", "sim.csv", "--out", "onthefly.csv"]);
+    status(&out, 0);
+    assert_eq!(
+        fs::read(dir.path("latents.csv")).unwrap(),
+        fs::read(dir.path("onthefly.csv")).unwrap()
+    );
+
+    // A fits file of another model is refused, naming the missing column.
+    let out = rlgrad(
+        &dir,
+        &[
+            "latents", "sim.csv", "--model", "rw-dual", "--fits", "fits.csv", "--out", "x.csv",
+        ],
+    );
+    status(&out, 2);
+    assert!(text(&out.stderr).contains("theta_alpha_pos"));
+}
+
+#[test]
+fn a_bad_file_exits_2_naming_line_column_subject_and_trial() {
+    let dir = TempDir::new("bad");
+    fs::write(
+        dir.path("bad.csv"),
+        "subject,trial,action,reward\ns1,1,0,1\ns1,2,1,0\ns1,3,left,1\n",
+    )
+    .unwrap();
+    let out = rlgrad(&dir, &["fit", "bad.csv", "--out", "fits.csv"]);
+    status(&out, 2);
+    let stderr = text(&out.stderr);
+    for needle in ["bad.csv", "line 4", "`action`", "`left`", "`s1`", "trial 3"] {
+        assert!(stderr.contains(needle), "{needle} in {stderr}");
+    }
+    assert!(!dir.path("fits.csv").exists(), "nothing is written");
+
+    // A missing file is bad data too; an unknown option a bad argument.
+    status(&rlgrad(&dir, &["fit", "missing.csv"]), 2);
+    status(&rlgrad(&dir, &["fit", "bad.csv", "--no-such-option"]), 2);
+    status(&rlgrad(&dir, &["fit", "bad.csv", "--model", "nope"]), 2);
+}
+
+#[test]
+fn refuses_to_write_over_the_input() {
+    let dir = TempDir::new("overwrite");
+    simulate(&dir, "rw");
+    let before = fs::read(dir.path("sim.csv")).unwrap();
+    for args in [
+        &["fit", "sim.csv", "--out", "sim.csv"][..],
+        &["fit", "sim.csv", "--out", "./sim.csv"][..],
+        &["latents", "sim.csv", "--out", "sim.csv"][..],
+        &[
+            "compare",
+            "sim.csv",
+            "--model",
+            "rw,rw-dual",
+            "--json",
+            "sim.csv",
+        ][..],
+    ] {
+        let out = rlgrad(&dir, args);
+        status(&out, 2);
+        assert!(
+            text(&out.stderr).contains("refusing to write over an input"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    assert_eq!(fs::read(dir.path("sim.csv")).unwrap(), before);
+
+    // An output in a directory that does not exist fails before any work (status 1).
+    let out = rlgrad(&dir, &["fit", "sim.csv", "--out", "no/such/dir/fits.csv"]);
+    status(&out, 1);
+    assert!(text(&out.stderr).contains("does not exist"));
+}
+
+#[test]
+fn recover_writes_true_and_fitted_values_and_a_summary() {
+    let dir = TempDir::new("recover");
+    let out = rlgrad(
+        &dir,
+        &[
+            "recover",
+            "--model",
+            "rw",
+            "--subjects",
+            "8",
+            "--trials",
+            "100",
+            "--seed",
+            "5",
+            "--out",
+            "rec.csv",
+            "--summary",
+            "summary.csv",
+        ],
+    );
+    status(&out, 0);
+    assert!(
+        text(&out.stdout).contains("| beta | 8 |"),
+        "{}",
+        text(&out.stdout)
+    );
+    let (header, rows) = read_csv(&dir.path("rec.csv"));
+    assert_eq!(rows.len(), 8);
+    for name in [
+        "true_theta_alpha",
+        "fitted_theta_beta",
+        "true_beta",
+        "fitted_alpha",
+    ] {
+        assert!(header.iter().any(|h| h == name), "{name} in {header:?}");
+    }
+    let (header, summary) = read_csv(&dir.path("summary.csv"));
+    assert_eq!(
+        header,
+        ["parameter", "scale", "n", "correlation", "bias", "rmse"]
+    );
+    assert_eq!(summary.len(), 4);
+    // A parameter the model does not have is a usage error.
+    status(&rlgrad(&dir, &["recover", "--param", "kappa=1"]), 2);
+}
+
+#[test]
+fn help_reads_like_a_manual() {
+    let dir = TempDir::new("help");
+    let out = rlgrad(&dir, &["--help"]);
+    status(&out, 0);
+    let top = text(&out.stdout);
+    for needle in [
+        "fit",
+        "compare",
+        "simulate",
+        "latents",
+        "EXIT STATUS",
+        "EXAMPLES",
+    ] {
+        assert!(top.contains(needle), "{needle} in {top}");
+    }
+    for (sub, needles) in [
+        (
+            "fit",
+            &[
+                "OUTPUTS",
+                "--em",
+                "theta_<p>",
+                "EXAMPLES",
+                "--prior-variance",
+            ][..],
+        ),
+        (
+            "compare",
+            &["OUTPUTS", "iBIC", "--ibic-samples", "EXAMPLES"][..],
+        ),
+        (
+            "simulate",
+            &["OUTPUTS", "--reversal-every", "--param", "EXAMPLES"][..],
+        ),
+        ("latents", &["OUTPUTS", "--fits", "delta", "EXAMPLES"][..]),
+        ("recover", &["OUTPUTS", "--spread", "RMSE", "EXAMPLES"][..]),
+    ] {
+        let out = rlgrad(&dir, &[sub, "--help"]);
+        status(&out, 0);
+        let help = text(&out.stdout);
+        for needle in needles {
+            assert!(
+                help.contains(needle),
+                "`{sub} --help` mentions {needle}:\n{help}"
+            );
+        }
+        assert!(help.contains("--delimiter") || sub == "simulate" || sub == "recover");
+        assert!(help.contains("--seed"));
+    }
+    // No subcommand: usage on stderr, status 2.
+    status(&rlgrad(&dir, &[]), 2);
+}
