@@ -10,9 +10,9 @@
 //!   over the path. An error or an interrupted run never leaves half a file at the path.
 //! - [`same_file`]: whether two paths name one file (to refuse writing over an input).
 //!
-//! Taken from `examples/common/cli.rs`, written for the former `fit_csv` example (the other
-//! examples still use that file for their own, smaller command lines; the program must not
-//! depend on `examples/`).
+//! Written for the former `fit_csv` example; the examples compile this file into their
+//! `examples/common/cli.rs` (`#[path]`), so the code exists once (the program must not
+//! depend on `examples/`, so the dependency runs the other way).
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
