@@ -7,6 +7,8 @@
 //! | [`em_trace_svg`] | the EM trace: summed log posterior, and μ per parameter, vs iteration |
 //! | [`comparison_svg`] | a bar chart of a criterion per model, relative to the best |
 //! | [`confusion_svg`] | the model-recovery confusion matrix as a heat map with counts |
+//! | [`curves_svg`] | learning curves (mean ± s.e. bands), one or more stacked panels |
+//! | [`scatter_svg`] | groups of points, each with an optional fitted line |
 //!
 //! Each returns the SVG text (write it where you like; [`write_svg`] writes it atomically).
 //! Every chart has a title, labelled axes with units, and distinguishable series (the
@@ -17,11 +19,12 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::dra::{CurveSummary, MeanSe};
 use crate::error::{Error, Result};
 use crate::fit::{Comparison, Criterion, EmIteration, ModelRecovery, ParameterRecovery, Scale};
 
 /// The series colours (Okabe–Ito, distinguishable by most colour-blind readers).
-const COLOURS: [RGBColor; 7] = [
+const COLOURS: [RGBColor; 8] = [
     RGBColor(0, 114, 178),
     RGBColor(213, 94, 0),
     RGBColor(0, 158, 115),
@@ -29,7 +32,13 @@ const COLOURS: [RGBColor; 7] = [
     RGBColor(230, 159, 0),
     RGBColor(86, 180, 233),
     RGBColor(0, 0, 0),
+    RGBColor(240, 228, 66),
 ];
+
+/// The colour of series `k` (the palette in turn).
+fn colour(k: usize) -> RGBColor {
+    COLOURS[k % COLOURS.len()]
+}
 
 fn plot_err(what: &str) -> impl Fn(Box<dyn std::error::Error + '_>) -> Error + '_ {
     move |e| Error::Plot {
@@ -61,7 +70,8 @@ where
     Ok(svg)
 }
 
-/// The smallest and largest finite value, padded by `pad` of the width (0..1 for none).
+/// The smallest and largest finite value, padded by `pad` of the width: 0..1 for none, and
+/// ±0.5 around a single value (a width under 1e-9).
 fn span(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     let (lo, hi) = values
         .filter(|v| v.is_finite())
@@ -69,28 +79,54 @@ fn span(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
             (a.min(v), b.max(v))
         });
     if lo > hi {
-        return (0.0, 1.0);
+        (0.0, 1.0)
+    } else if hi - lo < 1e-9 {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        let w = hi - lo;
+        (lo - pad * w, hi + pad * w)
     }
-    let w = (hi - lo).max(1e-9 * (1.0 + lo.abs()));
-    (lo - pad * w, hi + pad * w)
 }
 
-/// The marker of series `k` at `at`: circle, triangle, square, cross in turn.
+/// The marker of series `k`, centred at `at` (pixel offsets): circle, triangle, square,
+/// cross, in turn, filled for the first four series and hollow after.
 fn marker<DB: DrawingBackend>(
     k: usize,
     at: (i32, i32),
     colour: RGBColor,
 ) -> DynElement<'static, DB, (i32, i32)> {
+    let style = if k < 4 {
+        colour.filled()
+    } else {
+        colour.stroke_width(2)
+    };
     match k % 4 {
-        0 => Circle::new(at, 4, colour.filled()).into_dyn(),
-        1 => TriangleMarker::new(at, 5, colour.filled()).into_dyn(),
-        2 => Rectangle::new(
-            [(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)],
-            colour.filled(),
-        )
-        .into_dyn(),
+        0 => Circle::new(at, 4, style).into_dyn(),
+        1 => TriangleMarker::new(at, 5, style).into_dyn(),
+        2 => Rectangle::new([(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)], style).into_dyn(),
         _ => Cross::new(at, 4, colour.stroke_width(2)).into_dyn(),
     }
+}
+
+/// The legend box of a chart at `position`, its labels in `font_size`.
+fn legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> std::result::Result<(), Box<dyn std::error::Error>>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(("sans-serif", font_size))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
 }
 
 /// True vs fitted values of every parameter on `scale`, one panel per parameter (side by
@@ -150,13 +186,7 @@ pub fn recovery_scatter_svg(rec: &ParameterRecovery, scale: Scale) -> Result<Str
                 )?
                 .label("subject")
                 .legend(move |(a, b)| Circle::new((a + 10, b), 3, colour.filled()));
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .label_font(("sans-serif", 12))
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK)
-                .draw()?;
+            legend(&mut chart, SeriesLabelPosition::UpperLeft, 12)?;
         }
         Ok(())
     })
@@ -206,13 +236,7 @@ pub fn em_trace_svg(trace: &[EmIteration], names: &[String]) -> Result<String> {
             .label("summed log posterior")
             .legend(move |(a, b)| PathElement::new(vec![(a, b), (a + 20, b)], c.stroke_width(2)));
         chart.draw_series(pts.iter().map(|&p| Circle::new(p, 3, c.filled())))?;
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
 
         let k = trace[0].mu.len();
         let (m0, m1) = span(trace.iter().flat_map(|t| t.mu.iter().copied()), 0.08);
@@ -230,7 +254,7 @@ pub fn em_trace_svg(trace: &[EmIteration], names: &[String]) -> Result<String> {
             .axis_desc_style(("sans-serif", 14))
             .draw()?;
         for j in 0..k {
-            let c = COLOURS[j % COLOURS.len()];
+            let c = colour(j);
             let pts: Vec<(f64, f64)> = trace
                 .iter()
                 .map(|t| (t.iteration as f64, t.mu[j]))
@@ -249,13 +273,7 @@ pub fn em_trace_svg(trace: &[EmIteration], names: &[String]) -> Result<String> {
                     .map(|&p| EmptyElement::at(p) + marker(j, (0, 0), c)),
             )?;
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 12)?;
         Ok(())
     })
 }
@@ -344,13 +362,7 @@ pub fn comparison_svg(cmp: &Comparison, criterion: Criterion) -> Result<String> 
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
             .label("other models")
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], b.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .label_font(("sans-serif", 12))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
+        legend(&mut chart, SeriesLabelPosition::UpperLeft, 12)?;
         Ok(())
     })
 }
@@ -447,6 +459,194 @@ pub fn confusion_svg(rec: &ModelRecovery) -> Result<String> {
     )
 }
 
+/// One curve of [`curves_svg`]: mean ± s.e. at every x (an s.e. of 0 everywhere draws no
+/// band).
+#[derive(Clone, Debug)]
+pub struct Series {
+    /// The legend's text.
+    pub label: String,
+    /// The abscissae.
+    pub x: Vec<f64>,
+    /// The means.
+    pub mean: Vec<f64>,
+    /// The standard errors.
+    pub se: Vec<f64>,
+}
+
+impl Series {
+    /// One quantity of a [`CurveSummary`] (`column`, one of its fields) against its trials.
+    pub fn of(label: impl Into<String>, summary: &CurveSummary, column: &[MeanSe]) -> Series {
+        Series {
+            label: label.into(),
+            x: summary.trial.iter().map(|&t| t as f64).collect(),
+            mean: column.iter().map(|m| m.mean).collect(),
+            se: column.iter().map(|m| m.se).collect(),
+        }
+    }
+}
+
+/// One chart of [`curves_svg`]: its y-axis label and its series.
+#[derive(Clone, Debug)]
+pub struct Panel {
+    /// The y-axis label, with units.
+    pub y_desc: String,
+    /// The curves.
+    pub series: Vec<Series>,
+    /// The y range to show, if not the data's (what lies outside is cut off: say so in
+    /// `y_desc`).
+    pub y_range: Option<(f64, f64)>,
+}
+
+/// Learning curves: stacked panels sharing the x axis (`x_desc`, with units; labelled as
+/// counts, without decimals), each curve a line with markers (at most about 12 per curve)
+/// and a translucent mean ± s.e. band, each series its own colour and marker.
+///
+/// # Errors
+/// [`Error::Plot`] if the drawing fails.
+pub fn curves_svg(title: &str, x_desc: &str, panels: &[Panel]) -> Result<String> {
+    let height = 60 + 330 * panels.len() as u32;
+    draw("learning curves", (900, height), |root| {
+        let root = root.titled(title, ("sans-serif", 22))?;
+        for (panel, area) in panels.iter().zip(root.split_evenly((panels.len(), 1))) {
+            draw_panel(&area, x_desc, panel)?;
+        }
+        Ok(())
+    })
+}
+
+fn draw_panel(
+    area: &DrawingArea<SVGBackend<'_>, Shift>,
+    x_desc: &str,
+    panel: &Panel,
+) -> std::result::Result<(), Box<dyn std::error::Error>> {
+    let xs = panel.series.iter().flat_map(|s| s.x.iter().copied());
+    let (x0, x1) = span(xs, 0.0);
+    let ys = panel
+        .series
+        .iter()
+        .flat_map(|s| s.mean.iter().zip(&s.se).flat_map(|(m, e)| [m - e, m + e]));
+    let (y0, y1) = panel.y_range.unwrap_or_else(|| span(ys, 0.0));
+    let pad = (y1 - y0).max(1e-9) * 0.05;
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(45)
+        .y_label_area_size(75)
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(panel.y_desc.as_str())
+        // Trials and episodes are counts: no decimals on the x axis.
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .draw()?;
+    for (k, s) in panel.series.iter().enumerate() {
+        let c = colour(k);
+        if s.se.iter().any(|&e| e > 0.0) {
+            let band = |sign: f64| {
+                s.x.iter()
+                    .zip(s.mean.iter().zip(&s.se))
+                    .map(move |(&x, (m, e))| (x, m + sign * e))
+            };
+            let mut outline: Vec<(f64, f64)> = band(1.0).collect();
+            outline.extend(band(-1.0).rev());
+            chart.draw_series(std::iter::once(Polygon::new(outline, c.mix(0.18).filled())))?;
+        }
+        let points: Vec<(f64, f64)> = s.x.iter().copied().zip(s.mean.iter().copied()).collect();
+        let stride = points.len().div_ceil(12).max(1);
+        let marked: Vec<(f64, f64)> = points.iter().copied().step_by(stride).collect();
+        chart
+            .draw_series(LineSeries::new(points, c.stroke_width(2)))?
+            .label(s.label.as_str())
+            .legend(move |(x, y)| {
+                EmptyElement::at((x, y))
+                    + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
+                    + marker(k, (12, 0), c)
+            });
+        chart.draw_series(
+            marked
+                .into_iter()
+                .map(|p| EmptyElement::at(p) + marker(k, (0, 0), c)),
+        )?;
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight, 14)
+}
+
+/// One group of [`scatter_svg`]: points and an optional fitted line.
+#[derive(Clone, Debug)]
+pub struct ScatterGroup {
+    /// The legend's text.
+    pub label: String,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+    /// The fitted line y = intercept + slope · x, as `(intercept, slope)`, drawn dashed over
+    /// the group's x range.
+    pub line: Option<(f64, f64)>,
+}
+
+/// A scatter plot of groups of points, each group its own colour and marker and its fitted
+/// line (if any) dashed, with axis labels `x_desc` and `y_desc` (give the units).
+///
+/// # Errors
+/// [`Error::Plot`] if the drawing fails.
+pub fn scatter_svg(
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    groups: &[ScatterGroup],
+) -> Result<String> {
+    draw("scatter", (900, 560), |root| {
+        let (x0, x1) = span(
+            groups.iter().flat_map(|g| g.points.iter().map(|p| p.0)),
+            0.0,
+        );
+        let (y0, y1) = span(
+            groups.iter().flat_map(|g| g.points.iter().map(|p| p.1)),
+            0.0,
+        );
+        let (px, py) = ((x1 - x0) * 0.05, (y1 - y0) * 0.08);
+        let mut chart = ChartBuilder::on(root)
+            .caption(title, ("sans-serif", 20))
+            .margin(12)
+            .x_label_area_size(45)
+            .y_label_area_size(70)
+            .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))?;
+        chart
+            .configure_mesh()
+            .x_desc(x_desc)
+            .y_desc(y_desc)
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
+            .draw()?;
+        for (k, g) in groups.iter().enumerate() {
+            let c = colour(k);
+            chart
+                .draw_series(
+                    g.points
+                        .iter()
+                        .map(|&p| EmptyElement::at(p) + marker(k, (0, 0), c)),
+                )?
+                .label(g.label.as_str())
+                .legend(move |(x, y)| {
+                    EmptyElement::at((x, y))
+                        + PathElement::new(vec![(0, 0), (24, 0)], c.stroke_width(2))
+                        + marker(k, (12, 0), c)
+                });
+            if let Some((a, b)) = g.line {
+                let (lx0, lx1) = span(g.points.iter().map(|p| p.0), 0.0);
+                chart.draw_series(DashedLineSeries::new(
+                    [(lx0, a + b * lx0), (lx1, a + b * lx1)],
+                    8,
+                    5,
+                    c.stroke_width(2),
+                ))?;
+            }
+        }
+        legend(&mut chart, SeriesLabelPosition::LowerRight, 14)
+    })
+}
+
 /// Writes SVG text to `path` atomically (a temporary file in the same directory, renamed
 /// over the path).
 ///
@@ -468,4 +668,42 @@ pub fn write_svg(path: impl AsRef<Path>, svg: &str) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
         io(e)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn span_pads_and_handles_degenerate_input() {
+        assert_eq!(span([1.0, 3.0].into_iter(), 0.0), (1.0, 3.0));
+        assert_eq!(span([1.0, 3.0, f64::NAN].into_iter(), 0.5), (0.0, 4.0));
+        assert_eq!(span([2.0].into_iter(), 0.1), (1.5, 2.5));
+        assert_eq!(span(std::iter::empty(), 0.1), (0.0, 1.0));
+    }
+
+    #[test]
+    fn curves_and_scatter_draw_every_series() {
+        let series = |label: &str, se: f64| Series {
+            label: label.to_string(),
+            x: vec![1.0, 2.0, 3.0],
+            mean: vec![0.1, 0.5, 0.7],
+            se: vec![se; 3],
+        };
+        let panel = Panel {
+            y_desc: "return (reward)".to_string(),
+            series: (0..5).map(|k| series(&format!("run {k}"), 0.05)).collect(),
+            y_range: None,
+        };
+        let svg = curves_svg("curves title", "trial", &[panel]).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("curves title"));
+        assert!((0..5).all(|k| svg.contains(&format!("run {k}"))));
+        let groups = [ScatterGroup {
+            label: "group a".to_string(),
+            points: vec![(0.0, 1.0), (1.0, 2.0)],
+            line: Some((1.0, 1.0)),
+        }];
+        let svg = scatter_svg("scatter title", "x (units)", "y (units)", &groups).unwrap();
+        assert!(svg.contains("scatter title") && svg.contains("group a"));
+    }
 }

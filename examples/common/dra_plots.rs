@@ -1,10 +1,11 @@
 //! The plots and CSV files of the DRA examples (`dra_gridworld`, `dra_planning`,
 //! `dra_mountain_car`):
 //!
-//! - [`curves_svg`]: learning curves, mean ± s.e. bands, one or more stacked panels;
+//! - [`curves_svg`]: learning curves, mean ± s.e. bands, one or more stacked panels, and
+//!   [`scatter_svg`]: scatter plots with fitted lines (both from the library's
+//!   [`rlgrad::plots`], re-exported here);
 //! - [`grid_maps_svg`]: heat maps on a grid world (obstacles, start and goal marked) with a
 //!   colour bar;
-//! - [`scatter_svg`]: scatter plots with fitted lines;
 //! - [`write_csv`] and [`curve_rows`]: CSV files, one row per evaluation of every run.
 //!
 //! Every series has its own colour and marker; every chart a title, axis labels with units
@@ -19,195 +20,14 @@ use std::error::Error;
 use std::io::Write;
 
 use plotters::coord::Shift;
-use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
-use rlgrad::dra::{CurveSummary, MeanSe, TrainingLog};
+use rlgrad::dra::{MeanSe, TrainingLog};
+// Each example uses some of these (as with `dead_code` above).
+#[allow(unused_imports)]
+pub use rlgrad::plots::{Panel, ScatterGroup, Series, curves_svg, scatter_svg};
 
 use super::cli::OutputFile;
-
-/// The series colours (Okabe–Ito, distinguishable by most colour-blind readers).
-pub const COLOURS: [RGBColor; 8] = [
-    RGBColor(0, 114, 178),
-    RGBColor(213, 94, 0),
-    RGBColor(0, 158, 115),
-    RGBColor(204, 121, 167),
-    RGBColor(230, 159, 0),
-    RGBColor(86, 180, 233),
-    RGBColor(0, 0, 0),
-    RGBColor(240, 228, 66),
-];
-
-/// One curve: mean ± s.e. at every x (s.e. 0 draws no band).
-pub struct Series {
-    /// The legend's text.
-    pub label: String,
-    /// The abscissae.
-    pub x: Vec<f64>,
-    /// The means.
-    pub mean: Vec<f64>,
-    /// The standard errors.
-    pub se: Vec<f64>,
-}
-
-impl Series {
-    /// One quantity of a [`CurveSummary`] against its trials.
-    pub fn of(label: impl Into<String>, summary: &CurveSummary, column: &[MeanSe]) -> Series {
-        Series {
-            label: label.into(),
-            x: summary.trial.iter().map(|&t| t as f64).collect(),
-            mean: column.iter().map(|m| m.mean).collect(),
-            se: column.iter().map(|m| m.se).collect(),
-        }
-    }
-}
-
-/// One chart of [`curves_svg`]: its y-axis label and its series.
-pub struct Panel {
-    /// The y-axis label, with units.
-    pub y_desc: String,
-    /// The curves.
-    pub series: Vec<Series>,
-    /// The y range to show, if not the data's (what lies outside is cut off: say so in
-    /// `y_desc`).
-    pub y_range: Option<(f64, f64)>,
-}
-
-type Xy = Cartesian2d<RangedCoordf64, RangedCoordf64>;
-
-/// The SVG text of stacked panels of curves sharing the x axis (`x_desc`, with units), each
-/// curve a line with markers and a translucent mean ± s.e. band.
-pub fn curves_svg(title: &str, x_desc: &str, panels: &[Panel]) -> Result<String, Box<dyn Error>> {
-    let mut svg = String::new();
-    {
-        let height = 60 + 330 * panels.len() as u32;
-        let root = SVGBackend::with_string(&mut svg, (900, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let root = root.titled(title, ("sans-serif", 22))?;
-        for (panel, area) in panels.iter().zip(root.split_evenly((panels.len(), 1))) {
-            draw_panel(&area, x_desc, panel)?;
-        }
-        root.present()?;
-    }
-    Ok(svg)
-}
-
-fn draw_panel(
-    area: &DrawingArea<SVGBackend<'_>, Shift>,
-    x_desc: &str,
-    panel: &Panel,
-) -> Result<(), Box<dyn Error>> {
-    let xs = panel.series.iter().flat_map(|s| s.x.iter().copied());
-    let (x0, x1) = span(xs);
-    let ys = panel
-        .series
-        .iter()
-        .flat_map(|s| s.mean.iter().zip(&s.se).flat_map(|(m, e)| [m - e, m + e]));
-    let (y0, y1) = panel.y_range.unwrap_or_else(|| span(ys));
-    let pad = (y1 - y0).max(1e-9) * 0.05;
-    let mut chart = ChartBuilder::on(area)
-        .margin(10)
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))?;
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(panel.y_desc.as_str())
-        // Trials and episodes are counts: no decimals on the x axis.
-        .x_label_formatter(&|v| format!("{v:.0}"))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .draw()?;
-    for (k, s) in panel.series.iter().enumerate() {
-        let colour = COLOURS[k % COLOURS.len()];
-        if s.se.iter().any(|&e| e > 0.0) {
-            let upper =
-                s.x.iter()
-                    .zip(s.mean.iter().zip(&s.se))
-                    .map(|(&x, (m, e))| (x, m + e));
-            let lower =
-                s.x.iter()
-                    .zip(s.mean.iter().zip(&s.se))
-                    .map(|(&x, (m, e))| (x, m - e));
-            let mut outline: Vec<(f64, f64)> = upper.collect();
-            outline.extend(lower.rev());
-            chart.draw_series(std::iter::once(Polygon::new(
-                outline,
-                colour.mix(0.18).filled(),
-            )))?;
-        }
-        let points: Vec<(f64, f64)> = s.x.iter().copied().zip(s.mean.iter().copied()).collect();
-        let stride = points.len().div_ceil(12).max(1);
-        let marked: Vec<(f64, f64)> = points.iter().copied().step_by(stride).collect();
-        chart
-            .draw_series(LineSeries::new(points, colour.stroke_width(2)))?
-            .label(s.label.as_str())
-            .legend(move |(x, y)| {
-                EmptyElement::at((x, y))
-                    + PathElement::new(vec![(0, 0), (24, 0)], colour.stroke_width(2))
-                    + marker(k, (12, 0), colour)
-            });
-        chart.draw_series(
-            marked
-                .into_iter()
-                .map(|p| EmptyElement::at(p) + marker(k, (0, 0), colour)),
-        )?;
-    }
-    legend(&mut chart)
-}
-
-/// The legend box of a chart.
-fn legend<'a, DB>(chart: &mut ChartContext<'a, DB, Xy>) -> Result<(), Box<dyn Error>>
-where
-    DB: DrawingBackend + 'a,
-    DB::ErrorType: 'static,
-{
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 14))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()?;
-    Ok(())
-}
-
-/// The marker of series `k`, centred at `at` (pixel offsets): circle, triangle, square,
-/// cross, in turn, filled for the first four series and hollow after.
-fn marker<DB: DrawingBackend>(
-    k: usize,
-    at: (i32, i32),
-    colour: RGBColor,
-) -> DynElement<'static, DB, (i32, i32)> {
-    let style = if k < 4 {
-        colour.filled()
-    } else {
-        colour.stroke_width(2)
-    };
-    match k % 4 {
-        0 => Circle::new(at, 4, style).into_dyn(),
-        1 => TriangleMarker::new(at, 5, style).into_dyn(),
-        2 => Rectangle::new([(at.0 - 4, at.1 - 4), (at.0 + 4, at.1 + 4)], style).into_dyn(),
-        _ => Cross::new(at, 4, colour.stroke_width(2)).into_dyn(),
-    }
-}
-
-/// The smallest and largest finite value (0..1 for none; a width of at least 1e-9).
-fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-            (a.min(v), b.max(v))
-        });
-    if lo > hi {
-        (0.0, 1.0)
-    } else if hi - lo < 1e-9 {
-        (lo - 0.5, hi + 0.5)
-    } else {
-        (lo, hi)
-    }
-}
 
 /// One heat map of [`grid_maps_svg`]: a value per cell of a `rows × cols` grid, row 0 at the
 /// top; obstacle cells are drawn grey and hatched, whatever their value.
@@ -386,73 +206,6 @@ pub fn ramp(t: f64) -> RGBColor {
     let mix = |a: u8, b: u8| (a as f64 + f * (b as f64 - a as f64)).round() as u8;
     let (a, b) = (ANCHORS[k], ANCHORS[k + 1]);
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
-/// One group of [`scatter_svg`]: points and an optional fitted line (intercept, slope).
-pub struct ScatterGroup {
-    /// The legend's text.
-    pub label: String,
-    /// The points.
-    pub points: Vec<(f64, f64)>,
-    /// The fitted line y = intercept + slope · x, drawn over the group's x range.
-    pub line: Option<(f64, f64)>,
-}
-
-/// The SVG text of a scatter plot: each group its colour and marker, its line dashed.
-pub fn scatter_svg(
-    title: &str,
-    x_desc: &str,
-    y_desc: &str,
-    groups: &[ScatterGroup],
-) -> Result<String, Box<dyn Error>> {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (900, 560)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let (x0, x1) = span(groups.iter().flat_map(|g| g.points.iter().map(|p| p.0)));
-        let (y0, y1) = span(groups.iter().flat_map(|g| g.points.iter().map(|p| p.1)));
-        let (px, py) = ((x1 - x0) * 0.05, (y1 - y0) * 0.08);
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 20))
-            .margin(12)
-            .x_label_area_size(45)
-            .y_label_area_size(70)
-            .build_cartesian_2d((x0 - px)..(x1 + px), (y0 - py)..(y1 + py))?;
-        chart
-            .configure_mesh()
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .draw()?;
-        for (k, g) in groups.iter().enumerate() {
-            let colour = COLOURS[k % COLOURS.len()];
-            chart
-                .draw_series(
-                    g.points
-                        .iter()
-                        .map(|&p| EmptyElement::at(p) + marker(k, (0, 0), colour)),
-                )?
-                .label(g.label.as_str())
-                .legend(move |(x, y)| {
-                    EmptyElement::at((x, y))
-                        + PathElement::new(vec![(0, 0), (24, 0)], colour.stroke_width(2))
-                        + marker(k, (12, 0), colour)
-                });
-            if let Some((a, b)) = g.line {
-                let (lx0, lx1) = span(g.points.iter().map(|p| p.0));
-                chart.draw_series(DashedLineSeries::new(
-                    [(lx0, a + b * lx0), (lx1, a + b * lx1)],
-                    8,
-                    5,
-                    colour.stroke_width(2),
-                ))?;
-            }
-        }
-        legend(&mut chart)?;
-        root.present()?;
-    }
-    Ok(svg)
 }
 
 /// Writes a CSV file atomically: the header, then the rows (the fields are numbers and

@@ -1,5 +1,6 @@
 //! What the subcommands share: exit statuses and failures, the data options and reading, the
-//! model menu, the prior, output files, the progress bar, numbers in CSV.
+//! model menu, the prior, the fitting options, MAP fits with a progress bar, output files,
+//! the progress bar, numbers in CSV.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -8,8 +9,10 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::Array1;
+use rand_chacha::ChaCha8Rng;
 use rlgrad::Model;
 use rlgrad::data::{ActionBase, CsvOptions, Dataset, read_csv};
+use rlgrad::fit::{Covariance, EmOptions, MapOptions, SubjectFit, map_with_progress};
 use rlgrad::learning::RescorlaWagner;
 use rlgrad::observation::Softmax;
 use rlgrad::prior::MvGaussian;
@@ -234,6 +237,49 @@ pub fn prior(names: &[String], variance: Option<f64>) -> Result<MvGaussian, Fail
     MvGaussian::diagonal(Array1::from(mean), Array1::from(sd).mapv(|s: f64| s * s)).map_err(failed)
 }
 
+/// MAP options with `starts` optimiser starts per subject (the rest the library's defaults).
+pub fn map_options(starts: u64) -> MapOptions {
+    MapOptions {
+        n_starts: starts as usize,
+        ..MapOptions::default()
+    }
+}
+
+/// EM options: `starts` optimiser starts per subject in the first E-step, the group
+/// covariance, at most `max_iterations` iterations (the rest the library's defaults).
+pub fn em_options(starts: u64, covariance: Covariance, max_iterations: u64) -> EmOptions {
+    EmOptions {
+        map: map_options(starts),
+        covariance,
+        max_iterations: max_iterations as usize,
+        ..EmOptions::default()
+    }
+}
+
+/// Fits every subject by MAP under `prior`, with a progress bar per subject on stderr
+/// (see [`progress`]).
+pub fn fit_map(
+    model: &MenuModel,
+    data: &Dataset,
+    prior: &MvGaussian,
+    options: &MapOptions,
+    rng: &mut ChaCha8Rng,
+    quiet: bool,
+) -> Result<Vec<SubjectFit>, Failure> {
+    let bar = progress(
+        Some(data.len() as u64),
+        quiet,
+        "fitting [{bar:40}] {pos}/{len} subjects ({elapsed}, eta {eta}) {msg}",
+    );
+    let fits = map_with_progress(model, data, prior, options, rng, |fit| {
+        bar.set_message(fit.subject().to_string());
+        bar.inc(1);
+    })
+    .map_err(failed)?;
+    bar.finish_and_clear();
+    Ok(fits)
+}
+
 /// A positive, finite number (clap value parser).
 pub fn positive(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -287,6 +333,16 @@ pub fn write_file<E: std::fmt::Display>(
     fill: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> Result<(), E>,
 ) -> Outcome {
     file.write(fill).map_err(Failure::Failed)
+}
+
+/// Tells on stdout which output files were written: `what` names each of `files` (the
+/// result of [`check_outputs`]) in order; files not asked for are skipped.
+pub fn report_written(out: &mut Stream<impl Write>, files: &[Option<OutputFile>], what: &[&str]) {
+    for (file, what) in files.iter().zip(what) {
+        if let Some(file) = file {
+            writeln!(out, "wrote the {what} to {}", file.path().display());
+        }
+    }
 }
 
 /// A progress bar on stderr: hidden with `quiet` or when stderr is not a terminal. With

@@ -8,13 +8,11 @@ use clap::Args;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::data::Dataset;
-use rlgrad::fit::{
-    CompareOptions, Comparison, Criterion, EmOptions, FitModel, MapOptions, compare,
-};
+use rlgrad::fit::{CompareOptions, Comparison, Criterion, FitModel, compare};
 
 use crate::common::{
-    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, names, number, progress,
-    write_file,
+    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, names,
+    number, progress, report_written, write_file,
 };
 use crate::fit::CovarianceArg;
 use crate::io::Stream;
@@ -132,15 +130,7 @@ pub fn run(
         .map(|(m, b)| (m.name(), b as &dyn FitModel))
         .collect();
     let options = CompareOptions {
-        em: EmOptions {
-            map: MapOptions {
-                n_starts: args.starts as usize,
-                ..MapOptions::default()
-            },
-            covariance: args.covariance.get(),
-            max_iterations: args.max_iterations as usize,
-            ..EmOptions::default()
-        },
+        em: em_options(args.starts, args.covariance.get(), args.max_iterations),
         ibic_samples: args.ibic_samples as usize,
     };
     writeln!(out, "{}", args.data.describe(&d));
@@ -183,14 +173,11 @@ pub fn run(
             comparison.best(criterion).1
         );
     }
-    for (file, what) in files
-        .iter()
-        .zip(["per-model table", "per-subject scores", "JSON"])
-    {
-        if let Some(file) = file {
-            writeln!(out, "wrote the {what} to {}", file.path().display());
-        }
-    }
+    report_written(
+        out,
+        &files,
+        &["per-model table", "per-subject scores", "JSON"],
+    );
     Ok(())
 }
 

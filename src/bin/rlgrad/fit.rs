@@ -7,14 +7,11 @@ use clap::{Args, ValueEnum};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::data::Dataset;
-use rlgrad::fit::{
-    Covariance, EmFit, EmOptions, MapFit, MapOptions, SubjectFit, em_with_progress,
-    map_with_progress,
-};
+use rlgrad::fit::{Covariance, EmFit, MapFit, SubjectFit, em_with_progress};
 
 use crate::common::{
-    DataArgs, ModelName, Outcome, RunArgs, check_outputs, failed, names, number, positive, prior,
-    progress, short, write_file,
+    DataArgs, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, fit_map, map_options,
+    names, number, positive, prior, progress, report_written, short, write_file,
 };
 use crate::io::Stream;
 
@@ -131,10 +128,6 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
     let d = args.data.read(err)?;
     let model = args.model.build(d.n_states, d.n_actions)?;
     let names = names(&model);
-    let map_options = MapOptions {
-        n_starts: args.starts as usize,
-        ..MapOptions::default()
-    };
     let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
     writeln!(out, "{}", args.data.describe(&d));
     writeln!(
@@ -149,12 +142,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
     out.flush();
 
     let (map_fits, em_fit) = if args.em {
-        let options = EmOptions {
-            map: map_options,
-            covariance: args.covariance.get(),
-            max_iterations: args.max_iterations as usize,
-            ..EmOptions::default()
-        };
+        let options = em_options(args.starts, args.covariance.get(), args.max_iterations);
         let bar = progress(None, args.run.quiet, "{spinner} EM {msg} ({elapsed})");
         let fit = em_with_progress(&model, &d.data, &options, &mut rng, |it| {
             bar.set_message(format!(
@@ -168,17 +156,8 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
         (Vec::new(), Some(fit))
     } else {
         let prior = prior(&names, args.prior_variance)?;
-        let bar = progress(
-            Some(d.data.len() as u64),
-            args.run.quiet,
-            "fitting [{bar:40}] {pos}/{len} subjects ({elapsed}, eta {eta}) {msg}",
-        );
-        let fits = map_with_progress(&model, &d.data, &prior, &map_options, &mut rng, |fit| {
-            bar.set_message(fit.subject().to_string());
-            bar.inc(1);
-        })
-        .map_err(failed)?;
-        bar.finish_and_clear();
+        let options = map_options(args.starts);
+        let fits = fit_map(&model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
         (fits, None)
     };
 
@@ -211,11 +190,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
             );
         }
     }
-    for (file, what) in files.iter().zip(["results", "EM"]) {
-        if let Some(file) = file {
-            writeln!(out, "wrote the {what} to {}", file.path().display());
-        }
-    }
+    report_written(out, &files, &["results", "EM"]);
     Ok(())
 }
 

@@ -8,11 +8,11 @@ use clap::Args;
 use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rlgrad::fit::{MapOptions, SubjectFit, map_with_progress};
+use rlgrad::fit::SubjectFit;
 
 use crate::common::{
-    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, names, positive, prior,
-    progress, write_file,
+    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, fit_map, map_options,
+    names, positive, prior, write_file,
 };
 use crate::io::Stream;
 
@@ -90,22 +90,9 @@ pub fn run(
         Some(path) => read_fits(path, &names, args.model, err)?,
         None => {
             let prior = prior(&names, args.prior_variance)?;
-            let options = MapOptions {
-                n_starts: args.starts as usize,
-                ..MapOptions::default()
-            };
+            let options = map_options(args.starts);
             let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
-            let bar = progress(
-                Some(d.data.len() as u64),
-                args.run.quiet,
-                "fitting [{bar:40}] {pos}/{len} subjects ({elapsed}, eta {eta}) {msg}",
-            );
-            let fits = map_with_progress(&model, &d.data, &prior, &options, &mut rng, |fit| {
-                bar.set_message(fit.subject().to_string());
-                bar.inc(1);
-            })
-            .map_err(failed)?;
-            bar.finish_and_clear();
+            let fits = fit_map(&model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
             let mut thetas = HashMap::new();
             for fit in fits {
                 match fit {

@@ -8,8 +8,11 @@
 //!
 //! Modules: [`io`] (streams that end quietly on a closed pipe, output files checked up front
 //! and written atomically), [`common`] (the data options, the model menu, the prior, the
-//! progress bar, exit statuses), and one module per subcommand.
+//! fitting options, MAP fits with a progress bar, the progress bar, exit statuses),
+//! [`cohort`] (the bandit and the `--param` values of `simulate` and `recover`), and one
+//! module per subcommand.
 
+mod cohort;
 mod common;
 mod compare;
 mod fit;

@@ -7,19 +7,16 @@ use clap::Args;
 use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rlgrad::env::Bandit;
-use rlgrad::fit::{
-    EmOptions, MapOptions, ParameterRecovery, RecoveryFit, Simulator, Truth, parameter_recovery,
-};
+use rlgrad::fit::{ParameterRecovery, RecoveryFit, Simulator, Truth, parameter_recovery};
 use rlgrad::prior::MvGaussian;
 
+use crate::cohort::{BanditArgs, Params, parse_param};
 use crate::common::{
-    Failure, ModelName, Outcome, RunArgs, check_outputs, failed, names, number, positive, prior,
-    progress, write_file,
+    Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, map_options, names,
+    number, positive, prior, progress, report_written, write_file,
 };
 use crate::fit::CovarianceArg;
 use crate::io::Stream;
-use crate::simulate::{default_value, parse_param};
 
 const LONG_ABOUT: &str = "\
 Check that a model's parameters can be recovered: simulate a cohort from a population,
@@ -74,18 +71,8 @@ pub struct RecoverArgs {
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..1_000_000), value_name = "T")]
     pub trials: u64,
 
-    /// The arms' reward probabilities, comma-separated (at least two arms).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0.8,0.2",
-        value_name = "P,P,..."
-    )]
-    pub probs: Vec<f64>,
-
-    /// Reverse the reward probabilities every this many trials.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "K")]
-    pub reversal_every: Option<u64>,
+    #[command(flatten)]
+    pub bandit: BanditArgs,
 
     /// Fit by empirical-Bayes EM instead of MAP under a fixed prior.
     #[arg(long)]
@@ -131,59 +118,26 @@ pub fn run(
             ("--summary", args.summary.as_deref()),
         ],
     )?;
-    let bandit =
-        Bandit::new(args.probs.clone()).map_err(|e| Failure::Usage(format!("--probs: {e}")))?;
-    let bandit = match args.reversal_every {
-        Some(k) => bandit
-            .with_reversals(k as usize)
-            .map_err(|e| Failure::Usage(e.to_string()))?,
-        None => bandit,
-    };
-    let model = args.model.build(1, args.probs.len())?;
+    let bandit = args.bandit.bandit()?;
+    let model = args.model.build(1, args.bandit.probs.len())?;
     let names = names(&model);
-    for (name, _) in &args.params {
-        if !names.contains(name) {
-            return Err(Failure::Usage(format!(
-                "--param {name}: model {} has no parameter `{name}` (it has {})",
-                args.model.name(),
-                names.join(", ")
-            )));
-        }
-    }
-    let values: Vec<(&str, f64)> = names
-        .iter()
-        .map(|n| {
-            let v = args
-                .params
-                .iter()
-                .rev()
-                .find(|(p, _)| p == n)
-                .map_or_else(|| default_value(n), |p| p.1);
-            (n.as_str(), v)
-        })
-        .collect();
-    let center = model
-        .layout()
-        .theta_from_natural(&values)
-        .map_err(|e| Failure::Usage(format!("--param: {e}")))?;
+    let params = Params::new(&model, args.model, &args.params)?;
     let population = MvGaussian::diagonal(
-        center,
+        params.theta.clone(),
         Array1::from_elem(names.len(), args.spread * args.spread),
     )
     .map_err(|e| Failure::Usage(format!("--spread: {e}")))?;
-    let map_options = MapOptions {
-        n_starts: args.starts as usize,
-        ..MapOptions::default()
-    };
     let fit = if args.em {
-        RecoveryFit::Em(EmOptions {
-            map: map_options,
-            covariance: args.covariance.get(),
-            max_iterations: args.max_iterations as usize,
-            ..EmOptions::default()
-        })
+        RecoveryFit::Em(em_options(
+            args.starts,
+            args.covariance.get(),
+            args.max_iterations,
+        ))
     } else {
-        RecoveryFit::Map(prior(&names, args.prior_variance)?, map_options)
+        RecoveryFit::Map(
+            prior(&names, args.prior_variance)?,
+            map_options(args.starts),
+        )
     };
     let sim = Simulator::new(
         model,
@@ -198,11 +152,7 @@ pub fn run(
         args.subjects,
         args.trials,
         args.model.name(),
-        values
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        params.describe(),
         args.spread,
         if args.em { "EM" } else { "MAP" },
         args.run.seed
@@ -236,11 +186,7 @@ pub fn run(
             writeln!(out, "  {f}");
         }
     }
-    for (file, what) in files.iter().zip(["true and fitted values", "summary"]) {
-        if let Some(file) = file {
-            writeln!(out, "wrote the {what} to {}", file.path().display());
-        }
-    }
+    report_written(out, &files, &["true and fitted values", "summary"]);
     Ok(())
 }
 

@@ -9,10 +9,10 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use rlgrad::data::Session;
-use rlgrad::env::Bandit;
 
+use crate::cohort::{BanditArgs, Params, parse_param};
 use crate::common::{
-    Failure, ModelName, Outcome, RunArgs, check_outputs, failed, names, number, write_file,
+    ModelName, Outcome, RunArgs, check_outputs, failed, names, number, report_written, write_file,
 };
 use crate::io::Stream;
 
@@ -69,18 +69,8 @@ pub struct SimulateArgs {
     #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..1_000_000), value_name = "T")]
     pub trials: u64,
 
-    /// The arms' reward probabilities, comma-separated (at least two arms).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0.8,0.2",
-        value_name = "P,P,..."
-    )]
-    pub probs: Vec<f64>,
-
-    /// Reverse the reward probabilities every this many trials.
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "K")]
-    pub reversal_every: Option<u64>,
+    #[command(flatten)]
+    pub bandit: BanditArgs,
 
     /// The choices CSV.
     #[arg(long, value_name = "FILE")]
@@ -94,29 +84,10 @@ pub struct SimulateArgs {
     pub run: RunArgs,
 }
 
-pub fn parse_param(s: &str) -> Result<(String, f64), String> {
-    let (name, value) = s
-        .split_once('=')
-        .ok_or_else(|| format!("expected NAME=VALUE, got `{s}`"))?;
-    let v: f64 = value
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{value}` is not a number (in `{s}`)"))?;
-    Ok((name.trim().to_string(), v))
-}
-
 fn non_negative(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
         _ => Err(format!("expected a number >= 0, got `{s}`")),
-    }
-}
-
-pub fn default_value(name: &str) -> f64 {
-    match name {
-        "beta" => 4.0,
-        "kappa" => 0.5,
-        _ => 0.3,
     }
 }
 
@@ -132,42 +103,11 @@ pub fn run(
             ("--truth", args.truth.as_deref()),
         ],
     )?;
-    let n_actions = args.probs.len();
-    let bandit =
-        Bandit::new(args.probs.clone()).map_err(|e| Failure::Usage(format!("--probs: {e}")))?;
-    let bandit = match args.reversal_every {
-        Some(k) => bandit
-            .with_reversals(k as usize)
-            .map_err(|e| Failure::Usage(e.to_string()))?,
-        None => bandit,
-    };
+    let n_actions = args.bandit.probs.len();
+    let bandit = args.bandit.bandit()?;
     let model = args.model.build(1, n_actions)?;
     let names = names(&model);
-    for (name, _) in &args.params {
-        if !names.contains(name) {
-            return Err(Failure::Usage(format!(
-                "--param {name}: model {} has no parameter `{name}` (it has {})",
-                args.model.name(),
-                names.join(", ")
-            )));
-        }
-    }
-    let values: Vec<(&str, f64)> = names
-        .iter()
-        .map(|n| {
-            let v = args
-                .params
-                .iter()
-                .rev()
-                .find(|(p, _)| p == n)
-                .map_or_else(|| default_value(n), |p| p.1);
-            (n.as_str(), v)
-        })
-        .collect();
-    let center = model
-        .layout()
-        .theta_from_natural(&values)
-        .map_err(|e| Failure::Usage(format!("--param: {e}")))?;
+    let params = Params::new(&model, args.model, &args.params)?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
     let noise = Normal::new(0.0, args.spread).map_err(failed)?;
@@ -175,7 +115,7 @@ pub fn run(
     let mut truth: Vec<(String, Array1<f64>)> = Vec::new();
     for i in 0..args.subjects {
         let id = format!("s{}", i + 1);
-        let theta = center.mapv(|t| t + noise.sample(&mut rng));
+        let theta = params.theta.mapv(|t| t + noise.sample(&mut rng));
         let mut env = bandit.clone();
         let session = model
             .simulate(theta.view(), &mut env, args.trials as usize, "1", &mut rng)
@@ -196,21 +136,14 @@ pub fn run(
         args.subjects,
         args.trials,
         args.model.name(),
-        values
-            .iter()
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect::<Vec<_>>()
-            .join(", "),
+        params.describe(),
         n_actions,
-        args.reversal_every
+        args.bandit
+            .reversal_every
             .map_or_else(String::new, |k| format!(" reversed every {k} trials")),
         args.run.seed
     );
-    for (file, what) in files.iter().zip(["choices", "generating parameters"]) {
-        if let Some(file) = file {
-            writeln!(out, "wrote the {what} to {}", file.path().display());
-        }
-    }
+    report_written(out, &files, &["choices", "generating parameters"]);
     Ok(())
 }
 
