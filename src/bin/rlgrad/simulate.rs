@@ -23,9 +23,10 @@ long-format CSV that `fit`, `compare` and `latents` read.
 Every subject plays --trials trials of one session on a bandit whose arms pay 1 with the
 probabilities --probs (else 0), reversed every --reversal-every trials if given. The model's
 parameters are set on the natural scale with --param NAME=VALUE (defaults: alpha, alpha_pos,
-alpha_neg 0.3; beta 4; kappa 0.5). With --spread SD > 0 the cohort is a population: each
-subject's unconstrained theta is the given values' theta plus N(0, SD^2) noise per
-parameter; with 0 (the default) every subject has the given values.
+alpha_neg 0.3; beta 4; kappa 0.5). The cohort is a population: each subject's unconstrained theta
+is the given values' theta plus N(0, SD^2) noise per parameter, SD = --spread (default 0.5,
+as in `recover`). With --spread 0 every subject has the given values; EM on such a cohort
+drives the group variance towards 0 and stops at --max-iterations, not converged.
 
 OUTPUTS
   --out FILE (required): CSV with columns subject, session, trial, action, reward (one row
@@ -58,7 +59,7 @@ pub struct SimulateArgs {
 
     /// The standard deviation of the subjects' theta around the given values (0: identical
     /// subjects).
-    #[arg(long, default_value_t = 0.0, value_name = "SD", value_parser = non_negative)]
+    #[arg(long, default_value_t = 0.5, value_name = "SD", value_parser = non_negative)]
     pub spread: f64,
 
     /// The number of subjects.
