@@ -60,7 +60,10 @@ pub struct EmOptions {
     /// The starting prior is N(0, initial_variance · I) (> 0).
     pub initial_variance: f64,
     /// Added to the diagonal of each new Σ, so that a parameter every subject agrees on
-    /// keeps a proper prior (≥ 0).
+    /// keeps a proper prior (≥ 0). A cohort with no spread in a parameter (simulated
+    /// identical subjects) shrinks its variance towards this floor a little every iteration,
+    /// and may reach `max_iterations` before the tolerances: raise the floor (to the smallest
+    /// variance that matters, say 1e-3) if that happens.
     pub variance_floor: f64,
 }
 
