@@ -10,11 +10,10 @@
 //! | [`curves_svg`] | learning curves (mean ± s.e. bands), one or more stacked panels |
 //! | [`scatter_svg`] | groups of points, each with an optional fitted line |
 //!
-//! Each returns the SVG text (write it where you like; [`write_svg`] writes it atomically).
+//! Each returns the SVG text, to write where you like (the examples write it atomically: a
+//! temporary file renamed into place).
 //! Every chart has a title, labelled axes with units, and distinguishable series (the
 //! Okabe–Ito colours, each series its own marker).
-
-use std::path::Path;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -152,7 +151,9 @@ pub fn recovery_scatter_svg(rec: &ParameterRecovery, scale: Scale) -> Result<Str
         let panels = root.split_evenly((1, k.max(1)));
         for (i, area) in panels.iter().enumerate().take(k) {
             let (x, y) = rec.pairs(i, scale);
-            let s = &rec.stats(scale)[i];
+            let Some(s) = rec.stats(scale).get(i) else {
+                break;
+            };
             let (lo, hi) = span(x.iter().chain(y.iter()).copied(), 0.06);
             let mut chart = ChartBuilder::on(area)
                 .caption(
@@ -644,29 +645,6 @@ pub fn scatter_svg(
             }
         }
         legend(&mut chart, SeriesLabelPosition::LowerRight, 14)
-    })
-}
-
-/// Writes SVG text to `path` atomically (a temporary file in the same directory, renamed
-/// over the path).
-///
-/// # Errors
-/// [`Error::Io`] naming the path.
-pub fn write_svg(path: impl AsRef<Path>, svg: &str) -> Result<()> {
-    let path = path.as_ref();
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "plot.svg".into());
-    let tmp = path.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, svg).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        io(e)
     })
 }
 

@@ -15,7 +15,11 @@
 //! ```
 //!
 //! BIC, AIC and iBIC: smaller is better; Laplace evidence: larger is better. The per-subject
-//! criteria are those of the subject's MAP fit under the group prior of its model's EM.
+//! criteria are those of the subject's MAP fit in the last E-step of its model's EM (under
+//! the prior before the last M-step, within the EM tolerances of the final one); the iBIC uses
+//! the final prior. Summed criteria and per-subject wins are over the subjects every model
+//! fitted, so that a model cannot gain by failing on a subject. A subject that a model
+//! cannot explain at all (an action outside its table) makes the comparison an error.
 
 use ndarray::Array1;
 use rand::Rng;
@@ -67,7 +71,7 @@ pub struct Ibic {
     pub log_marginal: Vec<f64>,
     /// S, the number of draws from the group prior.
     pub n_samples: usize,
-    /// Draws at which some subject's likelihood could not be evaluated (a transform that
+    /// (Subject, draw) pairs at which the likelihood could not be evaluated (a transform that
     /// overflows at an extreme θ): counted as p = 0 there, and reported here.
     pub failed_evaluations: usize,
     /// n, the number of choices of the cohort.
@@ -225,17 +229,17 @@ pub struct ModelScore {
     pub name: String,
     /// K.
     pub n_params: usize,
-    /// Summed over the fitted subjects.
+    /// Summed over the subjects every model fitted ([`Comparison::n_compared`]).
     pub bic: f64,
-    /// Summed over the fitted subjects.
+    /// Summed over the subjects every model fitted.
     pub aic: f64,
-    /// Summed over the fitted subjects.
+    /// Summed over the subjects every model fitted.
     pub laplace: f64,
     /// The integrated BIC under the model's EM prior.
     pub ibic: Ibic,
     /// Per subject, in dataset order.
     pub subjects: Vec<Option<SubjectScores>>,
-    /// Subjects whose fit failed (left out of the sums).
+    /// Subjects whose fit failed under this model (left out of every model's sums).
     pub n_failed: usize,
     /// The EM fit (group prior, subject fits, trace).
     pub em: EmFit,
@@ -261,10 +265,16 @@ impl ModelScore {
 pub struct Comparison {
     /// One entry per model, in the order given.
     pub models: Vec<ModelScore>,
+    /// The subjects every model fitted: the summed criteria and the wins are over these.
+    pub n_compared: usize,
 }
 
 impl Comparison {
     /// The best model by `criterion` (its index and name).
+    ///
+    /// # Panics
+    /// For a comparison with no models, which [`compare`] never returns (it refuses an empty
+    /// list); only a hand-built `Comparison` can be empty.
     pub fn best(&self, criterion: Criterion) -> (usize, &str) {
         let i = (0..self.models.len())
             .min_by(|&a, &b| {
@@ -354,13 +364,12 @@ pub fn compare<R: Rng + ?Sized>(
                 })
             })
             .collect();
-        let sum = |f: fn(&SubjectScores) -> f64| subjects.iter().flatten().map(f).sum::<f64>();
         scores.push(ModelScore {
             name: name.to_string(),
             n_params: model.n_params(),
-            bic: sum(|s| s.bic),
-            aic: sum(|s| s.aic),
-            laplace: sum(|s| s.laplace),
+            bic: 0.0,
+            aic: 0.0,
+            laplace: 0.0,
             n_failed: subjects.iter().filter(|s| s.is_none()).count(),
             ibic,
             subjects,
@@ -368,9 +377,18 @@ pub fn compare<R: Rng + ?Sized>(
             wins: [0; 3],
         });
     }
+    // Sums and wins over the subjects every model fitted: a model that fails on a subject
+    // must not gain by losing its terms.
+    let mut n_compared = 0;
     for i in 0..data.subjects().len() {
         let row: Option<Vec<SubjectScores>> = scores.iter().map(|m| m.subjects[i]).collect();
         let Some(row) = row else { continue };
+        n_compared += 1;
+        for (m, s) in scores.iter_mut().zip(&row) {
+            m.bic += s.bic;
+            m.aic += s.aic;
+            m.laplace += s.laplace;
+        }
         for (c, criterion) in [Criterion::Bic, Criterion::Aic, Criterion::Laplace]
             .into_iter()
             .enumerate()
@@ -390,5 +408,8 @@ pub fn compare<R: Rng + ?Sized>(
             scores[winner].wins[c] += 1;
         }
     }
-    Ok(Comparison { models: scores })
+    Ok(Comparison {
+        models: scores,
+        n_compared,
+    })
 }

@@ -224,10 +224,13 @@ pub fn recovery_stats(name: &str, truth: &[f64], fitted: &[f64]) -> Result<Recov
         sd += y - x;
         se += (y - x) * (y - x);
     }
-    let correlation = if sxx > 0.0 && syy > 0.0 {
-        sxy / (sxx * syy).sqrt()
-    } else {
+    // Constant means all equal: rounding in the means can leave sxx or syy a hair above 0
+    // for equal values, which would give r ≈ 0 instead of "undefined".
+    let constant = |v: &[f64]| v.iter().all(|&x| x == v[0]);
+    let correlation = if constant(truth) || constant(fitted) {
         f64::NAN
+    } else {
+        sxy / (sxx * syy).sqrt()
     };
     Ok(RecoveryStats {
         name: name.to_string(),
@@ -293,14 +296,20 @@ impl ParameterRecovery {
     }
 
     /// (true, fitted) values of parameter `k` on `scale`, over the fitted subjects (for a
-    /// scatter plot).
+    /// scatter plot); empty vectors for a `k` beyond the parameters.
     pub fn pairs(&self, k: usize, scale: Scale) -> (Vec<f64>, Vec<f64>) {
         let mut xs = Vec::new();
         let mut ys = Vec::new();
         for s in &self.subjects {
             let pair = match scale {
-                Scale::Theta => s.fitted_theta.as_ref().map(|f| (s.true_theta[k], f[k])),
-                Scale::Natural => s.fitted_natural.as_ref().map(|f| (s.true_natural[k], f[k])),
+                Scale::Theta => s
+                    .fitted_theta
+                    .as_ref()
+                    .and_then(|f| Some((*s.true_theta.get(k)?, *f.get(k)?))),
+                Scale::Natural => s
+                    .fitted_natural
+                    .as_ref()
+                    .and_then(|f| Some((*s.true_natural.get(k)?, *f.get(k)?))),
             };
             if let Some((x, y)) = pair {
                 xs.push(x);
