@@ -480,3 +480,162 @@ fn help_reads_like_a_manual() {
     // No subcommand: usage on stderr, status 2.
     status(&rlgrad(&dir, &[]), 2);
 }
+
+/// Two subjects of 4 trials for `latents --fits` with a hand-written fits file.
+fn two_subjects(name: &str) -> TempDir {
+    let dir = TempDir::new(name);
+    fs::write(
+        dir.path("data.csv"),
+        "subject,trial,action,reward\n\
+         s1,1,0,1\ns1,2,1,0\ns1,3,0,1\ns1,4,1,1\n\
+         s2,1,1,0\ns2,2,1,1\ns2,3,0,0\ns2,4,0,1\n",
+    )
+    .unwrap();
+    dir
+}
+
+/// `latents data.csv --fits fits.csv --out latents.csv` with `fits` as the fits file.
+fn latents_with(dir: &TempDir, fits: &str, model: &str) -> Output {
+    fs::write(dir.path("fits.csv"), fits).unwrap();
+    rlgrad(
+        dir,
+        &[
+            "latents",
+            "data.csv",
+            "--model",
+            model,
+            "--fits",
+            "fits.csv",
+            "--out",
+            "latents.csv",
+        ],
+    )
+}
+
+#[test]
+fn latents_refuses_a_fits_file_of_another_model() {
+    let dir = two_subjects("latents-model");
+    // An extra parameter (fitted with rw-persev, read as rw).
+    let out = latents_with(
+        &dir,
+        "subject,theta_alpha,theta_beta,theta_kappa\ns1,0.1,0.5,0.2\ns2,0.2,0.4,0.1\n",
+        "rw",
+    );
+    status(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "rlgrad: error: fits.csv, line 1: column `theta_kappa` is not a parameter of --model rw \
+         (alpha, beta): is it a results file of `rlgrad fit --model rw`?\n"
+    );
+    assert!(!dir.path("latents.csv").exists(), "nothing is written");
+    // A missing one (fitted with rw, read as rw-persev).
+    let out = latents_with(
+        &dir,
+        "subject,theta_alpha,theta_beta\ns1,0.1,0.5\ns2,0.2,0.4\n",
+        "rw-persev",
+    );
+    status(&out, 2);
+    assert_eq!(
+        text(&out.stderr),
+        "rlgrad: error: fits.csv, line 1: no column `theta_kappa`: is it a results file of \
+         `rlgrad fit --model rw-persev`?\n"
+    );
+    assert!(!dir.path("latents.csv").exists(), "nothing is written");
+}
+
+#[test]
+fn latents_fits_errors_have_the_right_line_for_every_line_end() {
+    let dir = two_subjects("latents-crlf");
+    for end in ["\n", "\r\n", "\r"] {
+        let fits = [
+            "subject,theta_alpha,theta_beta",
+            "s1,0.1,0.5",
+            "",
+            "s2,abc,0.4",
+            "",
+        ]
+        .join(end);
+        let out = latents_with(&dir, &fits, "rw");
+        status(&out, 2);
+        assert_eq!(
+            text(&out.stderr),
+            "rlgrad: error: fits.csv, line 4, column `theta_alpha`: value `abc` is not a finite \
+             number (subject `s2`)\n",
+            "line end {end:?}"
+        );
+    }
+}
+
+#[test]
+fn latents_warns_once_for_a_failed_fit_and_refuses_a_subject_twice() {
+    let dir = two_subjects("latents-failed");
+    let out = latents_with(
+        &dir,
+        "subject,theta_alpha,theta_beta\ns1,0.1,0.5\ns2,,\n",
+        "rw",
+    );
+    status(&out, 0);
+    assert_eq!(
+        text(&out.stderr),
+        "rlgrad: warning: fits.csv, line 3: subject `s2` has no estimates (its fit failed): \
+         left out\n"
+    );
+    let (header, rows) = read_csv(&dir.path("latents.csv"));
+    assert_eq!(column(&header, &rows, "subject"), ["s1"; 4]);
+
+    // A failed row after a fitted one of the same subject, or the other way round.
+    fs::remove_file(dir.path("latents.csv")).unwrap();
+    for (fits, who) in [
+        (
+            "subject,theta_alpha,theta_beta\ns1,0.1,0.5\ns2,0.2,0.4\ns1,,\n",
+            "s1",
+        ),
+        (
+            "subject,theta_alpha,theta_beta\r\ns2,,\r\ns1,0.1,0.5\r\ns2,0.2,0.4\r\n",
+            "s2",
+        ),
+    ] {
+        let out = latents_with(&dir, fits, "rw");
+        status(&out, 2);
+        assert_eq!(
+            text(&out.stderr),
+            format!(
+                "rlgrad: error: fits.csv, line 4: subject `{who}` appears twice (first at line \
+                 2)\n"
+            )
+        );
+        assert!(!dir.path("latents.csv").exists(), "nothing is written");
+    }
+}
+
+#[test]
+fn latents_warns_once_about_fitted_subjects_not_in_the_data() {
+    let dir = two_subjects("latents-extra");
+    let out = latents_with(
+        &dir,
+        "subject,theta_alpha,theta_beta\ns1,0.1,0.5\ns9,0.3,0.2\ns2,0.2,0.4\n",
+        "rw",
+    );
+    status(&out, 0);
+    assert_eq!(
+        text(&out.stderr),
+        "rlgrad: warning: fits.csv: subject `s9` is not in the data: ignored\n"
+    );
+    let (header, rows) = read_csv(&dir.path("latents.csv"));
+    assert_eq!(rows.len(), 8);
+    assert_eq!(column(&header, &rows, "subject")[4], "s2");
+
+    // Many: their count and the first few (a failed one among them is not warned about twice).
+    let mut fits = String::from("subject,theta_alpha,theta_beta\ns1,0.1,0.5\ns2,0.2,0.4\n");
+    for i in 1..=7 {
+        fits += &format!("x{i},0.1,0.5\n");
+    }
+    fits += "x8,,\n";
+    let out = latents_with(&dir, &fits, "rw");
+    status(&out, 0);
+    assert_eq!(
+        text(&out.stderr),
+        "rlgrad: warning: fits.csv: 8 subjects (`x1`, `x2`, `x3`, ...) are not in the data: \
+         ignored\n"
+    );
+}

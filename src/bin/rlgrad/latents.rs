@@ -1,6 +1,6 @@
 //! `rlgrad latents`: the trial-wise latent variables at fitted parameters.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -21,9 +21,10 @@ Export the trial-by-trial latent variables of a model at fitted parameters (regr
 fMRI and EEG analyses).
 
 The parameters come from a results file of `rlgrad fit` (--fits FILE, which must have been
-fitted with the same --model: its theta_<p> columns are read exactly), or, without --fits,
-from a MAP fit run here (the options of `fit`'s MAP: --prior-variance, --starts, --seed).
-Subjects whose fit failed are left out, with a warning.
+fitted with the same --model: its theta_<p> columns must be exactly the model's parameters,
+and each subject may appear once), or, without --fits, from a MAP fit run here (the options
+of `fit`'s MAP: --prior-variance, --starts, --seed). Subjects whose fit failed are left out,
+and subjects of the fits file that are not in the data ignored, each with a warning.
 
 OUTPUTS
   --out FILE (required): CSV, one row per trial of every fitted subject, columns
@@ -86,8 +87,40 @@ pub fn run(
     let model = args.model.build(d.n_states, d.n_actions)?;
     let names = names(&model);
 
-    let thetas: HashMap<String, Array1<f64>> = match &args.fits {
-        Some(path) => read_fits(path, &names, args.model, err)?,
+    // A subject's parameters, or None when its fit failed (a warning has said so, once).
+    let thetas: HashMap<String, Option<Array1<f64>>> = match &args.fits {
+        Some(path) => {
+            let rows = read_fits(path, &names, args.model)?;
+            let in_data: HashSet<&str> = d.data.subjects().iter().map(|s| s.id()).collect();
+            let mut thetas = HashMap::new();
+            let mut extra = Vec::new();
+            for row in rows {
+                if !in_data.contains(row.subject.as_str()) {
+                    extra.push(row.subject);
+                    continue;
+                }
+                if row.theta.is_none() {
+                    writeln!(
+                        err,
+                        "rlgrad: warning: {}, line {}: subject `{}` has no estimates (its fit \
+                         failed): left out",
+                        path.display(),
+                        row.line,
+                        row.subject
+                    );
+                }
+                thetas.insert(row.subject, row.theta);
+            }
+            if !extra.is_empty() {
+                writeln!(
+                    err,
+                    "rlgrad: warning: {}: {} not in the data: ignored",
+                    path.display(),
+                    some_subjects(&extra)
+                );
+            }
+            thetas
+        }
         None => {
             let prior = prior(&names, args.prior_variance)?;
             let options = map_options(args.starts);
@@ -97,13 +130,16 @@ pub fn run(
             for fit in fits {
                 match fit {
                     SubjectFit::Fitted(f) => {
-                        thetas.insert(f.subject.clone(), f.theta.clone());
+                        thetas.insert(f.subject.clone(), Some(f.theta.clone()));
                     }
-                    SubjectFit::Failed(e) => writeln!(
-                        err,
-                        "rlgrad: warning: subject `{}` left out: its fit failed: {}",
-                        e.subject, e.error
-                    ),
+                    SubjectFit::Failed(e) => {
+                        writeln!(
+                            err,
+                            "rlgrad: warning: subject `{}` left out: its fit failed: {}",
+                            e.subject, e.error
+                        );
+                        thetas.insert(e.subject.clone(), None);
+                    }
                 }
             }
             thetas
@@ -114,15 +150,19 @@ pub fn run(
     let mut rows = 0;
     let mut subjects = 0;
     for subject in d.data.subjects() {
-        let Some(theta) = thetas.get(subject.id()) else {
-            if args.fits.is_some() && !thetas.contains_key(subject.id()) {
+        let theta = match thetas.get(subject.id()) {
+            Some(Some(theta)) => theta,
+            // Its fit failed: already warned.
+            Some(None) => continue,
+            None => {
                 writeln!(
                     err,
-                    "rlgrad: warning: subject `{}` left out: no fitted parameters for it in the fits file",
+                    "rlgrad: warning: subject `{}` left out: no fitted parameters for it in the \
+                     fits file",
                     subject.id()
                 );
+                continue;
             }
-            continue;
         };
         let latents = model
             .latents(theta.view(), subject)
@@ -158,17 +198,58 @@ pub fn run(
     Ok(())
 }
 
-/// θ̂ per subject from a results CSV of `rlgrad fit` (its `theta_<p>` columns).
-fn read_fits(
-    path: &Path,
-    names: &[String],
-    model: ModelName,
-    err: &mut Stream<impl Write>,
-) -> Result<HashMap<String, Array1<f64>>, Failure> {
+/// A subjects list for a message: all of them named, or their count and the first few.
+fn some_subjects(subjects: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let quoted = |s: &[String]| {
+        s.iter()
+            .map(|s| format!("`{s}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match subjects.len() {
+        1 => format!("subject {} is", quoted(subjects)),
+        n if n <= SHOWN => format!("subjects {} are", quoted(subjects)),
+        n => format!("{n} subjects ({}, ...) are", quoted(&subjects[..SHOWN - 2])),
+    }
+}
+
+/// The 1-based line of a record from the byte offset of its csv position, for every line end
+/// (LF, CRLF and CR; the csv crate counts LFs only, one too few on a CRLF file). The library's
+/// line index (`rlgrad::data`'s `Lines`) is private to it, so the same rule again: a line
+/// starts after every LF, CRLF and lone CR, and a record's line is that of its first byte that
+/// is not a line end (its position can sit on blank lines before it).
+fn line_numbers(bytes: &[u8]) -> impl Fn(u64) -> u64 + '_ {
+    let starts: Vec<usize> = (0..bytes.len())
+        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
+        .map(|i| i + 1)
+        .collect();
+    move |offset| {
+        let mut i = usize::try_from(offset).map_or(bytes.len(), |i| i.min(bytes.len()));
+        while i < bytes.len() && matches!(bytes[i], b'\n' | b'\r') {
+            i += 1;
+        }
+        starts.partition_point(|&s| s <= i) as u64 + 1
+    }
+}
+
+/// One row of a fits file.
+struct FitsRow {
+    subject: String,
+    /// Its line in the file.
+    line: u64,
+    /// θ̂, or None when its fit failed (no estimates).
+    theta: Option<Array1<f64>>,
+}
+
+/// The rows of a results CSV of `rlgrad fit` in file order: θ̂ from its `theta_<p>` columns,
+/// which must be exactly the model's parameters; a subject may appear once.
+fn read_fits(path: &Path, names: &[String], model: ModelName) -> Result<Vec<FitsRow>, Failure> {
     let shown = path.display();
-    let mut reader = csv::ReaderBuilder::new()
-        .from_path(path)
-        .map_err(|e| Failure::Data(format!("cannot read {shown}: {e}")))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| Failure::Data(format!("cannot read {shown}: {e}")))?;
+    let line_of = line_numbers(&bytes);
+    let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
     let header = reader
         .headers()
         .map_err(|e| Failure::Data(format!("{shown}: {e}")))?
@@ -176,61 +257,79 @@ fn read_fits(
     let column = |name: &str| header.iter().position(|h| h == name);
     let subject_col = column("subject")
         .ok_or_else(|| Failure::Data(format!("{shown}, line 1: no `subject` column")))?;
+    let fitted_with = || {
+        format!(
+            "is it a results file of `rlgrad fit --model {}`?",
+            model.name()
+        )
+    };
     let theta_cols = names
         .iter()
         .map(|n| {
             column(&format!("theta_{n}")).ok_or_else(|| {
                 Failure::Data(format!(
-                    "{shown}, line 1: no column `theta_{n}`: is it a results file of \
-                     `rlgrad fit --model {}`?",
-                    model.name()
+                    "{shown}, line 1: no column `theta_{n}`: {}",
+                    fitted_with()
                 ))
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut thetas = HashMap::new();
+    for (i, h) in header.iter().enumerate() {
+        if let Some(p) = h.strip_prefix("theta_") {
+            if !names.iter().any(|n| n == p) {
+                return Err(Failure::Data(format!(
+                    "{shown}, line 1: column `{h}` is not a parameter of --model {} ({}): {}",
+                    model.name(),
+                    names.join(", "),
+                    fitted_with()
+                )));
+            }
+            if !theta_cols.contains(&i) {
+                return Err(Failure::Data(format!(
+                    "{shown}, line 1: column `{h}` appears twice"
+                )));
+            }
+        }
+    }
+    let mut rows = Vec::new();
+    let mut first_line: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| Failure::Data(format!("{shown}: {e}")))?;
-        let line = record.position().map_or(0, |p| p.line());
+        let line = record.position().map_or(0, |p| line_of(p.byte()));
         let subject = record.get(subject_col).unwrap_or_default().to_string();
+        if let Some(first) = first_line.insert(subject.clone(), line) {
+            return Err(Failure::Data(format!(
+                "{shown}, line {line}: subject `{subject}` appears twice (first at line {first})"
+            )));
+        }
         let fields: Vec<&str> = theta_cols
             .iter()
             .map(|&c| record.get(c).unwrap_or_default().trim())
             .collect();
-        if fields.iter().all(|f| f.is_empty()) {
-            writeln!(
-                err,
-                "rlgrad: warning: {shown}, line {line}: subject `{subject}` has no estimates \
-                 (its fit failed): left out"
-            );
-            thetas.insert(subject, None);
-            continue;
-        }
-        let mut theta = Vec::with_capacity(names.len());
-        for ((field, name), _) in fields.iter().zip(names).zip(&theta_cols) {
-            let v: f64 = field
-                .parse()
-                .ok()
-                .filter(|v: &f64| v.is_finite())
-                .ok_or_else(|| {
-                    Failure::Data(format!(
-                        "{shown}, line {line}, column `theta_{name}`: value `{field}` is not a \
-                     finite number (subject `{subject}`)"
-                    ))
-                })?;
-            theta.push(v);
-        }
-        if thetas
-            .insert(subject.clone(), Some(Array1::from(theta)))
-            .is_some()
-        {
-            return Err(Failure::Data(format!(
-                "{shown}, line {line}: subject `{subject}` appears twice"
-            )));
-        }
+        let theta = if fields.iter().all(|f| f.is_empty()) {
+            None
+        } else {
+            let mut theta = Vec::with_capacity(names.len());
+            for (field, name) in fields.iter().zip(names) {
+                let v: f64 = field
+                    .parse()
+                    .ok()
+                    .filter(|v: &f64| v.is_finite())
+                    .ok_or_else(|| {
+                        Failure::Data(format!(
+                            "{shown}, line {line}, column `theta_{name}`: value `{field}` is not \
+                             a finite number (subject `{subject}`)"
+                        ))
+                    })?;
+                theta.push(v);
+            }
+            Some(Array1::from(theta))
+        };
+        rows.push(FitsRow {
+            subject,
+            line,
+            theta,
+        });
     }
-    Ok(thetas
-        .into_iter()
-        .filter_map(|(k, v)| v.map(|v| (k, v)))
-        .collect())
+    Ok(rows)
 }
