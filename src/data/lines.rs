@@ -6,8 +6,25 @@
 //! LF, every CR not followed by LF, and every CRLF; a record's line is the line of its
 //! first byte that is not a line end.
 
-/// Where each line of an input starts.
-pub(crate) struct Lines<'a> {
+/// Where each line of an input starts: exact 1-based line numbers for the records a `csv`
+/// reader parses from the same bytes, whatever the line ends (the reader of
+/// [`read_csv`](super::read_csv) uses it, and so does the `rlgrad` program for its other
+/// CSV inputs).
+///
+/// ```
+/// use rlgrad::data::Lines;
+/// let bytes = b"a,b\r\n1,2\r\n\r\n3,4\r\n";
+/// let lines = Lines::new(bytes);
+/// // The third record ("3,4") starts after a blank line: line 4.
+/// let mut reader = csv::ReaderBuilder::new().from_reader(&bytes[..]);
+/// let mut record = csv::ByteRecord::new();
+/// let mut found = Vec::new();
+/// while reader.read_byte_record(&mut record).unwrap() {
+///     found.push(lines.line_of_record(record.position().unwrap().byte()));
+/// }
+/// assert_eq!(found, [2, 4]);
+/// ```
+pub struct Lines<'a> {
     bytes: &'a [u8],
     /// Byte offset of the start of line k + 1 (line 1 starts at 0).
     starts: Vec<usize>,
@@ -15,7 +32,7 @@ pub(crate) struct Lines<'a> {
 
 impl<'a> Lines<'a> {
     /// Scans the input once.
-    pub(crate) fn new(bytes: &'a [u8]) -> Self {
+    pub fn new(bytes: &'a [u8]) -> Self {
         let mut starts = Vec::new();
         for (i, &b) in bytes.iter().enumerate() {
             let ends_line = match b {
@@ -33,7 +50,7 @@ impl<'a> Lines<'a> {
     /// The 1-based line of the record whose parse began at byte `offset`: the first byte from
     /// there that is not a line end (the parser's record position can sit on the blank lines
     /// before it).
-    pub(crate) fn line_of_record(&self, offset: u64) -> u64 {
+    pub fn line_of_record(&self, offset: u64) -> u64 {
         let mut i = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(self.bytes.len());

@@ -23,6 +23,7 @@ mod csv;
 mod lines;
 
 pub use self::csv::{ActionBase, CsvOptions, CsvReport, CsvWarning, read_csv, read_csv_from};
+pub use self::lines::Lines;
 
 use crate::check;
 use crate::error::{Error, Result};

@@ -214,25 +214,6 @@ fn some_subjects(subjects: &[String]) -> String {
     }
 }
 
-/// The 1-based line of a record from the byte offset of its csv position, for every line end
-/// (LF, CRLF and CR; the csv crate counts LFs only, one too few on a CRLF file). The library's
-/// line index (`rlgrad::data`'s `Lines`) is private to it, so the same rule again: a line
-/// starts after every LF, CRLF and lone CR, and a record's line is that of its first byte that
-/// is not a line end (its position can sit on blank lines before it).
-fn line_numbers(bytes: &[u8]) -> impl Fn(u64) -> u64 + '_ {
-    let starts: Vec<usize> = (0..bytes.len())
-        .filter(|&i| bytes[i] == b'\n' || (bytes[i] == b'\r' && bytes.get(i + 1) != Some(&b'\n')))
-        .map(|i| i + 1)
-        .collect();
-    move |offset| {
-        let mut i = usize::try_from(offset).map_or(bytes.len(), |i| i.min(bytes.len()));
-        while i < bytes.len() && matches!(bytes[i], b'\n' | b'\r') {
-            i += 1;
-        }
-        starts.partition_point(|&s| s <= i) as u64 + 1
-    }
-}
-
 /// One row of a fits file.
 struct FitsRow {
     subject: String,
@@ -248,7 +229,8 @@ fn read_fits(path: &Path, names: &[String], model: ModelName) -> Result<Vec<Fits
     let shown = path.display();
     let bytes =
         std::fs::read(path).map_err(|e| Failure::Data(format!("cannot read {shown}: {e}")))?;
-    let line_of = line_numbers(&bytes);
+    // Exact lines for every line end (LF, CRLF, CR), as the data reader counts them.
+    let lines = rlgrad::data::Lines::new(&bytes);
     let mut reader = csv::ReaderBuilder::new().from_reader(bytes.as_slice());
     let header = reader
         .headers()
@@ -295,7 +277,9 @@ fn read_fits(path: &Path, names: &[String], model: ModelName) -> Result<Vec<Fits
     let mut first_line: HashMap<String, u64> = HashMap::new();
     for record in reader.records() {
         let record = record.map_err(|e| Failure::Data(format!("{shown}: {e}")))?;
-        let line = record.position().map_or(0, |p| line_of(p.byte()));
+        let line = record
+            .position()
+            .map_or(0, |p| lines.line_of_record(p.byte()));
         let subject = record.get(subject_col).unwrap_or_default().to_string();
         if let Some(first) = first_line.insert(subject.clone(), line) {
             return Err(Failure::Data(format!(
