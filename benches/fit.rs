@@ -12,27 +12,11 @@ use std::hint::black_box;
 #[path = "../tests/common/cohort.rs"]
 mod cohort;
 
-use cohort::reversal_subject;
-
-fn cohort(model: &Model<RescorlaWagner, Softmax>) -> Dataset {
-    let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let subjects = (0..100)
-        .map(|i| {
-            let alpha = 0.1 + 0.7 * (i as f64 / 99.0);
-            let beta = 1.0 + 9.0 * ((i * 37 % 100) as f64 / 99.0);
-            let theta = model
-                .layout()
-                .theta_from_natural(&[("alpha", alpha), ("beta", beta)])
-                .unwrap();
-            reversal_subject(model, theta.view(), 50, 200, i, &mut rng)
-        })
-        .collect();
-    Dataset::new(subjects).unwrap()
-}
+use cohort::bench_cohort;
 
 fn bench(c: &mut Criterion) {
     let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2).unwrap();
-    let data = cohort(&model);
+    let data = bench_cohort(&model);
     let prior = MvGaussian::isotropic(2, 0.0, 4.0).unwrap();
     let mut group = c.benchmark_group("map_100x200");
     group.sample_size(20);
