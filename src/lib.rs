@@ -159,6 +159,7 @@
 #![deny(missing_docs)]
 #![warn(clippy::all)]
 
+pub mod ad;
 pub mod check;
 pub mod cost;
 pub mod critic;
@@ -185,6 +186,7 @@ pub mod prior;
 mod real;
 mod slices;
 mod term;
+pub mod task;
 pub mod testing;
 
 // The crates whose types and traits appear in rlgrad's API, so that `rlgrad = "0.1"` is the

@@ -44,6 +44,9 @@ pub struct Trial {
 /// Marker for "no next state" in [`Session::next_states`].
 pub const NO_STATE: u32 = u32::MAX;
 
+/// Marker for a missed trial (no response) in [`Session::actions`].
+pub const MISSED: u32 = u32::MAX;
+
 /// A sequence of trials, stored column-wise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {

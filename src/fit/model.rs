@@ -7,6 +7,7 @@ use crate::error::Result;
 use crate::learning::LearningRule;
 use crate::observation::Observation;
 use crate::params::ParamLayout;
+use crate::task::{TaskLikelihood, TaskModel};
 use crate::{Model, Term};
 
 /// A model that can be fitted to subjects: a layout of named parameters θ and, per subject,
@@ -49,5 +50,15 @@ impl<L: LearningRule, O: Observation> FitModel for Model<L, O> {
 
     fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>> {
         Ok(Box::new(Model::likelihood(self, subject)?))
+    }
+}
+
+impl<M: TaskModel> FitModel for M {
+    fn layout(&self) -> &ParamLayout {
+        TaskModel::layout(self)
+    }
+
+    fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>> {
+        Ok(Box::new(TaskLikelihood::new(self, subject)?))
     }
 }

@@ -47,6 +47,7 @@ use crate::learning::LearningRule;
 use crate::observation::Observation;
 use crate::params::ParamLayout;
 use crate::prior::{MvGaussian, Prior};
+use crate::task::TaskModel;
 use crate::{Model, Term};
 
 /// A model that can generate subjects as well as be fitted (see the module docs).
@@ -151,6 +152,71 @@ where
         let session = self
             .model
             .simulate(theta, &mut env, self.n_trials, "1", rng)?;
+        Subject::new(subject_id, vec![session])
+    }
+}
+
+/// A [`TaskModel`] with a session length: a [`Simulate`] (each subject plays one session of
+/// the model's own task).
+///
+/// ```
+/// use rlgrad::fit::{FitModel, Simulate, TaskSimulator};
+/// use rlgrad::prelude::*;
+/// use rlgrad::task::TwoStep;
+/// let sim = TaskSimulator::new(TwoStep::hybrid(), 50)?;
+/// let theta = sim.layout().theta_from_natural(&[
+///     ("alpha_1", 0.5), ("alpha_2", 0.5), ("lambda", 0.6), ("w", 0.5),
+///     ("beta_1", 4.0), ("beta_2", 4.0), ("kappa", 0.2),
+/// ])?;
+/// let subject = sim.simulate_subject(theta.view(), 0, "s0", &mut ChaCha8Rng::seed_from_u64(1))?;
+/// assert_eq!(subject.n_trials(), 100); // two rows (stages) per trial
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+pub struct TaskSimulator<M> {
+    model: M,
+    n_trials: usize,
+}
+
+impl<M: TaskModel> TaskSimulator<M> {
+    /// `model` playing one session of `n_trials` trials of its task per subject.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] for `n_trials` = 0.
+    pub fn new(model: M, n_trials: usize) -> Result<Self> {
+        check::at_least_one("n_trials", n_trials)?;
+        Ok(TaskSimulator { model, n_trials })
+    }
+
+    /// The model.
+    pub fn model(&self) -> &M {
+        &self.model
+    }
+}
+
+impl<M: TaskModel> FitModel for TaskSimulator<M> {
+    fn layout(&self) -> &ParamLayout {
+        TaskModel::layout(&self.model)
+    }
+
+    fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>> {
+        FitModel::likelihood(&self.model, subject)
+    }
+}
+
+impl<M: TaskModel> Simulate for TaskSimulator<M> {
+    fn simulate_subject(
+        &self,
+        theta: ArrayView1<f64>,
+        _index: usize,
+        subject_id: &str,
+        rng: &mut ChaCha8Rng,
+    ) -> Result<Subject> {
+        let mut psi = TaskModel::layout(&self.model).natural_with_derivatives(theta)?;
+        psi.truncate(theta.len());
+        self.model.check_params(&psi)?;
+        let session = self
+            .model
+            .simulate_session(&psi, self.n_trials, "1", rng)?;
         Subject::new(subject_id, vec![session])
     }
 }

@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod ad;
 mod bad_input;
 mod critic;
 mod critic_garbage;
