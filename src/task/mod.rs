@@ -15,6 +15,9 @@
 //! comparison and recovery take it as they take a `Model`.
 
 pub mod pieces;
+mod two_step;
+
+pub use self::two_step::TwoStep;
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 use rand::Rng;

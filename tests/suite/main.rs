@@ -23,4 +23,5 @@ mod population;
 mod reinforce;
 mod reinforce_garbage;
 mod sizes;
+mod two_step;
 mod value_stability;
