@@ -280,11 +280,12 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 let values = &q[row..row + a_n];
                 let out = i * a_n..(i + 1) * a_n;
                 lat.q[out.clone()].copy_from_slice(values);
-                obs.probabilities(psi_o, values, previous, &mut lat.p[out]);
                 let choice = Choice {
                     action: a,
+                    state: s,
                     previous,
                 };
+                obs.probabilities(psi_o, values, choice.context(), &mut lat.p[out]);
                 lat.log_lik[i] = obs
                     .log_prob::<{ order::VALUE }>(psi_o, values, choice, &mut buffers.derivs())
                     .value();

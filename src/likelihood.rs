@@ -264,6 +264,7 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
             let row = shape.index(s, 0);
             let choice = Choice {
                 action: a,
+                state: s,
                 previous,
             };
             let lp = obs.log_prob::<ORDER>(psi_o, &q[row..row + na], choice, &mut od);

@@ -23,7 +23,7 @@ use crate::env::Environment;
 use crate::error::{Error, Result};
 use crate::learning::{LearningRule, Step, TableShape, order};
 use crate::numeric::draw;
-use crate::observation::Observation;
+use crate::observation::{Context, Observation};
 use crate::params::{NamedParams, ParamLayout, Transform};
 
 /// A learning rule and an observation model, for `n_states × n_actions` values.
@@ -243,8 +243,9 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 return Err(Error::index_out_of_range(from_env("state", t), s, n_states));
             }
             let row = self.shape.index(s, 0);
+            let context = Context { state: s, previous };
             self.obs
-                .probabilities(psi_o, &q[row..row + a_n], previous, &mut probs);
+                .probabilities(psi_o, &q[row..row + a_n], context, &mut probs);
             if probs.iter().any(|p| !p.is_finite()) {
                 return Err(Error::non_finite_result(
                     format!(

@@ -44,6 +44,10 @@ pub struct Trial {
 /// Marker for "no next state" in [`Session::next_states`].
 pub const NO_STATE: u32 = u32::MAX;
 
+/// Marker for "no response" in [`Session::actions`]: a missed trial (an empty or `NA` action
+/// in a CSV file).
+pub const MISSED: u32 = u32::MAX;
+
 /// A sequence of trials, stored column-wise.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Session {

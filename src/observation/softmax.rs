@@ -26,7 +26,7 @@
 //! −max(−x, 0) − ln(1 + e^(−|x|)), one `exp` per trial ([`log_logistic_parts`]), and
 //! π_b = σ(−x) comes from the same `exp`.
 
-use super::{Choice, LogProb, ObsDerivs, Observation, contract_dense};
+use super::{Choice, Context, LogProb, ObsDerivs, Observation, contract_dense};
 use crate::error::{Error, Result};
 use crate::numeric::{SoftmaxNorm, log_logistic_parts, softmax_probabilities};
 use crate::params::{ParamSpec, Transform};
@@ -46,7 +46,7 @@ use crate::params::{ParamSpec, Transform};
 /// use rlgrad::{learning::order, observation::Observation};
 /// let sm = Softmax::new();
 /// let mut out = ObsBuffers::new(2, 1)?;
-/// let choice = Choice { action: 0, previous: None };
+/// let choice = Choice { action: 0, state: 0, previous: None };
 /// let l = sm
 ///     .log_prob::<{ order::GRADIENT }>(&[2.0], &[1.0, 0.0], choice, &mut out.derivs())
 ///     .value();
@@ -302,8 +302,9 @@ impl Observation for Softmax {
 
     /// Shifted by the maximum logit. If a logit overflows (β·Q beyond the double range) the
     /// limit is taken: the probability is shared equally by the actions at +∞.
-    fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]) {
+    fn probabilities(&self, psi: &[f64], q: &[f64], context: Context, out: &mut [f64]) {
         let beta = psi[0];
+        let previous = context.previous;
         softmax_probabilities(|j| beta * q[j] + self.bonus(psi, j, previous), out);
     }
 }

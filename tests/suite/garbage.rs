@@ -22,7 +22,7 @@ use rlgrad::Error;
 use rlgrad::data::{CsvOptions, Dataset, NO_STATE, Session, Subject, read_csv_from};
 use rlgrad::env::{Environment, Outcome};
 use rlgrad::fit::{MaximizeOptions, maximize};
-use rlgrad::observation::{Observation, Softmax};
+use rlgrad::observation::{Context, Observation, Softmax};
 use rlgrad::params::Transform;
 use rlgrad::prelude::*;
 
@@ -854,7 +854,12 @@ impl Environment for PaysTen {
 #[test]
 fn simulate_at_extreme_beta_never_draws_from_nan_probabilities() {
     let mut out = [0.0; 3];
-    Softmax::new().probabilities(&[709f64.exp()], &[0.0, 0.0, 10.0], None, &mut out);
+    Softmax::new().probabilities(
+        &[709f64.exp()],
+        &[0.0, 0.0, 10.0],
+        Context::default(),
+        &mut out,
+    );
     assert!(out.iter().all(|p| p.is_finite()), "probabilities {out:?}");
     let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 3).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);

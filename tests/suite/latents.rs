@@ -85,7 +85,8 @@ proptest! {
                 prop_assert_eq!(lat.chosen_values()[i], q[trial.action]);
                 // The rule's δ is the delta rule's, for one rate and two.
                 prop_assert_eq!(lat.prediction_errors()[i], trial.reward - q[trial.action]);
-                model.observation().probabilities(psi_obs, &q, previous, &mut p);
+                let context = rlgrad::observation::Context { state: trial.state, previous };
+                model.observation().probabilities(psi_obs, &q, context, &mut p);
                 let row = lat.probabilities().row(i).to_vec();
                 prop_assert_eq!(&row, &p);
                 let total: f64 = row.iter().sum();

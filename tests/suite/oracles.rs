@@ -506,6 +506,7 @@ fn beta_1e3_log_probabilities_near_zero_and_very_negative() {
         let want = log_softmax(&z, a);
         let choice = Choice {
             action: a,
+            state: 0,
             previous: None,
         };
         let got = softmax_log_prob(&sm, &[beta], q, choice);
@@ -520,6 +521,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         let want = -(-x).exp();
         let choice = Choice {
             action: 0,
+            state: 0,
             previous: None,
         };
         // The gap from the values...
@@ -528,6 +530,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         // ...and from perseveration alone (κ = x on the previous action).
         let choice = Choice {
             action: 1,
+            state: 0,
             previous: Some(1),
         };
         let got = softmax_log_prob(
@@ -540,6 +543,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         // Three actions (the general path): −ln(1 + 2e^−x) ≈ −2e^−x.
         let choice = Choice {
             action: 1,
+            state: 0,
             previous: None,
         };
         let got = softmax_log_prob(&Softmax::new(), &[1.0], &[0.0, x, 0.0], choice);
@@ -551,6 +555,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         &[46.0517, 0.0],
         Choice {
             action: 0,
+            state: 0,
             previous: None,
         },
     );
