@@ -66,8 +66,11 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// [`Error::InvalidOption`] if a size is 0, or if a buffer of the likelihood would exceed
     /// [`MAX_FLOATS`](crate::check::MAX_FLOATS): the values and their second-order
     /// sensitivities (S·A·K_rule² numbers, K_rule the rule's parameters), or more than
-    /// [`MAX_ACTIONS`](crate::check::MAX_ACTIONS) actions; [`Error::InvalidLayout`]
-    /// if the rule and the observation model use the same parameter name.
+    /// [`MAX_ACTIONS`](crate::check::MAX_ACTIONS) actions; the error of
+    /// [`Observation::check_shape`] if the observation model does not fit the table (a
+    /// per-state [`Softmax`](crate::observation::Softmax) with another number of states);
+    /// [`Error::InvalidLayout`] if the rule and the observation model use the same parameter
+    /// name.
     pub fn new(rule: L, obs: O, n_states: usize, n_actions: usize) -> Result<Self> {
         let rule_params = rule.params();
         let n_rule = rule_params.len();
@@ -89,6 +92,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 ),
             ));
         }
+        obs.check_shape(n_states, n_actions)?;
         let mut specs = rule_params;
         specs.extend(obs.params());
         let layout = ParamLayout::new(specs)?;

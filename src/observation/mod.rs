@@ -232,6 +232,18 @@ pub trait Observation: Send + Sync {
         Ok(())
     }
 
+    /// Checks that the model fits a table of `n_states` × `n_actions` values (a model with
+    /// per-state parameters, say, has them for exactly `n_states` states);
+    /// [`Model::new`](crate::Model::new) calls it. The default accepts every shape.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) naming the option that does
+    /// not fit.
+    fn check_shape(&self, n_states: usize, n_actions: usize) -> Result<()> {
+        let _ = (n_states, n_actions);
+        Ok(())
+    }
+
     /// ℓ = log p(choice.action | q) for the values `q` of the current state (length A), as
     /// a [`LogProb`], and its derivatives up to `ORDER` written into `out` (every entry of
     /// the fields of that order is overwritten).

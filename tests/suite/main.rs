@@ -18,6 +18,7 @@ mod latents;
 mod memory;
 mod numeric;
 mod oracles;
+mod per_state;
 mod population;
 mod reinforce;
 mod reinforce_garbage;
