@@ -21,7 +21,7 @@ use crate::check;
 use crate::data::{NO_STATE, Session, Subject};
 use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::learning::{LearningRule, Step, TableShape, order};
+use crate::learning::{LearningRule, Missed, Step, TableShape, order};
 use crate::numeric::draw;
 use crate::observation::{Context, Observation};
 use crate::params::{NamedParams, ParamLayout, Transform};
@@ -34,6 +34,7 @@ pub struct Model<L, O> {
     shape: TableShape,
     layout: ParamLayout,
     n_rule: usize,
+    missed: Missed,
 }
 
 /// Natural parameters of a model at some θ, with the transforms' derivatives (ψ, g′, g″ in
@@ -105,7 +106,20 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             },
             layout,
             n_rule,
+            missed: Missed::Skip,
         })
+    }
+
+    /// Sets what a missed trial (no response) does (see [`Missed`]; the default is
+    /// [`Missed::Skip`]).
+    pub fn with_missed(mut self, missed: Missed) -> Self {
+        self.missed = missed;
+        self
+    }
+
+    /// What a missed trial does.
+    pub fn missed(&self) -> Missed {
+        self.missed
     }
 
     /// Replaces the transform of the parameter `name`.
@@ -174,7 +188,8 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     ///
     /// The agent starts from the rule's initial values, chooses by the observation model's
     /// probabilities, and learns from each outcome; when an episode ends the environment is
-    /// reset (values carry over within the session).
+    /// reset (values carry over within the session). The agent responds on every trial: a
+    /// simulated session has no missed trials.
     ///
     /// # Errors
     /// θ as in [`Model::natural`]; [`Error::InvalidOption`] if the environment's actions or
