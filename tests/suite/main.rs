@@ -16,6 +16,7 @@ mod fit;
 mod garbage;
 mod latents;
 mod memory;
+mod missed;
 mod numeric;
 mod oracles;
 mod per_state;

@@ -97,7 +97,8 @@ fn log_softmax(z: &[f64], a: usize) -> f64 {
     (z[a] - m) - rest.ln_1p()
 }
 
-/// The log-probability of every trial of a session, by the textbook recursion.
+/// The log-probability of every choice of a session, by the textbook recursion; a missed
+/// trial (no response) has none and changes nothing.
 fn reference_trials(p: &Psi, n_actions: usize, session: &Session) -> Vec<f64> {
     let n_states = session.n_states_used();
     let mut q = vec![vec![p.q0; n_actions]; n_states];
@@ -106,6 +107,9 @@ fn reference_trials(p: &Psi, n_actions: usize, session: &Session) -> Vec<f64> {
     let mut z = vec![0.0; n_actions];
     for t in 0..session.len() {
         let s = session.states()[t] as usize;
+        if session.actions()[t] == rlgrad::data::MISSED {
+            continue;
+        }
         let a = session.actions()[t] as usize;
         let r = session.rewards()[t];
         for j in 0..n_actions {
