@@ -722,18 +722,9 @@ mod tests {
         }
         // A trial with an action needs its reward, at its exact line (CRLF and a blank line).
         let text = format!("{}\r\na,1,1,0,1,1\r\n\r\na,1,2,0,1,NA\r\n", HEAD.trim_end());
-        match read(&text) {
-            Err(Error::CsvField {
-                line,
-                column,
-                reason,
-                ..
-            }) => {
-                assert_eq!((line, column.as_str()), (4, "reward"));
-                assert!(reason.starts_with("is missing, but the trial has an action"));
-            }
-            other => panic!("expected a field error, got {other:?}"),
-        }
+        let (line, column, reason) = field_error(&text);
+        assert_eq!((line, column.as_str()), (4, "reward"));
+        assert!(reason.starts_with("is missing, but the trial has an action"));
         assert_eq!(field_error(&format!("{HEAD}a,1,1,0,1,\n")).1, "reward");
         // A missed trial's reward, when given, must still be a finite number.
         assert_eq!(

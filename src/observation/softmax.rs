@@ -350,27 +350,24 @@ impl Softmax {
         lp
     }
 
-    /// The per-state model: a trial reads one β of several, so the derivatives with respect
-    /// to the others are zero and are written as such first.
-    #[inline]
-    fn grouped_log_prob<const ORDER: usize>(
+    /// The kernel for the number of actions, with the perseveration flag as a constant: one
+    /// branch per trial instead of several.
+    #[inline(always)]
+    fn kernel<const ORDER: usize, const PER_STATE: bool>(
         &self,
         psi: &[f64],
         q: &[f64],
         choice: Choice,
         out: &mut ObsDerivs<'_>,
     ) -> LogProb {
-        if ORDER >= 1 {
-            out.dpsi.fill(0.0);
-        }
-        if ORDER >= 2 {
-            out.hqp.fill(0.0);
-            out.hpp.fill(0.0);
-        }
-        match (q.len() == 2, self.perseveration) {
-            (true, true) => self.two_actions::<ORDER, true, true>(psi, q, choice, out),
-            (true, false) => self.two_actions::<ORDER, false, true>(psi, q, choice, out),
-            _ => self.many_actions::<ORDER, true>(psi, q, choice, out),
+        if q.len() == 2 {
+            if self.perseveration {
+                self.two_actions::<ORDER, true, PER_STATE>(psi, q, choice, out)
+            } else {
+                self.two_actions::<ORDER, false, PER_STATE>(psi, q, choice, out)
+            }
+        } else {
+            self.many_actions::<ORDER, PER_STATE>(psi, q, choice, out)
         }
     }
 
@@ -456,19 +453,19 @@ impl Observation for Softmax {
         choice: Choice,
         out: &mut ObsDerivs<'_>,
     ) -> LogProb {
-        if !self.groups.is_empty() {
-            return self.grouped_log_prob::<ORDER>(psi, q, choice, out);
+        if self.groups.is_empty() {
+            return self.kernel::<ORDER, false>(psi, q, choice, out);
         }
-        if q.len() == 2 {
-            // The perseveration flag as a constant: one branch per trial instead of several.
-            if self.perseveration {
-                self.two_actions::<ORDER, true, false>(psi, q, choice, out)
-            } else {
-                self.two_actions::<ORDER, false, false>(psi, q, choice, out)
-            }
-        } else {
-            self.many_actions::<ORDER, false>(psi, q, choice, out)
+        // Per state: a trial reads one β of several, so the derivatives with respect to the
+        // others are zero, written as such first.
+        if ORDER >= 1 {
+            out.dpsi.fill(0.0);
         }
+        if ORDER >= 2 {
+            out.hqp.fill(0.0);
+            out.hpp.fill(0.0);
+        }
+        self.kernel::<ORDER, true>(psi, q, choice, out)
     }
 
     /// With two actions ∂ℓ/∂Q = (c, −c) for the chosen action and the other (the softmax's

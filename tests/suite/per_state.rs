@@ -218,3 +218,82 @@ fn separate_temperatures_matter() {
         "{two} {one_high} {one_low}"
     );
 }
+
+/// The latents and the simulation read each trial's state: the latents' probabilities are
+/// the plain softmax's at the state's β, their log-likelihood is the likelihood's, and a
+/// simulated two-state session is a valid session of the model.
+#[test]
+fn latents_and_simulation_use_the_states_beta() {
+    let model = model(&[0, 1], 2, true);
+    let session = Session::new(
+        "1",
+        vec![0, 1, 1, 0, 1, 0],
+        vec![0, 1, rlgrad::data::MISSED, 0, 0, 1],
+        vec![1.0, 0.0, 1.0, 0.5, 1.0, 0.0],
+    )
+    .unwrap();
+    let subject = Subject::new("s", vec![session]).unwrap();
+    let theta = ndarray::arr1(&[0.2, 1.5, -0.5, 0.4]);
+    let lat = model.latents(theta.view(), &subject).unwrap();
+    let ll = model
+        .likelihood(&subject)
+        .unwrap()
+        .value(theta.view())
+        .unwrap();
+    assert!((lat.log_likelihood() - ll).abs() <= 1e-12 * ll.abs());
+    let psi = model.natural(theta.view()).unwrap();
+    let betas = [psi.values()[1], psi.values()[2]];
+    let mut previous = None;
+    for i in 0..lat.len() {
+        if lat.is_missed(i) {
+            continue;
+        }
+        let s = lat.states()[i] as usize;
+        let mut want = [0.0; 2];
+        let context = rlgrad::observation::Context { state: s, previous };
+        Softmax::with_perseveration().probabilities(
+            &[betas[s], psi.values()[3]],
+            &lat.values().row(i).to_vec(),
+            context,
+            &mut want,
+        );
+        assert_eq!(lat.probabilities().row(i).to_vec(), want);
+        previous = Some(lat.actions()[i] as usize);
+    }
+
+    struct TwoStates;
+    impl Environment for TwoStates {
+        fn n_states(&self) -> usize {
+            2
+        }
+        fn n_actions(&self) -> usize {
+            2
+        }
+        fn reset<R: rand::Rng + ?Sized>(&mut self, rng: &mut R) -> usize {
+            rng.random_range(0..2)
+        }
+        fn step<R: rand::Rng + ?Sized>(
+            &mut self,
+            action: usize,
+            _: &mut R,
+        ) -> rlgrad::Result<rlgrad::env::Outcome> {
+            Ok(rlgrad::env::Outcome {
+                reward: action as f64,
+                next_state: None,
+            })
+        }
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(4);
+    let s = model
+        .simulate(theta.view(), &mut TwoStates, 200, "sim", &mut rng)
+        .unwrap();
+    assert!(s.states().contains(&0) && s.states().contains(&1));
+    let simulated = Subject::new("sim", vec![s]).unwrap();
+    assert!(
+        model
+            .likelihood(&simulated)
+            .unwrap()
+            .value(theta.view())
+            .is_ok()
+    );
+}
