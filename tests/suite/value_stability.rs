@@ -698,7 +698,15 @@ fn softmax_kernel_outputs() {
     use rlgrad::observation::Observation;
     let mut out = Vec::new();
     let mut p = [0.0; 3];
-    Softmax::with_perseveration().probabilities(&[2.5, 0.8], &[0.3, -0.4, 0.9], Some(1), &mut p);
+    Softmax::with_perseveration().probabilities(
+        &[2.5, 0.8],
+        &[0.3, -0.4, 0.9],
+        rlgrad::observation::Context {
+            state: 0,
+            previous: Some(1),
+        },
+        &mut p,
+    );
     out.extend(p);
     softmax_probabilities(|j| [f64::INFINITY, 1.0, f64::INFINITY][j], &mut p);
     out.extend(p);
