@@ -68,6 +68,7 @@ proptest! {
             .map(|&a| if a == MISSED { a } else { a % n_actions as u32 })
             .collect();
         let model = variant(dual, lapse, n_states, n_actions);
+        prop_assume!(actions.iter().any(|&a| a != MISSED)); // a subject makes a choice
         let session = Session::new("1", states, actions, rewards).unwrap();
         let subject = Subject::new("s", vec![session]).unwrap();
         let lik = model.likelihood(&subject).unwrap();
