@@ -24,6 +24,9 @@
 //! Outputs in DIR: `recovery_m1.svg` … `recovery_m4.svg` (true vs fitted on the natural
 //! scale, per parameter). Paths are checked before the work; files are written atomically.
 //!
+//! Time: 78 s wall (30 s CPU) in release mode on the 2 shared cores it was measured on;
+//! `--quick`: 15 s wall (5 s CPU).
+//!
 //! Exit status: 0 ran, 1 the fit or an output file failed, 2 bad arguments.
 
 use std::io::Write;
