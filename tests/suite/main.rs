@@ -16,6 +16,7 @@ mod dra;
 mod environments;
 mod fit;
 mod garbage;
+mod go_nogo;
 mod latents;
 mod memory;
 mod missed;
