@@ -1060,11 +1060,12 @@ fn a_bad_two_step_file_exits_2_naming_the_line() {
     status(&rlgrad(&dir, &["fit", "bad.csv", "-q"]), 0);
 
     // A next_state that is not the stage-2 state, in a CRLF file with a blank line and
-    // interleaved subjects: the stage-1 row's exact line, with its session.
+    // interleaved subjects (s1's first stage-1 choice missed, so it has no stage 2): the
+    // stage-1 row's exact line, with its session.
     fs::write(
         dir.path("next.csv"),
         "subject,session,trial,state,action,reward,next_state\r\n\
-         s1,a,1,0,1,0,1\r\ns2,a,1,0,1,0,2\r\n\r\ns2,a,2,2,1,1,\r\ns1,a,2,0,0,0,2\r\n\
+         s1,a,1,0,,0,\r\ns2,a,1,0,1,0,2\r\n\r\ns2,a,2,2,1,1,\r\ns1,a,2,0,0,0,2\r\n\
          s1,a,3,1,0,1,\r\n",
     )
     .unwrap();

@@ -10,6 +10,7 @@ use crate::check;
 use crate::data::{MISSED, Session, Subject};
 use crate::env::{Environment, GoNoGoTask};
 use crate::error::{Error, Result};
+use crate::learning::Missed;
 use crate::params::{ParamLayout, ParamSpec, Transform};
 
 /// Number of cues.
@@ -103,7 +104,7 @@ const EPSILON: usize = 1;
 /// another transform.
 ///
 /// **Missed trials** ([`MISSED`] in the action column): by default a missed trial adds nothing
-/// to the likelihood and changes no value. With [`GoNoGo::learn_from_missed`]`(true)` the
+/// to the likelihood and changes no value. With [`GoNoGo::with_missed`]`(`[`Missed::Learn`]`)` the
 /// action-independent part of the model, the Pavlovian value V(s), learns from the trial's
 /// recorded outcome (V(s) ← V(s) + ε·(ρ·r − V(s))); Q does not (no action was taken). Without
 /// π (m1, m2) V does not enter the choice, so the option then changes nothing.
@@ -242,10 +243,10 @@ impl GoNoGo {
         Ok(self)
     }
 
-    /// Whether missed trials teach the Pavlovian value V(s) their outcome (see the module
-    /// docs); off by default.
-    pub fn learn_from_missed(mut self, learn: bool) -> Self {
-        self.learn_missed = learn;
+    /// What missed trials do: [`Missed::Skip`] (the default) or [`Missed::Learn`], which
+    /// teaches the Pavlovian value V(s) the trial's outcome (see the module docs).
+    pub fn with_missed(mut self, missed: Missed) -> Self {
+        self.learn_missed = missed == Missed::Learn;
         self
     }
 
@@ -261,9 +262,13 @@ impl GoNoGo {
         self.variant
     }
 
-    /// Whether missed trials teach V(s) ([`GoNoGo::learn_from_missed`]).
-    pub fn learns_from_missed(&self) -> bool {
-        self.learn_missed
+    /// What missed trials do ([`GoNoGo::with_missed`]).
+    pub fn missed(&self) -> Missed {
+        if self.learn_missed {
+            Missed::Learn
+        } else {
+            Missed::Skip
+        }
     }
 
     /// The task simulated ([`GoNoGo::with_task`]).
@@ -329,7 +334,7 @@ impl<T: Scalar> Values<T> {
     }
 
     /// After cue `s`, action `a` (or [`MISSED`]) and outcome `r`: Q(s, a) and V(s) move
-    /// towards ρ·r (V only when it enters the model, and on a missed trial only if `learn_missed`).
+    /// towards ρ·r (V only when it enters the model, and on a missed trial only under `Missed::Learn`).
     #[inline(always)]
     fn learn(&mut self, p: &Params<T>, s: usize, a: u32, r: f64, learn_missed: bool) {
         let missed = a == MISSED;

@@ -12,6 +12,7 @@ use rlgrad::Error;
 use rlgrad::data::{Dataset, MISSED, Session, Subject};
 use rlgrad::env::GoNoGoTask;
 use rlgrad::fit::{self, MapOptions, SubjectFit};
+use rlgrad::learning::Missed;
 use rlgrad::prelude::*;
 use rlgrad::task::{GoNoGo, GoNoGoVariant, TaskLikelihood, TaskModel, cue_accuracy};
 use rlgrad::testing::fd::FdOptions;
@@ -28,7 +29,11 @@ use common::stats::pearson;
 // ---------------------------------------------------------------------------------------
 
 fn model(v: GoNoGoVariant, learn_missed: bool) -> GoNoGo {
-    GoNoGo::new(v).unwrap().learn_from_missed(learn_missed)
+    GoNoGo::new(v).unwrap().with_missed(if learn_missed {
+        Missed::Learn
+    } else {
+        Missed::Skip
+    })
 }
 
 fn all_variants() -> Vec<GoNoGoVariant> {
@@ -63,7 +68,16 @@ fn session_of(id: &str, rows: &[(u32, u32, f64)]) -> Session {
     .unwrap()
 }
 
+/// A subject from sessions of (cue, action, outcome) rows; if every trial was missed, the
+/// first becomes a go (a subject makes at least one choice: `Subject::new` refuses one that
+/// made none).
 fn subject_of(sessions: &[Vec<(u32, u32, f64)>]) -> Subject {
+    let mut sessions = sessions.to_vec();
+    if sessions.iter().flatten().all(|r| r.1 == MISSED)
+        && let Some(first) = sessions.iter_mut().find_map(|s| s.first_mut())
+    {
+        first.1 = 1;
+    }
     let sessions = sessions
         .iter()
         .enumerate()
@@ -120,7 +134,7 @@ fn oracle(model: &GoNoGo, psi: &[f64], session: &Session) -> f64 {
             ll += (1.0 - p_go).ln();
         }
         let target = if r >= 0.0 { rho_rew * r } else { rho_pun * r };
-        if a != MISSED || model.learns_from_missed() {
+        if a != MISSED || model.missed() == Missed::Learn {
             sv[s] += eps * (target - sv[s]);
         }
         if a == 1 {
@@ -445,7 +459,7 @@ fn a_missed_trial_teaches_the_pavlovian_value_only_when_asked() {
     let subject = subject_of(&[rows.to_vec()]);
     let psi = [0.0, 0.5, 0.0, 2.0, 1.0];
     let quiet = GoNoGo::m3().unwrap();
-    let learning = GoNoGo::m3().unwrap().learn_from_missed(true);
+    let learning = GoNoGo::m3().unwrap().with_missed(Missed::Learn);
     let theta = theta_at(&quiet, &[1e-9, 0.5, 0.0, 2.0, 1.0]);
     let p_quiet = log_lik(&quiet, &subject, &theta).exp();
     let p_learning = log_lik(&learning, &subject, &theta).exp();
