@@ -14,6 +14,7 @@ mod dra;
 mod environments;
 mod fit;
 mod garbage;
+mod lapse;
 mod latents;
 mod memory;
 mod missed;
