@@ -43,7 +43,7 @@ fn index() -> BoxedStrategy<u32> {
 
 /// A valid subject over `n_states` × `n_actions` with garbage (finite) rewards, and missed
 /// trials (`MISSED`, their rewards garbage too) anywhere but one trial of each session.
-fn garbage_subject(n_states: usize, n_actions: usize) -> BoxedStrategy<Subject> {
+pub(crate) fn garbage_subject(n_states: usize, n_actions: usize) -> BoxedStrategy<Subject> {
     let session = proptest::collection::vec(
         (
             0..n_states as u32,
@@ -113,7 +113,7 @@ fn is_term_error(e: &Error) -> bool {
 /// Calls every evaluation method of `term` at `theta` and checks: each returns `Ok` with a
 /// finite value, gradient and Hessian, or an `Err` of a kind a term may return; values are
 /// bit-identical across methods; more derivatives never succeed where fewer fail.
-fn check_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), TestCaseError> {
+pub(crate) fn check_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), TestCaseError> {
     let k = term.dim();
     let value = term.value(theta);
 
