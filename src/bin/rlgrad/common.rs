@@ -20,7 +20,7 @@ use rlgrad::fit::{
 use rlgrad::learning::RescorlaWagner;
 use rlgrad::observation::Softmax;
 use rlgrad::prior::MvGaussian;
-use rlgrad::task::{RwChoiceKernel, TaskModel, TwoStep};
+use rlgrad::task::{GoNoGo, RwChoiceKernel, TaskModel, TwoStep};
 
 use crate::io::{OutputFile, Stream, same_file};
 
@@ -287,6 +287,15 @@ pub enum ModelName {
     TwoStepMf,
     /// two-step task: the model-based learner (w = 1; alpha_1 and lambda have no effect)
     TwoStepMb,
+    /// Pavlovian go/no-go (Guitart-Masip et al. 2012; hBayesDM gng_m1): lapse xi, learning
+    /// rate epsilon, sensitivity rho. Cues are states 0-3, actions 0 no-go, 1 go
+    GngM1,
+    /// go/no-go m2: m1 + go bias b
+    GngM2,
+    /// go/no-go m3: m2 + Pavlovian bias pi
+    GngM3,
+    /// go/no-go m4: m3 with reward and punishment sensitivities rho_rew, rho_pun
+    GngM4,
 }
 
 /// The Rescorla-Wagner + softmax models of the menu (those with latents).
@@ -303,6 +312,9 @@ pub struct Table<'a> {
 
 /// The two-step task, for messages.
 const TWO_STEP: &str = "the two-step task (Daw et al. 2011)";
+
+/// The go/no-go task, for messages.
+const GO_NOGO: &str = "the go/no-go task (Guitart-Masip et al. 2012)";
 
 impl ModelName {
     /// The name on the command line.
@@ -335,6 +347,10 @@ impl ModelName {
                 M::TwoStepHybrid => Ok(Built::own_task(TwoStep::hybrid(), TWO_STEP)),
                 M::TwoStepMf => Ok(Built::own_task(TwoStep::model_free(), TWO_STEP)),
                 M::TwoStepMb => Ok(Built::own_task(TwoStep::model_based(), TWO_STEP)),
+                M::GngM1 => Ok(Built::own_task(GoNoGo::m1()?, GO_NOGO)),
+                M::GngM2 => Ok(Built::own_task(GoNoGo::m2()?, GO_NOGO)),
+                M::GngM3 => Ok(Built::own_task(GoNoGo::m3()?, GO_NOGO)),
+                M::GngM4 => Ok(Built::own_task(GoNoGo::m4()?, GO_NOGO)),
             }
         })();
         built.map_err(|e| Failure::Usage(format!("--model {}: {e}", self.name())))
@@ -542,7 +558,7 @@ struct PriorRule {
 }
 
 /// The default MAP prior, by parameter name (the first rule that covers a name).
-const PRIOR_RULES: [PriorRule; 5] = [
+const PRIOR_RULES: [PriorRule; 6] = [
     PriorRule {
         covers: |n| {
             matches!(
@@ -555,9 +571,10 @@ const PRIOR_RULES: [PriorRule; 5] = [
                     | "alpha_c"
                     | "lambda"
                     | "w"
+                    | "epsilon"
             )
         },
-        shown: "alpha alpha_pos alpha_neg alpha_1 alpha_2 alpha_c lambda w",
+        shown: "alpha alpha_pos alpha_neg alpha_1 alpha_2 alpha_c lambda w epsilon",
         scale: "logit",
         mean: 0.0,
         sd: 1.5,
@@ -584,11 +601,18 @@ const PRIOR_RULES: [PriorRule; 5] = [
         sd: 2.0,
     },
     PriorRule {
-        covers: |n| n == "lapse",
-        shown: "lapse",
+        covers: |n| n == "lapse" || n == "xi",
+        shown: "lapse xi",
         scale: "logit",
         mean: -3.0,
         sd: 1.5,
+    },
+    PriorRule {
+        covers: |n| matches!(n, "rho" | "rho_rew" | "rho_pun"),
+        shown: "rho rho_rew rho_pun",
+        scale: "log",
+        mean: 1.0,
+        sd: 1.0,
     },
 ];
 
@@ -793,7 +817,7 @@ mod tests {
     fn the_default_prior_follows_the_documented_rules() {
         let names: Vec<String> = [
             "alpha_1", "lambda", "w", "alpha_c", "beta", "beta_2", "beta_12", "kappa", "beta_c",
-            "lapse", "beta_x", "xi",
+            "lapse", "beta_x", "xi", "epsilon", "rho_pun", "pi",
         ]
         .map(String::from)
         .to_vec();
@@ -811,6 +835,9 @@ mod tests {
             (0.0, 2.0),
             (-3.0, 1.5),
             (0.0, 2.0), // not an inverse temperature: the fallback
+            (-3.0, 1.5),
+            (0.0, 1.5),
+            (1.0, 1.0),
             (0.0, 2.0),
         ];
         for (i, (mean, s)) in expected.into_iter().enumerate() {
