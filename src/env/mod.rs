@@ -11,19 +11,28 @@
 //! | [`GridWorld`] | the DRA grid world (6 × 9, obstacles, an environment change) |
 //! | [`MountainCar`] | the classic mountain car, discretised to 19 × 15 states |
 //! | [`PlanningTask`] | the planning task of Huys et al. (2015): 6 nodes, M moves |
+//! | [`TwoStepTask`] | the two-step task of Daw et al. (2011): common/rare transitions, drifting payoff probabilities |
+//! | [`GoNoGoTask`] | the go/no-go task of Guitart-Masip et al. (2012): action × valence cues |
+//! | [`RestlessBandit`] | the restless bandit of Daw et al. (2006): Gaussian payoffs, decaying random-walk means |
 //!
 //! The task environments are cheap to clone: a trainer that restores a rollout environment
 //! from a snapshot with `clone_from` allocates nothing.
 
 mod bandit;
+mod go_nogo;
 mod grid_world;
 mod mountain_car;
 mod planning;
+mod restless_bandit;
+mod two_step;
 
 pub use self::bandit::Bandit;
+pub use self::go_nogo::GoNoGoTask;
 pub use self::grid_world::{Cell, GridWorld};
 pub use self::mountain_car::MountainCar;
 pub use self::planning::PlanningTask;
+pub use self::restless_bandit::{RestlessBandit, RestlessOptions};
+pub use self::two_step::{TwoStepOptions, TwoStepTask};
 
 use rand::Rng;
 
