@@ -14,7 +14,10 @@
 //! θ directly); every task model is a [`FitModel`](crate::fit::FitModel), so MAP, EM, model
 //! comparison and recovery take it as they take a `Model`.
 
+pub mod kalman;
 pub mod pieces;
+
+pub use self::kalman::KalmanBandit;
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 use rand::Rng;
