@@ -99,7 +99,7 @@ fn is_term_error(e: &Error) -> bool {
 /// Calls every evaluation method of `term` at `theta` and checks: each returns `Ok` with a
 /// finite value, gradient and Hessian, or an `Err` of a kind a term may return; values are
 /// bit-identical across methods; more derivatives never succeed where fewer fail.
-fn check_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), TestCaseError> {
+pub(crate) fn check_outputs(term: &dyn Term, theta: ArrayView1<f64>) -> Result<(), TestCaseError> {
     let k = term.dim();
     let value = term.value(theta);
 

@@ -15,6 +15,7 @@ mod dra;
 mod environments;
 mod fit;
 mod garbage;
+mod kalman;
 mod latents;
 mod memory;
 mod numeric;

@@ -43,7 +43,7 @@ const EXACT: bool = cfg!(all(
 
 /// Compares `got` with the pinned `want`: bit for bit where [`EXACT`], else within `rel`
 /// relative (floor 1e-300). With `RLGRAD_PRINT_PINS` set, prints `got` instead (to re-pin).
-fn pinned(what: &str, got: &[f64], want: &[f64], rel: f64) {
+pub(crate) fn pinned(what: &str, got: &[f64], want: &[f64], rel: f64) {
     if std::env::var_os("RLGRAD_PRINT_PINS").is_some() {
         println!("{what}: {got:?}");
         return;
@@ -60,7 +60,7 @@ fn pinned(what: &str, got: &[f64], want: &[f64], rel: f64) {
 }
 
 /// Integer outputs (actions, states) are pinned exactly on every platform.
-fn pinned_ints(what: &str, got: &[u32], want: &[u32]) {
+pub(crate) fn pinned_ints(what: &str, got: &[u32], want: &[u32]) {
     if std::env::var_os("RLGRAD_PRINT_PINS").is_some() {
         println!("{what}: {got:?}");
         return;
@@ -68,7 +68,7 @@ fn pinned_ints(what: &str, got: &[u32], want: &[u32]) {
     assert_eq!(got, want, "{what}");
 }
 
-const KERNEL: f64 = 1e-12;
+pub(crate) const KERNEL: f64 = 1e-12;
 const FIT: f64 = 1e-9;
 
 fn flat(h: &Array2<f64>) -> Vec<f64> {
