@@ -497,8 +497,7 @@ impl<const N: usize> Div for Hess<N> {
         let mut h = [[0.0; N]; N];
         for i in 0..N {
             for j in 0..N {
-                h[i][j] =
-                    (self.h[i][j] - g[i] * o.g[j] - o.g[i] * g[j] - q * o.h[i][j]) * r;
+                h[i][j] = (self.h[i][j] - g[i] * o.g[j] - o.g[i] * g[j] - q * o.h[i][j]) * r;
             }
         }
         Hess { v: q, g, h }

@@ -14,15 +14,21 @@
 //!
 //! The values are computed once, by the same rule and observation model as the likelihood,
 //! at value order (no derivatives).
+//!
+//! A missed trial (no response, [`MISSED`]) keeps its row, with its state, reward and the
+//! values Q\[sₜ,·\] at that time, but it has no chosen value, prediction error, choice
+//! probabilities or ℓₜ: these are NaN in the columns and empty fields in the CSV, and its
+//! action is [`MISSED`] (an empty field in the CSV, which [`read_csv`](crate::data::read_csv)
+//! reads back as a missed trial).
 
 use std::fmt::Write as _;
 
 use ndarray::{ArrayView1, ArrayView2};
 
 use crate::check;
-use crate::data::{NO_STATE, Subject};
+use crate::data::{MISSED, NO_STATE, Subject};
 use crate::error::{Error, Result};
-use crate::learning::{LearningRule, Step, order};
+use crate::learning::{LearningRule, Missed, Step, order};
 use crate::model::Model;
 use crate::observation::{Choice, ObsBuffers, Observation};
 
@@ -103,7 +109,8 @@ impl Latents {
     pub fn states(&self) -> &[u32] {
         &self.state
     }
-    /// Per row, the chosen action aₜ (0-based).
+    /// Per row, the chosen action aₜ (0-based), or [`MISSED`] for a trial without a
+    /// response.
     pub fn actions(&self) -> &[u32] {
         &self.action
     }
@@ -116,29 +123,40 @@ impl Latents {
     pub fn values(&self) -> ArrayView2<'_, f64> {
         self.matrix(&self.q)
     }
-    /// Per row, the chosen value Q\[sₜ, aₜ\] before the update.
+    /// Per row, the chosen value Q\[sₜ, aₜ\] before the update (NaN for a missed trial).
     pub fn chosen_values(&self) -> &[f64] {
         &self.q_chosen
     }
     /// Per row, the prediction error δₜ ([`LearningRule::prediction_error`]; r − Q\[s,a\] for
-    /// [`RescorlaWagner`](crate::learning::RescorlaWagner)).
+    /// [`RescorlaWagner`](crate::learning::RescorlaWagner)); NaN for a missed trial.
     pub fn prediction_errors(&self) -> &[f64] {
         &self.delta
     }
     /// The choice probabilities p(· | Q\[sₜ, ·\]) (the previous action of the session
-    /// included, for perseveration), one row per trial: n_trials × n_actions.
+    /// included, for perseveration), one row per trial: n_trials × n_actions. A missed
+    /// trial's row is NaN.
     pub fn probabilities(&self) -> ArrayView2<'_, f64> {
         self.matrix(&self.p)
     }
-    /// Per row, the log-likelihood contribution ℓₜ = log p(aₜ | Q\[sₜ, ·\]).
+    /// Per row, the log-likelihood contribution ℓₜ = log p(aₜ | Q\[sₜ, ·\]); NaN for a missed
+    /// trial, which contributes nothing.
     pub fn log_likelihoods(&self) -> &[f64] {
         &self.log_lik
     }
-    /// Σₜ ℓₜ: the subject's log-likelihood, equal to the
+    /// Σₜ ℓₜ over the trials with a response: the subject's log-likelihood, equal to the
     /// [`Likelihood`](crate::Likelihood)'s value up to rounding (it sums the same ℓₜ in
     /// another order).
     pub fn log_likelihood(&self) -> f64 {
-        self.log_lik.iter().sum()
+        self.log_lik
+            .iter()
+            .zip(&self.action)
+            .filter(|&(_, &a)| a != MISSED)
+            .map(|(l, _)| l)
+            .sum()
+    }
+    /// Whether row `i` is a missed trial (no response; `false` past the end).
+    pub fn is_missed(&self, i: usize) -> bool {
+        self.action.get(i) == Some(&MISSED)
     }
     /// Number of rows (trials over all sessions).
     pub fn len(&self) -> usize {
@@ -167,6 +185,7 @@ impl Latents {
     ///
     /// with `trial` 0-based within its session ([`Latents::trials`]), actions 0-based, and
     /// numbers in Rust's shortest round-trip form (parsing one gives back the same `f64`).
+    /// A missed trial's action, q_chosen, delta, probabilities and log_lik are empty fields.
     /// Identifiers are quoted where CSV needs it. The writer is not buffered here: wrap a
     /// file in a [`std::io::BufWriter`].
     ///
@@ -205,9 +224,10 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// the values before the update, the chosen value, the prediction error, the choice
     /// probabilities and the log-likelihood contribution (see [`Latents`]).
     ///
-    /// Values restart at each session and the previous action (for perseveration) is that of
-    /// the same session, as in the [`Likelihood`](crate::Likelihood); the contributions add
-    /// up to its value.
+    /// Values restart at each session and the previous action (for perseveration) is the
+    /// last one chosen in the same session, as in the [`Likelihood`](crate::Likelihood); the
+    /// contributions add up to its value. A missed trial keeps its row (see [`Latents`]) and
+    /// is learned from as the model says ([`Model::missed`]).
     ///
     /// # Errors
     /// As [`Model::likelihood`] and its value: [`Error::InvalidTrial`] if an action or
@@ -268,9 +288,37 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             };
             let mut previous = None;
             for t in 0..sess.len() {
-                let (s, a) = (sess.states()[t] as usize, sess.actions()[t] as usize);
+                let (s, a) = (sess.states()[t] as usize, sess.actions()[t]);
                 let reward = sess.rewards()[t];
                 let row = shape.index(s, 0);
+                lat.session[i] = k;
+                lat.trial[i] = t;
+                lat.state[i] = s as u32;
+                lat.action[i] = a;
+                lat.reward[i] = reward;
+                if a == MISSED {
+                    let out = i * a_n..(i + 1) * a_n;
+                    lat.q[out.clone()].copy_from_slice(&q[row..row + a_n]);
+                    lat.p[out].fill(f64::NAN);
+                    lat.q_chosen[i] = f64::NAN;
+                    lat.delta[i] = f64::NAN;
+                    lat.log_lik[i] = f64::NAN;
+                    lat.check_row(i, theta)?;
+                    if self.missed() == Missed::Learn {
+                        rule.update_missed::<{ order::VALUE }>(
+                            psi_l,
+                            shape,
+                            s,
+                            reward,
+                            &mut q,
+                            &mut [],
+                            &mut [],
+                        );
+                    }
+                    i += 1;
+                    continue;
+                }
+                let a = a as usize;
                 let step = Step {
                     state: s,
                     action: a,
@@ -280,21 +328,17 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 let values = &q[row..row + a_n];
                 let out = i * a_n..(i + 1) * a_n;
                 lat.q[out.clone()].copy_from_slice(values);
-                obs.probabilities(psi_o, values, previous, &mut lat.p[out]);
                 let choice = Choice {
                     action: a,
+                    state: s,
                     previous,
                 };
+                obs.probabilities(psi_o, values, choice.context(), &mut lat.p[out]);
                 lat.log_lik[i] = obs
                     .log_prob::<{ order::VALUE }>(psi_o, values, choice, &mut buffers.derivs())
                     .value();
                 lat.q_chosen[i] = values[a];
                 lat.delta[i] = rule.prediction_error(psi_l, shape, step, &q);
-                lat.session[i] = k;
-                lat.trial[i] = t;
-                lat.state[i] = s as u32;
-                lat.action[i] = a as u32;
-                lat.reward[i] = reward;
                 lat.check_row(i, theta)?;
                 rule.update::<{ order::VALUE }>(psi_l, shape, step, &mut q, &mut [], &mut []);
                 previous = Some(a);
@@ -306,8 +350,6 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
 }
 
 impl Latents {
-    /// [`Error::NonFiniteResult`] naming the first latent variable of row `i` that is not
-    /// finite (the reward was checked by [`Subject::new`]).
     /// Row `i` as one CSV record; `field` is the reused formatting buffer.
     fn write_row<W: std::io::Write>(
         &self,
@@ -325,25 +367,43 @@ impl Latents {
         out.write_field(&self.session_ids[self.session[i]])?;
         put(out, &self.trial[i])?;
         put(out, &self.state[i])?;
-        put(out, &self.action[i])?;
+        let missed = self.is_missed(i);
+        if missed {
+            out.write_field("")?;
+        } else {
+            put(out, &self.action[i])?;
+        }
         put(out, &self.reward[i])?;
         for x in &self.q[row.clone()] {
             put(out, x)?;
         }
-        put(out, &self.q_chosen[i])?;
-        put(out, &self.delta[i])?;
-        for x in &self.p[row] {
-            put(out, x)?;
+        if missed {
+            // q_chosen, delta, the probabilities and log_lik: not defined without a choice.
+            for _ in 0..self.n_actions + 3 {
+                out.write_field("")?;
+            }
+        } else {
+            put(out, &self.q_chosen[i])?;
+            put(out, &self.delta[i])?;
+            for x in &self.p[row] {
+                put(out, x)?;
+            }
+            put(out, &self.log_lik[i])?;
         }
-        put(out, &self.log_lik[i])?;
         out.write_record(None::<&[u8]>)
     }
 
+    /// [`Error::NonFiniteResult`] naming the first latent variable of row `i` that is not
+    /// finite (the reward was checked by [`Subject::new`]; a missed trial has only its
+    /// values).
     fn check_row(&self, i: usize, theta: ArrayView1<f64>) -> Result<()> {
         let a_n = self.n_actions;
         let row = i * a_n..(i + 1) * a_n;
         let bad = if self.q[row.clone()].iter().any(|x| !x.is_finite()) {
             "value Q"
+        } else if self.is_missed(i) {
+            // No choice: the other latents are not defined (NaN by design).
+            return Ok(());
         } else if !self.delta[i].is_finite() {
             "prediction error"
         } else if self.p[row].iter().any(|x| !x.is_finite()) {

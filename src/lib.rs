@@ -185,8 +185,8 @@ pub mod policy;
 pub mod prior;
 mod real;
 mod slices;
-mod term;
 pub mod task;
+mod term;
 pub mod testing;
 
 // The crates whose types and traits appear in rlgrad's API, so that `rlgrad = "0.1"` is the

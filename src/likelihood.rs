@@ -13,6 +13,10 @@
 //! then the rule updates Q, D, E. The derivatives with respect to θ follow from the
 //! transforms' chain rule, including its curvature term (see [`crate::params`]).
 //!
+//! A missed trial (no response, [`MISSED`]) has no ℓₜ: it is skipped, or with
+//! [`Missed::Learn`] the rule's [`LearningRule::update_missed`] runs on its outcome. The
+//! previous action seen by the observation model is the last one actually chosen.
+//!
 //! The per-trial loop runs on slices and a workspace allocated once per evaluation; it
 //! allocates nothing and returns no `Result`. The derivative order is a compile-time
 //! constant, so the value-only pass does no derivative work at all.
@@ -20,9 +24,9 @@
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use crate::check;
-use crate::data::{NO_STATE, Session, Subject};
+use crate::data::{MISSED, NO_STATE, Session, Subject};
 use crate::error::{Error, Result};
-use crate::learning::{LearningRule, Step, order};
+use crate::learning::{LearningRule, Missed, Step, order};
 use crate::model::Natural;
 use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation, rotate};
 use crate::{Model, Term};
@@ -259,11 +263,21 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         let mut logs = 0.0;
         let mut prod = 1.0;
         let mut previous = None;
+        let learn_missed = self.model.missed() == Missed::Learn;
         for t in 0..states.len() {
-            let (s, a, reward) = (states[t] as usize, actions[t] as usize, rewards[t]);
+            let (s, a, reward) = (states[t] as usize, actions[t], rewards[t]);
+            // One comparison per trial, always false for data without missed trials.
+            if a == MISSED {
+                if learn_missed {
+                    rule.update_missed::<ORDER>(psi_l, shape, s, reward, q, d, e);
+                }
+                continue;
+            }
+            let a = a as usize;
             let row = shape.index(s, 0);
             let choice = Choice {
                 action: a,
+                state: s,
                 previous,
             };
             let lp = obs.log_prob::<ORDER>(psi_o, &q[row..row + na], choice, &mut od);

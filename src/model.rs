@@ -21,9 +21,9 @@ use crate::check;
 use crate::data::{NO_STATE, Session, Subject};
 use crate::env::Environment;
 use crate::error::{Error, Result};
-use crate::learning::{LearningRule, Step, TableShape, order};
+use crate::learning::{LearningRule, Missed, Step, TableShape, order};
 use crate::numeric::draw;
-use crate::observation::Observation;
+use crate::observation::{Context, Observation};
 use crate::params::{NamedParams, ParamLayout, Transform};
 
 /// A learning rule and an observation model, for `n_states × n_actions` values.
@@ -34,6 +34,7 @@ pub struct Model<L, O> {
     shape: TableShape,
     layout: ParamLayout,
     n_rule: usize,
+    missed: Missed,
 }
 
 /// Natural parameters of a model at some θ, with the transforms' derivatives (ψ, g′, g″ in
@@ -66,8 +67,11 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// [`Error::InvalidOption`] if a size is 0, or if a buffer of the likelihood would exceed
     /// [`MAX_FLOATS`](crate::check::MAX_FLOATS): the values and their second-order
     /// sensitivities (S·A·K_rule² numbers, K_rule the rule's parameters), or more than
-    /// [`MAX_ACTIONS`](crate::check::MAX_ACTIONS) actions; [`Error::InvalidLayout`]
-    /// if the rule and the observation model use the same parameter name.
+    /// [`MAX_ACTIONS`](crate::check::MAX_ACTIONS) actions; the error of
+    /// [`Observation::check_shape`] if the observation model does not fit the table (a
+    /// per-state [`Softmax`](crate::observation::Softmax) with another number of states);
+    /// [`Error::InvalidLayout`] if the rule and the observation model use the same parameter
+    /// name.
     pub fn new(rule: L, obs: O, n_states: usize, n_actions: usize) -> Result<Self> {
         let rule_params = rule.params();
         let n_rule = rule_params.len();
@@ -89,6 +93,7 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 ),
             ));
         }
+        obs.check_shape(n_states, n_actions)?;
         let mut specs = rule_params;
         specs.extend(obs.params());
         let layout = ParamLayout::new(specs)?;
@@ -101,7 +106,20 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
             },
             layout,
             n_rule,
+            missed: Missed::Skip,
         })
+    }
+
+    /// Sets what a missed trial (no response) does (see [`Missed`]; the default is
+    /// [`Missed::Skip`]).
+    pub fn with_missed(mut self, missed: Missed) -> Self {
+        self.missed = missed;
+        self
+    }
+
+    /// What a missed trial does.
+    pub fn missed(&self) -> Missed {
+        self.missed
     }
 
     /// Replaces the transform of the parameter `name`.
@@ -170,7 +188,8 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     ///
     /// The agent starts from the rule's initial values, chooses by the observation model's
     /// probabilities, and learns from each outcome; when an episode ends the environment is
-    /// reset (values carry over within the session).
+    /// reset (values carry over within the session). The agent responds on every trial: a
+    /// simulated session has no missed trials.
     ///
     /// # Errors
     /// θ as in [`Model::natural`]; [`Error::InvalidOption`] if the environment's actions or
@@ -243,8 +262,9 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
                 return Err(Error::index_out_of_range(from_env("state", t), s, n_states));
             }
             let row = self.shape.index(s, 0);
+            let context = Context { state: s, previous };
             self.obs
-                .probabilities(psi_o, &q[row..row + a_n], previous, &mut probs);
+                .probabilities(psi_o, &q[row..row + a_n], context, &mut probs);
             if probs.iter().any(|p| !p.is_finite()) {
                 return Err(Error::non_finite_result(
                     format!(

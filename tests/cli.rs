@@ -262,6 +262,94 @@ fn compare_writes_table_csv_and_json() {
     status(&out, 2);
 }
 
+/// Missed trials (an empty or NA action) are kept and counted: `fit` and `compare` say how
+/// many, and the results count every trial in `n_trials`; the latents of a missed trial
+/// have empty fields.
+#[test]
+fn missed_trials_are_kept_and_reported() {
+    let dir = TempDir::new("missed");
+    simulate(&dir, "rw");
+    // Every 10th row of the simulated file loses its response: 72 of 720, 12 per subject.
+    let sim = fs::read_to_string(dir.path("sim.csv")).unwrap();
+    let mut lines: Vec<String> = sim.lines().map(String::from).collect();
+    for (i, line) in lines.iter_mut().enumerate().skip(1) {
+        if i % 10 == 0 {
+            let mut f: Vec<&str> = line.split(',').collect();
+            f[3] = if i % 20 == 0 { "NA" } else { "" };
+            *line = f.join(",");
+        }
+    }
+    fs::write(dir.path("gaps.csv"), lines.join("\n") + "\n").unwrap();
+
+    let out = rlgrad(
+        &dir,
+        &[
+            "fit",
+            "gaps.csv",
+            "--model",
+            "rw-persev",
+            "--out",
+            "fits.csv",
+        ],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("missed: 72 trial(s) without a response"),
+        "{stdout}"
+    );
+    let (header, fits) = read_csv(&dir.path("fits.csv"));
+    assert!(
+        column(&header, &fits, "n_trials")
+            .iter()
+            .all(|n| n == "120")
+    );
+
+    let out = rlgrad(
+        &dir,
+        &[
+            "compare",
+            "gaps.csv",
+            "--model",
+            "rw",
+            "--model",
+            "rw-persev",
+            "--ibic-samples",
+            "50",
+            "--max-iterations",
+            "3",
+            "--starts",
+            "1",
+        ],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("missed: 72 trial(s)"), "{stdout}");
+
+    let out = rlgrad(
+        &dir,
+        &[
+            "latents",
+            "gaps.csv",
+            "--fits",
+            "fits.csv",
+            "--model",
+            "rw-persev",
+            "--out",
+            "latents.csv",
+        ],
+    );
+    status(&out, 0);
+    let (header, rows) = read_csv(&dir.path("latents.csv"));
+    let actions = column(&header, &rows, "action");
+    let log_lik = column(&header, &rows, "log_lik");
+    assert_eq!(rows.len(), 720);
+    assert_eq!(actions.iter().filter(|a| a.is_empty()).count(), 72);
+    for (a, l) in actions.iter().zip(&log_lik) {
+        assert_eq!(a.is_empty(), l.is_empty());
+    }
+}
+
 #[test]
 fn latents_from_a_fits_file_and_on_the_fly() {
     let dir = TempDir::new("latents");

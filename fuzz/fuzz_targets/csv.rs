@@ -25,7 +25,7 @@ use libfuzzer_sys::fuzz_target;
 use rlgrad::Error;
 use rlgrad::check::{MAX_ACTIONS, MAX_FLOATS};
 use rlgrad::data::{
-    ActionBase, CsvOptions, CsvReport, CsvWarning, Dataset, NO_STATE, read_csv_from,
+    ActionBase, CsvOptions, CsvReport, CsvWarning, Dataset, MISSED, NO_STATE, read_csv_from,
 };
 
 /// The options and the file, decoded from the fuzzer's bytes.
@@ -170,6 +170,11 @@ fn check_ok(data: &Dataset, report: &CsvReport, options: &CsvOptions, n_lines: u
         data.n_trials(),
         "report.rows vs the trials read"
     );
+    assert_eq!(
+        report.missed,
+        data.n_missed(),
+        "report.missed vs the missed trials read"
+    );
     // The header takes a line and every row at least one more.
     assert!(
         report.rows < n_lines,
@@ -183,6 +188,7 @@ fn check_ok(data: &Dataset, report: &CsvReport, options: &CsvOptions, n_lines: u
         assert!(!subject.id().is_empty(), "an empty subject id");
         ids.push(subject.id());
         assert!(!subject.sessions().is_empty(), "subject without sessions");
+        assert!(subject.n_choices() > 0, "a subject without a choice");
         if let Err(e) = subject.check_shape(n_states, n_actions) {
             panic!("the data does not fit its own n_states/n_actions: {e}");
         }
@@ -195,7 +201,8 @@ fn check_ok(data: &Dataset, report: &CsvReport, options: &CsvOptions, n_lines: u
             for (t, &r) in s.rewards().iter().enumerate() {
                 assert!(r.is_finite(), "reward {r} at trial {t}");
             }
-            for &a in s.actions() {
+            // A missed trial (no response) is the sentinel, outside every bound.
+            for &a in s.actions().iter().filter(|&&a| a != MISSED) {
                 assert!(
                     (a as usize) < n_actions,
                     "action {a} ≥ n_actions() {n_actions}"

@@ -309,6 +309,18 @@ pub fn unit_interval(name: &str, value: f64) -> Result<()> {
     }
 }
 
+/// Checks that a model parameter lies in \[0, 1\] (a learning rate, a weight, a lapse).
+///
+/// # Errors
+/// [`Error::InvalidParameter`] naming the parameter.
+pub fn unit_parameter(name: &str, value: f64) -> Result<()> {
+    if (0.0..=1.0).contains(&value) {
+        Ok(())
+    } else {
+        Err(Error::invalid_parameter(name, value, "is outside [0, 1]"))
+    }
+}
+
 /// Checks a discount factor γ ∈ \[0, 1\].
 ///
 /// # Errors

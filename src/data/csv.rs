@@ -12,6 +12,12 @@
 //! warning in the [`CsvReport`]. (States need no base: a state that never occurs does not
 //! change a likelihood.)
 //!
+//! A trial without a response has an empty action or `NA` (also `na`, `NaN`, `nan`: any ASCII
+//! case): it is kept as a missed trial ([`MISSED`]) and counted in the [`CsvReport`]. Its
+//! reward may be a number (the outcome shown without a response, which a model may learn
+//! from: [`Missed`](crate::learning::Missed)) or empty / `NA` as well, read as 0. A trial
+//! with an action must have a reward.
+//!
 //! Every bad row is reported with its exact line number (LF, CRLF and CR line ends alike,
 //! blank lines counted) and its column name. An action or state too large for any model
 //! (a typo such as `1000000`) is refused at its line, before anything is sized by it.
@@ -21,7 +27,7 @@ use std::io::Read;
 use std::path::Path;
 
 use super::lines::Lines;
-use super::{Dataset, NO_STATE, Session, Subject};
+use super::{Dataset, MISSED, NO_STATE, Session, Subject};
 use crate::check::{MAX_ACTIONS, MAX_FLOATS};
 use crate::error::{Error, Result};
 
@@ -110,16 +116,21 @@ impl Default for CsvOptions {
 ///
 /// ```
 /// use rlgrad::data::{CsvOptions, CsvWarning, read_csv_from};
-/// let (_, report) = read_csv_from("subject,trial,action,reward\ns,1,1,0\ns,2,2,1\n".as_bytes(),
-///     &CsvOptions::default())?;
-/// assert_eq!(report.rows, 2);
+/// let text = "subject,trial,action,reward\ns,1,1,0\ns,2,NA,\ns,3,2,1\n";
+/// let (data, report) = read_csv_from(text.as_bytes(), &CsvOptions::default())?;
+/// assert_eq!((report.rows, report.missed), (3, 1));
+/// assert_eq!(data.subjects()[0].n_missed(), 1); // per subject, from the data
 /// assert!(matches!(report.warnings[0], CsvWarning::NoActionZero { lowest: 1 }));
+/// assert_eq!(report.to_string().lines().next(), Some("3 rows (1 missed trial without a response, kept)"));
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CsvReport {
     /// Data rows read (blank lines not counted).
     pub rows: usize,
+    /// Rows without a response (an empty or `NA` action), kept as missed trials
+    /// ([`MISSED`]); [`Subject::n_missed`] counts them per subject.
+    pub missed: usize,
     /// Things that are not errors but may be mistakes.
     pub warnings: Vec<CsvWarning>,
 }
@@ -154,6 +165,14 @@ impl std::fmt::Display for CsvWarning {
 impl std::fmt::Display for CsvReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} rows", self.rows)?;
+        if self.missed > 0 {
+            let s = if self.missed == 1 { "" } else { "s" };
+            write!(
+                f,
+                " ({} missed trial{s} without a response, kept)",
+                self.missed
+            )?;
+        }
         for w in &self.warnings {
             write!(f, "\nwarning: {w}")?;
         }
@@ -289,9 +308,10 @@ struct Building {
 ///   header that is one column holding another separator (the error names the option);
 /// - [`Error::CsvRow`]: a row with the wrong number of fields or invalid UTF-8;
 /// - [`Error::CsvField`]: a non-numeric, negative, below-the-base, out-of-range or too large
-///   action or state, a non-numeric or non-finite reward, an empty subject, a trial number that
-///   is not an integer or does not increase within its session. Each names the line and the
-///   column.
+///   action or state, a non-numeric or non-finite reward, a missing (empty or `NA`) reward on
+///   a trial with an action, an empty subject, a trial number that is not an integer or does
+///   not increase within its session. Each names the line and the column;
+/// - [`Error::EmptyData`]: a subject whose every trial is missed (see [`Subject::new`]).
 ///
 /// ```
 /// use rlgrad::data::{CsvOptions, read_csv_from};
@@ -335,6 +355,7 @@ fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvRep
     let mut index: HashMap<(String, String), usize> = HashMap::new();
     let mut record = csv::StringRecord::new();
     let mut rows = 0;
+    let mut missed = 0;
     let mut lowest_action = u32::MAX;
     loop {
         let more = rdr
@@ -370,9 +391,15 @@ fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvRep
                 &format!("{reason} (subject `{subject}`, trial {trial})"),
             )
         };
-        let action = parse_action(field(cols.action), base, options.n_actions)
-            .map_err(|r| bad_trial(cols.action, &r))?;
-        lowest_action = lowest_action.min(action + base);
+        let action = if is_na(field(cols.action)) {
+            missed += 1;
+            MISSED
+        } else {
+            let a = parse_action(field(cols.action), base, options.n_actions)
+                .map_err(|r| bad_trial(cols.action, &r))?;
+            lowest_action = lowest_action.min(a + base);
+            a
+        };
         let state = match cols.state {
             Some(c) => parse_state(field(c), options.n_states).map_err(|r| bad_trial(c, &r))?,
             None => 0,
@@ -383,9 +410,19 @@ fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvRep
             }
             _ => NO_STATE,
         };
-        let reward: f64 = field(cols.reward)
-            .parse()
-            .map_err(|_| bad_trial(cols.reward, "is not a number"))?;
+        let reward: f64 = if !is_na(field(cols.reward)) {
+            field(cols.reward)
+                .parse()
+                .map_err(|_| bad_trial(cols.reward, "is not a number"))?
+        } else if action == MISSED {
+            0.0
+        } else {
+            return Err(bad_trial(
+                cols.reward,
+                "is missing, but the trial has an action (only a trial without a response, \
+                 an empty or NA action, may lack its reward)",
+            ));
+        };
         if !reward.is_finite() {
             return Err(bad_trial(cols.reward, "is not finite"));
         }
@@ -433,13 +470,20 @@ fn read_csv_bytes(bytes: &[u8], options: &CsvOptions) -> Result<(Dataset, CsvRep
         return Err(Error::empty_data("csv input has a header but no data rows"));
     }
     let mut warnings = Vec::new();
-    if base == 0 && lowest_action > 0 {
+    if base == 0 && lowest_action > 0 && lowest_action != u32::MAX {
         warnings.push(CsvWarning::NoActionZero {
             lowest: lowest_action,
         });
     }
     let data = assemble(sessions, cols.next_state.is_some())?;
-    Ok((data, CsvReport { rows, warnings }))
+    Ok((
+        data,
+        CsvReport {
+            rows,
+            missed,
+            warnings,
+        },
+    ))
 }
 
 /// Groups sessions by subject (in order of first appearance) and validates through the
@@ -470,11 +514,16 @@ fn assemble(sessions: Vec<Building>, has_next: bool) -> Result<Dataset> {
     Dataset::new(subjects)
 }
 
+/// Whether a field is a missing value: empty, or `NA` / `NaN` in any ASCII case.
+fn is_na(text: &str) -> bool {
+    text.is_empty() || text.eq_ignore_ascii_case("na") || text.eq_ignore_ascii_case("nan")
+}
+
 /// A non-negative integer (a "1.0" written by some tools is accepted, anything fractional
 /// is not); the error is the reason.
 fn parse_index(text: &str) -> std::result::Result<u64, String> {
     if text.is_empty() {
-        return Err("is empty (drop missed trials before fitting)".to_string());
+        return Err("is empty".to_string());
     }
     let v: i64 = match text.parse() {
         Ok(v) => v,
@@ -613,7 +662,9 @@ mod tests {
             (
                 2,
                 "reward".into(),
-                "is not finite (subject `a`, trial 1)".into()
+                "is missing, but the trial has an action (only a trial without a response, an \
+                 empty or NA action, may lack its reward) (subject `a`, trial 1)"
+                    .into()
             )
         );
         assert_eq!(
@@ -636,8 +687,75 @@ mod tests {
                 .contains("repeats")
         );
         assert_eq!(field_error(&format!("{HEAD},1,1,0,1,1\n")).1, "subject");
-        assert_eq!(field_error(&format!("{HEAD}a,1,1,0,,1\n")).1, "action");
+        assert_eq!(field_error(&format!("{HEAD}a,1,1,,1,1\n")).1, "state");
         assert_eq!(field_error(&format!("{HEAD}a,1,x,0,1,1\n")).1, "trial");
+    }
+
+    #[test]
+    fn missed_trials_are_kept_and_counted() {
+        // Empty, NA and NaN in any case, LF and CRLF; the reward of a missed trial may be a
+        // number (kept), empty or NA (read as 0).
+        for end in ["\n", "\r\n"] {
+            let rows = [
+                "a,1,1,0,1,1",
+                "a,1,2,0,,0.5",
+                "a,1,3,0,NA,NA",
+                "a,1,4,1,na,",
+                "a,1,5,0, NaN ,2",
+                "a,1,6,0,nan,nan",
+                "a,1,7,0,0,0",
+                "b,1,1,0,nA,1",
+                "b,1,2,0,1,0",
+            ];
+            let text = format!("{}{end}{}{end}", HEAD.trim_end(), rows.join(end));
+            let (d, report) = read_csv_from(text.as_bytes(), &CsvOptions::default()).unwrap();
+            assert_eq!((report.rows, report.missed), (9, 6), "{end:?}");
+            assert!(report.to_string().starts_with("9 rows (6 missed trials"));
+            let a = &d.subject("a").unwrap().sessions()[0];
+            assert_eq!(a.actions(), &[1, MISSED, MISSED, MISSED, MISSED, MISSED, 0]);
+            assert_eq!(a.rewards(), &[1.0, 0.5, 0.0, 0.0, 2.0, 0.0, 0.0]);
+            assert_eq!(a.states(), &[0, 0, 0, 1, 0, 0, 0]);
+            assert_eq!(d.subject("b").unwrap().n_missed(), 1);
+            assert_eq!((d.n_missed(), d.n_choices()), (6, 3));
+            // No warning about action 0: the missed rows do not count as actions.
+            assert!(report.warnings.is_empty(), "{:?}", report.warnings);
+        }
+        // A trial with an action needs its reward, at its exact line (CRLF and a blank line).
+        let text = format!("{}\r\na,1,1,0,1,1\r\n\r\na,1,2,0,1,NA\r\n", HEAD.trim_end());
+        let (line, column, reason) = field_error(&text);
+        assert_eq!((line, column.as_str()), (4, "reward"));
+        assert!(reason.starts_with("is missing, but the trial has an action"));
+        assert_eq!(field_error(&format!("{HEAD}a,1,1,0,1,\n")).1, "reward");
+        // A missed trial's reward, when given, must still be a finite number.
+        assert_eq!(
+            field_error(&format!("{HEAD}a,1,1,0,1,1\na,1,2,0,NA,inf\n")),
+            (
+                3,
+                "reward".into(),
+                "is not finite (subject `a`, trial 2)".into()
+            )
+        );
+        assert_eq!(
+            field_error(&format!("{HEAD}a,1,1,0,NA,x\n")).2,
+            "is not a number (subject `a`, trial 1)"
+        );
+        // Other spellings are not missing values; the state is still required.
+        assert_eq!(field_error(&format!("{HEAD}a,1,1,0,N/A,1\n")).1, "action");
+        assert_eq!(field_error(&format!("{HEAD}a,1,1,NA,NA,1\n")).1, "state");
+        // A subject with no choice at all is refused, by name.
+        let err = read(&format!("{HEAD}a,1,1,0,1,1\nz,1,1,0,NA,1\n")).unwrap_err();
+        assert!(
+            matches!(err, Error::EmptyData { .. })
+                && err.to_string().contains("`z` made no choice"),
+            "{err}"
+        );
+        // The action limit does not apply to a missed row.
+        let opts = CsvOptions {
+            n_actions: Some(2),
+            ..CsvOptions::default()
+        };
+        let text = format!("{HEAD}a,1,1,0,1,1\na,1,2,0,NA,1\n");
+        assert!(read_csv_from(text.as_bytes(), &opts).is_ok());
     }
 
     #[test]

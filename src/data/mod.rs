@@ -5,8 +5,14 @@
 //! every session. A subject has one or more sessions; subjects may have different numbers of
 //! trials (ragged data is normal).
 //!
-//! Validation happens once, here: lengths agree, sessions are not empty, rewards are finite,
-//! subject identifiers are unique. A model checks separately that the actions and states fit
+//! A trial without a response (a *missed* trial: [`MISSED`] in the action column; an empty or
+//! `NA` action in a CSV file) is kept, not dropped: it adds nothing to the likelihood, and by
+//! default changes no value (whether its outcome is learned from is the model's option,
+//! [`Missed`](crate::learning::Missed)). So [`Subject::n_trials`] counts every trial and
+//! [`Subject::n_choices`] the trials with a response, the observations that BIC counts.
+//!
+//! Validation happens once, here: lengths agree, sessions are not empty, every subject made at
+//! least one choice, rewards are finite, subject identifiers are unique. A model checks separately that the actions and states fit
 //! its table (see [`crate::Model::likelihood`]).
 //!
 //! ```
@@ -16,6 +22,12 @@
 //! let data = Dataset::new(vec![subject])?;
 //! assert_eq!(data.n_trials(), 3);
 //! assert_eq!(data.n_actions(), 2);
+//!
+//! // A trial without a response is kept, and counted apart.
+//! use rlgrad::data::MISSED;
+//! let s = Session::bandit("day2", vec![0, MISSED, 1], vec![1.0, 0.0, 1.0])?;
+//! assert_eq!((s.len(), s.n_missed(), s.n_choices()), (3, 1, 2));
+//! assert_eq!(s.trial(1).unwrap().action, None);
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 
@@ -33,8 +45,8 @@ use crate::error::{Error, Result};
 pub struct Trial {
     /// State index (0 for a bandit).
     pub state: usize,
-    /// Chosen action, 0-based.
-    pub action: usize,
+    /// Chosen action, 0-based; `None` for a missed trial (no response, [`MISSED`]).
+    pub action: Option<usize>,
     /// Reward (finite).
     pub reward: f64,
     /// Next state, for rules that bootstrap; `None` when not recorded or terminal.
@@ -44,7 +56,10 @@ pub struct Trial {
 /// Marker for "no next state" in [`Session::next_states`].
 pub const NO_STATE: u32 = u32::MAX;
 
-/// Marker for a missed trial (no response) in [`Session::actions`].
+/// Marker for "no response" in [`Session::actions`]: a missed trial (an empty or `NA` action
+/// in a CSV file). Missed trials are kept: they add nothing to the likelihood and, unless the
+/// model learns from their outcome ([`Missed::Learn`](crate::learning::Missed::Learn)),
+/// change no value; perseveration's previous action is the last one actually chosen.
 pub const MISSED: u32 = u32::MAX;
 
 /// A sequence of trials, stored column-wise.
@@ -58,7 +73,8 @@ pub struct Session {
 }
 
 impl Session {
-    /// A session from its columns.
+    /// A session from its columns. An action may be [`MISSED`] (a trial without a
+    /// response).
     ///
     /// # Errors
     /// [`Error::DimensionMismatch`] if the columns differ in length. (Emptiness and reward
@@ -128,9 +144,21 @@ impl Session {
     pub fn states(&self) -> &[u32] {
         &self.states
     }
-    /// Action column.
+    /// Action column ([`MISSED`] where the trial had no response).
     pub fn actions(&self) -> &[u32] {
         &self.actions
+    }
+    /// Whether trial `t` had no response (`false` past the end).
+    pub fn is_missed(&self, t: usize) -> bool {
+        self.actions.get(t) == Some(&MISSED)
+    }
+    /// Number of missed trials (no response).
+    pub fn n_missed(&self) -> usize {
+        self.actions.iter().filter(|&&a| a == MISSED).count()
+    }
+    /// Number of choices: the trials with a response.
+    pub fn n_choices(&self) -> usize {
+        self.len() - self.n_missed()
     }
     /// Reward column.
     pub fn rewards(&self) -> &[f64] {
@@ -145,7 +173,7 @@ impl Session {
     pub fn trial(&self, t: usize) -> Option<Trial> {
         Some(Trial {
             state: *self.states.get(t)? as usize,
-            action: self.actions[t] as usize,
+            action: (self.actions[t] != MISSED).then_some(self.actions[t] as usize),
             reward: self.rewards[t],
             next_state: self
                 .next_states
@@ -178,11 +206,12 @@ impl Session {
         s.max(n)
     }
 
-    /// 1 + the largest action index used.
+    /// 1 + the largest action index chosen (missed trials aside).
     pub fn n_actions_used(&self) -> usize {
         self.actions
             .iter()
             .copied()
+            .filter(|&a| a != MISSED)
             .max()
             .map_or(0, |m| m as usize + 1)
     }
@@ -199,8 +228,9 @@ impl Subject {
     /// A subject from its sessions.
     ///
     /// # Errors
-    /// [`Error::EmptyData`] if there are no sessions or a session has no trials;
-    /// [`Error::InvalidTrial`] for a non-finite reward, naming subject, session and trial.
+    /// [`Error::EmptyData`] if there are no sessions, a session has no trials, or every trial
+    /// of every session is missed (no choice to fit); [`Error::InvalidTrial`] for a
+    /// non-finite reward, naming subject, session and trial.
     pub fn new(id: impl Into<String>, sessions: Vec<Session>) -> Result<Self> {
         let id = id.into();
         if sessions.is_empty() {
@@ -222,6 +252,13 @@ impl Subject {
                 });
             }
         }
+        if sessions.iter().all(|s| s.n_choices() == 0) {
+            let what = format!(
+                "subject `{id}` made no choice: all of its {} trials are missed (no response)",
+                sessions.iter().map(Session::len).sum::<usize>()
+            );
+            return Err(Error::empty_data(what));
+        }
         Ok(Subject { id, sessions })
     }
 
@@ -233,13 +270,22 @@ impl Subject {
     pub fn sessions(&self) -> &[Session] {
         &self.sessions
     }
-    /// Total number of trials over all sessions.
+    /// Total number of trials over all sessions, missed ones included.
     pub fn n_trials(&self) -> usize {
         self.sessions.iter().map(Session::len).sum()
     }
+    /// Number of choices over all sessions: the trials with a response, the observations of
+    /// the likelihood (what BIC counts).
+    pub fn n_choices(&self) -> usize {
+        self.sessions.iter().map(Session::n_choices).sum()
+    }
+    /// Number of missed trials (no response) over all sessions.
+    pub fn n_missed(&self) -> usize {
+        self.sessions.iter().map(Session::n_missed).sum()
+    }
 
-    /// Checks that every action is below `n_actions` and every state (and next state) below
-    /// `n_states`, naming the first trial that is not.
+    /// Checks that every action (missed trials aside) is below `n_actions` and every state
+    /// (and next state) below `n_states`, naming the first trial that is not.
     ///
     /// # Errors
     /// [`Error::InvalidTrial`] naming subject, session, trial, field and value.
@@ -255,7 +301,11 @@ impl Subject {
                     reason: format!("is not below {what} = {limit} of the model"),
                 }
             };
-            if let Some(t) = s.actions.iter().position(|&a| a as usize >= n_actions) {
+            if let Some(t) = s
+                .actions
+                .iter()
+                .position(|&a| a != MISSED && a as usize >= n_actions)
+            {
                 return Err(bad(t, "action", s.actions[t], n_actions, "n_actions"));
             }
             if let Some(t) = s.states.iter().position(|&x| x as usize >= n_states) {
@@ -315,9 +365,17 @@ impl Dataset {
     pub fn subject(&self, id: &str) -> Option<&Subject> {
         self.subjects.iter().find(|s| s.id == id)
     }
-    /// Total number of trials.
+    /// Total number of trials, missed ones included.
     pub fn n_trials(&self) -> usize {
         self.subjects.iter().map(Subject::n_trials).sum()
+    }
+    /// Total number of choices (trials with a response).
+    pub fn n_choices(&self) -> usize {
+        self.subjects.iter().map(Subject::n_choices).sum()
+    }
+    /// Total number of missed trials (no response).
+    pub fn n_missed(&self) -> usize {
+        self.subjects.iter().map(Subject::n_missed).sum()
     }
     /// 1 + the largest state index in the data.
     pub fn n_states(&self) -> usize {
@@ -326,7 +384,7 @@ impl Dataset {
             .max()
             .unwrap_or(0)
     }
-    /// 1 + the largest action index in the data.
+    /// 1 + the largest action index chosen in the data (missed trials aside).
     pub fn n_actions(&self) -> usize {
         self.sessions()
             .map(Session::n_actions_used)
@@ -393,6 +451,34 @@ mod tests {
         assert!(
             err.to_string()
                 .contains("subject `s9`, session `x`, trial 0: action = 1")
+        );
+    }
+
+    #[test]
+    fn missed_trials_are_kept_and_counted() {
+        let a = Session::bandit("a", vec![1, MISSED, 0, MISSED], vec![1.0, 0.0, 0.5, 2.0]).unwrap();
+        let b = Session::bandit("b", vec![MISSED], vec![0.0]).unwrap();
+        assert_eq!((a.n_missed(), a.n_choices(), a.len()), (2, 2, 4));
+        assert!(a.is_missed(1) && !a.is_missed(0) && !a.is_missed(9));
+        assert_eq!(a.n_actions_used(), 2);
+        let actions: Vec<Option<usize>> = a.trials().map(|t| t.action).collect();
+        assert_eq!(actions, [Some(1), None, Some(0), None]);
+        let s = Subject::new("s", vec![a, b.clone()]).unwrap();
+        assert_eq!((s.n_trials(), s.n_choices(), s.n_missed()), (5, 2, 3));
+        // The shape check ignores the sentinel.
+        assert!(s.check_shape(1, 2).is_ok());
+        assert!(s.check_shape(1, 1).is_err());
+        let d = Dataset::new(vec![s]).unwrap();
+        assert_eq!((d.n_trials(), d.n_choices(), d.n_missed()), (5, 2, 3));
+        assert_eq!(d.n_actions(), 2);
+        // A subject needs one choice at least.
+        let err = Subject::new("z", vec![b.clone(), b]).unwrap_err();
+        assert!(
+            matches!(err, Error::EmptyData { .. })
+                && err
+                    .to_string()
+                    .contains("subject `z` made no choice: all of its 2 trials"),
+            "{err}"
         );
     }
 

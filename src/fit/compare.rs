@@ -4,7 +4,7 @@
 //! The exact definitions (the field's tools differ; these are the ones used here):
 //!
 //! ```text
-//! BIC_i     = −2 ℓᵢ(θ̂ᵢ) + K ln nᵢ          nᵢ = subject i's choices (trials), K = parameters
+//! BIC_i     = −2 ℓᵢ(θ̂ᵢ) + K ln nᵢ          nᵢ = subject i's choices (missed trials aside), K = parameters
 //! AIC_i     = −2 ℓᵢ(θ̂ᵢ) + 2K
 //! Laplace_i = ℓᵢ(θ̂ᵢ) + ln N(θ̂ᵢ; μ, Σ) + (K/2) ln 2π − ½ ln |Hᵢ|
 //!             (log evidence, larger is better; Hᵢ = −∇² log posterior at θ̂ᵢ, repaired if needed)
@@ -74,7 +74,8 @@ pub struct Ibic {
     /// (Subject, draw) pairs at which the likelihood could not be evaluated (a transform that
     /// overflows at an extreme θ): counted as p = 0 there, and reported here.
     pub failed_evaluations: usize,
-    /// n, the number of choices of the cohort.
+    /// n, the number of choices of the cohort (trials with a response; missed trials are not
+    /// observations).
     pub n_choices: usize,
     /// G, the number of group parameters in the penalty.
     pub n_group_params: usize,
@@ -137,7 +138,7 @@ where
             Ok((lm, failed))
         })
         .collect::<Result<_>>()?;
-    let n_choices: usize = data.subjects().iter().map(|s| s.n_trials()).sum();
+    let n_choices = data.n_choices();
     let n_group_params = match covariance {
         Covariance::Diagonal => 2 * k,
         Covariance::Full => k + k * (k + 1) / 2,

@@ -86,8 +86,10 @@ impl MapOptions {
 pub struct MapFit {
     /// Subject identifier.
     pub subject: String,
-    /// Number of trials over all sessions.
+    /// Number of trials over all sessions, missed ones (no response) included.
     pub n_trials: usize,
+    /// Number of choices (trials with a response): the observations, what BIC counts.
+    pub n_choices: usize,
     /// θ̂ (unconstrained).
     pub theta: Array1<f64>,
     /// Natural parameters ψ̂ = g(θ̂), by name.
@@ -128,7 +130,8 @@ pub struct MapFit {
     pub log_det_hessian: f64,
     /// Posterior covariance of θ ≈ H⁻¹ (after repair).
     pub covariance: Array2<f64>,
-    /// BIC = −2 log p(choices | θ̂) + K ln(n_trials), at the MAP estimate.
+    /// BIC = −2 log p(choices | θ̂) + K ln(n_choices), at the MAP estimate (missed trials are
+    /// not observations).
     pub bic: f64,
     /// AIC = −2 log p(choices | θ̂) + 2K, at the MAP estimate.
     pub aic: f64,
@@ -455,7 +458,7 @@ where
         options.weak_range_fraction,
     );
     let k = model.n_params() as f64;
-    let bic = -2.0 * log_likelihood + k * (subject.n_trials() as f64).ln();
+    let bic = -2.0 * log_likelihood + k * (subject.n_choices() as f64).ln();
     let aic = -2.0 * log_likelihood + 2.0 * k;
     let nat_se: Vec<f64> = layout
         .specs()
@@ -466,6 +469,7 @@ where
     Ok(MapFit {
         subject: subject.id().to_string(),
         n_trials: subject.n_trials(),
+        n_choices: subject.n_choices(),
         params: layout.natural(m.theta.view())?,
         se: NamedParams::new(names, nat_se)?,
         theta_se,

@@ -32,6 +32,6 @@ pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximi
 pub use self::model::FitModel;
 pub use self::recovery::{
     Candidate, ModelRecovery, ModelRecoveryOptions, ParameterRecovery, RecoveredSubject,
-    RecoveryCohort, RecoveryFit, RecoveryStats, Scale, Simulate, Simulator, TaskSimulator, Truth, model_recovery,
-    parameter_recovery, recovery_stats,
+    RecoveryCohort, RecoveryFit, RecoveryStats, Scale, Simulate, Simulator, TaskSimulator, Truth,
+    model_recovery, parameter_recovery, recovery_stats,
 };

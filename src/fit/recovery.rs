@@ -214,9 +214,7 @@ impl<M: TaskModel> Simulate for TaskSimulator<M> {
         let mut psi = TaskModel::layout(&self.model).natural_with_derivatives(theta)?;
         psi.truncate(theta.len());
         self.model.check_params(&psi)?;
-        let session = self
-            .model
-            .simulate_session(&psi, self.n_trials, "1", rng)?;
+        let session = self.model.simulate_session(&psi, self.n_trials, "1", rng)?;
         Subject::new(subject_id, vec![session])
     }
 }

@@ -87,6 +87,31 @@ pub struct Step {
     pub next_state: Option<usize>,
 }
 
+/// What a model does on a missed trial (no response, [`MISSED`](crate::data::MISSED)), set
+/// with [`Model::with_missed`](crate::Model::with_missed). In both cases the trial adds
+/// nothing to the likelihood and leaves the previous action (for perseveration) unchanged.
+///
+/// ```
+/// use rlgrad::learning::Missed;
+/// use rlgrad::prelude::*;
+/// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?.with_missed(Missed::Learn);
+/// assert_eq!(model.missed(), Missed::Learn);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Missed {
+    /// The trial changes no value (the default): as if it were not there, except that it is
+    /// counted and reported.
+    #[default]
+    Skip,
+    /// The rule learns what it can without an action from the trial's outcome:
+    /// [`LearningRule::update_missed`]. For [`RescorlaWagner`], which learns only the chosen
+    /// action's value, this changes nothing; a rule with action-independent values (a
+    /// Pavlovian V(s)) or with change in time (decay, a Kalman filter's diffusion) overrides
+    /// `update_missed`.
+    Learn,
+}
+
 /// A learning rule with forward sensitivities (see the module docs for the layout).
 ///
 /// The repository's `tests/suite/custom_rule.rs` implements a complete rule outside the crate
@@ -158,6 +183,32 @@ pub trait LearningRule: Send + Sync {
     fn prediction_error(&self, psi: &[f64], shape: TableShape, step: Step, q: &[f64]) -> f64 {
         let _ = psi;
         step.reward - q[shape.index(step.state, step.action)]
+    }
+
+    /// Updates Q (and D, E up to `ORDER`) after a missed trial (no response) in `state` with
+    /// outcome `reward`, when the model learns from missed trials ([`Missed::Learn`]): the part
+    /// of the rule that needs no action (values of states rather than actions, decay or
+    /// diffusion in time). Derivatives as in [`LearningRule::update`].
+    ///
+    /// The default changes nothing: the right update for a rule that learns only the chosen
+    /// action's value, such as [`RescorlaWagner`]. The repository's
+    /// `tests/suite/custom_rule.rs` overrides it (forgetting that acts on every trial).
+    ///
+    /// # Panics
+    /// As [`LearningRule::update`].
+    #[allow(clippy::too_many_arguments)]
+    #[inline]
+    fn update_missed<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        shape: TableShape,
+        state: usize,
+        reward: f64,
+        q: &mut [f64],
+        d: &mut [f64],
+        e: &mut [f64],
+    ) {
+        let _ = (psi, shape, state, reward, q, d, e);
     }
 
     /// Updates Q (and D, E up to `ORDER`) after one trial. D and E must be updated from the

@@ -53,12 +53,46 @@ impl LogProb {
     }
 }
 
-/// The chosen action and the context an observation model may use.
+/// The chosen action and the context an observation model may use (what
+/// [`Observation::log_prob`] reads).
+///
+/// ```
+/// use rlgrad::observation::{Choice, Context};
+/// let choice = Choice { action: 1, state: 2, previous: Some(0) };
+/// assert_eq!(choice.context(), Context { state: 2, previous: Some(0) });
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Choice {
     /// The chosen action aₜ.
     pub action: usize,
-    /// The action chosen on the previous trial of the same session (`None` on the first).
+    /// The trial's state sₜ (0 in a bandit): a model may use it to pick per-state parameters
+    /// (a β for each stage of a two-step task, say).
+    pub state: usize,
+    /// The action chosen on the last trial of the same session that had a response (`None`
+    /// before the session's first choice). A missed trial (no response, see
+    /// [`MISSED`](crate::data::MISSED)) leaves it unchanged: perseveration repeats the last
+    /// action actually chosen.
+    pub previous: Option<usize>,
+}
+
+impl Choice {
+    /// The context without the action.
+    #[inline]
+    pub fn context(&self) -> Context {
+        Context {
+            state: self.state,
+            previous: self.previous,
+        }
+    }
+}
+
+/// What an observation model may condition on besides the values, before the choice is made
+/// (what [`Observation::probabilities`] reads): the fields of [`Choice`] other than the action.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    /// The trial's state sₜ (see [`Choice::state`]).
+    pub state: usize,
+    /// The last action chosen in the session (see [`Choice::previous`]).
     pub previous: Option<usize>,
 }
 
@@ -88,7 +122,7 @@ pub struct ObsDerivs<'a> {
 /// use rlgrad::observation::{Choice, ObsBuffers, Softmax};
 /// use rlgrad::{learning::order, observation::Observation};
 /// let mut buffers = ObsBuffers::new(3, 1)?;
-/// let choice = Choice { action: 2, previous: None };
+/// let choice = Choice { action: 2, state: 0, previous: None };
 /// let lp = Softmax::new().log_prob::<{ order::GRADIENT }>(
 ///     &[1.0], &[0.0, 0.0, 0.0], choice, &mut buffers.derivs());
 /// assert!((lp.value() + 3f64.ln()).abs() < 1e-15);
@@ -175,11 +209,11 @@ impl ObsBuffers {
 /// use rlgrad::{learning::order, observation::Observation};
 /// let softmax = Softmax::new();
 /// let mut buffers = ObsBuffers::new(3, 1)?;
-/// let choice = Choice { action: 0, previous: None };
+/// let choice = Choice { action: 0, state: 0, previous: None };
 /// let lp = softmax.log_prob::<{ order::HESSIAN }>(&[2.0], &[1.0, 0.5, 0.0], choice,
 ///     &mut buffers.derivs());
 /// let mut p = [0.0; 3];
-/// softmax.probabilities(&[2.0], &[1.0, 0.5, 0.0], None, &mut p);
+/// softmax.probabilities(&[2.0], &[1.0, 0.5, 0.0], choice.context(), &mut p);
 /// assert!((lp.value() - p[0].ln()).abs() < 1e-15);
 /// assert!((buffers.dq[0] - 2.0 * (1.0 - p[0])).abs() < 1e-15); // β(1 − π_a)
 /// # Ok::<(), rlgrad::Error>(())
@@ -195,6 +229,18 @@ pub trait Observation: Send + Sync {
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) naming the parameter.
     fn check_params(&self, psi: &[f64]) -> Result<()> {
         let _ = psi;
+        Ok(())
+    }
+
+    /// Checks that the model fits a table of `n_states` × `n_actions` values (a model with
+    /// per-state parameters, say, has them for exactly `n_states` states);
+    /// [`Model::new`](crate::Model::new) calls it. The default accepts every shape.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) naming the option that does
+    /// not fit.
+    fn check_shape(&self, n_states: usize, n_actions: usize) -> Result<()> {
+        let _ = (n_states, n_actions);
         Ok(())
     }
 
@@ -222,8 +268,12 @@ pub trait Observation: Send + Sync {
         contract_dense(derivs.dq, action, rows, out);
     }
 
-    /// The choice probabilities p(· | q), written into `out` (length A); used to simulate.
-    fn probabilities(&self, psi: &[f64], q: &[f64], previous: Option<usize>, out: &mut [f64]);
+    /// The choice probabilities p(· | q) in the `context` of the trial (state, previous
+    /// action), written into `out` (length A); used to simulate and by
+    /// [`Model::latents`](crate::Model::latents). They must agree with
+    /// [`Observation::log_prob`]: p(a) = exp(ℓ) for the [`Choice`] of action a in the same
+    /// context.
+    fn probabilities(&self, psi: &[f64], q: &[f64], context: Context, out: &mut [f64]);
 }
 
 /// The plain chain-rule contraction: adds Σⱼ `dq[j]` · `rows[j·K + k]` into `out[k]` for every

@@ -1,105 +1,4 @@
-//! The Kalman-filter model of the restless bandit (Daw, O'Doherty, Dayan, Seymour & Dolan
-//! 2006, Nature 441:876–879, supplementary methods): per arm a Gaussian belief about the
-//! arm's drifting mean payoff, updated by a Kalman filter, and a softmax over the beliefs'
-//! means with an optional exploration bonus for their uncertainty and an optional
-//! perseveration bonus.
-//!
-//! # The model
-//!
-//! Each arm i carries a posterior mean μ̂ᵢ and variance σ̂²ᵢ of its mean payoff, starting every
-//! session at μ̂ᵢ = μ̂₀ and σ̂²ᵢ = σ̂₀². On a trial with a response:
-//!
-//! ```text
-//! choice   P(c) = exp(zc) / Σⱼ exp(zⱼ),   zⱼ = β·(μ̂ⱼ + φ·σ̂ⱼ + κ·1[j = previous choice])
-//! update   (chosen arm c, payoff r)
-//!          δ = r − μ̂c,   k = σ̂²c / (σ̂²c + σo²),   μ̂c ← μ̂c + k·δ,   σ̂²c ← (1 − k)·σ̂²c
-//! diffuse  (every arm, after the update)
-//!          μ̂ᵢ ← λ·μ̂ᵢ + (1 − λ)·θ,   σ̂²ᵢ ← λ²·σ̂²ᵢ + σd²
-//! ```
-//!
-//! The bonus and the perseveration sit inside β, as in Daw et al.'s choice rule
-//! (exp(β[μ̂ + φσ̂]), σ̂ the standard deviation) and its extension with perseveration (Chakroun,
-//! Mathar, Wiehler, Ganzer & Peters 2020, eLife 9:e51260; "Kalman SMEP" in Danwitz, Mathar,
-//! Smith, Tuzsus & Peters 2022, Comput. Brain Behav. 5:547–563), so φ and κ are in points,
-//! like μ̂. The posterior variance is computed as k·σo² (equal to (1 − k)·σ̂²c, without the
-//! cancellation of 1 − k when k is near 1). The previous choice is the last trial with a
-//! response (see missed trials below); the first trial of a session has none.
-//!
-//! Payoffs are points (1 to 100 in the task), so β is small: Daw et al. report β ≈ 0.1.
-//!
-//! # Parameters
-//!
-//! | name | symbol | default transform | when fitted |
-//! |---|---|---|---|
-//! | `beta` | β, inverse temperature | `Exp` | always |
-//! | `phi` | φ, exploration bonus per s.d. | `Identity` | [`KalmanBandit::with_bonus`] |
-//! | `kappa` | κ, perseveration bonus | `Identity` | [`KalmanBandit::with_perseveration`] |
-//! | `sigma_o` | σo, payoff noise s.d. | `Exp` | [`KalmanBandit::fit_constants`] |
-//! | `sigma_d` | σd, diffusion s.d. | `Exp` | idem |
-//! | `lambda` | λ, decay | logistic onto (0, 1) | idem |
-//! | `center` | θ, decay centre | `Identity` | idem |
-//! | `mu0` | μ̂₀, initial mean | `Identity` | idem |
-//! | `sigma0` | σ̂₀, initial s.d. | `Exp` | idem |
-//!
-//! The decay centre is called `center` (Daw et al.'s θ) because θ names the unconstrained
-//! parameters everywhere in this crate. In θ the parameters come in the order of the table,
-//! whatever order the constants were asked for in. A constant that is not fitted is fixed at
-//! its value in [`KalmanConstants`]; the default is the ideal observer of the task of Daw et
-//! al.: σo = 4, σd = 2.8, λ = 0.9836, θ = 50 (the task's own values), μ̂₀ = θ and σ̂₀ the
-//! stationary s.d. of the means' walk, σd/√(1 − λ²) ≈ 15.5 (the means of
-//! [`RestlessBandit::new`] start at draws from that distribution). Transforms can be changed
-//! with [`KalmanBandit::with_transform`].
-//!
-//! Identification: the gains k depend on the three variances only through their ratios, so
-//! σo, σd and σ̂₀ scaled together change nothing but σ̂ in the bonus (a change of φ). Fit at
-//! most two of them (Daw et al. fixed σo), or all three only with the bonus.
-//!
-//! # Data
-//!
-//! One state (every trial's state 0); actions are arms 0, …, n − 1 or
-//! [`MISSED`]; rewards are the payoffs (any finite number; the task's are integers from 1 to
-//! 100). Next states are not used. [`TaskModel::check_subject`] refuses another state or an
-//! action that is not an arm of the model, naming subject, session, trial and value.
-//!
-//! **Missed trials.** By default a missed trial adds nothing to the likelihood and changes
-//! nothing: as if it had not happened. With [`KalmanBandit::learn_from_missed`]`(true)` time
-//! passes on a missed trial: there is no choice and no payoff to observe (the trial's reward
-//! is ignored), but every arm diffuses as after a trial with a response (the task's means
-//! move on every trial, answered or not). In both cases the perseveration bonus goes to the
-//! last arm chosen before the missed trial.
-//!
-//! # Simulation
-//!
-//! [`TaskModel::simulate_session`] plays a [`RestlessBandit`] of the model's arms whose
-//! options are [`KalmanBandit::task`] (the task of Daw et al. by default), its means drawn
-//! from their stationary distribution; [`KalmanBandit::simulate_in`] plays a bandit the
-//! caller made (fixed means from an experiment, another drift). A simulation has no missed
-//! trials.
-//!
-//! # Example
-//!
-//! ```
-//! use ndarray::Array1;
-//! use rlgrad::fit::{FitModel, Simulate, TaskSimulator};
-//! use rlgrad::prelude::*;
-//! use rlgrad::task::KalmanBandit;
-//!
-//! // β, φ and κ fitted; the task constants fixed at the ideal observer's values.
-//! let model = KalmanBandit::new(4)?.with_bonus()?.with_perseveration()?;
-//! let names: Vec<&str> = FitModel::layout(&model).names().collect();
-//! assert_eq!(names, ["beta", "phi", "kappa"]);
-//!
-//! // One simulated subject of 150 trials, and its log-likelihood with gradient and Hessian.
-//! let sim = TaskSimulator::new(model, 150)?;
-//! let theta = sim.layout().theta_from_natural(&[("beta", 0.15), ("phi", 1.0), ("kappa", 5.0)])?;
-//! let subject = sim.simulate_subject(theta.view(), 0, "s1", &mut ChaCha8Rng::seed_from_u64(7))?;
-//! let lik = sim.likelihood(&subject)?;
-//! let (mut g, mut h) = (Array1::zeros(3), ndarray::Array2::zeros((3, 3)));
-//! let ll = lik.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())?;
-//! assert!(ll < 0.0 && ll > 150.0 * 0.25f64.ln()); // better than chance
-//! assert_eq!(ll, lik.value(theta.view())?); // the same bits at every order
-//! # Ok::<(), rlgrad::Error>(())
-//! ```
+//! The Kalman-filter model of the restless bandit (Daw et al. 2006): [`KalmanBandit`].
 
 use rand::Rng;
 
@@ -112,10 +11,10 @@ use crate::error::{Error, Result};
 use crate::numeric::SoftmaxNorm;
 use crate::params::{ParamLayout, ParamSpec, Transform};
 
-/// The most arms a [`KalmanBandit`] may have (its beliefs live in stack arrays of this size).
-pub const MAX_ARMS: usize = 16;
+/// [`KalmanBandit::MAX_ARMS`], for the stack arrays.
+const MAX_ARMS: usize = 16;
 
-/// Every parameter name, in θ order: the choice parameters, then the [`Constant`]s.
+/// Every parameter name, in θ order: the choice parameters, then the [`KalmanConstant`]s.
 const NAMES: [&str; 9] = [
     "beta", "phi", "kappa", "sigma_o", "sigma_d", "lambda", "center", "mu0", "sigma0",
 ];
@@ -123,7 +22,7 @@ const NAMES: [&str; 9] = [
 /// One of the task constants of the Kalman filter, which a [`KalmanBandit`] fixes unless asked
 /// to fit it ([`KalmanBandit::fit_constants`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Constant {
+pub enum KalmanConstant {
     /// σo, the s.d. of a payoff around its arm's mean (`sigma_o`, `Exp`).
     SigmaO,
     /// σd, the s.d. of the means' diffusion per trial (`sigma_d`, `Exp`).
@@ -138,22 +37,22 @@ pub enum Constant {
     Sigma0,
 }
 
-impl Constant {
+impl KalmanConstant {
     /// The six constants, in θ order.
-    pub const ALL: [Constant; 6] = [
-        Constant::SigmaO,
-        Constant::SigmaD,
-        Constant::Lambda,
-        Constant::Center,
-        Constant::Mu0,
-        Constant::Sigma0,
+    pub const ALL: [KalmanConstant; 6] = [
+        KalmanConstant::SigmaO,
+        KalmanConstant::SigmaD,
+        KalmanConstant::Lambda,
+        KalmanConstant::Center,
+        KalmanConstant::Mu0,
+        KalmanConstant::Sigma0,
     ];
 
     /// The parameter's name when fitted.
     ///
     /// ```
-    /// use rlgrad::task::kalman::Constant;
-    /// assert_eq!(Constant::Center.name(), "center");
+    /// use rlgrad::task::KalmanConstant;
+    /// assert_eq!(KalmanConstant::Center.name(), "center");
     /// ```
     pub fn name(self) -> &'static str {
         NAMES[3 + self as usize]
@@ -163,9 +62,11 @@ impl Constant {
     /// (0, 1) for λ, `Identity` for the centre and μ̂₀.
     pub fn transform(self) -> Transform {
         match self {
-            Constant::SigmaO | Constant::SigmaD | Constant::Sigma0 => Transform::Exp,
-            Constant::Lambda => Transform::unit(),
-            Constant::Center | Constant::Mu0 => Transform::Identity,
+            KalmanConstant::SigmaO | KalmanConstant::SigmaD | KalmanConstant::Sigma0 => {
+                Transform::Exp
+            }
+            KalmanConstant::Lambda => Transform::unit(),
+            KalmanConstant::Center | KalmanConstant::Mu0 => Transform::Identity,
         }
     }
 
@@ -174,10 +75,10 @@ impl Constant {
     fn check(self, value: f64) -> Result<()> {
         let name = self.name();
         match self {
-            Constant::SigmaO => check::positive(name, value),
-            Constant::SigmaD | Constant::Sigma0 => check::non_negative(name, value),
-            Constant::Lambda => check::unit_interval(name, value),
-            Constant::Center | Constant::Mu0 => check::finite_option(name, value),
+            KalmanConstant::SigmaO => check::positive(name, value),
+            KalmanConstant::SigmaD | KalmanConstant::Sigma0 => check::non_negative(name, value),
+            KalmanConstant::Lambda => check::unit_interval(name, value),
+            KalmanConstant::Center | KalmanConstant::Mu0 => check::finite_option(name, value),
         }
     }
 }
@@ -185,10 +86,10 @@ impl Constant {
 /// The values of the task constants of a [`KalmanBandit`] (those it does not fit).
 ///
 /// The default is the ideal observer of the task of Daw et al. (2006) (see the
-/// [module docs](self)); [`KalmanConstants::ideal_observer`] gives it for another task.
+/// [`KalmanBandit`] docs); [`KalmanConstants::ideal_observer`] gives it for another task.
 ///
 /// ```
-/// use rlgrad::task::kalman::KalmanConstants;
+/// use rlgrad::task::KalmanConstants;
 /// let c = KalmanConstants::default();
 /// assert_eq!((c.sigma_o, c.sigma_d, c.lambda, c.center, c.mu0), (4.0, 2.8, 0.9836, 50.0, 50.0));
 /// assert!((c.sigma0 - 15.52).abs() < 0.01);
@@ -254,20 +155,22 @@ impl KalmanConstants {
     }
 
     /// The value of one constant.
-    pub fn get(&self, c: Constant) -> f64 {
+    pub fn get(&self, c: KalmanConstant) -> f64 {
         match c {
-            Constant::SigmaO => self.sigma_o,
-            Constant::SigmaD => self.sigma_d,
-            Constant::Lambda => self.lambda,
-            Constant::Center => self.center,
-            Constant::Mu0 => self.mu0,
-            Constant::Sigma0 => self.sigma0,
+            KalmanConstant::SigmaO => self.sigma_o,
+            KalmanConstant::SigmaD => self.sigma_d,
+            KalmanConstant::Lambda => self.lambda,
+            KalmanConstant::Center => self.center,
+            KalmanConstant::Mu0 => self.mu0,
+            KalmanConstant::Sigma0 => self.sigma0,
         }
     }
 
-    /// Checks every value (see [`Constant`]).
+    /// Checks every value (see [`KalmanConstant`]).
     fn check(&self) -> Result<()> {
-        Constant::ALL.iter().try_for_each(|&c| c.check(self.get(c)))
+        KalmanConstant::ALL
+            .iter()
+            .try_for_each(|&c| c.check(self.get(c)))
     }
 }
 
@@ -279,14 +182,117 @@ struct Slots {
     constants: [Option<usize>; 6],
 }
 
-/// The Kalman-filter model of the restless bandit (see the [module docs](self)): a
-/// [`TaskModel`] of n arms (2 ≤ n ≤ [`MAX_ARMS`]).
+/// The Kalman-filter model of the restless bandit (Daw, O'Doherty, Dayan, Seymour & Dolan
+/// 2006, Nature 441:876–879, supplementary methods): per arm a Gaussian belief about the
+/// arm's drifting mean payoff, updated by a Kalman filter, and a softmax over the beliefs'
+/// means with an optional exploration bonus for their uncertainty and an optional
+/// perseveration bonus.
+///
+/// # The model
+///
+/// Each arm i carries a posterior mean μ̂ᵢ and variance σ̂²ᵢ of its mean payoff, starting every
+/// session at μ̂ᵢ = μ̂₀ and σ̂²ᵢ = σ̂₀². On a trial with a response:
+///
+/// ```text
+/// choice   P(c) = exp(zc) / Σⱼ exp(zⱼ),   zⱼ = β·(μ̂ⱼ + φ·σ̂ⱼ + κ·1[j = previous choice])
+/// update   (chosen arm c, payoff r)
+///          δ = r − μ̂c,   k = σ̂²c / (σ̂²c + σo²),   μ̂c ← μ̂c + k·δ,   σ̂²c ← (1 − k)·σ̂²c
+/// diffuse  (every arm, after the update)
+///          μ̂ᵢ ← λ·μ̂ᵢ + (1 − λ)·θ,   σ̂²ᵢ ← λ²·σ̂²ᵢ + σd²
+/// ```
+///
+/// The bonus and the perseveration sit inside β, as in Daw et al.'s choice rule
+/// (exp(β[μ̂ + φσ̂]), σ̂ the standard deviation) and its extension with perseveration (Chakroun,
+/// Mathar, Wiehler, Ganzer & Peters 2020, eLife 9:e51260; "Kalman SMEP" in Danwitz, Mathar,
+/// Smith, Tuzsus & Peters 2022, Computational Brain & Behavior, doi:10.1007/s42113-022-00139-0), so φ and κ are in points,
+/// like μ̂. The posterior variance is computed as k·σo² (equal to (1 − k)·σ̂²c, without the
+/// cancellation of 1 − k when k is near 1). The previous choice is the last trial with a
+/// response (see missed trials below); the first trial of a session has none.
+///
+/// Payoffs are points (1 to 100 in the task), so β is small: Daw et al. report β ≈ 0.1.
+///
+/// # Parameters
+///
+/// | name | symbol | default transform | when fitted |
+/// |---|---|---|---|
+/// | `beta` | β, inverse temperature | `Exp` | always |
+/// | `phi` | φ, exploration bonus per s.d. | `Identity` | [`KalmanBandit::with_bonus`] |
+/// | `kappa` | κ, perseveration bonus | `Identity` | [`KalmanBandit::with_perseveration`] |
+/// | `sigma_o` | σo, payoff noise s.d. | `Exp` | [`KalmanBandit::fit_constants`] |
+/// | `sigma_d` | σd, diffusion s.d. | `Exp` | idem |
+/// | `lambda` | λ, decay | logistic onto (0, 1) | idem |
+/// | `center` | θ, decay centre | `Identity` | idem |
+/// | `mu0` | μ̂₀, initial mean | `Identity` | idem |
+/// | `sigma0` | σ̂₀, initial s.d. | `Exp` | idem |
+///
+/// The decay centre is called `center` (Daw et al.'s θ) because θ names the unconstrained
+/// parameters everywhere in this crate. In θ the parameters come in the order of the table,
+/// whatever order the constants were asked for in. A constant that is not fitted is fixed at
+/// its value in [`KalmanConstants`]; the default is the ideal observer of the task of Daw et
+/// al.: σo = 4, σd = 2.8, λ = 0.9836, θ = 50 (the task's own values), μ̂₀ = θ and σ̂₀ the
+/// stationary s.d. of the means' walk, σd/√(1 − λ²) ≈ 15.5 (the means of
+/// [`RestlessBandit::new`] start at draws from that distribution). Transforms can be changed
+/// with [`KalmanBandit::with_transform`].
+///
+/// Identification: the gains k depend on the three variances only through their ratios, so
+/// σo, σd and σ̂₀ scaled together change nothing but σ̂ in the bonus (a change of φ). Fit at
+/// most two of them (Daw et al. fixed σo), or all three only with the bonus.
+///
+/// # Data
+///
+/// One state (every trial's state 0); actions are arms 0, …, n − 1 or
+/// [`MISSED`](crate::data::MISSED); rewards are the payoffs (any finite number; the task's
+/// are integers from 1 to 100). Next states are not used (if recorded, they must be 0 or
+/// none). [`TaskModel::check_subject`] refuses another state or an action that is not an arm
+/// of the model, naming subject, session, trial and value.
+///
+/// **Missed trials.** By default a missed trial adds nothing to the likelihood and changes
+/// nothing: as if it had not happened. With [`KalmanBandit::learn_from_missed`]`(true)` time
+/// passes on a missed trial: there is no choice and no payoff to observe (the trial's reward
+/// is ignored), but every arm diffuses as after a trial with a response (the task's means
+/// move on every trial, answered or not). In both cases the perseveration bonus goes to the
+/// last arm chosen before the missed trial.
+///
+/// # Simulation
+///
+/// [`TaskModel::simulate_session`] plays a [`RestlessBandit`] of the model's arms whose
+/// options are [`KalmanBandit::task`] (the task of Daw et al. by default), its means drawn
+/// from their stationary distribution; [`KalmanBandit::simulate_in`] plays a bandit the
+/// caller made (fixed means from an experiment, another drift). A simulation has no missed
+/// trials.
+///
+/// # Example
+///
+/// ```
+/// use ndarray::Array1;
+/// use rlgrad::fit::{FitModel, Simulate, TaskSimulator};
+/// use rlgrad::prelude::*;
+/// use rlgrad::task::KalmanBandit;
+///
+/// // β, φ and κ fitted; the task constants fixed at the ideal observer's values.
+/// let model = KalmanBandit::new(4)?.with_bonus()?.with_perseveration()?;
+/// let names: Vec<&str> = FitModel::layout(&model).names().collect();
+/// assert_eq!(names, ["beta", "phi", "kappa"]);
+///
+/// // One simulated subject of 150 trials, and its log-likelihood with gradient and Hessian.
+/// let sim = TaskSimulator::new(model, 150)?;
+/// let theta = sim.layout().theta_from_natural(&[("beta", 0.15), ("phi", 1.0), ("kappa", 5.0)])?;
+/// let subject = sim.simulate_subject(theta.view(), 0, "s1", &mut ChaCha8Rng::seed_from_u64(7))?;
+/// let lik = sim.likelihood(&subject)?;
+/// let (mut g, mut h) = (Array1::zeros(3), ndarray::Array2::zeros((3, 3)));
+/// let ll = lik.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())?;
+/// assert!(ll < 0.0 && ll > 150.0 * 0.25f64.ln()); // better than chance
+/// assert_eq!(ll, lik.value(theta.view())?); // the same bits at every order
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+///
+/// # Layouts
 ///
 /// ```
 /// use rlgrad::fit::FitModel;
-/// use rlgrad::task::KalmanBandit;
-/// use rlgrad::task::kalman::Constant;
-/// let model = KalmanBandit::smep(4)?.fit_constants(&[Constant::Mu0, Constant::SigmaD])?;
+/// use rlgrad::task::{KalmanBandit, KalmanConstant};
+/// let model = KalmanBandit::smep(4)?
+///     .fit_constants(&[KalmanConstant::Mu0, KalmanConstant::SigmaD])?;
 /// let names: Vec<&str> = model.layout().names().collect();
 /// assert_eq!(names, ["beta", "phi", "kappa", "sigma_d", "mu0"]);
 /// assert!(KalmanBandit::new(1).is_err()); // a bandit has at least two arms
@@ -309,12 +315,15 @@ pub struct KalmanBandit {
 }
 
 impl KalmanBandit {
+    /// The most arms a model may have (its beliefs live in stack arrays of this size).
+    pub const MAX_ARMS: usize = MAX_ARMS;
+
     /// The model of `n_arms` arms with one parameter, `beta`; the constants fixed at their
     /// defaults ([`KalmanConstants::default`]), missed trials skipped, simulation in the task
     /// of Daw et al.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] for fewer than 2 or more than [`MAX_ARMS`] arms.
+    /// [`Error::InvalidOption`] for fewer than 2 or more than [`KalmanBandit::MAX_ARMS`] arms.
     pub fn new(n_arms: usize) -> Result<Self> {
         if !(2..=MAX_ARMS).contains(&n_arms) {
             return Err(Error::invalid_option(
@@ -325,7 +334,7 @@ impl KalmanBandit {
         }
         let mut transforms = [Transform::Identity; 9];
         transforms[0] = Transform::Exp;
-        for c in Constant::ALL {
+        for c in KalmanConstant::ALL {
             transforms[3 + c as usize] = c.transform();
         }
         let mut model = KalmanBandit {
@@ -386,11 +395,11 @@ impl KalmanBandit {
     }
 
     /// Fits the given task constants too (in addition to any fitted already); they take
-    /// their places in θ after the choice parameters, in the order of [`Constant::ALL`].
+    /// their places in θ after the choice parameters, in the order of [`KalmanConstant::ALL`].
     ///
     /// # Errors
     /// None in practice (the layout is rebuilt and checked).
-    pub fn fit_constants(mut self, constants: &[Constant]) -> Result<Self> {
+    pub fn fit_constants(mut self, constants: &[KalmanConstant]) -> Result<Self> {
         for &c in constants {
             self.fitted[c as usize] = true;
         }
@@ -401,7 +410,7 @@ impl KalmanBandit {
     /// Sets the values of the constants that are not fitted.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] naming a value out of range (see [`Constant`]), whether that
+    /// [`Error::InvalidOption`] naming a value out of range (see [`KalmanConstant`]), whether that
     /// constant is fitted or not.
     pub fn with_constants(mut self, constants: KalmanConstants) -> Result<Self> {
         constants.check()?;
@@ -423,7 +432,7 @@ impl KalmanBandit {
     }
 
     /// Whether a missed trial lets time pass (every arm diffuses) instead of changing
-    /// nothing (the default); see the [module docs](self).
+    /// nothing (the default); see the [`KalmanBandit`] docs.
     pub fn learn_from_missed(mut self, learn: bool) -> Self {
         self.learn_missed = learn;
         self
@@ -459,7 +468,7 @@ impl KalmanBandit {
     }
 
     /// Whether a constant is fitted.
-    pub fn fits(&self, c: Constant) -> bool {
+    pub fn fits(&self, c: KalmanConstant) -> bool {
         self.fitted[c as usize]
     }
 
@@ -502,7 +511,7 @@ impl KalmanBandit {
     fn filter_constants<F: Scalar>(&self, psi: &[F]) -> [F; 6] {
         std::array::from_fn(|c| match self.slots.constants[c] {
             Some(k) => psi[k],
-            None => F::constant(self.constants.get(Constant::ALL[c])),
+            None => F::constant(self.constants.get(KalmanConstant::ALL[c])),
         })
     }
 
@@ -632,8 +641,8 @@ impl TaskModel for KalmanBandit {
         &self.layout
     }
 
-    /// Checks ψ: its length, every value finite, and the fitted constants in range (see
-    /// [`Constant`]).
+    /// Checks ψ: its length, every value finite, the fitted standard deviations > 0 and a
+    /// fitted λ in \[0, 1\].
     fn check_params(&self, psi: &[f64]) -> Result<()> {
         check::len("natural parameters", self.layout.len(), psi.len())?;
         for (spec, &v) in self.layout.specs().iter().zip(psi) {
@@ -645,48 +654,23 @@ impl TaskModel for KalmanBandit {
                 ));
             }
         }
-        for (c, slot) in Constant::ALL.iter().zip(self.slots.constants) {
-            if let Some(k) = slot {
-                c.check(psi[k]).map_err(|e| match e {
-                    Error::InvalidOption { name, reason, .. } => {
-                        Error::invalid_parameter(name, psi[k], reason)
-                    }
-                    other => other,
-                })?;
+        for (&c, slot) in KalmanConstant::ALL.iter().zip(self.slots.constants) {
+            let Some(k) = slot else { continue };
+            match c {
+                KalmanConstant::SigmaO | KalmanConstant::SigmaD | KalmanConstant::Sigma0 => {
+                    check::standard_deviation(k, psi[k], || c.name().to_string())?;
+                }
+                KalmanConstant::Lambda => check::unit_parameter(c.name(), psi[k])?,
+                KalmanConstant::Center | KalmanConstant::Mu0 => {}
             }
         }
         Ok(())
     }
 
-    /// Every trial's state must be 0 and its action an arm (below the model's number of
-    /// arms) or [`MISSED`].
+    /// Every trial's state (and next state, if recorded) must be 0 and its action an arm
+    /// (below the model's number of arms) or [`MISSED`] ([`Subject::check_shape`]).
     fn check_subject(&self, subject: &Subject) -> Result<()> {
-        let bad = |s: &Session, t: usize, field: &'static str, value: u32, reason: String| {
-            Error::InvalidTrial {
-                subject: subject.id().to_string(),
-                session: s.id().to_string(),
-                trial: t,
-                field,
-                value: value.to_string(),
-                reason,
-            }
-        };
-        for s in subject.sessions() {
-            if let Some(t) = s.states().iter().position(|&x| x != 0) {
-                let reason = "is not 0: a restless bandit has one state".to_string();
-                return Err(bad(s, t, "state", s.states()[t], reason));
-            }
-            let arms = self.n_arms;
-            if let Some(t) = s
-                .actions()
-                .iter()
-                .position(|&a| a != MISSED && a as usize >= arms)
-            {
-                let reason = format!("is not an arm of the model (0 to {}) or missed", arms - 1);
-                return Err(bad(s, t, "action", s.actions()[t], reason));
-            }
-        }
-        Ok(())
+        subject.check_shape(1, self.n_arms)
     }
 
     fn session_log_lik<T: Scalar>(&self, psi: &[T], session: &Session) -> T {

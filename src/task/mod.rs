@@ -14,10 +14,14 @@
 //! θ directly); every task model is a [`FitModel`](crate::fit::FitModel), so MAP, EM, model
 //! comparison and recovery take it as they take a `Model`.
 
-pub mod kalman;
+mod choice_kernel;
+mod kalman;
 pub mod pieces;
+mod two_step;
 
-pub use self::kalman::KalmanBandit;
+pub use self::choice_kernel::RwChoiceKernel;
+pub use self::kalman::{KalmanBandit, KalmanConstant, KalmanConstants};
+pub use self::two_step::TwoStep;
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 use rand::Rng;
@@ -65,6 +69,21 @@ pub trait TaskModel: Send + Sync {
     /// May panic for a session that [`TaskModel::check_subject`] would refuse (a contract
     /// with the caller).
     fn session_log_lik<T: Scalar>(&self, psi: &[T], session: &Session) -> T;
+
+    /// An optional hand-written value and gradient with respect to ψ, for models whose
+    /// gradient is a hot path worth writing out (the default, `None`, differentiates
+    /// [`TaskModel::session_log_lik`] with [`Grad`]). When it returns `Some(ℓ)`, ℓ must be the
+    /// same bits as `session_log_lik::<f64>`, and ∂ℓ/∂ψ has been *added* into `grad` (length
+    /// K). It is held to the automatic gradient by the model's tests.
+    fn session_value_and_grad(
+        &self,
+        psi: &[f64],
+        session: &Session,
+        grad: &mut [f64],
+    ) -> Option<f64> {
+        let _ = (psi, session, grad);
+        None
+    }
 
     /// Simulates one session of `n_trials` trials of the task at ψ.
     ///
@@ -148,6 +167,21 @@ impl<'a, M: TaskModel> TaskLikelihood<'a, M> {
         (r.v, r.g[..theta.len()].to_vec())
     }
 
+    /// The model's hand-written value and gradient, if it has one, chained to θ.
+    fn hand_grad(&self, nat: &[f64], k: usize) -> Option<(f64, Vec<f64>)> {
+        let mut g = vec![0.0; k];
+        let mut total = 0.0;
+        for session in self.subject.sessions() {
+            total += self
+                .model
+                .session_value_and_grad(&nat[..k], session, &mut g)?;
+        }
+        for (gi, d1) in g.iter_mut().zip(&nat[k..2 * k]) {
+            *gi *= d1;
+        }
+        Some((total, g))
+    }
+
     fn hess<const N: usize>(
         &self,
         nat: &[f64],
@@ -198,7 +232,10 @@ impl<M: TaskModel> Term for TaskLikelihood<'_, M> {
         check::alpha(alpha)?;
         check::len("gradient buffer", self.dim(), grad.len())?;
         let k = self.dim();
-        let (ll, g) = by_size!(k, self.grad(&nat, theta));
+        let (ll, g) = match self.hand_grad(&nat, k) {
+            Some(r) => r,
+            None => by_size!(k, self.grad(&nat, theta)),
+        };
         self.check_finite("log-likelihood", &[ll], theta)?;
         self.check_finite("gradient of the log-likelihood", &g, theta)?;
         for (gi, v) in grad.iter_mut().zip(&g) {

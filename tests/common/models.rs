@@ -1,9 +1,17 @@
 //! The Rescorla–Wagner + softmax variants the crate ships, proptest strategies for random
 //! sessions, subjects and θ over them, and the posterior objective the tests build.
+//!
+//! The generated sessions have missed trials (no response, `MISSED`) in random positions, at
+//! the rate [`MISSED_RATE`], so every test built on them covers data with missing responses;
+//! [`session_with_missed`] takes the rate explicitly.
 
 use ndarray::Array1;
 use proptest::prelude::*;
+use rlgrad::data::MISSED;
 use rlgrad::prelude::*;
+
+/// The share of trials without a response in [`session`] (and so [`subject`] and [`case`]).
+pub const MISSED_RATE: f64 = 0.1;
 
 /// The model variants the crate ships: single/dual rate, fixed/learned q0,
 /// with/without perseveration.
@@ -86,11 +94,25 @@ pub fn variant() -> impl Strategy<Value = Variant> {
 
 /// One session over `n_states` × `n_actions`; rewards are binary when `binary` (the dual
 /// rule has a kink at δ = 0 that binary rewards with q0 = 0 never straddle), else continuous.
+/// A share [`MISSED_RATE`] of the trials are missed.
 pub fn session(
     n_states: usize,
     n_actions: usize,
     max_trials: usize,
     binary: bool,
+) -> impl Strategy<Value = Session> {
+    session_with_missed(n_states, n_actions, max_trials, binary, MISSED_RATE)
+}
+
+/// [`session`] with each trial missed (action `MISSED`, its reward kept) with probability
+/// `missed`, anywhere in the session; but the session has one choice at least (a subject
+/// needs one).
+pub fn session_with_missed(
+    n_states: usize,
+    n_actions: usize,
+    max_trials: usize,
+    binary: bool,
+    missed: f64,
 ) -> impl Strategy<Value = Session> {
     proptest::collection::vec(
         (
@@ -98,12 +120,18 @@ pub fn session(
             0..n_actions as u32,
             -3.0..3.0f64,
             any::<bool>(),
+            proptest::bool::weighted(missed),
         ),
         1..=max_trials,
     )
     .prop_map(move |rows| {
         let states = rows.iter().map(|r| r.0).collect();
-        let actions = rows.iter().map(|r| r.1).collect();
+        let keep = rows.iter().position(|r| !r.4).unwrap_or(0);
+        let actions = rows
+            .iter()
+            .enumerate()
+            .map(|(t, r)| if r.4 && t != keep { MISSED } else { r.1 })
+            .collect();
         let rewards = rows
             .iter()
             .map(|r| {
@@ -118,7 +146,7 @@ pub fn session(
     })
 }
 
-/// A subject with 1–3 sessions.
+/// A subject with 1–3 sessions (with missed trials, as [`session`]).
 pub fn subject(
     n_states: usize,
     n_actions: usize,

@@ -51,7 +51,9 @@ impl TaskModel for Synthetic {
             // Logits mixing the operations: β·q, a smooth bonus, a maximum, a quotient.
             let best = max(max(q[0], q[1]), q[2]);
             let z: [T; 3] = std::array::from_fn(|j| {
-                q[j] * beta + ck[j] * c + (q[j] - best).exp() * 0.1
+                q[j] * beta
+                    + ck[j] * c
+                    + (q[j] - best).exp() * 0.1
                     + (q[j].square() + 1.0).sqrt() / (beta + 1.0)
                     + ((q[j] + 2.0).ln() * c).logistic()
             });

@@ -198,7 +198,14 @@ fn csv_non_numeric_field() {
         ),
         ("a,1,2,0,1,abc", "reward", "abc", "not a number"),
         ("a,1,two,0,1,1", "trial", "two", "not an integer"),
-        ("a,1,2,0,,1", "action", "", "empty"),
+        // An empty action is a missed trial (see `missed.rs`), an empty state an error.
+        ("a,1,2,,1,1", "state", "", "empty"),
+        (
+            "a,1,2,0,N/A,1",
+            "action",
+            "N/A",
+            "not a non-negative integer",
+        ),
     ];
     for (row, column, value, reason) in cases {
         let text = format!("{HEAD}a,1,1,0,0,1\n{row}\n");
@@ -239,17 +246,20 @@ fn csv_out_of_range_action_or_state() {
 
 #[test]
 fn csv_nan_or_infinite_reward() {
-    for (value, line) in [
-        ("NaN", 3),
-        ("nan", 3),
-        ("inf", 3),
-        ("-inf", 3),
-        ("infinity", 3),
-        ("1e999", 3),
+    for (value, reason) in [
+        // NaN is a missing value: only a trial without a response may lack its reward.
+        ("NaN", "is missing, but the trial has an action"),
+        ("nan", "is missing, but the trial has an action"),
+        ("NA", "is missing, but the trial has an action"),
+        ("", "is missing, but the trial has an action"),
+        ("inf", "not finite"),
+        ("-inf", "not finite"),
+        ("infinity", "not finite"),
+        ("1e999", "not finite"),
     ] {
         let text = format!("{HEAD}a,1,1,0,0,1\na,1,2,0,1,{value}\n");
         let err = csv_err(read(&text));
-        assert_field(&err, line, "reward", value, "not finite");
+        assert_field(&err, 3, "reward", value, reason);
     }
 }
 

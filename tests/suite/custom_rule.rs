@@ -6,6 +6,9 @@
 //! others j ≠ a:  Q[s,j] ← (1 − φ) Q[s,j]               (decay toward 0)
 //! ```
 //!
+//! On a missed trial (no response) no option is chosen, so with `Missed::Learn` every option
+//! of the state decays (the rule's `update_missed`): forgetting that acts on every trial.
+//!
 //! Forward sensitivities, from the values before the trial (k, l over (α, φ)):
 //!
 //! ```text
@@ -21,10 +24,13 @@
 
 use ndarray::Array1;
 use proptest::prelude::*;
-use rlgrad::learning::{Step, TableShape, order};
+use rlgrad::data::MISSED;
+use rlgrad::learning::{Missed, Step, TableShape, order};
 use rlgrad::params::{ParamSpec, Transform};
 use rlgrad::prelude::*;
 use rlgrad::testing::{CheckOptions, check_term};
+
+use crate::common::models::{MISSED_RATE, session_with_missed};
 
 /// Rescorla–Wagner with forgetting: parameters `alpha` (learning rate) and `phi` (decay of
 /// the unchosen options), both in [0, 1].
@@ -77,67 +83,87 @@ impl LearningRule for Forgetful {
         d: &mut [f64],
         e: &mut [f64],
     ) {
-        const K: usize = 2; // (alpha, phi)
         for j in 0..shape.n_actions {
             let i = shape.index(step.state, j);
-            let chosen = j == step.action;
-            // The parameter that scales this entry, its index, and the δ-like forcing term.
-            let (rate, kr, force) = if chosen {
-                (psi[0], 0, step.reward - q[i])
+            if j == step.action {
+                learn::<ORDER>(psi[0], 0, step.reward, i, q, d, e);
             } else {
-                (psi[1], 1, -q[i])
-            };
-            let keep = 1.0 - rate;
-            if ORDER >= order::GRADIENT {
-                let old = [d[i * K], d[i * K + 1]];
-                if ORDER >= order::HESSIAN {
-                    for r in 0..K {
-                        for c in 0..K {
-                            let x = &mut e[(i * K + r) * K + c];
-                            *x = keep * *x
-                                - if r == kr { old[c] } else { 0.0 }
-                                - if c == kr { old[r] } else { 0.0 };
-                        }
-                    }
-                }
-                for k in 0..K {
-                    d[i * K + k] = keep * old[k] + if k == kr { force } else { 0.0 };
-                }
+                learn::<ORDER>(psi[1], 1, 0.0, i, q, d, e);
             }
-            q[i] = if chosen {
-                keep * q[i] + rate * step.reward
-            } else {
-                keep * q[i]
-            };
+        }
+    }
+
+    /// No option was chosen: all of them decay.
+    fn update_missed<const ORDER: usize>(
+        &self,
+        psi: &[f64],
+        shape: TableShape,
+        state: usize,
+        _reward: f64,
+        q: &mut [f64],
+        d: &mut [f64],
+        e: &mut [f64],
+    ) {
+        for j in 0..shape.n_actions {
+            learn::<ORDER>(psi[1], 1, 0.0, shape.index(state, j), q, d, e);
         }
     }
 }
 
+/// Entry `i` moves toward `target` at `rate`, ψ[`kr`]: Q ← (1 − rate) Q + rate · target, with
+/// its sensitivities (the forcing term target − Q enters D in column `kr`).
+fn learn<const ORDER: usize>(
+    rate: f64,
+    kr: usize,
+    target: f64,
+    i: usize,
+    q: &mut [f64],
+    d: &mut [f64],
+    e: &mut [f64],
+) {
+    const K: usize = 2; // (alpha, phi)
+    let keep = 1.0 - rate;
+    if ORDER >= order::GRADIENT {
+        let force = target - q[i];
+        let old = [d[i * K], d[i * K + 1]];
+        if ORDER >= order::HESSIAN {
+            for r in 0..K {
+                for c in 0..K {
+                    let x = &mut e[(i * K + r) * K + c];
+                    *x = keep * *x
+                        - if r == kr { old[c] } else { 0.0 }
+                        - if c == kr { old[r] } else { 0.0 };
+                }
+            }
+        }
+        for k in 0..K {
+            d[i * K + k] = keep * old[k] + if k == kr { force } else { 0.0 };
+        }
+    }
+    q[i] = keep * q[i] + rate * target;
+}
+
+/// A session over `n_states` × 3 actions, with missed trials at the shared rate.
 fn session(n_states: usize) -> impl Strategy<Value = Session> {
-    proptest::collection::vec((0..n_states as u32, 0..3u32, -2.0..2.0f64), 1..80).prop_map(|rows| {
-        Session::new(
-            "1",
-            rows.iter().map(|r| r.0).collect(),
-            rows.iter().map(|r| r.1).collect(),
-            rows.iter().map(|r| r.2).collect(),
-        )
-        .unwrap()
-    })
+    session_with_missed(n_states, 3, 80, false, MISSED_RATE)
 }
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Gradient and Hessian of the likelihood (through the logistic transforms) against
-    /// finite differences, and the Term contract.
+    /// finite differences, and the Term contract; missed trials skipped or learned from
+    /// (forgetting on them too).
     #[test]
     fn forgetful_rule_passes_the_checker(
         sessions in proptest::collection::vec(session(2), 1..3),
         theta in proptest::collection::vec(-2.0..2.0f64, 4),
         persev in any::<bool>(),
+        learn in any::<bool>(),
     ) {
         let obs = if persev { Softmax::with_perseveration() } else { Softmax::new() };
-        let model = Model::new(Forgetful, obs, 2, 3).unwrap();
+        let missed = if learn { Missed::Learn } else { Missed::Skip };
+        let model = Model::new(Forgetful, obs, 2, 3).unwrap().with_missed(missed);
         let subject = Subject::new("s", sessions).unwrap();
         let lik = model.likelihood(&subject).unwrap();
         let theta = Array1::from(theta[..model.n_params()].to_vec());
@@ -166,4 +192,60 @@ fn forgetting_changes_the_likelihood() {
     assert!((no_decay - plain).abs() < 1e-12, "{no_decay} vs {plain}");
     let decay = l.value(ndarray::arr1(&[0.2, 0.0, 1.0]).view()).unwrap();
     assert!((decay - plain).abs() > 1e-3);
+}
+
+/// Missed trials: with `Missed::Learn` the options decay on them (the likelihood and the
+/// latents follow `update_missed`), with `Missed::Skip` they change nothing; for plain
+/// Rescorla–Wagner, which has no action-independent learning, the two are the same bits.
+#[test]
+fn learning_from_missed_trials() {
+    let with_gaps = Session::bandit(
+        "1",
+        vec![0, MISSED, MISSED, 0, 1, MISSED, 0],
+        vec![1.0, 0.0, 0.5, 1.0, 0.0, 2.0, 1.0],
+    )
+    .unwrap();
+    let subject = Subject::new("s", vec![with_gaps]).unwrap();
+    let theta = ndarray::arr1(&[0.3, -0.5, 1.2]);
+    let forgetful = Model::new(Forgetful, Softmax::new(), 1, 3).unwrap();
+    let skip = forgetful
+        .likelihood(&subject)
+        .unwrap()
+        .value(theta.view())
+        .unwrap();
+    let learner = forgetful.with_missed(Missed::Learn);
+    let learn = learner
+        .likelihood(&subject)
+        .unwrap()
+        .value(theta.view())
+        .unwrap();
+    assert!((learn - skip).abs() > 1e-3, "{learn} vs {skip}");
+
+    // The latents' values follow: two decays of Q[0] by (1 − φ) between trials 0 and 3.
+    let lat = learner.latents(theta.view(), &subject).unwrap();
+    let phi = 1.0 / (1.0 + 0.5f64.exp());
+    let after_first = lat.values()[[1, 0]];
+    assert!(after_first > 0.0);
+    assert!((lat.values()[[2, 0]] - (1.0 - phi) * after_first).abs() <= 1e-15);
+    let decayed = (1.0 - phi) * (1.0 - phi) * after_first;
+    assert!((lat.values()[[3, 0]] - decayed).abs() <= 1e-15);
+    assert!((lat.log_likelihood() - learn).abs() <= 1e-12 * learn.abs());
+
+    let rw = Model::new(RescorlaWagner::new(), Softmax::with_perseveration(), 1, 3).unwrap();
+    let t = ndarray::arr1(&[0.3, 1.2, 0.4]);
+    let mut g = [ndarray::Array1::zeros(3), ndarray::Array1::zeros(3)];
+    let mut h = [
+        ndarray::Array2::zeros((3, 3)),
+        ndarray::Array2::zeros((3, 3)),
+    ];
+    let mut v = [0.0; 2];
+    for (i, missed) in [Missed::Skip, Missed::Learn].into_iter().enumerate() {
+        let m = rw.clone().with_missed(missed);
+        let lik = m.likelihood(&subject).unwrap();
+        v[i] = lik
+            .value_grad_hessian(t.view(), g[i].view_mut(), h[i].view_mut())
+            .unwrap();
+    }
+    assert_eq!(v[0].to_bits(), v[1].to_bits());
+    assert_eq!((&g[0], &h[0]), (&g[1], &h[1]));
 }

@@ -19,10 +19,11 @@ use proptest::prelude::*;
 use proptest::sample::select;
 use rand::SeedableRng;
 use rlgrad::Error;
-use rlgrad::data::{CsvOptions, Dataset, NO_STATE, Session, Subject, read_csv_from};
+use rlgrad::data::{CsvOptions, Dataset, MISSED, NO_STATE, Session, Subject, read_csv_from};
 use rlgrad::env::{Environment, Outcome};
 use rlgrad::fit::{MaximizeOptions, maximize};
-use rlgrad::observation::{Observation, Softmax};
+use rlgrad::learning::Missed;
+use rlgrad::observation::{Context, Observation, Softmax};
 use rlgrad::params::Transform;
 use rlgrad::prelude::*;
 
@@ -40,12 +41,25 @@ fn index() -> BoxedStrategy<u32> {
     common::nasty::index(0..3, 3..6, vec![u32::MAX, u32::MAX - 1, 1 << 31])
 }
 
-/// A valid subject over `n_states` × `n_actions` with garbage (finite) rewards.
+/// A valid subject over `n_states` × `n_actions` with garbage (finite) rewards, and missed
+/// trials (`MISSED`, their rewards garbage too) anywhere but one trial of each session.
 fn garbage_subject(n_states: usize, n_actions: usize) -> BoxedStrategy<Subject> {
     let session = proptest::collection::vec(
-        (0..n_states as u32, 0..n_actions as u32, nasty_finite()),
+        (
+            0..n_states as u32,
+            0..n_actions as u32,
+            nasty_finite(),
+            proptest::bool::weighted(0.25),
+        ),
         1..20,
-    );
+    )
+    .prop_map(|rows| {
+        let keep = rows.iter().position(|r| !r.3).unwrap_or(0);
+        rows.into_iter()
+            .enumerate()
+            .map(|(t, (s, a, r, missed))| (s, if missed && t != keep { MISSED } else { a }, r))
+            .collect::<Vec<_>>()
+    });
     proptest::collection::vec(session, 1..3)
         .prop_map(|sessions| {
             let sessions = sessions
@@ -176,6 +190,9 @@ fn check_dataset(d: &Dataset) -> Result<(), TestCaseError> {
         }
     }
     prop_assert_eq!(n, d.n_trials());
+    prop_assert_eq!(d.n_choices() + d.n_missed(), n);
+    // Every subject made a choice.
+    prop_assert!(d.subjects().iter().all(|s| s.n_choices() >= 1));
     prop_assert!(d.n_actions() >= 1 && d.n_states() >= 1);
     Ok(())
 }
@@ -275,12 +292,15 @@ proptest! {
         }
     }
 
-    /// Likelihoods of every variant, with garbage rewards, at garbage θ.
+    /// Likelihoods of every variant, with garbage rewards and missed trials (skipped or
+    /// learned from), at garbage θ.
     #[test]
     fn likelihood_at_garbage_theta_is_finite_or_an_error(
         (v, s, a, subject, theta) in garbage_case(),
+        learn in any::<bool>(),
     ) {
-        let model = v.model(s, a);
+        let missed = if learn { Missed::Learn } else { Missed::Skip };
+        let model = v.model(s, a).with_missed(missed);
         let lik = model.likelihood(&subject).unwrap();
         check_outputs(&lik, theta.view())?;
     }
@@ -617,15 +637,24 @@ fn csvish_byte() -> BoxedStrategy<u8> {
     select(b"0123456789,,,\n\n\r\"-+.eEnaifNIsubjectrwd \t\xff\xc3".to_vec()).boxed()
 }
 
-/// A valid CSV text with its rows: (subject, session, trial, state, action, reward).
+/// A valid CSV text with its rows: (subject, session, trial, state, action, reward). Actions
+/// 3 to 5 are missed trials (`NA`, empty, `nan`; the reward of action 5 is `NA`), but never
+/// on a subject's first row, so every subject makes a choice.
 fn valid_csv() -> BoxedStrategy<String> {
-    proptest::collection::vec((0u8..3, 0u8..2, 0u32..3, 0u32..3, -2.0..2.0f64), 1..12)
+    proptest::collection::vec((0u8..3, 0u8..2, 0u32..3, 0u32..6, -2.0..2.0f64), 1..12)
         .prop_map(|rows| {
             let mut text = String::from("subject,session,trial,state,action,reward\n");
             let mut trial = std::collections::HashMap::new();
+            let mut seen = std::collections::HashSet::new();
             for (subj, sess, state, action, reward) in rows {
                 let t = trial.entry((subj, sess)).or_insert(0u32);
                 *t += 1;
+                let (action, reward) = match (seen.insert(subj), action) {
+                    (true, _) | (false, 0..=2) => ((action % 3).to_string(), reward.to_string()),
+                    (false, 3) => ("NA".to_string(), reward.to_string()),
+                    (false, 4) => (String::new(), reward.to_string()),
+                    (false, _) => ("nan".to_string(), "NA".to_string()),
+                };
                 text.push_str(&format!("s{subj},{sess},{t},{state},{action},{reward}\n"));
             }
             text
@@ -854,7 +883,12 @@ impl Environment for PaysTen {
 #[test]
 fn simulate_at_extreme_beta_never_draws_from_nan_probabilities() {
     let mut out = [0.0; 3];
-    Softmax::new().probabilities(&[709f64.exp()], &[0.0, 0.0, 10.0], None, &mut out);
+    Softmax::new().probabilities(
+        &[709f64.exp()],
+        &[0.0, 0.0, 10.0],
+        Context::default(),
+        &mut out,
+    );
     assert!(out.iter().all(|p| p.is_finite()), "probabilities {out:?}");
     let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 3).unwrap();
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);

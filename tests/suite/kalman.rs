@@ -14,8 +14,7 @@ use rlgrad::env::{RestlessBandit, RestlessOptions};
 use rlgrad::fit::{EmOptions, FitModel, RecoveryFit, TaskSimulator, Truth, parameter_recovery};
 use rlgrad::params::Transform;
 use rlgrad::prior::MvGaussian;
-use rlgrad::task::kalman::{Constant, KalmanConstants, MAX_ARMS};
-use rlgrad::task::{KalmanBandit, TaskLikelihood, TaskModel};
+use rlgrad::task::{KalmanBandit, KalmanConstant, KalmanConstants, TaskLikelihood, TaskModel};
 use rlgrad::testing::{CheckOptions, check_term};
 use rlgrad::{Error, Term};
 
@@ -44,18 +43,29 @@ fn variant(i: usize, n_arms: usize) -> KalmanBandit {
         3 => KalmanBandit::smep(n_arms).map(|m| m.learn_from_missed(true)),
         4 => KalmanBandit::new(n_arms).and_then(KalmanBandit::with_perseveration),
         // Every parameter (9, the Hess<12> path).
-        5 => KalmanBandit::smep(n_arms).and_then(|m| m.fit_constants(&Constant::ALL)),
+        5 => KalmanBandit::smep(n_arms).and_then(|m| m.fit_constants(&KalmanConstant::ALL)),
         6 => KalmanBandit::daw2006(n_arms)
-            .and_then(|m| m.fit_constants(&[Constant::SigmaD, Constant::Lambda, Constant::Mu0]))
+            .and_then(|m| {
+                m.fit_constants(&[
+                    KalmanConstant::SigmaD,
+                    KalmanConstant::Lambda,
+                    KalmanConstant::Mu0,
+                ])
+            })
             .map(|m| m.learn_from_missed(true)),
-        7 => KalmanBandit::new(n_arms)
-            .and_then(|m| m.fit_constants(&[Constant::Sigma0, Constant::SigmaO, Constant::Center])),
+        7 => KalmanBandit::new(n_arms).and_then(|m| {
+            m.fit_constants(&[
+                KalmanConstant::Sigma0,
+                KalmanConstant::SigmaO,
+                KalmanConstant::Center,
+            ])
+        }),
         // Variances exactly 0 throughout (σ̂ = 0 without a derivative), constants fixed.
         8 => KalmanBandit::daw2006(n_arms).and_then(|m| m.with_constants(still)),
         // σ̂₀ = 0 fixed while σd is fitted: the first σ̂ is a constant 0 in Hess.
         9 => KalmanBandit::smep(n_arms)
             .and_then(|m| m.with_constants(still))
-            .and_then(|m| m.fit_constants(&[Constant::SigmaD])),
+            .and_then(|m| m.fit_constants(&[KalmanConstant::SigmaD])),
         _ => KalmanBandit::new(n_arms)
             .and_then(KalmanBandit::with_bonus)
             .and_then(|m| m.with_transform("phi", Transform::logistic(-2.0, 2.0)?))
@@ -92,7 +102,14 @@ fn session(n_arms: usize) -> BoxedStrategy<(Vec<u32>, Vec<f64>)> {
     let action = prop_oneof![7 => 0..n_arms as u32, 1 => Just(MISSED)];
     let reward = prop_oneof![(1..=100i32).prop_map(f64::from), -50.0..150.0f64];
     proptest::collection::vec((action, reward), 1..40)
-        .prop_map(|t| t.into_iter().unzip())
+        .prop_map(|t| {
+            let (mut actions, rewards): (Vec<u32>, Vec<f64>) = t.into_iter().unzip();
+            // A subject must make a choice (Subject::new): the first trial is answered.
+            if actions[0] == MISSED {
+                actions[0] = 0;
+            }
+            (actions, rewards)
+        })
         .boxed()
 }
 
@@ -248,7 +265,10 @@ fn oracle(
 #[test]
 fn fixed_and_fitted_constants_agree() {
     let fixed = KalmanBandit::smep(4).unwrap();
-    let fitted = fixed.clone().fit_constants(&[Constant::Lambda]).unwrap();
+    let fitted = fixed
+        .clone()
+        .fit_constants(&[KalmanConstant::Lambda])
+        .unwrap();
     let mut rng = ChaCha8Rng::seed_from_u64(5);
     let session = fixed
         .simulate_session(&[0.2, 1.0, 3.0], 80, "1", &mut rng)
@@ -286,7 +306,10 @@ fn fixed_and_fitted_constants_agree() {
             ..KalmanConstants::default()
         })
         .unwrap();
-    let half_fitted = half.clone().fit_constants(&[Constant::Lambda]).unwrap();
+    let half_fitted = half
+        .clone()
+        .fit_constants(&[KalmanConstant::Lambda])
+        .unwrap();
     let x = TaskLikelihood::new(&half, &subject)
         .unwrap()
         .value(theta_fixed.view())
@@ -313,15 +336,19 @@ fn layouts_follow_the_builders() {
         names(&KalmanBandit::smep(4).unwrap()),
         ["beta", "phi", "kappa"]
     );
-    // Constants in θ in the order of Constant::ALL, whatever the order asked; twice is once.
+    // Constants in θ in the order of KalmanConstant::ALL, whatever the order asked; twice is once.
     let m = KalmanBandit::new(3)
         .unwrap()
-        .fit_constants(&[Constant::Sigma0, Constant::SigmaO, Constant::Sigma0])
+        .fit_constants(&[
+            KalmanConstant::Sigma0,
+            KalmanConstant::SigmaO,
+            KalmanConstant::Sigma0,
+        ])
         .unwrap();
     assert_eq!(names(&m), ["beta", "sigma_o", "sigma0"]);
     let all = KalmanBandit::smep(2)
         .unwrap()
-        .fit_constants(&Constant::ALL)
+        .fit_constants(&KalmanConstant::ALL)
         .unwrap();
     assert_eq!(
         names(&all),
@@ -364,13 +391,13 @@ fn layouts_follow_the_builders() {
 
 #[test]
 fn bad_options_are_refused() {
-    for n in [0, 1, MAX_ARMS + 1, usize::MAX] {
+    for n in [0, 1, KalmanBandit::MAX_ARMS + 1, usize::MAX] {
         assert!(matches!(
             KalmanBandit::new(n),
             Err(Error::InvalidOption { ref name, .. }) if name == "n_arms"
         ));
     }
-    assert!(KalmanBandit::new(MAX_ARMS).is_ok());
+    assert!(KalmanBandit::new(KalmanBandit::MAX_ARMS).is_ok());
     let base = KalmanConstants::default();
     for (field, bad) in [
         (
@@ -490,7 +517,7 @@ fn bad_options_are_refused() {
 fn bad_parameters_are_refused() {
     let model = KalmanBandit::smep(4)
         .unwrap()
-        .fit_constants(&[Constant::SigmaO, Constant::Lambda])
+        .fit_constants(&[KalmanConstant::SigmaO, KalmanConstant::Lambda])
         .unwrap();
     let ok = [0.2, 1.0, 2.0, 4.0, 0.9];
     assert!(model.check_params(&ok).is_ok());
@@ -570,11 +597,12 @@ fn data_the_model_cannot_explain_is_refused() {
         TaskLikelihood::new(&model, &subject),
         Err(Error::InvalidTrial { .. })
     ));
-    // A subject with only missed trials has log-likelihood 0, and so derivatives 0.
-    let s = Session::bandit("1", vec![MISSED; 3], vec![0.0; 3]).unwrap();
-    let subject = Subject::new("p", vec![s]).unwrap();
+    // A session with only missed trials contributes 0 (here beside one with a choice).
+    let none = Session::bandit("1", vec![MISSED; 3], vec![0.0; 3]).unwrap();
+    let one = Session::bandit("2", vec![2], vec![50.0]).unwrap();
+    let subject = Subject::new("p", vec![none, one]).unwrap();
     let lik = TaskLikelihood::new(&model, &subject).unwrap();
-    assert_eq!(lik.value(arr1(&[0.0]).view()).unwrap(), 0.0);
+    assert_eq!(lik.value(arr1(&[0.0]).view()).unwrap(), 0.25f64.ln());
 }
 
 // ---------------------------------------------------------------------------------------
@@ -604,7 +632,18 @@ proptest! {
         theta in common::nasty::nasty_array(9),
     ) {
         let model = variant(v, n);
-        let subject = subject_of(sessions.into_iter().map(|t| t.into_iter().unzip()).collect());
+        let sessions = sessions
+            .into_iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let (a, r) = t.into_iter().unzip();
+                Session::bandit(i.to_string(), a, r).unwrap()
+            })
+            .collect();
+        // A subject of missed trials only is refused before any model sees it.
+        let Ok(subject) = Subject::new("g", sessions) else {
+            return Ok(());
+        };
         match TaskLikelihood::new(&model, &subject) {
             Err(e) => prop_assert!(matches!(e, Error::InvalidTrial { .. }), "{e:?}"),
             Ok(lik) => check_outputs(&lik, theta.view())?,
@@ -747,7 +786,7 @@ fn a_greedy_model_earns_more_than_chance() {
 fn value_pin() {
     let model = KalmanBandit::smep(4)
         .unwrap()
-        .fit_constants(&[Constant::SigmaD, Constant::Mu0])
+        .fit_constants(&[KalmanConstant::SigmaD, KalmanConstant::Mu0])
         .unwrap();
     let sim = TaskSimulator::new(model, 40).unwrap();
     let theta = TaskModel::layout(sim.model())

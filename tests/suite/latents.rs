@@ -12,7 +12,8 @@ use rlgrad::{Latents, Result};
 use crate::common::models::{Variant, case};
 
 /// The values an independent, hand-written Rescorla–Wagner loop gives before each trial
-/// (n_trials × n_actions, row-major), with values restarting at q0 at each session.
+/// (n_trials × n_actions, row-major), with values restarting at q0 at each session; a missed
+/// trial has its row and changes nothing.
 fn hand_rw(v: Variant, psi: &NamedParams, shape: TableShape, subject: &Subject) -> Vec<f64> {
     let q0 = if v.learned_q0 {
         psi.get("q0").unwrap()
@@ -23,9 +24,12 @@ fn hand_rw(v: Variant, psi: &NamedParams, shape: TableShape, subject: &Subject) 
     for session in subject.sessions() {
         let mut q = vec![q0; shape.n_states * shape.n_actions];
         for trial in session.trials() {
-            let i = trial.state * shape.n_actions + trial.action;
             let row = trial.state * shape.n_actions;
             rows.extend_from_slice(&q[row..row + shape.n_actions]);
+            let Some(action) = trial.action else {
+                continue;
+            };
+            let i = row + action;
             let delta = trial.reward - q[i];
             let alpha = match (v.dual, delta >= 0.0) {
                 (false, _) => psi.get("alpha").unwrap(),
@@ -46,7 +50,9 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Σₜ ℓₜ is the likelihood's value, δ = r − Q[s,a], the values follow a hand-written RW
-    /// loop, and the probabilities are the observation model's, summing to 1.
+    /// loop, and the probabilities are the observation model's, summing to 1. The sessions
+    /// have missed trials: their rows have values and NaN for the rest, and the previous
+    /// action skips them.
     #[test]
     fn latents_agree_with_likelihood_rule_and_observation(
         (v, n_states, n_actions, subject, theta) in case(60),
@@ -79,19 +85,31 @@ proptest! {
                 prop_assert_eq!(lat.sessions()[i], k);
                 prop_assert_eq!(lat.trials()[i], t);
                 prop_assert_eq!(lat.states()[i] as usize, trial.state);
-                prop_assert_eq!(lat.actions()[i] as usize, trial.action);
                 prop_assert_eq!(lat.rewards()[i], trial.reward);
                 let q = lat.values().row(i).to_vec();
-                prop_assert_eq!(lat.chosen_values()[i], q[trial.action]);
+                let Some(action) = trial.action else {
+                    prop_assert!(lat.is_missed(i));
+                    prop_assert_eq!(lat.actions()[i], rlgrad::data::MISSED);
+                    prop_assert!(lat.chosen_values()[i].is_nan());
+                    prop_assert!(lat.prediction_errors()[i].is_nan());
+                    prop_assert!(lat.log_likelihoods()[i].is_nan());
+                    prop_assert!(lat.probabilities().row(i).iter().all(|p| p.is_nan()));
+                    i += 1;
+                    continue;
+                };
+                prop_assert!(!lat.is_missed(i));
+                prop_assert_eq!(lat.actions()[i] as usize, action);
+                prop_assert_eq!(lat.chosen_values()[i], q[action]);
                 // The rule's δ is the delta rule's, for one rate and two.
-                prop_assert_eq!(lat.prediction_errors()[i], trial.reward - q[trial.action]);
-                model.observation().probabilities(psi_obs, &q, previous, &mut p);
+                prop_assert_eq!(lat.prediction_errors()[i], trial.reward - q[action]);
+                let context = rlgrad::observation::Context { state: trial.state, previous };
+                model.observation().probabilities(psi_obs, &q, context, &mut p);
                 let row = lat.probabilities().row(i).to_vec();
                 prop_assert_eq!(&row, &p);
                 let total: f64 = row.iter().sum();
                 prop_assert!((total - 1.0).abs() <= 1e-12, "probabilities sum to {total}");
-                prop_assert!(close(lat.log_likelihoods()[i], p[trial.action].ln(), 1e-9));
-                previous = Some(trial.action);
+                prop_assert!(close(lat.log_likelihoods()[i], p[action].ln(), 1e-9));
+                previous = Some(action);
                 i += 1;
             }
         }

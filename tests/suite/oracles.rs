@@ -97,7 +97,8 @@ fn log_softmax(z: &[f64], a: usize) -> f64 {
     (z[a] - m) - rest.ln_1p()
 }
 
-/// The log-probability of every trial of a session, by the textbook recursion.
+/// The log-probability of every choice of a session, by the textbook recursion; a missed
+/// trial (no response) has none and changes nothing.
 fn reference_trials(p: &Psi, n_actions: usize, session: &Session) -> Vec<f64> {
     let n_states = session.n_states_used();
     let mut q = vec![vec![p.q0; n_actions]; n_states];
@@ -106,6 +107,9 @@ fn reference_trials(p: &Psi, n_actions: usize, session: &Session) -> Vec<f64> {
     let mut z = vec![0.0; n_actions];
     for t in 0..session.len() {
         let s = session.states()[t] as usize;
+        if session.actions()[t] == rlgrad::data::MISSED {
+            continue;
+        }
         let a = session.actions()[t] as usize;
         let r = session.rewards()[t];
         for j in 0..n_actions {
@@ -506,6 +510,7 @@ fn beta_1e3_log_probabilities_near_zero_and_very_negative() {
         let want = log_softmax(&z, a);
         let choice = Choice {
             action: a,
+            state: 0,
             previous: None,
         };
         let got = softmax_log_prob(&sm, &[beta], q, choice);
@@ -520,6 +525,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         let want = -(-x).exp();
         let choice = Choice {
             action: 0,
+            state: 0,
             previous: None,
         };
         // The gap from the values...
@@ -528,6 +534,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         // ...and from perseveration alone (κ = x on the previous action).
         let choice = Choice {
             action: 1,
+            state: 0,
             previous: Some(1),
         };
         let got = softmax_log_prob(
@@ -540,6 +547,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         // Three actions (the general path): −ln(1 + 2e^−x) ≈ −2e^−x.
         let choice = Choice {
             action: 1,
+            state: 0,
             previous: None,
         };
         let got = softmax_log_prob(&Softmax::new(), &[1.0], &[0.0, x, 0.0], choice);
@@ -551,6 +559,7 @@ fn log_probability_of_minus_1e_20_has_full_relative_accuracy() {
         &[46.0517, 0.0],
         Choice {
             action: 0,
+            state: 0,
             previous: None,
         },
     );

@@ -698,7 +698,15 @@ fn softmax_kernel_outputs() {
     use rlgrad::observation::Observation;
     let mut out = Vec::new();
     let mut p = [0.0; 3];
-    Softmax::with_perseveration().probabilities(&[2.5, 0.8], &[0.3, -0.4, 0.9], Some(1), &mut p);
+    Softmax::with_perseveration().probabilities(
+        &[2.5, 0.8],
+        &[0.3, -0.4, 0.9],
+        rlgrad::observation::Context {
+            state: 0,
+            previous: Some(1),
+        },
+        &mut p,
+    );
     out.extend(p);
     softmax_probabilities(|j| [f64::INFINITY, 1.0, f64::INFINITY][j], &mut p);
     out.extend(p);
@@ -781,6 +789,147 @@ fn dra_grid_world_run() {
             0.0,
             2.976372707179314,
             -2.0099611118761707,
+        ],
+        KERNEL,
+    );
+}
+
+/// Task models: a seeded two-step subject (hybrid, 60 trials) and a seeded RW + choice kernel
+/// subject (80 trials): the simulated actions and the likelihoods' values, gradients (the
+/// two-step's hand-written path) and Hessians (forward-mode differentiation).
+#[test]
+fn task_model_simulations_and_likelihoods() {
+    use rlgrad::fit::{FitModel, Simulate, TaskSimulator};
+    use rlgrad::task::{RwChoiceKernel, TwoStep};
+    let two_step = TaskSimulator::new(TwoStep::hybrid(), 60).unwrap();
+    let kernel =
+        TaskSimulator::new(RwChoiceKernel::new(1, 3).unwrap().with_lapse().unwrap(), 80).unwrap();
+    let cases: [(&dyn Simulate, Array1<f64>); 2] = [
+        (&two_step, arr1(&[0.2, -0.3, 0.5, 0.1, 1.2, 0.9, 0.3])),
+        (&kernel, arr1(&[-0.4, 1.1, 0.2, 0.8, -2.0])),
+    ];
+    let mut actions = Vec::new();
+    let mut out = Vec::new();
+    for (i, (sim, theta)) in cases.iter().enumerate() {
+        let mut rng = ChaCha8Rng::seed_from_u64(90 + i as u64);
+        let subject = sim
+            .simulate_subject(theta.view(), 0, "s", &mut rng)
+            .unwrap();
+        actions.extend_from_slice(subject.sessions()[0].actions());
+        let lik = sim.likelihood(&subject).unwrap();
+        let k = theta.len();
+        let (mut g, mut h) = (Array1::zeros(k), Array2::zeros((k, k)));
+        out.push(lik.value_and_grad(theta.view(), g.view_mut()).unwrap());
+        out.extend(g.iter());
+        lik.value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())
+            .unwrap();
+        out.extend(h.iter());
+    }
+    pinned_ints(
+        "task-model actions",
+        &actions,
+        &[
+            1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0,
+            0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0,
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 0, 1, 0, 1, 1, 0, 0, 1, 0, 1,
+            0, 1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 1,
+            1, 0, 1, 1, 2, 1, 2, 2, 0, 0, 1, 2, 1, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 1, 0, 0,
+            1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1,
+            1, 0, 2, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0, 2, 0, 0, 2, 1, 0, 2, 2, 1, 0,
+        ],
+    );
+    pinned(
+        "task-model values, gradients, hessians",
+        &out,
+        &[
+            -62.31467460790958,
+            0.08805386449045124,
+            -0.0661949095185175,
+            0.1998395201715884,
+            -0.32745076780840826,
+            2.526046737073227,
+            3.175054979579555,
+            0.9063088260878478,
+            -0.7160859250825979,
+            0.03078328287454454,
+            -0.16854320288279956,
+            0.34475741502758966,
+            -0.9374950482235739,
+            0.0,
+            -0.3373334331015822,
+            0.03078328287454454,
+            -1.6171924289284079,
+            -0.10952398413887345,
+            -0.122658604005408,
+            0.03282234760574218,
+            -1.7435661635567776,
+            -0.03763044358979873,
+            -0.16854320288279956,
+            -0.10952398413887345,
+            -0.2975635558986448,
+            0.16181353582139138,
+            -0.19509832650547793,
+            0.0,
+            -0.24637813343099638,
+            0.34475741502758966,
+            -0.122658604005408,
+            0.16181353582139138,
+            -1.068546079951286,
+            0.6290846370205174,
+            0.0,
+            0.8167531599030842,
+            -0.9374950482235739,
+            0.03282234760574218,
+            -0.19509832650547793,
+            0.6290846370205174,
+            -2.5721612071116553,
+            0.0,
+            -3.1948288903601987,
+            0.0,
+            -1.7435661635567776,
+            0.0,
+            0.0,
+            0.0,
+            -10.274894697126904,
+            0.0,
+            -0.3373334331015822,
+            -0.03763044358979873,
+            -0.24637813343099638,
+            0.8167531599030842,
+            -3.1948288903601987,
+            0.0,
+            -12.418827681079316,
+            -67.21989297226871,
+            -0.09559065212213891,
+            -2.363113116496737,
+            0.17913436098543323,
+            -2.169267683533504,
+            1.026691633940117,
+            -1.9301857890991578,
+            -0.8233724154996018,
+            -0.1267550135348381,
+            0.5878614136386792,
+            0.252108253488051,
+            -0.8233724154996018,
+            -15.674978836028219,
+            0.5074123065794518,
+            -1.7773571271631567,
+            4.892493852312505,
+            -0.1267550135348381,
+            0.5074123065794518,
+            0.133977947505519,
+            -0.4430505990708892,
+            0.09672517958487052,
+            0.5878614136386792,
+            -1.7773571271631567,
+            -0.4430505990708892,
+            -2.960731605278206,
+            2.019089560380816,
+            0.252108253488051,
+            4.892493852312505,
+            0.09672517958487052,
+            2.019089560380816,
+            -0.7816246195207162,
         ],
         KERNEL,
     );

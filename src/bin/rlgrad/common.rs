@@ -150,10 +150,18 @@ impl DataArgs {
         })
     }
 
-    /// A one-line description for stdout.
+    /// A one-line description for stdout, and a second line with the number of missed
+    /// trials (no response) if there are any.
     pub fn describe(&self, d: &Data) -> String {
+        let missed = match d.data.n_missed() {
+            0 => String::new(),
+            n => format!(
+                "\nmissed: {n} trial(s) without a response (empty or NA action), kept: they add \
+                 nothing to the likelihood"
+            ),
+        };
         format!(
-            "data:  {} ({} subjects, {} trials, {} state(s), {} actions{})",
+            "data:  {} ({} subjects, {} trials, {} state(s), {} actions{}){missed}",
             self.data.display(),
             d.data.len(),
             d.data.n_trials(),

@@ -21,12 +21,13 @@ const LONG_ABOUT: &str = "\
 Compare several models on one data set.
 
 Each model is fitted to the whole cohort by empirical-Bayes EM (as `fit --em`), then scored:
-per subject BIC = -2 loglik + K ln(n_trials), AIC = -2 loglik + 2K and the Laplace log
+per subject BIC = -2 loglik + K ln(n_choices), AIC = -2 loglik + 2K and the Laplace log
 evidence at its MAP fit under the model's group prior, summed over subjects; and the
 integrated BIC of the cohort, iBIC = -2 sum_i ln((1/S) sum_s p(choices_i | theta_s)) +
 G ln(n), theta_s drawn S times (--ibic-samples) from the group prior, n all choices, G the
 group parameters (2K for a diagonal Sigma, K + K(K+1)/2 for a full one). BIC, AIC and iBIC:
-smaller is better; Laplace evidence: larger is better.
+smaller is better; Laplace evidence: larger is better. Choices are the trials with a
+response: a missed trial (an empty or NA action) is kept but adds nothing.
 
 OUTPUTS
   stdout: the comparison table (K, summed BIC, AIC, Laplace evidence, iBIC and its

@@ -39,8 +39,10 @@ OUTPUTS
     subject, n_trials, theta_<p>... (unconstrained estimates, what `latents --fits` reads),
     <p>, <p>_se ... (natural scale), log_likelihood, log_posterior, bic, aic, converged,
     stop_reason, iterations, grad_norm, hessian_repaired, <p>_weak ..., error
-  BIC = -2 loglik + K ln(n_trials), AIC = -2 loglik + 2K. A failed subject has its
-  n_trials, converged = false, the reason in `error`, and empty numbers.
+  BIC = -2 loglik + K ln(n_choices), AIC = -2 loglik + 2K, with n_choices the trials with
+  a response (n_trials also counts missed trials: an empty or NA action, kept but adding
+  nothing). A failed subject has its n_trials, converged = false, the reason in `error`,
+  and empty numbers.
   --em-json FILE (with --em): JSON with the parameter names, mu, Sigma, whether EM
   converged, and the trace (per iteration: summed log posterior and log-likelihood, mu,
   Sigma, repaired and failed subjects).
