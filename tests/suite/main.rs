@@ -22,4 +22,5 @@ mod population;
 mod reinforce;
 mod reinforce_garbage;
 mod sizes;
+mod task_environments;
 mod value_stability;
