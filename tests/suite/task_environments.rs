@@ -326,17 +326,17 @@ fn two_step_refuses_bad_options_and_actions() {
 fn two_step_is_played_by_simulate() {
     let mut env = TwoStepTask::random(TwoStepOptions::default(), &mut rng(17)).unwrap();
     let session = simulate(&mut env, 3.0, 400, 18);
-    let next = session.next_states().unwrap();
-    for t in 0..session.len() {
-        let (s, r) = (session.states()[t], session.rewards()[t]);
+    for (t, trial) in session.trials().enumerate() {
+        let (s, r) = (trial.state, trial.reward);
         if t % 2 == 0 {
             // Stage 1: no payoff, on to a stage-2 state.
             assert_eq!((s, r), (0, 0.0), "trial {t}");
-            assert!(next[t] == 1 || next[t] == 2, "trial {t}");
-            assert_eq!(session.states()[t + 1], next[t]);
+            let next = trial.next_state.unwrap();
+            assert!(next == 1 || next == 2, "trial {t}");
+            assert_eq!(session.states()[t + 1] as usize, next);
         } else {
             assert!((s == 1 || s == 2) && (r == 0.0 || r == 1.0), "trial {t}");
-            assert_eq!(next[t], NO_STATE, "trial {t}");
+            assert_eq!(trial.next_state, None, "trial {t}");
         }
     }
 }
@@ -401,12 +401,12 @@ fn go_nogo_cue_table() {
     let mut rng = rng(22);
     for (p, rewards) in [(1.0, [1.0, 0.0, 1.0, 0.0]), (0.0, [0.0, -1.0, 0.0, -1.0])] {
         let mut env = GoNoGoTask::new().with_correct_probability(p).unwrap();
-        for cue in 0..4 {
+        for (cue, &reward) in rewards.iter().enumerate() {
             env.reset_to(cue).unwrap();
             let a = env.correct_action(cue).unwrap();
             assert_eq!(
                 env.step(a, &mut rng).unwrap().reward,
-                rewards[cue],
+                reward,
                 "p {p}, cue {cue}"
             );
             // A step without a reset plays the same cue again.
