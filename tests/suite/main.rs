@@ -27,5 +27,6 @@ mod population;
 mod reinforce;
 mod reinforce_garbage;
 mod sizes;
+mod task_environments;
 mod two_step;
 mod value_stability;
