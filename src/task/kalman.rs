@@ -253,6 +253,14 @@ struct Slots {
 /// move on every trial, answered or not). In both cases the perseveration bonus goes to the
 /// last arm chosen before the missed trial.
 ///
+/// # Derivatives
+///
+/// With every constant fixed (the default), the beliefs depend on the data alone and the
+/// logits are linear in w = (β, βφ, βκ): the gradient and Hessian come from the multinomial
+/// logit's sums over trials, in `f64`, and reach θ through w (no derivative scalars in the
+/// trial loop). With constants fitted, the whole filter runs in forward-mode scalars
+/// ([`crate::ad`]), several times slower per trial for the Hessian.
+///
 /// # Simulation
 ///
 /// [`TaskModel::simulate_session`] plays a [`RestlessBandit`] of the model's arms whose
@@ -525,20 +533,16 @@ impl KalmanBandit {
         }
     }
 
-    /// The log-likelihood of one session, the beliefs carried in `F` (`f64` when no
-    /// constant is fitted: they then do not depend on ψ) and the choices in `T`; `mul` is
-    /// the product T·F.
+    /// Runs the beliefs through a session: on each answered trial, `choose(beliefs, previous
+    /// choice, choice)` before the Kalman update and the diffusion; on a missed trial, the
+    /// diffusion alone if the model learns from missed trials.
     #[inline(always)]
-    fn log_lik<T: Scalar, F: Scalar>(
+    fn walk<F: Scalar>(
         &self,
-        mut belief: Belief<F>,
-        w: &ChoiceWeights<T>,
+        belief: &mut Belief<F>,
         session: &Session,
-        mul: impl Fn(T, F) -> T,
-    ) -> T {
-        let n = self.n_arms;
-        let mut z = [T::constant(0.0); MAX_ARMS];
-        let mut ll = LogLik::new();
+        mut choose: impl FnMut(&Belief<F>, Option<usize>, usize),
+    ) {
         let mut previous = None;
         for (&a, &r) in session.actions().iter().zip(session.rewards()) {
             if a == MISSED {
@@ -548,13 +552,64 @@ impl KalmanBandit {
                 continue;
             }
             let a = a as usize;
-            belief.logits(w, previous, &mul, &mut z[..n]);
-            ll.add_ln_softmax(&z[..n], a);
+            choose(belief, previous, a);
             belief.observe(a, r);
             belief.diffuse();
             previous = Some(a);
         }
+    }
+
+    /// The log-likelihood of one session with fitted constants: the beliefs depend on ψ and
+    /// are carried in `T` with everything else.
+    fn log_lik_general<T: Scalar>(&self, psi: &[T], session: &Session) -> T {
+        let n = self.n_arms;
+        let w = self.choice_weights(psi);
+        let mut belief = Belief::new(n, self.filter_constants(psi));
+        let mut z = [T::constant(0.0); MAX_ARMS];
+        let mut ll = LogLik::new();
+        self.walk(&mut belief, session, |b, previous, a| {
+            b.logits(&w, previous, &mut z[..n], None);
+            ll.add_ln_softmax(&z[..n], a);
+        });
         ll.total()
+    }
+
+    /// The log-likelihood of one session with every constant fixed. The beliefs then depend
+    /// on the data alone (they are carried in `f64`), and the logits zⱼ = w·uⱼ are linear in
+    /// the weights w = (β, βφ, βκ) with features uⱼ = (μ̂ⱼ, σ̂ⱼ, 1[j = previous]): ln p(a)
+    /// is a multinomial logit in w, whose gradient u_a − Σⱼ pⱼuⱼ and Hessian −Cov_p(u) are
+    /// summed over the trials in `f64` ([`LogitMoments`]). The result in `T` is
+    /// ℓ + g·Δw + ½ Δwᵀ H Δw with Δw = w − value(w) (value 0): the value ℓ exactly, and the
+    /// exact first and second derivatives through w's own.
+    fn log_lik_linear<T: Scalar>(&self, psi: &[T], session: &Session) -> T {
+        let n = self.n_arms;
+        let w = self.choice_weights(psi);
+        let w0 = ChoiceWeights {
+            beta: w.beta.value(),
+            beta_phi: w.beta_phi.map(T::value),
+            beta_kappa: w.beta_kappa.map(T::value),
+        };
+        let mut belief = Belief::new(n, self.filter_constants::<f64>(&[]));
+        let (mut z, mut e) = ([0.0; MAX_ARMS], [0.0; MAX_ARMS]);
+        let mut u = [[0.0; 3]; MAX_ARMS];
+        let mut ll = LogLik::new();
+        let mut moments = LogitMoments::default();
+        self.walk(&mut belief, session, |b, previous, a| {
+            if T::ORDER == 0 {
+                b.logits(&w0, previous, &mut z[..n], None);
+            } else {
+                b.logits(&w0, previous, &mut z[..n], Some(&mut u[..n]));
+                moments.add(T::ORDER >= 2, &u[..n], &z[..n], a, &mut e[..n]);
+            }
+            ll.add_ln_softmax(&z[..n], a);
+        });
+        let mut out = T::constant(ll.total());
+        if T::ORDER >= 1 {
+            let delta = |x: Option<T>| x.map_or(T::constant(0.0), |x| x - x.value());
+            let dw = [delta(Some(w.beta)), delta(w.beta_phi), delta(w.beta_kappa)];
+            out += moments.expand(&dw);
+        }
+        out
     }
 
     /// Simulates one session of `n_trials` trials at natural parameters ψ in `env` (which
@@ -609,12 +664,11 @@ impl KalmanBandit {
         let states = check::filled(len, 0u32, "n_trials")?;
         let w = self.choice_weights(psi);
         let mut belief = Belief::new(n, self.filter_constants(psi));
-        let mul = |t: f64, f: f64| t * f;
         let mut z = [0.0; MAX_ARMS];
         env.reset(rng);
         let mut previous = None;
         for t in 0..n_trials {
-            belief.logits(&w, previous, &mul, &mut z[..n]);
+            belief.logits(&w, previous, &mut z[..n], None);
             if z[..n].iter().any(|x| !x.is_finite()) {
                 return Err(Error::non_finite_result(
                     format!(
@@ -674,13 +728,10 @@ impl TaskModel for KalmanBandit {
     }
 
     fn session_log_lik<T: Scalar>(&self, psi: &[T], session: &Session) -> T {
-        let w = self.choice_weights(psi);
         if self.fitted.iter().any(|&f| f) {
-            let belief = Belief::new(self.n_arms, self.filter_constants(psi));
-            self.log_lik(belief, &w, session, |t: T, f: T| t * f)
+            self.log_lik_general(psi, session)
         } else {
-            let belief = Belief::new(self.n_arms, self.filter_constants::<f64>(&[]));
-            self.log_lik(belief, &w, session, |t: T, f: f64| t * f)
+            self.log_lik_linear(psi, session)
         }
     }
 
@@ -704,6 +755,63 @@ struct ChoiceWeights<T> {
     beta: T,
     beta_phi: Option<T>,
     beta_kappa: Option<T>,
+}
+
+/// The gradient g and Hessian H of Σ ln p(aₜ) with respect to the weights w of logits
+/// linear in them, zⱼ = w·uⱼ (see [`KalmanBandit::log_lik_linear`]); H's lower triangle.
+#[derive(Default)]
+struct LogitMoments {
+    grad: [f64; 3],
+    hess: [[f64; 3]; 3],
+}
+
+impl LogitMoments {
+    /// Adds one trial: features `u`, logits `z`, choice `a` (`e` is room for the softmax
+    /// weights). With cⱼ = uⱼ − u_a (the covariance is the same, the numbers smaller):
+    /// g += −Σ pⱼcⱼ and, if `second`, H −= Σ pⱼcⱼcⱼᵀ − c̄c̄ᵀ.
+    #[inline(always)]
+    fn add(&mut self, second: bool, u: &[[f64; 3]], z: &[f64], a: usize, e: &mut [f64]) {
+        let inv = 1.0 / SoftmaxNorm::with_weights(|j| z[j], e).sum;
+        let ua = u[a];
+        let mut mean = [0.0; 3];
+        let mut sq = [[0.0; 3]; 3];
+        for (uj, &ej) in u.iter().zip(e.iter()) {
+            let p = ej * inv;
+            let c = [uj[0] - ua[0], uj[1] - ua[1], uj[2] - ua[2]];
+            for k in 0..3 {
+                mean[k] += p * c[k];
+                if second {
+                    for l in 0..=k {
+                        sq[k][l] += p * c[k] * c[l];
+                    }
+                }
+            }
+        }
+        for k in 0..3 {
+            self.grad[k] -= mean[k];
+            if second {
+                for l in 0..=k {
+                    self.hess[k][l] -= sq[k][l] - mean[k] * mean[l];
+                }
+            }
+        }
+    }
+
+    /// g·Δw + ½ ΔwᵀHΔw (the Hessian's part only if `T` carries second derivatives).
+    #[inline(always)]
+    fn expand<T: Scalar>(&self, dw: &[T; 3]) -> T {
+        let mut out = T::constant(0.0);
+        for k in 0..3 {
+            out += dw[k] * self.grad[k];
+            if T::ORDER >= 2 {
+                for l in 0..k {
+                    out += dw[k] * dw[l] * self.hess[k][l];
+                }
+                out += dw[k] * dw[k] * (0.5 * self.hess[k][k]);
+            }
+        }
+        out
+    }
 }
 
 /// The beliefs N(μ̂ᵢ, σ̂²ᵢ) of the arms (the first n entries of each array) and the filter's
@@ -739,24 +847,34 @@ impl<F: Scalar> Belief<F> {
         }
     }
 
-    /// zⱼ = β·μ̂ⱼ + βφ·σ̂ⱼ + βκ·1[j = previous], into `z` (length n).
+    /// zⱼ = β·μ̂ⱼ + βφ·σ̂ⱼ + βκ·1[j = previous], into `z` (length n), and if asked the
+    /// features uⱼ = (μ̂ⱼ, σ̂ⱼ, 1[j = previous]) (σ̂ⱼ = 0 without the bonus).
     #[inline(always)]
-    fn logits<T: Scalar>(
+    fn logits(
         &self,
-        w: &ChoiceWeights<T>,
+        w: &ChoiceWeights<F>,
         previous: Option<usize>,
-        mul: &impl Fn(T, F) -> T,
-        z: &mut [T],
+        z: &mut [F],
+        mut features: Option<&mut [[F; 3]]>,
     ) {
+        let zero = F::constant(0.0);
         for (j, zj) in z.iter_mut().enumerate() {
-            let mut x = mul(w.beta, self.mean[j]);
+            let mut x = w.beta * self.mean[j];
+            let mut sd = zero;
             if let Some(bp) = w.beta_phi {
-                x += mul(bp, self.sd(j));
+                sd = self.sd(j);
+                x += bp * sd;
             }
             *zj = x;
+            if let Some(u) = features.as_deref_mut() {
+                u[j] = [self.mean[j], sd, zero];
+            }
         }
         if let (Some(bk), Some(p)) = (w.beta_kappa, previous) {
             z[p] += bk;
+            if let Some(u) = features {
+                u[p][2] = F::constant(1.0);
+            }
         }
     }
 

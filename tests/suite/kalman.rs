@@ -298,7 +298,9 @@ fn fixed_and_fitted_constants_agree() {
             assert!((ha[[i, j]] - hb[[i, j]]).abs() <= 1e-9 * ha[[i, j]].abs().max(1.0));
         }
     }
-    // The exact-bits check: a fixed λ given as a value the transform reproduces exactly.
+    // With a λ the transform reproduces exactly (0.5 at θ = 0): the same value bits, and the
+    // derivatives of the fixed model's multinomial-logit path equal to those of the fitted
+    // model's forward-mode path to 1e-12.
     let half = fixed
         .clone()
         .with_constants(KalmanConstants {
@@ -310,15 +312,25 @@ fn fixed_and_fitted_constants_agree() {
         .clone()
         .fit_constants(&[KalmanConstant::Lambda])
         .unwrap();
-    let x = TaskLikelihood::new(&half, &subject)
-        .unwrap()
-        .value(theta_fixed.view())
+    let theta_half = arr1(&[0.2f64.ln(), 1.0, 3.0, 0.0]);
+    let (x, y) = (
+        TaskLikelihood::new(&half, &subject).unwrap(),
+        TaskLikelihood::new(&half_fitted, &subject).unwrap(),
+    );
+    let vx = x
+        .value_grad_hessian(theta_fixed.view(), ga.view_mut(), ha.view_mut())
         .unwrap();
-    let y = TaskLikelihood::new(&half_fitted, &subject)
-        .unwrap()
-        .value(arr1(&[0.2f64.ln(), 1.0, 3.0, 0.0]).view())
+    let vy = y
+        .value_grad_hessian(theta_half.view(), gb.view_mut(), hb.view_mut())
         .unwrap();
-    assert_eq!(x.to_bits(), y.to_bits());
+    assert_eq!(vx.to_bits(), vy.to_bits());
+    assert_eq!(vx.to_bits(), x.value(theta_fixed.view()).unwrap().to_bits());
+    for i in 0..3 {
+        assert!((ga[i] - gb[i]).abs() <= 1e-12 * ga[i].abs().max(1.0));
+        for j in 0..3 {
+            assert!((ha[[i, j]] - hb[[i, j]]).abs() <= 1e-12 * ha[[i, j]].abs().max(1.0));
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -780,8 +792,9 @@ fn a_greedy_model_earns_more_than_chance() {
 // ---------------------------------------------------------------------------------------
 
 /// A seeded simulated subject (smep with σd and μ̂₀ fitted, 4 arms, 40 trials) and the
-/// log-likelihood's value, gradient and Hessian at a fixed θ, pinned to the bit (see
-/// `value_stability.rs` for the platforms where the pins are exact).
+/// log-likelihood's value, gradient and Hessian at a fixed θ (the forward-mode path), then
+/// the same under smep with the constants fixed (the multinomial-logit path), pinned to the
+/// bit (see `value_stability.rs` for the platforms where the pins are exact).
 #[test]
 fn value_pin() {
     let model = KalmanBandit::smep(4)
@@ -867,6 +880,36 @@ fn value_pin() {
             0.006571497088239563,
             0.004927874091401848,
             -0.011307734354648477,
+        ],
+        KERNEL,
+    );
+    // The same subject under smep with every constant fixed (the multinomial-logit path).
+    let fixed = KalmanBandit::smep(4).unwrap();
+    let lik = TaskLikelihood::new(&fixed, &subject).unwrap();
+    let theta = theta.slice(ndarray::s![..3]).to_owned();
+    let (mut g, mut h) = (Array1::zeros(3), Array2::zeros((3, 3)));
+    let v = lik
+        .value_grad_hessian(theta.view(), g.view_mut(), h.view_mut())
+        .unwrap();
+    let mut out = vec![v];
+    out.extend(g.iter().chain(h.iter()));
+    pinned(
+        "kalman fixed value, gradient, hessian",
+        &out,
+        &[
+            -24.730204832694945,
+            -1.2171226499909462,
+            4.19480586880986,
+            -0.676484006846384,
+            -19.378826787427847,
+            7.959115693761129,
+            -1.6067494223414527,
+            7.959115693761129,
+            -4.536581974497801,
+            0.5253435863659158,
+            -1.6067494223414527,
+            0.5253435863659158,
+            -0.1719491651305846,
         ],
         KERNEL,
     );
