@@ -111,16 +111,11 @@ pub struct KalmanConstants {
 }
 
 impl Default for KalmanConstants {
+    /// The ideal observer of [`RestlessOptions::default`] (see
+    /// [`KalmanConstants::ideal_observer`]).
     fn default() -> Self {
-        let (sigma_d, lambda): (f64, f64) = (2.8, 0.9836);
-        KalmanConstants {
-            sigma_o: 4.0,
-            sigma_d,
-            lambda,
-            center: 50.0,
-            mu0: 50.0,
-            sigma0: sigma_d / (1.0 - lambda * lambda).sqrt(),
-        }
+        let task = RestlessOptions::default();
+        Self::from_task(&task, task.stationary_sd().unwrap_or(task.drift_sd))
     }
 }
 
@@ -142,16 +137,21 @@ impl KalmanConstants {
                 "a walk without decay has no stationary distribution for the initial beliefs",
             ));
         };
-        let c = KalmanConstants {
+        let c = Self::from_task(task, sigma0);
+        c.check()?;
+        Ok(c)
+    }
+
+    /// The task's values, μ̂₀ = θ and the given σ̂₀ (unchecked).
+    fn from_task(task: &RestlessOptions, sigma0: f64) -> Self {
+        KalmanConstants {
             sigma_o: task.payoff_sd,
             sigma_d: task.drift_sd,
             lambda: task.decay,
             center: task.center,
             mu0: task.center,
             sigma0,
-        };
-        c.check()?;
-        Ok(c)
+        }
     }
 
     /// The value of one constant.
@@ -204,10 +204,12 @@ struct Slots {
 /// The bonus and the perseveration sit inside β, as in Daw et al.'s choice rule
 /// (exp(β[μ̂ + φσ̂]), σ̂ the standard deviation) and its extension with perseveration (Chakroun,
 /// Mathar, Wiehler, Ganzer & Peters 2020, eLife 9:e51260; "Kalman SMEP" in Danwitz, Mathar,
-/// Smith, Tuzsus & Peters 2022, Computational Brain & Behavior, doi:10.1007/s42113-022-00139-0), so φ and κ are in points,
-/// like μ̂. The posterior variance is computed as k·σo² (equal to (1 − k)·σ̂²c, without the
-/// cancellation of 1 − k when k is near 1). The previous choice is the last trial with a
-/// response (see missed trials below); the first trial of a session has none.
+/// Smith, Tuzsus & Peters 2022, Computational Brain & Behavior,
+/// doi:10.1007/s42113-022-00139-0), so φ and κ are in points, like μ̂ (unlike the crate's
+/// other perseveration weights, which are added to the logits outside β). The posterior
+/// variance is computed as k·σo² (equal to (1 − k)·σ̂²c, without the cancellation of 1 − k
+/// when k is near 1). The previous choice is the last trial with a response (see missed
+/// trials below); the first trial of a session has none.
 ///
 /// Payoffs are points (1 to 100 in the task), so β is small: Daw et al. report β ≈ 0.1.
 ///
@@ -235,8 +237,8 @@ struct Slots {
 /// with [`KalmanBandit::with_transform`].
 ///
 /// Identification: the gains k depend on the three variances only through their ratios, so
-/// σo, σd and σ̂₀ scaled together change nothing but σ̂ in the bonus (a change of φ). Fit at
-/// most two of them (Daw et al. fixed σo), or all three only with the bonus.
+/// σo, σd and σ̂₀ multiplied by one factor, and φ divided by it, leave the likelihood
+/// unchanged. Fit at most two of them (Daw et al. fixed σo).
 ///
 /// # Data
 ///
