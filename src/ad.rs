@@ -335,12 +335,9 @@ impl<const N: usize> Scalar for Hess<N> {
     }
     #[inline(always)]
     fn chain(self, f0: f64, f1: f64, f2: f64) -> Self {
-        let mut h = self.h;
-        for i in 0..N {
-            for j in 0..N {
-                h[i][j] = f1 * h[i][j] + f2 * self.g[i] * self.g[j];
-            }
-        }
+        let h = std::array::from_fn(|i| {
+            std::array::from_fn(|j| f1 * self.h[i][j] + f2 * self.g[i] * self.g[j])
+        });
         Hess {
             v: f0,
             g: self.g.map(|x| f1 * x),
@@ -393,7 +390,7 @@ macro_rules! linear_ops {
             type Output = Self;
             #[inline(always)]
             fn add(mut self, c: f64) -> Self {
-                self.v = self.v + c;
+                self.v += c;
                 self
             }
         }
@@ -401,7 +398,7 @@ macro_rules! linear_ops {
             type Output = Self;
             #[inline(always)]
             fn sub(mut self, c: f64) -> Self {
-                self.v = self.v - c;
+                self.v -= c;
                 self
             }
         }
@@ -440,6 +437,8 @@ macro_rules! linear_ops {
 linear_ops!(Grad,);
 linear_ops!(Hess, h);
 
+// The product rule adds: not a typo for `*`.
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl<const N: usize> Mul for Grad<N> {
     type Output = Self;
     #[inline(always)]
@@ -451,6 +450,7 @@ impl<const N: usize> Mul for Grad<N> {
     }
 }
 
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl<const N: usize> Div for Grad<N> {
     type Output = Self;
     #[inline(always)]
@@ -465,19 +465,16 @@ impl<const N: usize> Div for Grad<N> {
     }
 }
 
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl<const N: usize> Mul for Hess<N> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, o: Self) -> Self {
-        let mut h = [[0.0; N]; N];
-        for i in 0..N {
-            for j in 0..N {
-                h[i][j] = o.v * self.h[i][j]
-                    + self.v * o.h[i][j]
-                    + self.g[i] * o.g[j]
-                    + o.g[i] * self.g[j];
-            }
-        }
+        let h = std::array::from_fn(|i| {
+            std::array::from_fn(|j| {
+                o.v * self.h[i][j] + self.v * o.h[i][j] + self.g[i] * o.g[j] + o.g[i] * self.g[j]
+            })
+        });
         Hess {
             v: self.v * o.v,
             g: zip(self.g, o.g, |a, b| o.v * a + self.v * b),
@@ -486,6 +483,7 @@ impl<const N: usize> Mul for Hess<N> {
     }
 }
 
+#[allow(clippy::suspicious_arithmetic_impl)]
 impl<const N: usize> Div for Hess<N> {
     type Output = Self;
     #[inline(always)]

@@ -225,7 +225,7 @@ pub mod prelude {
     pub use rand_chacha::ChaCha8Rng;
     // `Result` stays out: it would shadow `std::result::Result` in `fn main() -> Result<…>`.
     pub use crate::learning::{LearningRule, RescorlaWagner};
-    pub use crate::observation::{Observation, Softmax};
+    pub use crate::observation::{Lapse, Observation, Softmax};
     pub use crate::{Error, Likelihood, Model, Objective, Term};
 }
 

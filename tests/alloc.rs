@@ -10,7 +10,9 @@
 //!   `Episodes::push_step`);
 //! - environments: restoring a rollout environment from a snapshot with `clone_from`, and
 //!   stepping it, allocate nothing (the DRA tasks and the two-step, go/no-go and restless
-//!   bandit tasks).
+//!   bandit tasks);
+//! - observation models: a trial of `Lapse` around softmax (log-probability at every order,
+//!   probabilities) allocates nothing.
 //!
 //! One test binary, one counting allocator: a `#[global_allocator]` belongs to the whole
 //! binary, so the counter is per thread and tests running in parallel do not see each other's
@@ -502,5 +504,37 @@ mod dra {
             }
         });
         assert_eq!(n, 0, "planning: {n} allocations");
+    }
+}
+
+mod observation {
+    use rlgrad::learning::order;
+    use rlgrad::observation::{Choice, Lapse, ObsBuffers, Observation, Softmax};
+
+    use super::allocations;
+
+    /// A trial of the lapse mixture, at every order and for two and many actions, allocates
+    /// nothing: it works in the caller's buffers.
+    #[test]
+    fn lapse_trials_allocate_nothing() {
+        let obs = Lapse::new(Softmax::with_perseveration());
+        let psi = [2.0, 0.5, 0.1];
+        for q in [&[0.3, -0.2][..], &[0.3, -0.2, 1.0, 0.0, 0.7][..]] {
+            let mut b = ObsBuffers::new(q.len(), psi.len()).unwrap();
+            let mut p = vec![0.0; q.len()];
+            let choice = Choice {
+                action: 1,
+                state: 0,
+                previous: Some(0),
+            };
+            let n = allocations(|| {
+                let mut d = b.derivs();
+                obs.log_prob::<{ order::VALUE }>(&psi, q, choice, &mut d);
+                obs.log_prob::<{ order::GRADIENT }>(&psi, q, choice, &mut d);
+                obs.log_prob::<{ order::HESSIAN }>(&psi, q, choice, &mut d);
+                obs.probabilities(&psi, q, choice.context(), &mut p);
+            });
+            assert_eq!(n, 0, "{} actions: {n} allocations", q.len());
+        }
     }
 }

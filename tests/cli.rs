@@ -727,3 +727,404 @@ fn latents_warns_once_about_fitted_subjects_not_in_the_data() {
          ignored\n"
     );
 }
+
+/// A two-step cohort of 4 subjects × `trials` trials of `model`, written to `two-step.csv`.
+fn simulate_two_step(dir: &TempDir, model: &str, trials: &str) -> Output {
+    rlgrad(
+        dir,
+        &[
+            "simulate",
+            "--model",
+            model,
+            "--subjects",
+            "4",
+            "--trials",
+            trials,
+            "--seed",
+            "5",
+            "--out",
+            "two-step.csv",
+            "--truth",
+            "truth.csv",
+        ],
+    )
+}
+
+#[test]
+fn two_step_simulate_fit_and_compare_the_presets() {
+    let dir = TempDir::new("two-step");
+    let out = simulate_two_step(&dir, "two-step-hybrid", "80");
+    status(&out, 0);
+    assert!(text(&out.stdout).contains("on the two-step task"));
+
+    // The documented layout: one row per stage, state and next_state columns.
+    let (header, rows) = read_csv(&dir.path("two-step.csv"));
+    assert_eq!(
+        header,
+        [
+            "subject",
+            "session",
+            "trial",
+            "state",
+            "action",
+            "reward",
+            "next_state"
+        ]
+    );
+    assert_eq!(rows.len(), 4 * 80 * 2);
+    let trial = column(&header, &rows, "trial");
+    let state = column(&header, &rows, "state");
+    let next = column(&header, &rows, "next_state");
+    for (i, pair) in rows.chunks(2).enumerate() {
+        let (first, second) = (&pair[0], &pair[1]);
+        assert_eq!(first[0], second[0], "a trial's two rows are one subject's");
+        let row = 2 * i;
+        assert_eq!(state[row], "0", "row {row} is stage 1");
+        assert!(
+            ["1", "2"].contains(&state[row + 1].as_str()),
+            "row {row} + 1"
+        );
+        assert_eq!(next[row], state[row + 1], "next_state is the stage-2 state");
+        assert_eq!(next[row + 1], "", "a stage-2 row has no next state");
+        // Trial numbers count rows within the subject.
+        assert_eq!(trial[row], (row % 160 + 1).to_string());
+    }
+    let (truth_header, truth) = read_csv(&dir.path("truth.csv"));
+    assert_eq!(truth.len(), 4);
+    for name in [
+        "alpha_1", "alpha_2", "lambda", "w", "beta_1", "beta_2", "kappa",
+    ] {
+        assert!(truth_header.contains(&format!("theta_{name}")), "{name}");
+    }
+
+    // Fitted by MAP with the hybrid model: every subject, every parameter.
+    let out = rlgrad(
+        &dir,
+        &[
+            "fit",
+            "two-step.csv",
+            "--model",
+            "two-step-hybrid",
+            "--out",
+            "fits.csv",
+            "-q",
+        ],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("4 subjects: 4 converged"), "{stdout}");
+    assert!(stdout.contains("3 state(s), 2 actions"), "{stdout}");
+    let (header, fits) = read_csv(&dir.path("fits.csv"));
+    assert_eq!(fits.len(), 4);
+    for (name, low, high) in [
+        ("alpha_1", 0.0, 1.0),
+        ("lambda", 0.0, 1.0),
+        ("w", 0.0, 1.0),
+        ("beta_2", 0.0, f64::INFINITY),
+    ] {
+        for v in column(&header, &fits, name) {
+            let v: f64 = v.parse().unwrap();
+            assert!(v > low && v < high, "{name} = {v}");
+        }
+        assert!(header.contains(&format!("theta_{name}")));
+    }
+    assert!(column(&header, &fits, "error").iter().all(String::is_empty));
+
+    // The three presets compared on it (a short EM: the table, not the winner, is tested).
+    let out = rlgrad(
+        &dir,
+        &[
+            "compare",
+            "two-step.csv",
+            "--model",
+            "two-step-hybrid,two-step-mf,two-step-mb",
+            "--covariance",
+            "diagonal",
+            "--ibic-samples",
+            "100",
+            "--max-iterations",
+            "5",
+            "--starts",
+            "1",
+            "--out",
+            "compare.csv",
+            "-q",
+        ],
+    );
+    status(&out, 0);
+    let (header, models) = read_csv(&dir.path("compare.csv"));
+    assert_eq!(
+        column(&header, &models, "model"),
+        ["two-step-hybrid", "two-step-mf", "two-step-mb"]
+    );
+    assert_eq!(column(&header, &models, "n_params"), ["7", "6", "4"]);
+    assert!(
+        column(&header, &models, "n_failed")
+            .iter()
+            .all(|n| n == "0")
+    );
+    for v in column(&header, &models, "bic") {
+        assert!(v.parse::<f64>().unwrap().is_finite(), "{v}");
+    }
+}
+
+#[test]
+fn task_models_simulate_their_task_recover_and_have_no_latents() {
+    let dir = TempDir::new("task-models");
+    // A two-step model plays its own task: the bandit's options are refused.
+    for option in [["--probs", "0.6,0.4"], ["--reversal-every", "20"]] {
+        let out = rlgrad(
+            &dir,
+            &[
+                "simulate",
+                "--model",
+                "two-step-mb",
+                option[0],
+                option[1],
+                "--out",
+                "x.csv",
+            ],
+        );
+        status(&out, 2);
+        assert!(text(&out.stderr).contains("two-step task"));
+        assert!(!dir.path("x.csv").exists());
+    }
+    // Parameter recovery through the model's own task.
+    let out = rlgrad(
+        &dir,
+        &[
+            "recover",
+            "--model",
+            "two-step-mb",
+            "--subjects",
+            "4",
+            "--trials",
+            "60",
+            "--summary",
+            "summary.csv",
+            "-q",
+        ],
+    );
+    status(&out, 0);
+    let (header, rows) = read_csv(&dir.path("summary.csv"));
+    assert_eq!(rows.len(), 2 * 4, "four parameters on two scales");
+    assert_eq!(
+        column(&header, &rows, "parameter")[..4],
+        ["alpha_2", "beta_1", "beta_2", "kappa"]
+    );
+
+    // No latents for a task model: a usage error before the data are read.
+    let out = rlgrad(
+        &dir,
+        &[
+            "latents",
+            "missing.csv",
+            "--model",
+            "two-step-hybrid",
+            "--out",
+            "l.csv",
+        ],
+    );
+    status(&out, 2);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("no latents"), "{stderr}");
+    assert!(stderr.contains("rw-per-state"), "{stderr}");
+    assert!(!stderr.contains("missing.csv"), "{stderr}");
+}
+
+#[test]
+fn rw_kernel_and_rw_per_state_round_trips() {
+    let dir = TempDir::new("kernel");
+    // The choice-kernel model plays the bandit of --probs (three arms here).
+    let out = rlgrad(
+        &dir,
+        &[
+            "simulate",
+            "--model",
+            "rw-kernel",
+            "--param",
+            "beta_c=2",
+            "--probs",
+            "0.7,0.5,0.2",
+            "--subjects",
+            "3",
+            "--trials",
+            "100",
+            "--out",
+            "kernel.csv",
+            "--truth",
+            "truth.csv",
+        ],
+    );
+    status(&out, 0);
+    assert!(text(&out.stdout).contains("beta_c=2"));
+    assert!(text(&out.stdout).contains("3-armed bandit"));
+    let (header, rows) = read_csv(&dir.path("kernel.csv"));
+    assert_eq!(header, ["subject", "session", "trial", "action", "reward"]);
+    assert!(column(&header, &rows, "action").contains(&"2".to_string()));
+    let out = rlgrad(
+        &dir,
+        &[
+            "fit",
+            "kernel.csv",
+            "--model",
+            "rw-kernel",
+            "--out",
+            "fits.csv",
+            "-q",
+        ],
+    );
+    status(&out, 0);
+    let (header, fits) = read_csv(&dir.path("fits.csv"));
+    assert_eq!(fits.len(), 3);
+    for name in ["theta_alpha", "theta_beta", "theta_alpha_c", "theta_beta_c"] {
+        assert!(header.iter().any(|h| h == name), "{name} in {header:?}");
+    }
+
+    // One inverse temperature per state of the data, with latents.
+    fs::write(
+        dir.path("states.csv"),
+        "subject,trial,state,action,reward\n\
+         s1,1,0,0,1\ns1,2,1,1,0\ns1,3,0,0,1\ns1,4,1,0,1\ns1,5,0,1,0\ns1,6,1,1,1\n",
+    )
+    .unwrap();
+    let out = rlgrad(
+        &dir,
+        &[
+            "fit",
+            "states.csv",
+            "--model",
+            "rw-per-state",
+            "--out",
+            "ps.csv",
+            "-q",
+        ],
+    );
+    status(&out, 0);
+    let (header, _) = read_csv(&dir.path("ps.csv"));
+    assert!(header.iter().any(|h| h == "theta_beta_2"), "{header:?}");
+    assert!(!header.iter().any(|h| h == "theta_beta_3"), "{header:?}");
+    let out = rlgrad(
+        &dir,
+        &[
+            "latents",
+            "states.csv",
+            "--model",
+            "rw-per-state",
+            "--fits",
+            "ps.csv",
+            "--out",
+            "l.csv",
+        ],
+    );
+    status(&out, 0);
+    assert_eq!(read_csv(&dir.path("l.csv")).1.len(), 6);
+}
+
+#[test]
+fn a_bad_two_step_file_exits_2_naming_the_line() {
+    let dir = TempDir::new("bad-two-step");
+    // Line 4: a stage-2 row whose stage-1 row is missing (the previous trial was complete).
+    fs::write(
+        dir.path("bad.csv"),
+        "subject,trial,state,action,reward\ns1,1,0,1,0\ns1,2,2,0,1\ns1,3,1,0,1\ns1,4,0,0,0\n",
+    )
+    .unwrap();
+    for args in [
+        &[
+            "fit",
+            "bad.csv",
+            "--model",
+            "two-step-hybrid",
+            "--out",
+            "fits.csv",
+        ][..],
+        &[
+            "compare",
+            "bad.csv",
+            "--model",
+            "two-step-mf,two-step-mb",
+            "--out",
+            "fits.csv",
+        ],
+    ] {
+        let out = rlgrad(&dir, args);
+        status(&out, 2);
+        let stderr = text(&out.stderr);
+        for needle in ["bad.csv", "line 4", "`state`", "`1`", "stage-2 row", "`s1`"] {
+            assert!(stderr.contains(needle), "{needle} in {stderr}");
+        }
+        assert!(!dir.path("fits.csv").exists(), "nothing is written");
+    }
+    // The same file is fine for a bandit model (three states of one table).
+    status(&rlgrad(&dir, &["fit", "bad.csv", "-q"]), 0);
+
+    // A next_state that is not the stage-2 state, in a CRLF file with a blank line and
+    // interleaved subjects (s1's first stage-1 choice missed, so it has no stage 2): the
+    // stage-1 row's exact line, with its session.
+    fs::write(
+        dir.path("next.csv"),
+        "subject,session,trial,state,action,reward,next_state\r\n\
+         s1,a,1,0,,0,\r\ns2,a,1,0,1,0,2\r\n\r\ns2,a,2,2,1,1,\r\ns1,a,2,0,0,0,2\r\n\
+         s1,a,3,1,0,1,\r\n",
+    )
+    .unwrap();
+    let out = rlgrad(&dir, &["fit", "next.csv", "--model", "two-step-hybrid"]);
+    status(&out, 2);
+    let stderr = text(&out.stderr);
+    for needle in [
+        "next.csv",
+        "line 6",
+        "`next_state`",
+        "`2`",
+        "`s1`",
+        "session `a`",
+    ] {
+        assert!(stderr.contains(needle), "{needle} in {stderr}");
+    }
+
+    // An action the task does not have.
+    fs::write(
+        dir.path("action.csv"),
+        "subject,trial,state,action,reward\ns1,1,0,2,0\ns1,2,1,0,1\n",
+    )
+    .unwrap();
+    let out = rlgrad(&dir, &["fit", "action.csv", "--model", "two-step-mb"]);
+    status(&out, 2);
+    let stderr = text(&out.stderr);
+    for needle in ["line 2", "`action`", "`2`"] {
+        assert!(stderr.contains(needle), "{needle} in {stderr}");
+    }
+}
+
+#[test]
+fn help_lists_the_task_models_the_two_step_layout_and_the_prior() {
+    let dir = TempDir::new("help-tasks");
+    let out = rlgrad(&dir, &["--help"]);
+    status(&out, 0);
+    let top = text(&out.stdout);
+    for needle in [
+        "two-step-hybrid",
+        "two-step-mf",
+        "two-step-mb",
+        "rw-kernel",
+        "rw-per-state",
+        "alpha_1, alpha_2, lambda, w, beta_1, beta_2, kappa",
+        "alpha, beta, alpha_c, beta_c",
+        "TWO-STEP FILES",
+        "subject,session,trial,state,action,reward,next_state",
+        "DEFAULT PRIOR",
+        "lapse",
+        "any other parameter",
+    ] {
+        assert!(top.contains(needle), "{needle} in {top}");
+    }
+    let fit = text(&rlgrad(&dir, &["fit", "--help"]).stdout);
+    for needle in ["DEFAULT PRIOR", "beta_c", "two-step-hybrid"] {
+        assert!(fit.contains(needle), "{needle} in {fit}");
+    }
+    let simulate = text(&rlgrad(&dir, &["simulate", "--help"]).stdout);
+    for needle in ["two-step", "next_state", "lambda 0.6"] {
+        assert!(simulate.contains(needle), "{needle} in {simulate}");
+    }
+}

@@ -21,8 +21,10 @@
 //! The method runs once per trial, so it neither allocates nor fails; what it returns must be
 //! bit-for-bit the same at every `ORDER`.
 
+mod lapse;
 mod softmax;
 
+pub use self::lapse::Lapse;
 pub use self::softmax::Softmax;
 
 use crate::check;

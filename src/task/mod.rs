@@ -15,6 +15,7 @@
 //! comparison and recovery take it as they take a `Model`.
 
 mod choice_kernel;
+mod go_nogo;
 mod kalman;
 pub mod pieces;
 mod two_step;
@@ -22,6 +23,8 @@ mod two_step;
 pub use self::choice_kernel::RwChoiceKernel;
 pub use self::kalman::{KalmanBandit, KalmanConstant, KalmanConstants};
 pub use self::two_step::TwoStep;
+
+pub use self::go_nogo::{GoNoGo, GoNoGoVariant, cue_accuracy};
 
 use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 use rand::Rng;

@@ -33,7 +33,7 @@ pub fn ln_lapse_logistic<T: Scalar>(x: T, epsilon: T, a: usize) -> T {
 }
 
 /// A choice kernel (Wilson & Collins 2019, eLife 8:e49547, box 2, model 4): a habit strength
-/// per option, CK ← CK + α_c·(1[a] − CK) after each choice, added to the logits with a
+/// per option, CK ← CK + α_c·(𝟙(j = a) − CK) after each choice, added to the logits with a
 /// weight β_c. Starts at 0.
 ///
 /// ```

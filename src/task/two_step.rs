@@ -333,7 +333,20 @@ impl TaskModel for TwoStep {
                     ));
                 }
                 match s {
-                    0 => open = Some(t),
+                    0 => {
+                        if let Some(t1) = open
+                            && actions[t1] != MISSED
+                        {
+                            return Err(bad(
+                                t1,
+                                "state",
+                                "0".to_string(),
+                                "a stage-1 choice must be followed by its stage-2 row (state 1 \
+                                 or 2; a missed stage-2 response is a row with an empty action)",
+                            ));
+                        }
+                        open = Some(t);
+                    }
                     1 | 2 => {
                         let Some(t1) = open.take() else {
                             return Err(bad(
@@ -501,7 +514,7 @@ impl TaskModel for TwoStep {
         rng: &mut R,
     ) -> Result<Session> {
         check::at_least_one("n_trials", n_trials)?;
-        let rows = n_trials.checked_mul(2).unwrap_or(usize::MAX);
+        let rows = n_trials.saturating_mul(2);
         check::floats(
             &[rows],
             "n_trials",

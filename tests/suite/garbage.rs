@@ -43,7 +43,7 @@ fn index() -> BoxedStrategy<u32> {
 
 /// A valid subject over `n_states` × `n_actions` with garbage (finite) rewards, and missed
 /// trials (`MISSED`, their rewards garbage too) anywhere but one trial of each session.
-fn garbage_subject(n_states: usize, n_actions: usize) -> BoxedStrategy<Subject> {
+pub(crate) fn garbage_subject(n_states: usize, n_actions: usize) -> BoxedStrategy<Subject> {
     let session = proptest::collection::vec(
         (
             0..n_states as u32,

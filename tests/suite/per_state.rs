@@ -28,7 +28,7 @@ fn groups(n_states: usize, n_groups: usize) -> impl Strategy<Value = Vec<usize>>
 }
 
 /// (groups, n_actions, perseveration, subject, θ) with 1–4 states, 1–3 groups, 2 or 3 actions.
-fn case() -> impl Strategy<Value = (Vec<usize>, usize, bool, Subject, Array1<f64>)> {
+pub(crate) fn case() -> impl Strategy<Value = (Vec<usize>, usize, bool, Subject, Array1<f64>)> {
     (1usize..=4, 2usize..=3, any::<bool>())
         .prop_flat_map(|(s, a, persev)| {
             (1..=s.min(3)).prop_flat_map(move |g| {
@@ -55,7 +55,11 @@ fn case() -> impl Strategy<Value = (Vec<usize>, usize, bool, Subject, Array1<f64
         })
 }
 
-fn model(groups: &[usize], n_actions: usize, persev: bool) -> Model<RescorlaWagner, Softmax> {
+pub(crate) fn model(
+    groups: &[usize],
+    n_actions: usize,
+    persev: bool,
+) -> Model<RescorlaWagner, Softmax> {
     let obs = if persev {
         Softmax::per_state_with_perseveration(groups)
     } else {

@@ -166,11 +166,12 @@ proptest! {
 #[test]
 fn bad_sessions_are_refused_with_their_trial() {
     let model = TwoStep::hybrid();
-    let cases: [(Vec<u32>, Vec<u32>, &str); 4] = [
+    let cases: [(Vec<u32>, Vec<u32>, &str); 5] = [
         (vec![0, 3], vec![0, 1], "state"),       // a fourth state
         (vec![0, 1], vec![0, 2], "action"),      // a third action
         (vec![1, 0], vec![0, 1], "state"),       // stage 2 before stage 1
         (vec![0, 1, 1], vec![0, 1, 0], "state"), // two stage-2 rows
+        (vec![0, 0, 1], vec![0, 1, 0], "state"), // a stage-1 choice without its stage 2
     ];
     for (states, actions, field) in cases {
         let n = states.len();

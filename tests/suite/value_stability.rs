@@ -799,7 +799,7 @@ fn dra_grid_world_run() {
 /// two-step's hand-written path) and Hessians (forward-mode differentiation).
 #[test]
 fn task_model_simulations_and_likelihoods() {
-    use rlgrad::fit::{FitModel, Simulate, TaskSimulator};
+    use rlgrad::fit::{Simulate, TaskSimulator};
     use rlgrad::task::{RwChoiceKernel, TwoStep};
     let two_step = TaskSimulator::new(TwoStep::hybrid(), 60).unwrap();
     let kernel =

@@ -1,25 +1,27 @@
-//! What `simulate` and `recover` share: the bandit the simulated subjects play, and the
-//! model's parameters given on the command line (`--param NAME=VALUE`, with defaults).
+//! What `simulate` and `recover` share: the bandit the simulated subjects play (or the
+//! model's own task), and the model's parameters given on the command line
+//! (`--param NAME=VALUE`, with defaults).
 
 use clap::Args;
 use ndarray::Array1;
 use rlgrad::env::Bandit;
+use rlgrad::params::ParamLayout;
 
-use crate::common::{Failure, MenuModel, ModelName, names};
+use crate::common::{Built, Failure, ModelName, Table, is_inverse_temperature};
+
+/// The bandit's reward probabilities when `--probs` is not given.
+const DEFAULT_PROBS: [f64; 2] = [0.8, 0.2];
 
 /// The bandit's options.
 #[derive(Args, Debug, Clone)]
 pub struct BanditArgs {
-    /// The arms' reward probabilities, comma-separated (at least two arms).
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "0.8,0.2",
-        value_name = "P,P,..."
-    )]
-    pub probs: Vec<f64>,
+    /// The arms' reward probabilities, comma-separated (at least two arms; default 0.8,0.2).
+    /// Only for models that play a bandit.
+    #[arg(long, value_delimiter = ',', value_name = "P,P,...")]
+    pub probs: Option<Vec<f64>>,
 
-    /// Reverse the reward probabilities every this many trials.
+    /// Reverse the reward probabilities every this many trials. Only for models that play a
+    /// bandit.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "K")]
     pub reversal_every: Option<u64>,
 }
@@ -27,13 +29,42 @@ pub struct BanditArgs {
 impl BanditArgs {
     /// The bandit, with its reversals if asked for (bad options are [`Failure::Usage`]).
     pub fn bandit(&self) -> Result<Bandit, Failure> {
-        let bandit =
-            Bandit::new(self.probs.clone()).map_err(|e| Failure::Usage(format!("--probs: {e}")))?;
+        let probs = self.probs.clone().unwrap_or_else(|| DEFAULT_PROBS.to_vec());
+        let bandit = Bandit::new(probs).map_err(|e| Failure::Usage(format!("--probs: {e}")))?;
         match self.reversal_every {
             Some(k) => bandit
                 .with_reversals(k as usize)
                 .map_err(|e| Failure::Usage(e.to_string())),
             None => Ok(bandit),
+        }
+    }
+
+    /// The model `name` to simulate, and what it plays (for stdout): the bandit, or the
+    /// model's own task, for which the bandit's options are [`Failure::Usage`].
+    pub fn model(&self, name: ModelName) -> Result<(Built, String), Failure> {
+        let bandit = self.bandit()?;
+        let built = name.build(&Table {
+            n_states: 1,
+            n_actions: bandit.probabilities().len(),
+            bandit: Some(&bandit),
+        })?;
+        match built.own_task_name() {
+            Some(task) => {
+                if self.probs.is_some() || self.reversal_every.is_some() {
+                    return Err(Failure::Usage(format!(
+                        "--probs and --reversal-every set the bandit, but model {} plays {task}",
+                        name.name()
+                    )));
+                }
+                Ok((built, task.to_string()))
+            }
+            None => {
+                let reversals = self
+                    .reversal_every
+                    .map_or_else(String::new, |k| format!(" reversed every {k} trials"));
+                let plays = format!("a {}-armed bandit{reversals}", bandit.probabilities().len());
+                Ok((built, plays))
+            }
         }
     }
 }
@@ -53,8 +84,11 @@ pub fn parse_param(s: &str) -> Result<(String, f64), String> {
 /// A parameter's value on the natural scale when `--param` does not give it.
 pub fn default_value(name: &str) -> f64 {
     match name {
-        "beta" => 4.0,
-        "kappa" => 0.5,
+        "kappa" | "w" => 0.5,
+        "lambda" => 0.6,
+        "beta_c" => 1.0,
+        "lapse" => 0.05,
+        n if is_inverse_temperature(n) => 4.0,
         _ => 0.3,
     }
 }
@@ -72,11 +106,11 @@ impl Params {
     /// Checks that every given name is one of the model's (else [`Failure::Usage`] naming
     /// them) and maps the values to θ.
     pub fn new(
-        model: &MenuModel,
+        layout: &ParamLayout,
         model_name: ModelName,
         params: &[(String, f64)],
     ) -> Result<Params, Failure> {
-        let names = names(model);
+        let names: Vec<String> = layout.names().map(str::to_string).collect();
         for (name, _) in params {
             if !names.contains(name) {
                 return Err(Failure::Usage(format!(
@@ -98,8 +132,7 @@ impl Params {
             })
             .collect();
         let borrowed: Vec<(&str, f64)> = values.iter().map(|(n, v)| (n.as_str(), *v)).collect();
-        let theta = model
-            .layout()
+        let theta = layout
             .theta_from_natural(&borrowed)
             .map_err(|e| Failure::Usage(format!("--param: {e}")))?;
         Ok(Params { values, theta })

@@ -11,7 +11,7 @@ use rlgrad::data::Dataset;
 use rlgrad::fit::{CompareOptions, Comparison, Criterion, FitModel, compare};
 
 use crate::common::{
-    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, names,
+    Built, DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed,
     number, progress, report_written, write_file,
 };
 use crate::fit::CovarianceArg;
@@ -43,7 +43,8 @@ const AFTER_HELP: &str = "\
 EXAMPLES
   rlgrad compare choices.csv --model rw --model rw-dual --model rw-persev --out compare.csv
   rlgrad compare choices.csv --model rw,rw-dual --covariance diagonal --ibic-samples 5000 \\
-      --subjects per-subject.csv --json compare.json";
+      --subjects per-subject.csv --json compare.json
+  rlgrad compare two-step.csv --model two-step-hybrid,two-step-mf,two-step-mb --out compare.csv";
 
 /// The options of `compare`.
 #[derive(Args, Debug)]
@@ -122,13 +123,13 @@ pub fn run(
     let built = args
         .model
         .iter()
-        .map(|m| m.build(d.n_states, d.n_actions))
+        .map(|&m| args.data.model(&d, m))
         .collect::<Result<Vec<_>, _>>()?;
-    let models: Vec<(&str, &dyn FitModel)> = args
-        .model
+    let model_names: Vec<String> = args.model.iter().map(|m| m.name()).collect();
+    let models: Vec<(&str, &dyn FitModel)> = model_names
         .iter()
         .zip(&built)
-        .map(|(m, b)| (m.name(), b as &dyn FitModel))
+        .map(|(n, b)| (n.as_str(), b.model()))
         .collect();
     let options = CompareOptions {
         em: em_options(args.starts, args.covariance.get(), args.max_iterations),
@@ -161,7 +162,7 @@ pub fn run(
         write_file(file, |w| write_subjects(w, &d.data, &comparison))?;
     }
     if let Some(file) = &files[2] {
-        let all_names: Vec<Vec<String>> = built.iter().map(names).collect();
+        let all_names: Vec<Vec<String>> = built.iter().map(Built::names).collect();
         write_file(file, |w| write_json(w, &d.data, &comparison, &all_names))?;
     }
     write!(out, "{}", comparison.table());

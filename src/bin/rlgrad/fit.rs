@@ -11,7 +11,7 @@ use rlgrad::fit::{Covariance, EmFit, MapFit, SubjectFit, em_with_progress};
 
 use crate::common::{
     DataArgs, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, fit_map, map_options,
-    names, number, positive, prior, progress, report_written, short, write_file,
+    number, positive, prior, prior_help, progress, report_written, short, write_file,
 };
 use crate::io::Stream;
 
@@ -20,7 +20,7 @@ Fit one model to every subject of a long-format CSV file.
 
 By default each subject is fitted separately by MAP (L-BFGS from the prior mean and
 --starts - 1 further seeded starts) under a fixed prior on theta: the weakly informative
-logit(alpha*) ~ N(0, 1.5^2), log(beta) ~ N(1, 1), kappa ~ N(0, 1), or an isotropic
+default (one normal per parameter, by its name: DEFAULT PRIOR below), or an isotropic
 N(0, V) with --prior-variance V. With --em the group prior N(mu, Sigma) is estimated
 instead, by empirical-Bayes EM with the Laplace approximation (Huys et al. 2011): each
 E-step fits every subject by MAP under the current prior, each M-step updates mu and Sigma
@@ -41,18 +41,22 @@ OUTPUTS
     stop_reason, iterations, grad_norm, hessian_repaired, <p>_weak ..., error
   BIC = -2 loglik + K ln(n_choices), AIC = -2 loglik + 2K, with n_choices the trials with
   a response (n_trials also counts missed trials: an empty or NA action, kept but adding
-  nothing). A failed subject has its n_trials, converged = false, the reason in `error`,
+  nothing; in a two-step file each stage is a row and a choice). A failed subject has its n_trials, converged = false, the reason in `error`,
   and empty numbers.
   --em-json FILE (with --em): JSON with the parameter names, mu, Sigma, whether EM
   converged, and the trace (per iteration: summed log posterior and log-likelihood, mu,
   Sigma, repaired and failed subjects).
-The files are written before the table is printed.";
+The files are written before the table is printed.
+
+Before fitting, the model checks every subject: a two-step file out of layout (see
+`rlgrad --help`) is refused with the line, column, subject and session at fault.";
 
 const AFTER_HELP: &str = "\
 EXAMPLES
   rlgrad fit choices.csv --model rw-dual --out fits.csv
   rlgrad fit choices.csv --model rw --em --covariance diagonal --out fits.csv --em-json em.json
-  rlgrad fit data.csv --action-base 1 --delimiter ';' --prior-variance 4 --out fits.csv";
+  rlgrad fit data.csv --action-base 1 --delimiter ';' --prior-variance 4 --out fits.csv
+  rlgrad fit two-step.csv --model two-step-hybrid --em --covariance diagonal --out fits.csv";
 
 /// Whether EM's Σ is full or diagonal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -76,7 +80,7 @@ impl CovarianceArg {
 #[derive(Args, Debug)]
 #[command(
     about = "Fit a model to every subject (MAP, or EM with --em); results as CSV",
-    long_about = LONG_ABOUT,
+    long_about = format!("{LONG_ABOUT}\n\nDEFAULT PRIOR\n{}", prior_help()),
     after_long_help = AFTER_HELP
 )]
 pub struct FitArgs {
@@ -128,8 +132,9 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
         ],
     )?;
     let d = args.data.read(err)?;
-    let model = args.model.build(d.n_states, d.n_actions)?;
-    let names = names(&model);
+    let built = args.data.model(&d, args.model)?;
+    let model = built.model();
+    let names = built.names();
     let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
     writeln!(out, "{}", args.data.describe(&d));
     writeln!(
@@ -146,7 +151,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
     let (map_fits, em_fit) = if args.em {
         let options = em_options(args.starts, args.covariance.get(), args.max_iterations);
         let bar = progress(None, args.run.quiet, "{spinner} EM {msg} ({elapsed})");
-        let fit = em_with_progress(&model, &d.data, &options, &mut rng, |it| {
+        let fit = em_with_progress(model, &d.data, &options, &mut rng, |it| {
             bar.set_message(format!(
                 "iteration {}, log posterior {:.3}",
                 it.iteration + 1,
@@ -159,7 +164,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
     } else {
         let prior = prior(&names, args.prior_variance)?;
         let options = map_options(args.starts);
-        let fits = fit_map(&model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
+        let fits = fit_map(model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
         (fits, None)
     };
 
@@ -169,7 +174,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
         write_file(file, |w| write_results(w, &d.data, &names, fits))?;
     }
     if let (Some(file), Some(fit)) = (&files[1], &em_fit) {
-        write_file(file, |w| write_em_json(w, args.model.name(), &names, fit))?;
+        write_file(file, |w| write_em_json(w, &args.model.name(), &names, fit))?;
     }
     print_table(out, &d.data, &names, fits);
     if let Some(fit) = &em_fit {

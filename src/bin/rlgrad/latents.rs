@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -12,13 +12,14 @@ use rlgrad::fit::SubjectFit;
 
 use crate::common::{
     DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, fit_map, map_options,
-    names, positive, prior, write_file,
+    positive, prior, write_file,
 };
 use crate::io::Stream;
 
 const LONG_ABOUT: &str = "\
 Export the trial-by-trial latent variables of a model at fitted parameters (regressors for
-fMRI and EEG analyses).
+fMRI and EEG analyses). For the Rescorla-Wagner + softmax models (rw, rw-dual, rw-persev,
+rw-dual-persev, rw-per-state); another model is refused (status 2).
 
 The parameters come from a results file of `rlgrad fit` (--fits FILE, which must have been
 fitted with the same --model: its theta_<p> columns must be exactly the model's parameters,
@@ -83,9 +84,14 @@ pub fn run(
     let mut inputs: Vec<&Path> = vec![&args.data.data];
     inputs.extend(args.fits.as_deref());
     let files = check_outputs(&inputs, &[("--out", Some(&args.out))])?;
+    // Before the data are read: a usage error.
+    if !args.model.has_latents() {
+        return Err(no_latents(args.model));
+    }
     let d = args.data.read(err)?;
-    let model = args.model.build(d.n_states, d.n_actions)?;
-    let names = names(&model);
+    let built = args.data.model(&d, args.model)?;
+    let model = built.rw().ok_or_else(|| no_latents(args.model))?;
+    let names = built.names();
 
     // A subject's parameters, or None when its fit failed (a warning has said so, once).
     let thetas: HashMap<String, Option<Array1<f64>>> = match &args.fits {
@@ -125,7 +131,7 @@ pub fn run(
             let prior = prior(&names, args.prior_variance)?;
             let options = map_options(args.starts);
             let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
-            let fits = fit_map(&model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
+            let fits = fit_map(model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
             let mut thetas = HashMap::new();
             for fit in fits {
                 match fit {
@@ -196,6 +202,21 @@ pub fn run(
         );
     }
     Ok(())
+}
+
+/// The usage error for a model without latents.
+fn no_latents(model: ModelName) -> Failure {
+    Failure::Usage(format!(
+        "model {} has no latents to export: `latents` is for the Rescorla-Wagner + softmax \
+         models ({})",
+        model.name(),
+        ModelName::value_variants()
+            .iter()
+            .filter(|m| m.has_latents())
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// A subjects list for a message: all of them named, or their count and the first few.

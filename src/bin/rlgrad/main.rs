@@ -29,10 +29,22 @@ use common::Failure;
 
 const ABOUT: &str = "Fit reinforcement-learning models to people's choices, from a CSV file.";
 
-const LONG_ABOUT: &str = "\
-Fit reinforcement-learning models (Rescorla-Wagner learning, softmax choice) to people's
-choices, compare models, check parameter recovery, simulate cohorts and export trial-wise
-latent variables, all on a long-format CSV file (`recover` and `simulate` need no file).
+/// The manual: the static text, with the model menu and the default prior generated from the
+/// models and the prior themselves (so they cannot drift apart).
+fn long_about() -> String {
+    format!(
+        "{INTRO}\nMODELS (--model)\n{}{PARAMETERS}\nDEFAULT PRIOR (MAP fits of fit, recover and latents, \
+         unless --prior-variance)\n{}\n{EXIT}",
+        common::models_help(),
+        common::prior_help()
+    )
+}
+
+const INTRO: &str = "\
+Fit reinforcement-learning models (Rescorla-Wagner learning and softmax choice, and task models
+such as the two-step task's hybrid learner) to people's choices, compare models, check
+parameter recovery, simulate cohorts and export trial-wise latent variables, all on a
+long-format CSV file (`recover` and `simulate` need no file).
 
 INPUT (every subcommand that reads data)
   One row per trial, with a header. Required columns: subject, trial, action, reward.
@@ -42,19 +54,38 @@ INPUT (every subcommand that reads data)
   actions are taken from the data unless --states/--actions are given. A malformed file is
   refused with the line, the column and the value at fault.
 
-MODELS (--model)
-  rw              one learning rate alpha, softmax inverse temperature beta
-  rw-dual         alpha_pos and alpha_neg for positive and negative prediction errors, beta
-  rw-persev       rw + kappa, a bonus to repeating the previous action
-  rw-dual-persev  rw-dual + kappa
-  Parameters are fitted on an unconstrained scale theta (logit for rates, log for beta,
-  identity for kappa) and reported on their natural scale too.
+TWO-STEP FILES (--model two-step-hybrid, two-step-mf, two-step-mb)
+  One row per stage, in order: a stage-1 row (state 0, the first choice 0 or 1, its reward
+  ignored; next_state, if the column is there, the stage-2 state reached), then its stage-2
+  row (state 1 or 2, the second choice 0 or 1, the reward). The trial column counts rows
+  (trial numbers must increase), so the task's trial k is rows 2k - 1 and 2k. A missed
+  choice has an empty or NA action; a missed stage-1 choice may keep its stage-2 row or not.
+  A stage-2 row without its stage-1 row, a state other than 0, 1, 2, an action other than 0
+  and 1, or a next_state that is not the state of the row after it is refused with its line.
+  `rlgrad simulate --model two-step-hybrid` writes such a file:
+    subject,session,trial,state,action,reward,next_state
+    s1,1,1,0,1,0.0,2
+    s1,1,2,2,0,1.0,
+    s1,1,3,0,0,0.0,1
+    s1,1,4,1,1,0.0,
+";
 
+const PARAMETERS: &str =
+    "  Parameters are fitted on an unconstrained scale theta (logit for learning rates and other
+  values in (0, 1), log for inverse temperatures beta, beta_<k>, identity for kappa and
+  beta_c) and reported on their natural scale too. In `simulate` and `recover` the two-step
+  models play the two-step task (drifting reward probabilities), the others the bandit of
+  --probs. `latents` exports the latent variables of the Rescorla-Wagner + softmax models
+  (rw to rw-per-state).
+";
+
+const EXIT: &str = "\
 EXIT STATUS
   0  success (also when some subjects' fits failed: they are reported, never dropped)
   1  the work failed: a model could not be fitted, or an output could not be written
   2  bad arguments or bad data: an unknown option or value, an unreadable or malformed
-     input file (the message names the line, column, subject and trial), an output that
+     input file (the message names the line, column, subject and trial), data the model
+     cannot explain (a two-step file out of layout, named the same way), an output that
      names an input file
 
 Outputs are written atomically (a temporary file renamed into place), only after the work
@@ -69,6 +100,8 @@ EXAMPLES
   rlgrad compare sim.csv --model rw --model rw-dual --model rw-persev --out compare.csv
   rlgrad latents sim.csv --model rw --fits fits.csv --out latents.csv
   rlgrad recover --model rw --subjects 50 --trials 200 --out recovery.csv --summary summary.csv
+  rlgrad simulate --model two-step-hybrid --subjects 20 --trials 200 --out two-step.csv
+  rlgrad compare two-step.csv --model two-step-hybrid,two-step-mf,two-step-mb --out compare.csv
 
 Run `rlgrad <subcommand> --help` for each subcommand's options and outputs.";
 
@@ -78,7 +111,7 @@ Run `rlgrad <subcommand> --help` for each subcommand's options and outputs.";
     name = "rlgrad",
     version,
     about = ABOUT,
-    long_about = LONG_ABOUT,
+    long_about = long_about(),
     after_long_help = AFTER_HELP,
     propagate_version = true
 )]

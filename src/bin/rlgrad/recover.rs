@@ -7,13 +7,13 @@ use clap::Args;
 use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rlgrad::fit::{ParameterRecovery, RecoveryFit, Simulator, Truth, parameter_recovery};
+use rlgrad::fit::{ParameterRecovery, RecoveryFit, Truth, parameter_recovery};
 use rlgrad::prior::MvGaussian;
 
 use crate::cohort::{BanditArgs, Params, parse_param};
 use crate::common::{
-    Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, map_options, names,
-    number, positive, prior, progress, report_written, write_file,
+    Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, map_options, number,
+    positive, prior, progress, report_written, write_file,
 };
 use crate::fit::CovarianceArg;
 use crate::io::Stream;
@@ -24,10 +24,10 @@ fit it, and compare the fitted parameters with the true ones.
 
 The population is N(theta0, SD^2 I) on the unconstrained scale, theta0 the parameters given
 by --param NAME=VALUE on the natural scale (defaults as in `simulate`: rates 0.3, beta 4,
-kappa 0.5) and SD = --spread (default 0.5). Each of --subjects subjects plays --trials
-trials on a bandit (--probs, --reversal-every, as in `simulate`), and the cohort is fitted
-by MAP under the fixed prior of `fit` (or --prior-variance V), or with --em by
-empirical-Bayes EM. Per parameter, on theta and on the natural scale: the correlation r,
+kappa 0.5, ...) and SD = --spread (default 0.5). Each of --subjects subjects plays --trials
+trials on a bandit (--probs, --reversal-every, as in `simulate`), or for the two-step
+models trials of the two-step task, and the cohort is fitted by MAP under the fixed prior of
+`fit` (or --prior-variance V), or with --em by empirical-Bayes EM. Per parameter, on theta and on the natural scale: the correlation r,
 the bias (mean fitted - true) and the RMSE, over the subjects that were fitted.
 
 OUTPUTS
@@ -41,7 +41,8 @@ const AFTER_HELP: &str = "\
 EXAMPLES
   rlgrad recover --model rw --subjects 50 --trials 200 --out recovery.csv
   rlgrad recover --model rw-dual --param alpha_pos=0.4 --param alpha_neg=0.2 --spread 0.7 \\
-      --em --reversal-every 40 --summary summary.csv --seed 3";
+      --em --reversal-every 40 --summary summary.csv --seed 3
+  rlgrad recover --model two-step-hybrid --subjects 40 --trials 200 --em --covariance diagonal";
 
 /// The options of `recover`.
 #[derive(Args, Debug)]
@@ -118,10 +119,9 @@ pub fn run(
             ("--summary", args.summary.as_deref()),
         ],
     )?;
-    let bandit = args.bandit.bandit()?;
-    let model = args.model.build(1, args.bandit.probs.len())?;
-    let names = names(&model);
-    let params = Params::new(&model, args.model, &args.params)?;
+    let (built, plays) = args.bandit.model(args.model)?;
+    let names = built.names();
+    let params = Params::new(built.model().layout(), args.model, &args.params)?;
     let population = MvGaussian::diagonal(
         params.theta.clone(),
         Array1::from_elem(names.len(), args.spread * args.spread),
@@ -139,16 +139,12 @@ pub fn run(
             map_options(args.starts),
         )
     };
-    let sim = Simulator::new(
-        model,
-        move |_| Ok::<_, rlgrad::Error>(bandit.clone()),
-        args.trials as usize,
-    )
-    .map_err(|e| Failure::Usage(e.to_string()))?;
+    let sim = built.simulator(args.trials as usize)?;
 
     writeln!(
         out,
-        "recovery: {} subjects x {} trials of {} ({}; spread {} on theta), fitted by {}, seed {}\n",
+        "recovery: {} subjects x {} trials of {} ({}; spread {} on theta) on {plays}, fitted by \
+         {}, seed {}\n",
         args.subjects,
         args.trials,
         args.model.name(),
@@ -165,7 +161,7 @@ pub fn run(
         "{spinner} simulating and fitting ({elapsed})",
     );
     let rec = parameter_recovery(
-        &sim,
+        &*sim,
         Truth::Population(&population, args.subjects as usize),
         &fit,
         &mut rng,

@@ -8,29 +8,37 @@ use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
-use rlgrad::data::Session;
+use rlgrad::data::{MISSED, NO_STATE, Subject};
+use rlgrad::params::ParamLayout;
 
 use crate::cohort::{BanditArgs, Params, parse_param};
 use crate::common::{
-    ModelName, Outcome, RunArgs, check_outputs, failed, names, number, report_written, write_file,
+    ModelName, Outcome, RunArgs, check_outputs, failed, number, report_written, write_file,
 };
 use crate::io::Stream;
 
 const LONG_ABOUT: &str = "\
-Simulate a cohort of subjects choosing on a bandit, and write their choices as the
-long-format CSV that `fit`, `compare` and `latents` read.
+Simulate a cohort of subjects choosing on a bandit (or in the model's own task), and write
+their choices as the long-format CSV that `fit`, `compare` and `latents` read.
 
-Every subject plays --trials trials of one session on a bandit whose arms pay 1 with the
-probabilities --probs (else 0), reversed every --reversal-every trials if given. The model's
-parameters are set on the natural scale with --param NAME=VALUE (defaults: alpha, alpha_pos,
-alpha_neg 0.3; beta 4; kappa 0.5). The cohort is a population: each subject's unconstrained theta
-is the given values' theta plus N(0, SD^2) noise per parameter, SD = --spread (default 0.5,
-as in `recover`). With --spread 0 every subject has the given values; EM on such a cohort
-drives the group variance towards 0 and stops at --max-iterations, not converged.
+Every subject plays --trials trials of one session. The bandit models (rw ... rw-kernel) play
+a bandit whose arms pay 1 with the probabilities --probs (default 0.8,0.2; else 0), reversed
+every --reversal-every trials if given. The two-step models play the two-step task (Daw et
+al. 2011: common transitions 0.7, stage-2 reward probabilities drifting between 0.25 and
+0.75), where --probs and --reversal-every are refused. The model's parameters are set on
+the natural scale with --param NAME=VALUE (defaults: learning rates and alpha_c 0.3; beta,
+beta_1, beta_2 4; kappa and w 0.5; lambda 0.6; beta_c 1; lapse 0.05; any other 0.3). The
+cohort is a population: each subject's unconstrained theta is the given values' theta plus
+N(0, SD^2) noise per parameter, SD = --spread (default 0.5, as in `recover`). With --spread
+0 every subject has the given values; EM on such a cohort drives the group variance towards
+0 and stops at --max-iterations, not converged.
 
 OUTPUTS
   --out FILE (required): CSV with columns subject, session, trial, action, reward (one row
-    per trial; subjects s1, s2, ...; session 1; trials 1, 2, ...; actions 0-based)
+    per trial; subjects s1, s2, ...; session 1; trials 1, 2, ...; actions 0-based). A
+    two-step model writes the two-step layout of `rlgrad --help`: one row per stage (so
+    2 x --trials rows per subject, trial counting rows), with the columns state (0 at stage
+    1, 1 or 2 at stage 2) and next_state (on stage-1 rows, the stage-2 state reached).
   --truth FILE: CSV, one row per subject: subject, theta_<p>..., <p>... (the generating
     parameters, unconstrained and natural), to check recovery against `fit`.";
 
@@ -38,12 +46,14 @@ const AFTER_HELP: &str = "\
 EXAMPLES
   rlgrad simulate --model rw --subjects 30 --trials 200 --out sim.csv
   rlgrad simulate --model rw-dual --param alpha_pos=0.4 --param alpha_neg=0.1 --param beta=5 \\
-      --spread 0.5 --probs 0.8,0.2 --reversal-every 50 --out sim.csv --truth truth.csv --seed 7";
+      --spread 0.5 --probs 0.8,0.2 --reversal-every 50 --out sim.csv --truth truth.csv --seed 7
+  rlgrad simulate --model two-step-hybrid --param w=0.8 --subjects 40 --trials 200 \\
+      --out two-step.csv --truth truth.csv";
 
 /// The options of `simulate`.
 #[derive(Args, Debug)]
 #[command(
-    about = "Simulate a cohort on a (reversal) bandit; writes the long-format CSV",
+    about = "Simulate a cohort on a (reversal) bandit or the model's task; writes the long-format CSV",
     long_about = LONG_ABOUT,
     after_long_help = AFTER_HELP
 )]
@@ -104,62 +114,91 @@ pub fn run(
             ("--truth", args.truth.as_deref()),
         ],
     )?;
-    let n_actions = args.bandit.probs.len();
-    let bandit = args.bandit.bandit()?;
-    let model = args.model.build(1, n_actions)?;
-    let names = names(&model);
-    let params = Params::new(&model, args.model, &args.params)?;
+    let (built, plays) = args.bandit.model(args.model)?;
+    let names = built.names();
+    let params = Params::new(built.model().layout(), args.model, &args.params)?;
+    let sim = built.simulator(args.trials as usize)?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
     let noise = Normal::new(0.0, args.spread).map_err(failed)?;
-    let mut sessions: Vec<(String, Session)> = Vec::new();
+    let mut subjects: Vec<Subject> = Vec::new();
     let mut truth: Vec<(String, Array1<f64>)> = Vec::new();
-    for i in 0..args.subjects {
+    for i in 0..args.subjects as usize {
         let id = format!("s{}", i + 1);
         let theta = params.theta.mapv(|t| t + noise.sample(&mut rng));
-        let mut env = bandit.clone();
-        let session = model
-            .simulate(theta.view(), &mut env, args.trials as usize, "1", &mut rng)
+        let subject = sim
+            .simulate_subject(theta.view(), i, &id, &mut rng)
             .map_err(failed)?;
-        sessions.push((id.clone(), session));
+        subjects.push(subject);
         truth.push((id, theta));
     }
 
     if let Some(file) = &files[0] {
-        write_file(file, |w| write_choices(w, &sessions))?;
+        write_file(file, |w| write_choices(w, &subjects))?;
     }
     if let Some(file) = &files[1] {
-        write_file(file, |w| write_truth(w, &model, &names, &truth))?;
+        write_file(file, |w| write_truth(w, sim.layout(), &names, &truth))?;
     }
     writeln!(
         out,
-        "simulated {} subjects x {} trials of {} ({}) on a {}-armed bandit{}, seed {}",
+        "simulated {} subjects x {} trials of {} ({}) on {plays}, seed {}",
         args.subjects,
         args.trials,
         args.model.name(),
         params.describe(),
-        n_actions,
-        args.bandit
-            .reversal_every
-            .map_or_else(String::new, |k| format!(" reversed every {k} trials")),
         args.run.seed
     );
     report_written(out, &files, &["choices", "generating parameters"]);
     Ok(())
 }
 
-fn write_choices(w: &mut impl Write, sessions: &[(String, Session)]) -> Result<(), csv::Error> {
+/// The choices CSV: one row per row of the sessions (per stage for a two-step session), with
+/// `state` and `next_state` (when the sessions record it) when some row is not in state 0.
+fn write_choices(w: &mut impl Write, subjects: &[Subject]) -> Result<(), csv::Error> {
+    let sessions = || subjects.iter().flat_map(|s| s.sessions());
+    let with_state = sessions().any(|s| s.states().iter().any(|&x| x != 0));
+    // A one-state task (a bandit) records next states, all 0: nothing to write.
+    let with_next = with_state && sessions().any(|s| s.next_states().is_some());
     let mut out = csv::Writer::from_writer(w);
-    out.write_record(["subject", "session", "trial", "action", "reward"])?;
-    for (id, s) in sessions {
-        for (t, (&a, &r)) in s.actions().iter().zip(s.rewards()).enumerate() {
-            out.write_record([
-                id.clone(),
-                s.id().to_string(),
-                (t + 1).to_string(),
-                a.to_string(),
-                number(r),
-            ])?;
+    let mut header = vec!["subject", "session", "trial"];
+    if with_state {
+        header.push("state");
+    }
+    header.extend(["action", "reward"]);
+    if with_next {
+        header.push("next_state");
+    }
+    out.write_record(&header)?;
+    let state = |x: u32| {
+        if x == NO_STATE {
+            String::new()
+        } else {
+            x.to_string()
+        }
+    };
+    for subject in subjects {
+        for s in subject.sessions() {
+            for t in 0..s.len() {
+                let mut row = vec![
+                    subject.id().to_string(),
+                    s.id().to_string(),
+                    (t + 1).to_string(),
+                ];
+                if with_state {
+                    row.push(s.states()[t].to_string());
+                }
+                let a = s.actions()[t];
+                row.push(if a == MISSED {
+                    "NA".to_string()
+                } else {
+                    a.to_string()
+                });
+                row.push(number(s.rewards()[t]));
+                if with_next {
+                    row.push(s.next_states().map_or_else(String::new, |n| state(n[t])));
+                }
+                out.write_record(&row)?;
+            }
         }
     }
     out.flush()?;
@@ -168,7 +207,7 @@ fn write_choices(w: &mut impl Write, sessions: &[(String, Session)]) -> Result<(
 
 fn write_truth(
     w: &mut impl Write,
-    model: &crate::common::MenuModel,
+    layout: &ParamLayout,
     names: &[String],
     truth: &[(String, Array1<f64>)],
 ) -> Result<(), Box<dyn std::error::Error>> {
@@ -178,7 +217,7 @@ fn write_truth(
     header.extend(names.iter().cloned());
     out.write_record(&header)?;
     for (id, theta) in truth {
-        let natural = model.natural(theta.view())?;
+        let natural = layout.natural(theta.view())?;
         let mut row = vec![id.clone()];
         row.extend(theta.iter().map(|&t| number(t)));
         row.extend(
