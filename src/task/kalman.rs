@@ -701,14 +701,9 @@ impl TaskModel for KalmanBandit {
     /// fitted λ in \[0, 1\].
     fn check_params(&self, psi: &[f64]) -> Result<()> {
         check::len("natural parameters", self.layout.len(), psi.len())?;
-        for (spec, &v) in self.layout.specs().iter().zip(psi) {
-            if !v.is_finite() {
-                return Err(Error::invalid_parameter(
-                    spec.name.as_str(),
-                    v,
-                    "is not finite",
-                ));
-            }
+        if let Some((i, v)) = check::first_non_finite(psi) {
+            let name = self.layout.specs()[i].name.as_str();
+            return Err(Error::invalid_parameter(name, v, "is not finite"));
         }
         for (&c, slot) in KalmanConstant::ALL.iter().zip(self.slots.constants) {
             let Some(k) = slot else { continue };
@@ -746,7 +741,6 @@ impl TaskModel for KalmanBandit {
         session_id: &str,
         rng: &mut R,
     ) -> Result<Session> {
-        self.check_params(psi)?;
         let mut env = RestlessBandit::new(self.n_arms, self.task, rng)?;
         self.simulate_in(&mut env, psi, n_trials, session_id, rng)
     }
