@@ -9,7 +9,8 @@
 //!   the DRA path (caller-built logits through `softmax_sample` and `softmax_score` into
 //!   `Episodes::push_step`);
 //! - environments: restoring a rollout environment from a snapshot with `clone_from`, and
-//!   stepping it, allocate nothing;
+//!   stepping it, allocate nothing (the DRA tasks and the two-step, go/no-go and restless
+//!   bandit tasks);
 //! - observation models: a trial of `Lapse` around softmax (log-probability at every order,
 //!   probabilities) allocates nothing.
 //!
@@ -364,7 +365,10 @@ mod reinforce {
 mod env {
     use rand::SeedableRng;
     use rand_chacha::ChaCha8Rng;
-    use rlgrad::env::{Environment, GridWorld, MountainCar, PlanningTask};
+    use rlgrad::env::{
+        Environment, GoNoGoTask, GridWorld, MountainCar, PlanningTask, RestlessBandit,
+        RestlessOptions, TwoStepOptions, TwoStepTask,
+    };
 
     use super::allocations;
 
@@ -408,6 +412,51 @@ mod env {
             }
         });
         assert_eq!(n, 0, "planning task: {n} allocations");
+    }
+
+    /// The task environments (two-step, go/no-go, restless bandit): restoring from a
+    /// snapshot, resetting and stepping allocate nothing.
+    #[test]
+    fn restoring_and_stepping_task_environments_allocate_nothing() {
+        let mut rng = ChaCha8Rng::seed_from_u64(2);
+        let snapshot = TwoStepTask::random(TwoStepOptions::default(), &mut rng).unwrap();
+        let mut rollout = TwoStepTask::random(TwoStepOptions::default(), &mut rng).unwrap();
+        let n = allocations(|| {
+            for a in 0..10 {
+                rollout.clone_from(&snapshot);
+                rollout.reset(&mut rng);
+                rollout.step(a % 2, &mut rng).unwrap();
+                rollout.step(1, &mut rng).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "two-step task: {n} allocations");
+
+        let snapshot = GoNoGoTask::new().with_blocks();
+        let mut rollout = GoNoGoTask::new();
+        let n = allocations(|| {
+            for a in 0..10 {
+                rollout.clone_from(&snapshot);
+                for _ in 0..5 {
+                    rollout.reset(&mut rng);
+                    rollout.step(a % 2, &mut rng).unwrap();
+                }
+            }
+        });
+        assert_eq!(n, 0, "go/no-go task: {n} allocations");
+
+        let mut snapshot = RestlessBandit::new(4, RestlessOptions::default(), &mut rng).unwrap();
+        snapshot.step(0, &mut rng).unwrap();
+        let mut rollout = RestlessBandit::new(4, RestlessOptions::default(), &mut rng).unwrap();
+        let n = allocations(|| {
+            for a in 0..10 {
+                rollout.clone_from(&snapshot);
+                rollout.reset(&mut rng);
+                rollout.step(a % 4, &mut rng).unwrap();
+            }
+        });
+        assert_eq!(n, 0, "restless bandit: {n} allocations");
+        rollout.clone_from(&snapshot);
+        assert_eq!(rollout, snapshot);
     }
 }
 

@@ -80,8 +80,8 @@ impl RestlessOptions {
 ///
 /// The means start where the caller says ([`RestlessBandit::with_means`]) or at independent
 /// draws from the walk's stationary distribution N(θ, σ_d² / (1 − λ²))
-/// ([`RestlessBandit::new`]). (The paper's methods, as far as they were available to us, do
-/// not say how its walks started.)
+/// ([`RestlessBandit::new`]), so that the means of every trial are stationary. (The
+/// paper's methods give the walk but, in the passage we could check, not its start.)
 ///
 /// Cloning: the means live on the heap, and [`Clone::clone_from`] copies into the existing
 /// buffer, so restoring a bandit of the same number of arms allocates nothing.

@@ -16,10 +16,12 @@
 
 mod choice_kernel;
 mod go_nogo;
+mod kalman;
 pub mod pieces;
 mod two_step;
 
 pub use self::choice_kernel::RwChoiceKernel;
+pub use self::kalman::{KalmanBandit, KalmanConstant, KalmanConstants};
 pub use self::two_step::TwoStep;
 
 pub use self::go_nogo::{GoNoGo, GoNoGoVariant, cue_accuracy};

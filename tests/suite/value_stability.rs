@@ -68,7 +68,7 @@ pub(crate) fn pinned_ints(what: &str, got: &[u32], want: &[u32]) {
     assert_eq!(got, want, "{what}");
 }
 
-const KERNEL: f64 = 1e-12;
+pub(crate) const KERNEL: f64 = 1e-12;
 const FIT: f64 = 1e-9;
 
 fn flat(h: &Array2<f64>) -> Vec<f64> {
