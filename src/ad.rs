@@ -228,6 +228,10 @@ impl<T: Scalar> LogLik<T> {
 /// second-order terms; every value added is an exact 0, so the value is m at every order.
 #[inline(always)]
 fn lse_shifted<T: Scalar>(z: &[T], m: f64, norm: f64) -> T {
+    if T::ORDER == 0 {
+        // No derivatives: the value is m (the terms below would add exact zeros).
+        return T::constant(m);
+    }
     let inv = 1.0 / norm;
     let mut lin = T::constant(m);
     let mut sq = T::constant(0.0);

@@ -1128,3 +1128,86 @@ fn help_lists_the_task_models_the_two_step_layout_and_the_prior() {
         assert!(simulate.contains(needle), "{needle} in {simulate}");
     }
 }
+
+/// The go/no-go and restless-bandit models play their own tasks: simulate, fit and compare
+/// each; `--arms` sets the restless bandit and is refused for other models.
+#[test]
+fn go_nogo_and_kalman_models_round_trip() {
+    let dir = TempDir::new("gng-kalman");
+    status(
+        &rlgrad(
+            &dir,
+            &[
+                "simulate",
+                "--model",
+                "gng-m3",
+                "--subjects",
+                "6",
+                "--trials",
+                "120",
+                "--out",
+                "g.csv",
+            ],
+        ),
+        0,
+    );
+    let (_, rows) = read_csv(&dir.path("g.csv"));
+    assert_eq!(rows.len(), 6 * 120);
+    status(
+        &rlgrad(
+            &dir,
+            &["fit", "g.csv", "--model", "gng-m3", "-q", "--out", "gf.csv"],
+        ),
+        0,
+    );
+    let (header, _) = read_csv(&dir.path("gf.csv"));
+    for p in ["xi", "epsilon", "b", "pi", "rho"] {
+        assert!(header.iter().any(|h| h == p), "{p} in {header:?}");
+    }
+    status(
+        &rlgrad(
+            &dir,
+            &[
+                "simulate",
+                "--model",
+                "kalman-smep",
+                "--arms",
+                "3",
+                "--subjects",
+                "6",
+                "--trials",
+                "100",
+                "--out",
+                "k.csv",
+            ],
+        ),
+        0,
+    );
+    let (_, rows) = read_csv(&dir.path("k.csv"));
+    assert!(
+        rows.iter().all(|r| r[3].parse::<u32>().unwrap() < 3),
+        "three arms"
+    );
+    let out = rlgrad(
+        &dir,
+        &[
+            "compare",
+            "k.csv",
+            "--model",
+            "kalman,kalman-smep",
+            "--ibic-samples",
+            "50",
+            "-q",
+            "--out",
+            "kc.csv",
+        ],
+    );
+    status(&out, 0);
+    assert!(text(&out.stdout).contains("kalman-smep"));
+    let out = rlgrad(
+        &dir,
+        &["simulate", "--model", "rw", "--arms", "3", "--out", "x.csv"],
+    );
+    status(&out, 2);
+    assert!(text(&out.stderr).contains("--arms"));
+}

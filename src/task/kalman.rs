@@ -8,6 +8,7 @@ use crate::check;
 use crate::data::{MISSED, Session, Subject};
 use crate::env::{Environment, RestlessBandit, RestlessOptions};
 use crate::error::{Error, Result};
+use crate::learning::Missed;
 use crate::numeric::SoftmaxNorm;
 use crate::params::{ParamLayout, ParamSpec, Transform};
 
@@ -249,7 +250,7 @@ struct Slots {
 /// of the model, naming subject, session, trial and value.
 ///
 /// **Missed trials.** By default a missed trial adds nothing to the likelihood and changes
-/// nothing: as if it had not happened. With [`KalmanBandit::learn_from_missed`]`(true)` time
+/// nothing: as if it had not happened. With [`KalmanBandit::with_missed`]`(`[`Missed::Learn`]`)` time
 /// passes on a missed trial: there is no choice and no payoff to observe (the trial's reward
 /// is ignored), but every arm diffuses as after a trial with a response (the task's means
 /// move on every trial, answered or not). In both cases the perseveration bonus goes to the
@@ -441,10 +442,10 @@ impl KalmanBandit {
         Ok(self)
     }
 
-    /// Whether a missed trial lets time pass (every arm diffuses) instead of changing
-    /// nothing (the default); see the [`KalmanBandit`] docs.
-    pub fn learn_from_missed(mut self, learn: bool) -> Self {
-        self.learn_missed = learn;
+    /// What a missed trial does: [`Missed::Skip`] (the default) changes nothing;
+    /// [`Missed::Learn`] lets time pass (every arm diffuses; see the [`KalmanBandit`] docs).
+    pub fn with_missed(mut self, missed: Missed) -> Self {
+        self.learn_missed = missed == Missed::Learn;
         self
     }
 
@@ -482,9 +483,13 @@ impl KalmanBandit {
         self.fitted[c as usize]
     }
 
-    /// Whether missed trials let time pass ([`KalmanBandit::learn_from_missed`]).
-    pub fn learns_from_missed(&self) -> bool {
-        self.learn_missed
+    /// What missed trials do ([`KalmanBandit::with_missed`]).
+    pub fn missed(&self) -> Missed {
+        if self.learn_missed {
+            Missed::Learn
+        } else {
+            Missed::Skip
+        }
     }
 
     /// The task of [`TaskModel::simulate_session`].

@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 use rlgrad::data::{MISSED, Session, Subject};
 use rlgrad::env::{RestlessBandit, RestlessOptions};
 use rlgrad::fit::{EmOptions, FitModel, RecoveryFit, TaskSimulator, Truth, parameter_recovery};
+use rlgrad::learning::Missed;
 use rlgrad::params::Transform;
 use rlgrad::prior::MvGaussian;
 use rlgrad::task::{KalmanBandit, KalmanConstant, KalmanConstants, TaskLikelihood, TaskModel};
@@ -40,7 +41,7 @@ fn variant(i: usize, n_arms: usize) -> KalmanBandit {
         0 => KalmanBandit::new(n_arms),
         1 => KalmanBandit::daw2006(n_arms),
         2 => KalmanBandit::smep(n_arms),
-        3 => KalmanBandit::smep(n_arms).map(|m| m.learn_from_missed(true)),
+        3 => KalmanBandit::smep(n_arms).map(|m| m.with_missed(Missed::Learn)),
         4 => KalmanBandit::new(n_arms).and_then(KalmanBandit::with_perseveration),
         // Every parameter (9, the Hess<12> path).
         5 => KalmanBandit::smep(n_arms).and_then(|m| m.fit_constants(&KalmanConstant::ALL)),
@@ -52,7 +53,7 @@ fn variant(i: usize, n_arms: usize) -> KalmanBandit {
                     KalmanConstant::Mu0,
                 ])
             })
-            .map(|m| m.learn_from_missed(true)),
+            .map(|m| m.with_missed(Missed::Learn)),
         7 => KalmanBandit::new(n_arms).and_then(|m| {
             m.fit_constants(&[
                 KalmanConstant::Sigma0,
@@ -234,7 +235,7 @@ fn oracle(
     let (mut ll, mut probs, mut previous) = (0.0, Vec::new(), None);
     for (&a, &r) in session.actions().iter().zip(session.rewards()) {
         if a == MISSED {
-            if model.learns_from_missed() {
+            if model.missed() == Missed::Learn {
                 diffuse(&mut mean, &mut var);
             }
             continue;

@@ -24,6 +24,11 @@ pub struct BanditArgs {
     /// bandit.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..), value_name = "K")]
     pub reversal_every: Option<u64>,
+
+    /// Arms of the restless bandit (default 4, as in Daw et al. 2006). Only for the kalman
+    /// models.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(2..=16), value_name = "N")]
+    pub arms: Option<u64>,
 }
 
 impl BanditArgs {
@@ -43,9 +48,24 @@ impl BanditArgs {
     /// model's own task, for which the bandit's options are [`Failure::Usage`].
     pub fn model(&self, name: ModelName) -> Result<(Built, String), Failure> {
         let bandit = self.bandit()?;
+        let restless = matches!(
+            name,
+            ModelName::Kalman | ModelName::KalmanBonus | ModelName::KalmanSmep
+        );
+        if self.arms.is_some() && !restless {
+            return Err(Failure::Usage(format!(
+                "--arms sets the restless bandit's arms, but model {} does not play it",
+                name.name()
+            )));
+        }
+        let n_actions = match self.arms {
+            Some(n) => n as usize,
+            None if restless => 4,
+            None => bandit.probabilities().len(),
+        };
         let built = name.build(&Table {
             n_states: 1,
-            n_actions: bandit.probabilities().len(),
+            n_actions,
             bandit: Some(&bandit),
         })?;
         match built.own_task_name() {
@@ -81,9 +101,19 @@ pub fn parse_param(s: &str) -> Result<(String, f64), String> {
     Ok((name.trim().to_string(), v))
 }
 
-/// A parameter's value on the natural scale when `--param` does not give it.
-pub fn default_value(name: &str) -> f64 {
+/// A parameter's value on the natural scale when `--param` does not give it (the restless
+/// bandit's payoffs are points, 1–100, so its β is small and its κ, inside β, in points).
+pub fn default_value(model: ModelName, name: &str) -> f64 {
+    use ModelName as M;
+    let restless = matches!(model, M::Kalman | M::KalmanBonus | M::KalmanSmep);
     match name {
+        "beta" if restless => 0.2,
+        "kappa" if restless => 2.0,
+        "phi" => 1.0,
+        "xi" => 0.05,
+        "b" => 0.5,
+        "pi" => 1.0,
+        "rho" | "rho_rew" | "rho_pun" => 4.0,
         "kappa" | "w" => 0.5,
         "lambda" => 0.6,
         "beta_c" => 1.0,
@@ -127,7 +157,7 @@ impl Params {
                     .iter()
                     .rev()
                     .find(|(p, _)| *p == n)
-                    .map_or_else(|| default_value(&n), |p| p.1);
+                    .map_or_else(|| default_value(model_name, &n), |p| p.1);
                 (n, v)
             })
             .collect();

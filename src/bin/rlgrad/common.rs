@@ -20,7 +20,7 @@ use rlgrad::fit::{
 use rlgrad::learning::RescorlaWagner;
 use rlgrad::observation::Softmax;
 use rlgrad::prior::MvGaussian;
-use rlgrad::task::{GoNoGo, RwChoiceKernel, TaskModel, TwoStep};
+use rlgrad::task::{GoNoGo, KalmanBandit, RwChoiceKernel, TaskModel, TwoStep};
 
 use crate::io::{OutputFile, Stream, same_file};
 
@@ -296,6 +296,13 @@ pub enum ModelName {
     GngM3,
     /// go/no-go m4: m3 with reward and punishment sensitivities rho_rew, rho_pun
     GngM4,
+    /// restless bandit (Daw et al. 2006): Kalman-filter beliefs, softmax with beta (payoffs in
+    /// points, so beta is small); one state, one action per arm
+    Kalman,
+    /// restless bandit: Kalman filter with an exploration bonus phi (Daw et al. 2006)
+    KalmanBonus,
+    /// restless bandit: Kalman filter with bonus phi and perseveration kappa, both inside beta
+    KalmanSmep,
 }
 
 /// The Rescorla-Wagner + softmax models of the menu (those with latents).
@@ -312,6 +319,9 @@ pub struct Table<'a> {
 
 /// The two-step task, for messages.
 const TWO_STEP: &str = "the two-step task (Daw et al. 2011)";
+
+/// The restless bandit, for messages.
+const RESTLESS: &str = "the restless bandit (Daw et al. 2006)";
 
 /// The go/no-go task, for messages.
 const GO_NOGO: &str = "the go/no-go task (Guitart-Masip et al. 2012)";
@@ -351,6 +361,9 @@ impl ModelName {
                 M::GngM2 => Ok(Built::own_task(GoNoGo::m2()?, GO_NOGO)),
                 M::GngM3 => Ok(Built::own_task(GoNoGo::m3()?, GO_NOGO)),
                 M::GngM4 => Ok(Built::own_task(GoNoGo::m4()?, GO_NOGO)),
+                M::Kalman => Ok(Built::own_task(KalmanBandit::new(n_actions)?, RESTLESS)),
+                M::KalmanBonus => Ok(Built::own_task(KalmanBandit::daw2006(n_actions)?, RESTLESS)),
+                M::KalmanSmep => Ok(Built::own_task(KalmanBandit::smep(n_actions)?, RESTLESS)),
             }
         })();
         built.map_err(|e| Failure::Usage(format!("--model {}: {e}", self.name())))

@@ -27,7 +27,8 @@ every --reversal-every trials if given. The two-step models play the two-step ta
 al. 2011: common transitions 0.7, stage-2 reward probabilities drifting between 0.25 and
 0.75), where --probs and --reversal-every are refused. The model's parameters are set on
 the natural scale with --param NAME=VALUE (defaults: learning rates and alpha_c 0.3; beta,
-beta_1, beta_2 4; kappa and w 0.5; lambda 0.6; beta_c 1; lapse 0.05; any other 0.3). The
+beta_1, beta_2 4; kappa and w 0.5; lambda 0.6; beta_c 1; lapse 0.05; go/no-go: xi 0.05,
+rho 4, b 0.5, pi 1; restless bandit: beta 0.2, phi 1, kappa 2; any other 0.3). The
 cohort is a population: each subject's unconstrained theta is the given values' theta plus
 N(0, SD^2) noise per parameter, SD = --spread (default 0.5, as in `recover`). With --spread
 0 every subject has the given values; EM on such a cohort drives the group variance towards
