@@ -1,5 +1,7 @@
-//! Task models' likelihood cost per trial beside RW + softmax, measured in one run: value and
-//! value + gradient (and the Hessian) of one simulated subject of 10 000 trials per model.
+//! Task models' and pieces' likelihood cost per trial beside RW + softmax, measured in one run:
+//! value, value + gradient and value + gradient + Hessian of one simulated subject of 10 000
+//! trials per model (two-step hybrid, go/no-go m4, Kalman smep on 4 arms, RW + choice kernel,
+//! RW + softmax with a lapse).
 //! Throughput is trials, so criterion's "elem/s" is trials per second (ns per trial =
 //! 1e9 / that). A two-step trial is two choices (two rows).
 //!
@@ -10,8 +12,9 @@ use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::fit::{FitModel, Simulate, TaskSimulator};
+use rlgrad::observation::Lapse;
 use rlgrad::prelude::*;
-use rlgrad::task::{TaskModel, TwoStep};
+use rlgrad::task::{GoNoGo, KalmanBandit, RwChoiceKernel, TaskModel, TwoStep};
 use std::hint::black_box;
 
 const TRIALS: usize = 10_000;
@@ -74,8 +77,8 @@ fn bench(c: &mut Criterion) {
     let session = rw
         .simulate(theta.view(), &mut env, TRIALS, "1", &mut rng)
         .unwrap();
-    let subject = Subject::new("bench", vec![session]).unwrap();
-    let lik = rw.likelihood(&subject).unwrap();
+    let rw_subject = Subject::new("bench", vec![session]).unwrap();
+    let lik = rw.likelihood(&rw_subject).unwrap();
     time(c, "rw_softmax", &lik, &theta);
 
     let (sim, subject, theta) = task_subject(
@@ -92,6 +95,57 @@ fn bench(c: &mut Criterion) {
     );
     let lik = sim.likelihood(&subject).unwrap();
     time(c, "two_step_hybrid", &*lik, &theta);
+
+    let (sim, subject, theta) = task_subject(
+        GoNoGo::m4().unwrap(),
+        &[
+            ("xi", 0.05),
+            ("epsilon", 0.2),
+            ("b", 0.5),
+            ("pi", 1.0),
+            ("rho_rew", 4.0),
+            ("rho_pun", 4.0),
+        ],
+    );
+    let lik = sim.likelihood(&subject).unwrap();
+    time(c, "go_nogo_m4", &*lik, &theta);
+
+    let (sim, subject, theta) = task_subject(
+        KalmanBandit::smep(4).unwrap(),
+        &[("beta", 0.2), ("phi", 1.0), ("kappa", 2.0)],
+    );
+    let lik = sim.likelihood(&subject).unwrap();
+    time(c, "kalman_smep_4_arms", &*lik, &theta);
+
+    let kernel = RwChoiceKernel::new(1, 2)
+        .unwrap()
+        .with_task(
+            Bandit::new(vec![0.8, 0.2])
+                .unwrap()
+                .with_reversals(100)
+                .unwrap(),
+        )
+        .unwrap();
+    let (sim, subject, theta) = task_subject(
+        kernel,
+        &[
+            ("alpha", 0.3),
+            ("beta", 4.0),
+            ("alpha_c", 0.3),
+            ("beta_c", 1.0),
+        ],
+    );
+    let lik = sim.likelihood(&subject).unwrap();
+    time(c, "rw_choice_kernel", &*lik, &theta);
+
+    // The lapse around the hand-written softmax, on the RW reference's data.
+    let lapse = Model::new(RescorlaWagner::new(), Lapse::new(Softmax::new()), 1, 2).unwrap();
+    let theta = lapse
+        .layout()
+        .theta_from_natural(&[("alpha", 0.3), ("beta", 4.0), ("lapse", 0.05)])
+        .unwrap();
+    let lik = lapse.likelihood(&rw_subject).unwrap();
+    time(c, "rw_softmax_lapse", &lik, &theta);
 }
 
 criterion_group!(benches, bench);
