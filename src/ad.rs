@@ -219,6 +219,26 @@ impl<T: Scalar> LogLik<T> {
     }
 }
 
+impl LogLik<f64> {
+    /// Adds ln σ(x), as [`LogLik::add_ln_sigmoid`] does (the same bits), and returns its
+    /// derivative σ(−x) from the same exponential: for a hand-written gradient.
+    ///
+    /// ```
+    /// use rlgrad::ad::LogLik;
+    /// let mut ll = LogLik::<f64>::new();
+    /// let slope = ll.add_ln_sigmoid_with_slope(1.0);
+    /// assert!((slope - 1.0 / (1.0 + 1f64.exp())).abs() < 1e-16);
+    /// ```
+    #[inline(always)]
+    pub fn add_ln_sigmoid_with_slope(&mut self, x: f64) -> f64 {
+        let (shift, norm, e) = log_logistic_parts(x);
+        let big = 1.0 / norm;
+        self.sum += shift;
+        self.add_norm(norm);
+        if x >= 0.0 { e * big } else { big }
+    }
+}
+
 /// ln Σⱼ e^(zⱼ) − ln(norm), whose value is m: the log-sum-exp without its deferred
 /// logarithm, with the derivatives of the full log-sum-exp (pⱼ = e^(zⱼ − m)/norm):
 /// ∇ = Σ pⱼ∇zⱼ and ∇² = Σ pⱼ∇²zⱼ + Σ pⱼ∇zⱼ∇zⱼᵀ − (Σ pⱼ∇zⱼ)(Σ pⱼ∇zⱼ)ᵀ.

@@ -435,10 +435,11 @@ impl TaskModel for TwoStep {
         let mut a1: Option<usize> = None;
         // Adds ln σ(±x) with the sign of the choice, and returns ∂ℓ/∂x.
         let choose = |ll: &mut LogLik<f64>, x: f64, a: usize| -> f64 {
-            let z = if a == 0 { x } else { -x };
-            ll.add_ln_sigmoid(z);
-            let sigma_neg = logistic_pair(z).1;
-            if a == 0 { sigma_neg } else { -sigma_neg }
+            if a == 0 {
+                ll.add_ln_sigmoid_with_slope(x)
+            } else {
+                -ll.add_ln_sigmoid_with_slope(-x)
+            }
         };
         for t in 0..states.len() {
             let (s, a) = (states[t] as usize, actions[t]);
