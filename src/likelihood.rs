@@ -25,7 +25,7 @@ use ndarray::{ArrayView1, ArrayViewMut1, ArrayViewMut2};
 
 use crate::check;
 use crate::data::{MISSED, NO_STATE, Session, Subject};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::learning::{LearningRule, Missed, Step, order};
 use crate::model::Natural;
 use crate::observation::{Choice, ObsBuffers, ObsDerivs, Observation, rotate};
@@ -329,25 +329,9 @@ impl<'a, L: LearningRule, O: Observation> Likelihood<'a, L, O> {
         shift - (logs + prod.ln())
     }
 
-    fn non_finite(&self, what: &str, theta: ArrayView1<f64>) -> Error {
-        Error::non_finite_result(
-            format!("{what} of subject `{}`", self.subject.id()),
-            theta.to_vec(),
-        )
-    }
-
     /// An error naming the first of value, gradient and Hessian that is not finite.
     fn check_finite(&self, ll: f64, g: &[f64], h: &[f64], theta: ArrayView1<f64>) -> Result<()> {
-        if !ll.is_finite() {
-            return Err(self.non_finite("log-likelihood", theta));
-        }
-        if g.iter().any(|v| !v.is_finite()) {
-            return Err(self.non_finite("gradient of the log-likelihood", theta));
-        }
-        if h.iter().any(|v| !v.is_finite()) {
-            return Err(self.non_finite("hessian of the log-likelihood", theta));
-        }
-        Ok(())
+        check::finite_log_likelihood(self.subject.id(), ll, g, h, theta)
     }
 }
 

@@ -227,6 +227,36 @@ pub fn finite_result<'a>(
     }
 }
 
+/// Checks a subject's log-likelihood ℓ, its gradient `g` and its Hessian `h` (empty when not
+/// computed), naming the first that is not finite.
+///
+/// # Errors
+/// [`Error::NonFiniteResult`] naming the quantity, the subject, and θ.
+pub(crate) fn finite_log_likelihood(
+    subject: &str,
+    ll: f64,
+    g: &[f64],
+    h: &[f64],
+    theta: ndarray::ArrayView1<f64>,
+) -> Result<()> {
+    let bad = |what: &str| {
+        Err(Error::non_finite_result(
+            format!("{what} of subject `{subject}`"),
+            theta.to_vec(),
+        ))
+    };
+    if !ll.is_finite() {
+        return bad("log-likelihood");
+    }
+    if g.iter().any(|v| !v.is_finite()) {
+        return bad("gradient of the log-likelihood");
+    }
+    if h.iter().any(|v| !v.is_finite()) {
+        return bad("hessian of the log-likelihood");
+    }
+    Ok(())
+}
+
 /// Checks that an option is finite.
 ///
 /// # Errors

@@ -131,7 +131,7 @@ pub struct GoNoGo {
     layout: ParamLayout,
     variant: GoNoGoVariant,
     slots: Slots,
-    learn_missed: bool,
+    missed: Missed,
     task: GoNoGoTask,
 }
 
@@ -174,7 +174,7 @@ impl GoNoGo {
                 rho_rew,
                 rho_pun,
             },
-            learn_missed: false,
+            missed: Missed::Skip,
             task: GoNoGoTask::new(),
         })
     }
@@ -246,7 +246,7 @@ impl GoNoGo {
     /// What missed trials do: [`Missed::Skip`] (the default) or [`Missed::Learn`], which
     /// teaches the Pavlovian value V(s) the trial's outcome (see the module docs).
     pub fn with_missed(mut self, missed: Missed) -> Self {
-        self.learn_missed = missed == Missed::Learn;
+        self.missed = missed;
         self
     }
 
@@ -264,11 +264,7 @@ impl GoNoGo {
 
     /// What missed trials do ([`GoNoGo::with_missed`]).
     pub fn missed(&self) -> Missed {
-        if self.learn_missed {
-            Missed::Learn
-        } else {
-            Missed::Skip
-        }
+        self.missed
     }
 
     /// The task simulated ([`GoNoGo::with_task`]).
@@ -464,7 +460,7 @@ impl TaskModel for GoNoGo {
                 let x = values.go_logit(&p, s);
                 ll.add(ln_lapse_logistic(x, p.xi, 1 - a as usize));
             }
-            values.learn(&p, s, a, r, self.learn_missed);
+            values.learn(&p, s, a, r, self.missed == Missed::Learn);
         }
         ll.total()
     }
@@ -495,7 +491,7 @@ impl TaskModel for GoNoGo {
                 GoNoGoTask::NO_GO
             };
             let r = env.step(a, rng)?.reward;
-            values.learn(&p, s, a as u32, r, self.learn_missed);
+            values.learn(&p, s, a as u32, r, self.missed == Missed::Learn);
             (states[t], actions[t], rewards[t]) = (s as u32, a as u32, r);
         }
         Session::new(session_id, states, actions, rewards)

@@ -319,7 +319,7 @@ pub struct KalmanBandit {
     /// The transform of every parameter of [`NAMES`], used or not (so a re-layout keeps the
     /// caller's choices).
     transforms: [Transform; 9],
-    learn_missed: bool,
+    missed: Missed,
     task: RestlessOptions,
     layout: ParamLayout,
     slots: Slots,
@@ -355,7 +355,7 @@ impl KalmanBandit {
             fitted: [false; 6],
             constants: KalmanConstants::default(),
             transforms,
-            learn_missed: false,
+            missed: Missed::Skip,
             task: RestlessOptions::default(),
             layout: ParamLayout::new(Vec::new())?,
             slots: Slots {
@@ -445,7 +445,7 @@ impl KalmanBandit {
     /// What a missed trial does: [`Missed::Skip`] (the default) changes nothing;
     /// [`Missed::Learn`] lets time pass (every arm diffuses; see the [`KalmanBandit`] docs).
     pub fn with_missed(mut self, missed: Missed) -> Self {
-        self.learn_missed = missed == Missed::Learn;
+        self.missed = missed;
         self
     }
 
@@ -485,11 +485,7 @@ impl KalmanBandit {
 
     /// What missed trials do ([`KalmanBandit::with_missed`]).
     pub fn missed(&self) -> Missed {
-        if self.learn_missed {
-            Missed::Learn
-        } else {
-            Missed::Skip
-        }
+        self.missed
     }
 
     /// The task of [`TaskModel::simulate_session`].
@@ -553,7 +549,7 @@ impl KalmanBandit {
         let mut previous = None;
         for (&a, &r) in session.actions().iter().zip(session.rewards()) {
             if a == MISSED {
-                if self.learn_missed {
+                if self.missed == Missed::Learn {
                     belief.diffuse();
                 }
                 continue;

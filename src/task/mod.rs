@@ -155,16 +155,6 @@ impl<'a, M: TaskModel> TaskLikelihood<'a, M> {
         total
     }
 
-    fn check_finite(&self, what: &str, x: &[f64], theta: ArrayView1<f64>) -> Result<()> {
-        if x.iter().all(|v| v.is_finite()) {
-            return Ok(());
-        }
-        Err(Error::non_finite_result(
-            format!("{what} of subject `{}`", self.subject.id()),
-            theta.to_vec(),
-        ))
-    }
-
     fn grad<const N: usize>(&self, nat: &[f64], theta: ArrayView1<f64>) -> (f64, Vec<f64>) {
         let r: Grad<N> = self.run(nat, theta);
         (r.v, r.g[..theta.len()].to_vec())
@@ -221,7 +211,7 @@ impl<M: TaskModel> Term for TaskLikelihood<'_, M> {
     fn value(&self, theta: ArrayView1<f64>) -> Result<f64> {
         let nat = self.natural(theta)?;
         let ll: f64 = self.run(&nat, theta);
-        self.check_finite("log-likelihood", &[ll], theta)?;
+        check::finite_log_likelihood(self.subject.id(), ll, &[], &[], theta)?;
         Ok(ll)
     }
 
@@ -239,8 +229,7 @@ impl<M: TaskModel> Term for TaskLikelihood<'_, M> {
             Some(r) => r,
             None => by_size!(k, self.grad(&nat, theta)),
         };
-        self.check_finite("log-likelihood", &[ll], theta)?;
-        self.check_finite("gradient of the log-likelihood", &g, theta)?;
+        check::finite_log_likelihood(self.subject.id(), ll, &g, &[], theta)?;
         for (gi, v) in grad.iter_mut().zip(&g) {
             *gi += alpha * v;
         }
@@ -260,9 +249,7 @@ impl<M: TaskModel> Term for TaskLikelihood<'_, M> {
         check::hessian_shape(self.dim(), &hess)?;
         let k = self.dim();
         let (ll, g, h) = by_size!(k, self.hess(&nat, theta));
-        self.check_finite("log-likelihood", &[ll], theta)?;
-        self.check_finite("gradient of the log-likelihood", &g, theta)?;
-        self.check_finite("hessian of the log-likelihood", &h, theta)?;
+        check::finite_log_likelihood(self.subject.id(), ll, &g, &h, theta)?;
         for (gi, v) in grad.iter_mut().zip(&g) {
             *gi += alpha * v;
         }
