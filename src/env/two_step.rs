@@ -40,7 +40,7 @@ impl Default for TwoStepOptions {
 
 impl TwoStepOptions {
     /// Checks the options (see [`TwoStepOptions`]).
-    fn check(&self) -> Result<()> {
+    pub(crate) fn check(&self) -> Result<()> {
         if !(self.common > 0.0 && self.common < 1.0) {
             return Err(Error::invalid_option(
                 "common",

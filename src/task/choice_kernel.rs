@@ -43,7 +43,7 @@ use crate::numeric::{draw, softmax_probabilities};
 use crate::params::{ParamLayout, ParamSpec, Transform};
 
 use super::pieces::{choice_kernel_update, lapse};
-use super::{TaskModel, check_layout};
+use super::{MAX_PARAMS, TaskModel, check_layout};
 
 /// RW + softmax with a choice kernel and an optional lapse (see the module docs).
 #[derive(Clone, Debug)]
@@ -73,11 +73,16 @@ impl RwChoiceKernel {
                 "must be at least 2",
             ));
         }
+        // The tables hold scalars of up to 1 + 12 + 12² numbers (a Hessian at MAX_PARAMS).
         check::floats(
-            &[n_states, n_actions],
+            &[
+                n_states,
+                n_actions,
+                1 + MAX_PARAMS + MAX_PARAMS * MAX_PARAMS,
+            ],
             "n_states x n_actions",
             n_states.saturating_mul(n_actions),
-            "the values and the choice kernel",
+            "the values and the choice kernel, with their second derivatives",
         )?;
         let probs = (0..n_actions)
             .map(|j| 0.8 - 0.6 * j as f64 / (n_actions - 1) as f64)
@@ -196,6 +201,11 @@ impl TaskModel for RwChoiceKernel {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
+        check::len(
+            "natural parameters of the choice-kernel model",
+            self.layout.len(),
+            psi.len(),
+        )?;
         let names = self.layout.names().collect::<Vec<_>>();
         for (name, &v) in names.iter().zip(psi) {
             if name.starts_with("alpha") || *name == "lapse" {
@@ -248,6 +258,7 @@ impl TaskModel for RwChoiceKernel {
         session_id: &str,
         rng: &mut R,
     ) -> Result<Session> {
+        self.check_params(psi)?;
         check::at_least_one("n_trials", n_trials)?;
         check::floats(&[n_trials], "n_trials", n_trials, "a simulated session")?;
         if self.n_states != 1 {

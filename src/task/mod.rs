@@ -44,7 +44,8 @@ pub const MAX_PARAMS: usize = 12;
 ///
 /// Implementations check everything about a subject in [`TaskModel::check_subject`] and their
 /// parameters in [`TaskModel::check_params`], so that [`TaskModel::session_log_lik`] (the hot
-/// loop) neither fails nor allocates.
+/// loop) never fails and allocates nothing per trial (a model with tables of run-time size
+/// allocates them once per session, sized and capped at construction).
 pub trait TaskModel: Send + Sync {
     /// The named parameters θ and their transforms (at most [`MAX_PARAMS`]).
     fn layout(&self) -> &ParamLayout;
@@ -248,7 +249,12 @@ impl<M: TaskModel> Term for TaskLikelihood<'_, M> {
         check::len("gradient buffer", self.dim(), grad.len())?;
         check::hessian_shape(self.dim(), &hess)?;
         let k = self.dim();
-        let (ll, g, h) = by_size!(k, self.hess(&nat, theta));
+        let (ll, mut g, h) = by_size!(k, self.hess(&nat, theta));
+        // A hand-written gradient, where the model has one, is the gradient of every method
+        // (the same bits from value_and_grad and value_grad_hessian).
+        if let Some((_, hand)) = self.hand_grad(&nat, k) {
+            g = hand;
+        }
         check::finite_log_likelihood(self.subject.id(), ll, &g, &h, theta)?;
         for (gi, v) in grad.iter_mut().zip(&g) {
             *gi += alpha * v;

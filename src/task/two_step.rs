@@ -58,8 +58,10 @@
 //!     ("beta_1", 3.0), ("beta_2", 3.0), ("kappa", 0.2),
 //! ])?;
 //! let lik = model.likelihood(&subject)?;
-//! // Trial 1: both stages at chance; trial 2: stage 1 informed by the reward, stage 2 at chance.
-//! assert!(lik.value(theta.view())? < 3.0 * 0.5f64.ln());
+//! // Trial 1: both stages at chance (ln ½ each); trial 2's stage 2 (state 2, unvisited) at
+//! // chance; trial 2's stage 1: action 0 was rewarded (and is sticky), so choosing 1 has
+//! // probability below ½.
+//! assert!(lik.value(theta.view())? < 4.0 * 0.5f64.ln());
 //! # Ok::<(), rlgrad::Error>(())
 //! ```
 
@@ -206,9 +208,9 @@ impl TwoStep {
     /// simulates (default: Daw et al. 2011, [`TwoStepOptions::default`]).
     ///
     /// # Errors
-    /// As [`TwoStepTask::new`] for invalid options.
+    /// [`Error::InvalidOption`] for invalid options (as [`TwoStepTask::random`]).
     pub fn with_task(mut self, task: TwoStepOptions) -> Result<Self> {
-        TwoStepTask::new([[0.5; 2]; 2], task)?;
+        task.check()?;
         self.task = task;
         Ok(self)
     }
@@ -295,6 +297,11 @@ impl TaskModel for TwoStep {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
+        check::len(
+            "natural parameters of the two-step model",
+            self.layout.len(),
+            psi.len(),
+        )?;
         let p = self.params(psi);
         for (name, v) in [
             ("alpha_1", p.alpha_1),
@@ -378,6 +385,17 @@ impl TaskModel for TwoStep {
                         ));
                     }
                 }
+            }
+            if let Some(t1) = open
+                && actions[t1] != MISSED
+            {
+                return Err(bad(
+                    t1,
+                    "state",
+                    "0".to_string(),
+                    "a stage-1 choice must be followed by its stage-2 row (state 1 or 2; a \
+                     missed stage-2 response is a row with an empty action)",
+                ));
             }
         }
         Ok(())
@@ -514,6 +532,7 @@ impl TaskModel for TwoStep {
         session_id: &str,
         rng: &mut R,
     ) -> Result<Session> {
+        self.check_params(psi)?;
         check::at_least_one("n_trials", n_trials)?;
         let rows = n_trials.saturating_mul(2);
         check::floats(

@@ -116,4 +116,38 @@ fn hessian_of_products_and_quotients_is_exact() {
     let fx = (2.0 * xv * yv * d - xv * xv * yv) / (d * d);
     assert!((f.g[0] - fx).abs() < 1e-14);
     assert!((f.h[0][1] - f.h[1][0]).abs() < 1e-14);
+    // The closed-form second derivatives of f = N/D, N = x²y, D = x + y², at (1.5, −0.5):
+    let (n, nx, ny, nxx, nxy, nyy) = (
+        xv * xv * yv,
+        2.0 * xv * yv,
+        xv * xv,
+        2.0 * yv,
+        2.0 * xv,
+        0.0,
+    );
+    let (dx, dy, dxx, dxy, dyy) = (1.0, 2.0 * yv, 0.0, 0.0, 2.0);
+    // f_ij = N_ij/D − (N_i D_j + N_j D_i)/D² − N D_ij/D² + 2 N D_i D_j/D³.
+    let second = |nij: f64, ni: f64, nj: f64, di: f64, dj: f64, dij: f64| {
+        nij / d - (ni * dj + nj * di) / (d * d) - n * dij / (d * d)
+            + 2.0 * n * di * dj / (d * d * d)
+    };
+    let want = [
+        [
+            second(nxx, nx, nx, dx, dx, dxx),
+            second(nxy, nx, ny, dx, dy, dxy),
+        ],
+        [
+            second(nxy, ny, nx, dy, dx, dxy),
+            second(nyy, ny, ny, dy, dy, dyy),
+        ],
+    ];
+    for (i, row) in want.iter().enumerate() {
+        for (j, w) in row.iter().enumerate() {
+            assert!(
+                (f.h[i][j] - w).abs() < 1e-13,
+                "h[{i}][{j}]: {} vs {w}",
+                f.h[i][j]
+            );
+        }
+    }
 }

@@ -101,7 +101,9 @@ proptest! {
     }
 
     /// The derivatives against finite differences with half the trials missed, skipped or
-    /// learned from, every variant.
+    /// learned from, every variant. (Rescorla–Wagner learns nothing from a missed trial, so
+    /// `Learn` here exercises the likelihood's path for it; a rule that does learn, the
+    /// forgetting rule, is checked under `Learn` in `custom_rule.rs`.)
     #[test]
     fn derivatives_hold_with_many_missed_trials(
         (v, s, a, sessions, theta) in any::<bool>().prop_flat_map(|p| case(0.5, p)),

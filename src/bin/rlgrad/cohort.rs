@@ -48,10 +48,7 @@ impl BanditArgs {
     /// model's own task, for which the bandit's options are [`Failure::Usage`].
     pub fn model(&self, name: ModelName) -> Result<(Built, String), Failure> {
         let bandit = self.bandit()?;
-        let restless = matches!(
-            name,
-            ModelName::Kalman | ModelName::KalmanBonus | ModelName::KalmanSmep
-        );
+        let restless = name.plays_restless_bandit();
         if self.arms.is_some() && !restless {
             return Err(Failure::Usage(format!(
                 "--arms sets the restless bandit's arms, but model {} does not play it",
@@ -104,8 +101,7 @@ pub fn parse_param(s: &str) -> Result<(String, f64), String> {
 /// A parameter's value on the natural scale when `--param` does not give it (the restless
 /// bandit's payoffs are points, 1–100, so its β is small and its κ, inside β, in points).
 pub fn default_value(model: ModelName, name: &str) -> f64 {
-    use ModelName as M;
-    let restless = matches!(model, M::Kalman | M::KalmanBonus | M::KalmanSmep);
+    let restless = model.plays_restless_bandit();
     match name {
         "beta" if restless => 0.2,
         "kappa" if restless => 2.0,

@@ -369,6 +369,15 @@ impl ModelName {
         built.map_err(|e| Failure::Usage(format!("--model {}: {e}", self.name())))
     }
 
+    /// Whether the model plays the restless bandit (payoffs in points: its β is small and its
+    /// κ, inside β, in points).
+    pub fn plays_restless_bandit(self) -> bool {
+        matches!(
+            self,
+            ModelName::Kalman | ModelName::KalmanBonus | ModelName::KalmanSmep
+        )
+    }
+
     /// Whether `latents` can export the model's latent variables (the Rescorla-Wagner +
     /// softmax models).
     pub fn has_latents(self) -> bool {
@@ -632,8 +641,20 @@ const PRIOR_RULES: [PriorRule; 6] = [
 /// The standard deviation of the default prior for a parameter no rule covers.
 const FALLBACK_SD: f64 = 2.0;
 
-/// The default prior of one parameter: (mean, sd) on θ.
-fn default_prior(name: &str) -> (f64, f64) {
+/// The restless bandit's β (log scale) and κ (in points): its payoffs are points (1–100), so
+/// β is near 0.1–0.2 (Daw et al. 2006 report 0.11), not near e.
+const RESTLESS_BETA: (f64, f64) = (-1.6, 1.0);
+const RESTLESS_KAPPA: (f64, f64) = (0.0, 5.0);
+
+/// The default prior of one parameter of `model`: (mean, sd) on θ.
+fn default_prior(model: ModelName, name: &str) -> (f64, f64) {
+    if model.plays_restless_bandit() {
+        match name {
+            "beta" => return RESTLESS_BETA,
+            "kappa" => return RESTLESS_KAPPA,
+            _ => {}
+        }
+    }
     PRIOR_RULES
         .iter()
         .find(|r| (r.covers)(name))
@@ -649,17 +670,31 @@ pub fn prior_help() -> String {
         text += &row(r.shown, r.scale, &normal(r.mean, r.sd));
     }
     text += &row("any other parameter", "its own", &normal(0.0, FALLBACK_SD));
+    text += &row(
+        "kalman models: beta (payoffs in points)",
+        "log",
+        &normal(RESTLESS_BETA.0, RESTLESS_BETA.1),
+    );
+    text += &row(
+        "kalman models: kappa (inside beta, in points)",
+        "identity",
+        &normal(RESTLESS_KAPPA.0, RESTLESS_KAPPA.1),
+    );
     text
 }
 
 /// The MAP prior: isotropic N(0, v·I) on θ when `variance` is given, else the weakly
 /// informative default ([`prior_help`]: one independent normal per parameter, by name).
-pub fn prior(names: &[String], variance: Option<f64>) -> Result<MvGaussian, Failure> {
+pub fn prior(
+    model: ModelName,
+    names: &[String],
+    variance: Option<f64>,
+) -> Result<MvGaussian, Failure> {
     if let Some(v) = variance {
         return MvGaussian::isotropic(names.len(), 0.0, v)
             .map_err(|e| Failure::Usage(format!("--prior-variance: {e}")));
     }
-    let (mean, sd): (Vec<f64>, Vec<f64>) = names.iter().map(|n| default_prior(n)).unzip();
+    let (mean, sd): (Vec<f64>, Vec<f64>) = names.iter().map(|n| default_prior(model, n)).unzip();
     MvGaussian::diagonal(Array1::from(mean), Array1::from(sd).mapv(|s: f64| s * s)).map_err(failed)
 }
 
@@ -834,7 +869,7 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
-        let prior = prior(&names, None).unwrap();
+        let prior = prior(ModelName::Rw, &names, None).unwrap();
         let sd = prior.marginal_sd().unwrap();
         let expected = [
             (0.0, 1.5),

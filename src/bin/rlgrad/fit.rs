@@ -162,7 +162,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
         bar.finish_and_clear();
         (Vec::new(), Some(fit))
     } else {
-        let prior = prior(&names, args.prior_variance)?;
+        let prior = prior(args.model, &names, args.prior_variance)?;
         let options = map_options(args.starts);
         let fits = fit_map(model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;
         (fits, None)

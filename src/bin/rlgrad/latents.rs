@@ -128,7 +128,7 @@ pub fn run(
             thetas
         }
         None => {
-            let prior = prior(&names, args.prior_variance)?;
+            let prior = prior(args.model, &names, args.prior_variance)?;
             let options = map_options(args.starts);
             let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
             let fits = fit_map(model, &d.data, &prior, &options, &mut rng, args.run.quiet)?;

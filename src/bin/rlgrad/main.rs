@@ -73,9 +73,10 @@ TWO-STEP FILES (--model two-step-hybrid, two-step-mf, two-step-mb)
 const PARAMETERS: &str =
     "  Parameters are fitted on an unconstrained scale theta (logit for learning rates and other
   values in (0, 1), log for inverse temperatures beta, beta_<k>, identity for kappa and
-  beta_c) and reported on their natural scale too. In `simulate` and `recover` the two-step
-  models play the two-step task (drifting reward probabilities), the others the bandit of
-  --probs. `latents` exports the latent variables of the Rescorla-Wagner + softmax models
+  beta_c) and reported on their natural scale too. In `simulate` and `recover` the task models
+  play their own task (two-step-*: the two-step task with drifting reward probabilities;
+  gng-*: the go/no-go task's four cues; kalman*: the restless bandit, --arms arms), the rw*
+  models the bandit of --probs. `latents` exports the latent variables of the Rescorla-Wagner + softmax models
   (rw to rw-per-state).
 ";
 

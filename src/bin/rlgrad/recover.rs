@@ -25,8 +25,8 @@ fit it, and compare the fitted parameters with the true ones.
 The population is N(theta0, SD^2 I) on the unconstrained scale, theta0 the parameters given
 by --param NAME=VALUE on the natural scale (defaults as in `simulate`: rates 0.3, beta 4,
 kappa 0.5, ...) and SD = --spread (default 0.5). Each of --subjects subjects plays --trials
-trials on a bandit (--probs, --reversal-every, as in `simulate`), or for the two-step
-models trials of the two-step task, and the cohort is fitted by MAP under the fixed prior of
+trials on a bandit (--probs, --reversal-every, as in `simulate`), or for the task models
+trials of their own task (two-step, go/no-go, restless bandit with --arms arms), and the cohort is fitted by MAP under the fixed prior of
 `fit` (or --prior-variance V), or with --em by empirical-Bayes EM. Per parameter, on theta and on the natural scale: the correlation r,
 the bias (mean fitted - true) and the RMSE, over the subjects that were fitted.
 
@@ -135,7 +135,7 @@ pub fn run(
         ))
     } else {
         RecoveryFit::Map(
-            prior(&names, args.prior_variance)?,
+            prior(args.model, &names, args.prior_variance)?,
             map_options(args.starts),
         )
     };
