@@ -327,6 +327,17 @@ impl TaskModel for TwoStep {
                 };
             let (states, actions) = (session.states(), session.actions());
             let next = session.next_states();
+            // A stage-1 choice (not a missed one) whose stage-2 row never came.
+            let unfinished = |open: Option<usize>| match open {
+                Some(t1) if actions[t1] != MISSED => Err(bad(
+                    t1,
+                    "state",
+                    "0".to_string(),
+                    "a stage-1 choice must be followed by its stage-2 row (state 1 or 2; a \
+                     missed stage-2 response is a row with an empty action)",
+                )),
+                _ => Ok(()),
+            };
             // The stage-1 row waiting for its stage-2 row, if any.
             let mut open: Option<usize> = None;
             for t in 0..states.len() {
@@ -341,17 +352,7 @@ impl TaskModel for TwoStep {
                 }
                 match s {
                     0 => {
-                        if let Some(t1) = open
-                            && actions[t1] != MISSED
-                        {
-                            return Err(bad(
-                                t1,
-                                "state",
-                                "0".to_string(),
-                                "a stage-1 choice must be followed by its stage-2 row (state 1 \
-                                 or 2; a missed stage-2 response is a row with an empty action)",
-                            ));
-                        }
+                        unfinished(open)?;
                         open = Some(t);
                     }
                     1 | 2 => {
@@ -386,17 +387,7 @@ impl TaskModel for TwoStep {
                     }
                 }
             }
-            if let Some(t1) = open
-                && actions[t1] != MISSED
-            {
-                return Err(bad(
-                    t1,
-                    "state",
-                    "0".to_string(),
-                    "a stage-1 choice must be followed by its stage-2 row (state 1 or 2; a \
-                     missed stage-2 response is a row with an empty action)",
-                ));
-            }
+            unfinished(open)?;
         }
         Ok(())
     }
