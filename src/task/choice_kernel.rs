@@ -43,7 +43,7 @@ use crate::numeric::{draw, softmax_probabilities};
 use crate::params::{ParamLayout, ParamSpec, Transform};
 
 use super::pieces::{choice_kernel_update, lapse};
-use super::{MAX_PARAMS, TaskModel, check_layout};
+use super::{MAX_PARAMS, TaskModel, check_layout, check_natural};
 
 /// RW + softmax with a choice kernel and an optional lapse (see the module docs).
 #[derive(Clone, Debug)]
@@ -201,11 +201,7 @@ impl TaskModel for RwChoiceKernel {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        check::len(
-            "natural parameters of the choice-kernel model",
-            self.layout.len(),
-            psi.len(),
-        )?;
+        check_natural(&self.layout, psi)?;
         let names = self.layout.names().collect::<Vec<_>>();
         for (name, &v) in names.iter().zip(psi) {
             if name.starts_with("alpha") || *name == "lapse" {

@@ -4,7 +4,7 @@
 use rand::Rng;
 
 use super::pieces::{lapse, ln_lapse_logistic};
-use super::{TaskModel, check_layout};
+use super::{TaskModel, check_layout, check_natural};
 use crate::ad::{LogLik, Scalar};
 use crate::check;
 use crate::data::{MISSED, Session, Subject};
@@ -420,21 +420,9 @@ impl TaskModel for GoNoGo {
 
     /// ξ and ε in [0, 1]; every parameter finite.
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        check::len("go/no-go parameters", self.layout.len(), psi.len())?;
-        for (spec, &x) in self.layout.specs().iter().zip(psi) {
-            if !x.is_finite() {
-                return Err(Error::invalid_parameter(
-                    spec.name.as_str(),
-                    x,
-                    "is not finite",
-                ));
-            }
-        }
+        check_natural(&self.layout, psi)?;
         for i in [XI, EPSILON] {
-            if !(0.0..=1.0).contains(&psi[i]) {
-                let name = self.layout.specs()[i].name.as_str();
-                return Err(Error::invalid_parameter(name, psi[i], "is outside [0, 1]"));
-            }
+            check::unit_parameter(self.layout.specs()[i].name.as_str(), psi[i])?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 
 use rand::Rng;
 
-use super::{TaskModel, check_layout};
+use super::{TaskModel, check_layout, check_natural};
 use crate::ad::{LogLik, Scalar};
 use crate::check;
 use crate::data::{MISSED, Session, Subject};
@@ -701,11 +701,7 @@ impl TaskModel for KalmanBandit {
     /// Checks ψ: its length, every value finite, the fitted standard deviations > 0 and a
     /// fitted λ in \[0, 1\].
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        check::len("natural parameters", self.layout.len(), psi.len())?;
-        if let Some((i, v)) = check::first_non_finite(psi) {
-            let name = self.layout.specs()[i].name.as_str();
-            return Err(Error::invalid_parameter(name, v, "is not finite"));
-        }
+        check_natural(&self.layout, psi)?;
         for (&c, slot) in KalmanConstant::ALL.iter().zip(self.slots.constants) {
             let Some(k) = slot else { continue };
             match c {

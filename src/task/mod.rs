@@ -118,6 +118,22 @@ pub(crate) fn check_layout(layout: &ParamLayout) -> Result<()> {
     Ok(())
 }
 
+/// Checks natural parameter values ψ against a task model's layout: the right length and every
+/// entry finite, naming the parameter at fault (what every task model's
+/// [`TaskModel::check_params`] starts with; `simulate_session` takes ψ from the caller).
+///
+/// # Errors
+/// [`Error::DimensionMismatch`] for a wrong length; [`Error::InvalidParameter`] naming a
+/// non-finite entry.
+pub(crate) fn check_natural(layout: &ParamLayout, psi: &[f64]) -> Result<()> {
+    check::len("natural parameters", layout.len(), psi.len())?;
+    if let Some((i, v)) = check::first_non_finite(psi) {
+        let name = layout.specs()[i].name.as_str();
+        return Err(Error::invalid_parameter(name, v, "is not finite"));
+    }
+    Ok(())
+}
+
 /// The log-likelihood of one subject's choices under a [`TaskModel`], as a [`Term`] over θ
 /// with exact gradient and Hessian.
 pub struct TaskLikelihood<'a, M> {

@@ -75,7 +75,7 @@ use crate::error::{Error, Result};
 use crate::numeric::logistic_pair;
 use crate::params::{ParamLayout, ParamSpec, Transform};
 
-use super::{TaskModel, check_layout};
+use super::{TaskModel, check_layout, check_natural};
 
 /// Where a parameter's value comes from: θ (its index in ψ) or a constant.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -297,11 +297,7 @@ impl TaskModel for TwoStep {
     }
 
     fn check_params(&self, psi: &[f64]) -> Result<()> {
-        check::len(
-            "natural parameters of the two-step model",
-            self.layout.len(),
-            psi.len(),
-        )?;
+        check_natural(&self.layout, psi)?;
         let p = self.params(psi);
         for (name, v) in [
             ("alpha_1", p.alpha_1),
