@@ -161,6 +161,7 @@
 
 pub mod ad;
 pub mod check;
+pub mod cohort;
 pub mod cost;
 pub mod critic;
 pub mod data;

@@ -2,6 +2,7 @@
 //! subject — as an object-safe trait, so that lists of different models (`&dyn FitModel`)
 //! can be fitted and compared on one data set.
 
+use crate::cohort::{Cohort, TermCohort};
 use crate::data::Subject;
 use crate::error::Result;
 use crate::learning::LearningRule;
@@ -41,6 +42,21 @@ pub trait FitModel: Send + Sync {
     /// # Errors
     /// A subject the model cannot explain (an action or state outside its table).
     fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>>;
+
+    /// The log-likelihoods of `subjects` as one [`Cohort`], for evaluating all of them at
+    /// once (hierarchical posteriors, sampling). The default is a [`TermCohort`] of
+    /// [`likelihood`](FitModel::likelihood)s; a model with a faster path overrides it.
+    ///
+    /// # Errors
+    /// As [`likelihood`](FitModel::likelihood), for the first subject the model cannot
+    /// explain; [`Error::EmptyData`](crate::Error::EmptyData) for no subjects.
+    fn cohort<'a>(&'a self, subjects: &'a [Subject]) -> Result<Box<dyn Cohort + 'a>> {
+        let terms = subjects
+            .iter()
+            .map(|s| self.likelihood(s))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Box::new(TermCohort::new(terms, self.n_params())?))
+    }
 }
 
 impl<L: LearningRule, O: Observation> FitModel for Model<L, O> {
