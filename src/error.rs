@@ -213,6 +213,14 @@ pub enum Error {
         reason: String,
     },
 
+    /// The MCMC sampler failed (a chain found no finite starting point, or the sampler
+    /// itself reported an error).
+    #[error("sampler: {reason}")]
+    Sampler {
+        /// What failed, naming the chain.
+        reason: String,
+    },
+
     /// An index (a state, an action, a block of θ) is outside the range it must lie in.
     #[error("{what} = {index} is out of range: must be below {limit}")]
     IndexOutOfRange {

@@ -17,6 +17,7 @@ mod environments;
 mod fit;
 mod garbage;
 mod go_nogo;
+mod hierarchical;
 mod kalman;
 mod lapse;
 mod latents;
