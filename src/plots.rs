@@ -648,6 +648,85 @@ pub fn scatter_svg(
     })
 }
 
+/// One panel of [`posterior_intervals_svg`]: a parameter's true values against its
+/// posterior summaries.
+#[derive(Clone, Debug)]
+pub struct IntervalPanel {
+    /// The axis text of the parameter, with its units (for example "alpha (learning rate)").
+    pub parameter: String,
+    /// Per subject: (true value, interval low, posterior mean, interval high).
+    pub points: Vec<(f64, f64, f64, f64)>,
+    /// The interval's name in the legend, for example "90% interval".
+    pub interval: String,
+}
+
+/// Posterior recovery: per parameter a panel of true values (x) against posterior means (y)
+/// with each subject's interval as a vertical bar, and the identity line dashed.
+///
+/// # Errors
+/// [`Error::Plot`] if the drawing fails.
+pub fn posterior_intervals_svg(title: &str, panels: &[IntervalPanel]) -> Result<String> {
+    let width = 460 * panels.len().max(1) as u32;
+    draw("posterior intervals", (width, 500), |root| {
+        root.titled(title, ("sans-serif", 22))?;
+        let areas = root
+            .margin(30, 0, 0, 0)
+            .split_evenly((1, panels.len().max(1)));
+        for (panel, area) in panels.iter().zip(areas.iter()) {
+            let xs = panel.points.iter().map(|p| p.0);
+            let ys = panel.points.iter().flat_map(|p| [p.0, p.1, p.3]);
+            let (lo, hi) = span(xs.chain(ys), 0.0);
+            let pad = (hi - lo) * 0.05;
+            let (lo, hi) = (lo - pad, hi + pad);
+            let mut chart = ChartBuilder::on(area)
+                .margin(12)
+                .x_label_area_size(45)
+                .y_label_area_size(60)
+                .build_cartesian_2d(lo..hi, lo..hi)?;
+            chart
+                .configure_mesh()
+                .x_desc(format!("true {}", panel.parameter))
+                .y_desc(format!("posterior {}", panel.parameter))
+                .label_style(("sans-serif", 13))
+                .axis_desc_style(("sans-serif", 15))
+                .draw()?;
+            let bar = colour(0).mix(0.45);
+            chart
+                .draw_series(panel.points.iter().map(|&(x, l, _, h)| {
+                    PathElement::new(vec![(x, l), (x, h)], bar.stroke_width(1))
+                }))?
+                .label(panel.interval.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x + 12, y - 8), (x + 12, y + 8)], bar.stroke_width(2))
+                });
+            let c = colour(0);
+            chart
+                .draw_series(
+                    panel
+                        .points
+                        .iter()
+                        .map(|&(x, _, m, _)| Circle::new((x, m), 3, c.filled())),
+                )?
+                .label("posterior mean")
+                .legend(move |(x, y)| Circle::new((x + 12, y), 3, c.filled()));
+            let grey = RGBColor(90, 90, 90);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(lo, lo), (hi, hi)],
+                    6,
+                    4,
+                    grey.stroke_width(1),
+                ))?
+                .label("identity")
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 24, y)], grey.stroke_width(1))
+                });
+            legend(&mut chart, SeriesLabelPosition::UpperLeft, 13)?;
+        }
+        Ok(())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -683,5 +762,13 @@ mod tests {
         }];
         let svg = scatter_svg("scatter title", "x (units)", "y (units)", &groups).unwrap();
         assert!(svg.contains("scatter title") && svg.contains("group a"));
+        let panels = [IntervalPanel {
+            parameter: "alpha (learning rate)".to_string(),
+            points: vec![(0.2, 0.1, 0.25, 0.4), (0.6, 0.4, 0.55, 0.7)],
+            interval: "90% interval".to_string(),
+        }];
+        let svg = posterior_intervals_svg("intervals title", &panels).unwrap();
+        assert!(svg.contains("intervals title") && svg.contains("true alpha (learning rate)"));
+        assert!(svg.contains("90% interval") && svg.contains("identity"));
     }
 }

@@ -10,9 +10,11 @@ mod hierarchical;
 mod hyperprior;
 mod lkj;
 mod posterior;
+mod predictive;
 mod sample;
 
 pub use self::hierarchical::{Hierarchical, Unpacked};
 pub use self::hyperprior::{Correlation, HyperPrior};
 pub use self::posterior::{DrawStats, Posterior};
+pub use self::predictive::{PredictiveDraw, posterior_predictive};
 pub use self::sample::{MAX_CHAINS, SampleOptions, sample, sample_with_progress};
