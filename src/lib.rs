@@ -160,6 +160,7 @@
 #![warn(clippy::all)]
 
 pub mod ad;
+pub mod bayes;
 pub mod check;
 pub mod cohort;
 pub mod cost;
