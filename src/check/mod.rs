@@ -14,6 +14,7 @@
 //! | [`finite_input`], [`finite_inputs`] | a NaN or infinite input number (a reward, a weight, a sample) | [`Error::NonFiniteInput`] |
 //! | [`finite_result`] | a computation that overflowed | [`Error::NonFiniteResult`] |
 //! | [`finite_input_with`], [`finite_inputs_with`] | the same, named lazily (no allocation unless it fails) | [`Error::NonFiniteInput`] |
+//! | [`enough`] | fewer draws, chains or points than a computation needs | [`Error::EmptyData`] |
 //! | [`unit_interval`], [`discount`], [`positive`], [`non_negative`], [`finite_option`], [`at_least_one`] | an option outside its range | [`Error::InvalidOption`] |
 //! | [`MAX_FLOATS`] | a size whose buffers could not be allocated | [`Error::InvalidOption`] |
 //!
@@ -364,6 +365,29 @@ pub fn discount(gamma: f64) -> Result<()> {
             gamma,
             "the discount must be in [0, 1]",
         ))
+    }
+}
+
+/// Checks that there are at least `needed` items of data (draws, chains, points) where
+/// `found` were given; `what` names the items.
+///
+/// ```
+/// use rlgrad::{check, Error};
+/// assert!(check::enough("draws per chain", 4, 4).is_ok());
+/// let e = check::enough("draws per chain", 4, 3).unwrap_err();
+/// assert!(matches!(e, Error::EmptyData { .. }));
+/// assert_eq!(e.to_string(), "empty data: draws per chain: 3 given, at least 4 needed");
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyData`] saying how many were given and how many are needed.
+pub fn enough(what: &str, needed: usize, found: usize) -> Result<()> {
+    if found >= needed {
+        Ok(())
+    } else {
+        Err(Error::empty_data(format!(
+            "{what}: {found} given, at least {needed} needed"
+        )))
     }
 }
 

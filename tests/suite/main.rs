@@ -6,6 +6,7 @@ mod common;
 
 mod ad;
 mod bad_input;
+mod bayes_diagnostics;
 mod choice_kernel;
 mod critic;
 mod critic_garbage;
