@@ -71,7 +71,7 @@ fn cases(json: &str) -> Vec<Value> {
 #[test]
 fn diagnostics_match_arviz() {
     let cases = cases(DIAGNOSTICS_JSON);
-    assert_eq!(cases.len(), 11);
+    assert_eq!(cases.len(), 12);
     for case in &cases {
         let name = case["name"].as_str().unwrap();
         let chains = matrix(&case["chains"]);
@@ -147,6 +147,9 @@ fn diagnostic_fixtures_cover_their_cases() {
     // Antithetic chains: ESS above the draw count, capped at S log₁₀ S.
     let anti = get("antithetic");
     assert!(anti.ess_bulk > 1000.0 && anti.ess_bulk <= 1000.0 * 3.0 + 1e-9);
+    // Chains of different spreads: the folded R̂ flags them (the bulk one is 0.998).
+    let scales = get("scale_mismatch");
+    assert!(scales.rhat > 1.1 && scales.flags().rhat);
     // Heavy tails: the tail ESS is the smaller.
     let cauchy = get("cauchy");
     assert!(cauchy.ess_tail < cauchy.ess_bulk);
@@ -257,6 +260,27 @@ fn loo_and_waic_match_arviz() {
             }
         }
     }
+}
+
+/// The LOO fixtures exercise what they say they do.
+#[test]
+fn loo_fixtures_cover_their_cases() {
+    let cases = loo_cases();
+    let get = |name: &str| {
+        let c = cases.iter().find(|c| c.name == name).unwrap();
+        bayes::loo(c.log_lik.view(), c.r_eff).unwrap()
+    };
+    let calm = get("normal_mean");
+    assert_eq!(calm.k_counts.good, 16);
+    // The three sharp observations have k̂ above 0.7, at least one above 1.
+    let sharp = get("influential");
+    assert!(sharp.pareto_k[..3].iter().all(|&k| k > bayes::PARETO_K_BAD));
+    assert!(sharp.k_counts.very_bad >= 1 && sharp.warning());
+    // 20 draws: 4 tail draws, no fit, k̂ = ∞ (very bad).
+    let few = get("few_draws");
+    assert!(few.pareto_k.iter().all(|k| k.is_infinite()));
+    assert_eq!(few.k_counts.very_bad, 3);
+    assert_eq!((get("thousand_draws").n_draws, sharp.n_draws), (1000, 400));
 }
 
 // ---------------------------------------------------------------------------------------
