@@ -1,0 +1,60 @@
+//! PSIS-LOO and WAIC of a [`Posterior`], with subjects as the observations.
+//!
+//! Each subject's pointwise log-likelihood is ℓᵢ(θᵢ) summed over its trials, at each draw
+//! of its own θᵢ: the criteria estimate how well the model predicts a subject's choices
+//! given the group and that subject's parameters (hBayesDM's `log_lik`, summed per subject).
+
+use rayon::prelude::*;
+
+use super::diagnostics::ess_mean;
+use super::loo::{Loo, Waic, loo, waic};
+use super::posterior::Posterior;
+use crate::error::Result;
+
+impl Posterior {
+    /// The relative efficiency r_eff for PSIS as ArviZ's `az.loo` computes it: the mean,
+    /// over the draws' quantities (the group quantities and every subject's natural
+    /// parameters), of the mean's ESS divided by the number of draws.
+    ///
+    /// # Errors
+    /// Fewer draws than the ESS needs (4 per chain).
+    pub fn relative_efficiency(&self) -> Result<f64> {
+        let n_group = self.group_names().len();
+        let k = self.layout().len();
+        let total = n_group + self.n_subjects() * k;
+        let draws = (self.n_chains() * self.n_draws()) as f64;
+        let sum = (0..total)
+            .into_par_iter()
+            .map(|q| {
+                let chains = if q < n_group {
+                    self.group_draws(q)?
+                } else {
+                    let s = q - n_group;
+                    self.subject_draws(s / k, s % k, true)?
+                };
+                Ok(ess_mean(&chains)? / draws)
+            })
+            .collect::<Result<Vec<f64>>>()?
+            .iter()
+            .sum::<f64>();
+        Ok(sum / total as f64)
+    }
+
+    /// PSIS-LOO over subjects, with r_eff from
+    /// [`relative_efficiency`](Posterior::relative_efficiency). Read its Pareto k̂: a
+    /// subject above the threshold has a LOO estimate that cannot be trusted.
+    ///
+    /// # Errors
+    /// As [`loo`](super::loo()).
+    pub fn loo(&self) -> Result<Loo> {
+        loo(self.log_lik_matrix().view(), self.relative_efficiency()?)
+    }
+
+    /// WAIC over subjects.
+    ///
+    /// # Errors
+    /// As [`waic`](super::waic()).
+    pub fn waic(&self) -> Result<Waic> {
+        waic(self.log_lik_matrix().view())
+    }
+}
