@@ -152,7 +152,11 @@
 //! DRA: dynamic resource allocation (Patel, Acerbi & Pouget 2020), memory-limited agents whose
 //! memories N(q̄, σ²) get their precision by gradient ascent on reward minus a KL cost. KL:
 //! Kullback–Leibler divergence. L-BFGS: the limited-memory quasi-Newton optimiser. MAP: maximum
-//! a posteriori. MDP: Markov decision process. REINFORCE: the score-function policy-gradient
+//! a posteriori. MCSE: Monte Carlo standard error. MDP: Markov decision process. NUTS: the
+//! No-U-Turn Sampler. PSIS-LOO: Pareto-smoothed importance sampling leave-one-out. R̂: the
+//! potential scale reduction factor. ESS: effective sample size. LKJ: the
+//! Lewandowski–Kurowicka–Joe distribution of correlation matrices. WAIC: widely applicable
+//! information criterion. REINFORCE: the score-function policy-gradient
 //! estimator. RL: reinforcement learning. RW: Rescorla–Wagner. SE: standard error. TD:
 //! temporal difference. ulp: unit in the last place.
 
