@@ -33,7 +33,7 @@ use crate::term::Term;
 /// use rlgrad::bayes::{Hierarchical, HyperPrior};
 /// use rlgrad::prelude::*;
 /// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
-/// let s = |id: &str, a: Vec<usize>| -> rlgrad::Result<Subject> {
+/// let s = |id: &str, a: Vec<u32>| -> rlgrad::Result<Subject> {
 ///     let r = vec![1.0; a.len()];
 ///     Subject::new(id, vec![Session::bandit("1", a, r)?])
 /// };
