@@ -7,6 +7,7 @@ mod common;
 mod ad;
 mod bad_input;
 mod choice_kernel;
+mod cohort;
 mod critic;
 mod critic_garbage;
 mod csv_files;
