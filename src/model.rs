@@ -178,10 +178,28 @@ impl<L: LearningRule, O: Observation> Model<L, O> {
     /// transform can overflow), and in the range the components accept.
     pub(crate) fn natural_checked(&self, theta: ArrayView1<f64>) -> Result<Natural> {
         let vals = self.layout.natural_with_derivatives(theta)?;
-        let nat = Natural { vals };
-        self.rule.check_params(&nat.psi()[..self.n_rule])?;
-        self.obs.check_params(&nat.psi()[self.n_rule..])?;
-        Ok(nat)
+        self.check_psi(&vals[..self.n_params()])?;
+        Ok(Natural { vals })
+    }
+
+    /// As [`Model::natural_checked`], into `vals` (ψ, g′, g″: 3K long), allocating nothing
+    /// unless it fails (for callers that evaluate many θ, such as a cohort).
+    ///
+    /// # Panics
+    /// If `vals` is not 3K long.
+    pub(crate) fn natural_checked_into(
+        &self,
+        theta: ArrayView1<f64>,
+        vals: &mut [f64],
+    ) -> Result<()> {
+        self.layout.natural_with_derivatives_into(theta, vals)?;
+        self.check_psi(&vals[..self.n_params()])
+    }
+
+    /// ψ in the range the components accept.
+    fn check_psi(&self, psi: &[f64]) -> Result<()> {
+        self.rule.check_params(&psi[..self.n_rule])?;
+        self.obs.check_params(&psi[self.n_rule..])
     }
 
     /// Simulates one session of `n_trials` choices in an environment, with parameters θ.

@@ -5,7 +5,16 @@
 //! ℓᵢ(θᵢ) and its gradient, for all i, from a matrix of θ (one row per subject).
 //!
 //! [`TermCohort`] does it for any model, one [`Term`] per subject. Models with a faster
-//! path give their own cohort through [`FitModel::cohort`](crate::fit::FitModel::cohort).
+//! path give their own cohort through [`FitModel::cohort`](crate::fit::FitModel::cohort):
+//! Rescorla–Wagner + softmax in its plain configuration gives [`RwSoftmaxCohort`], which
+//! evaluates eight subjects per SIMD instruction (its module docs describe the data layout
+//! and the run-time choice among AVX-512, AVX2 and the baseline, [`SimdLevel`]).
+
+mod kernel;
+mod rw_softmax;
+
+pub use self::kernel::{MAX_COHORT_ACTIONS, SimdLevel};
+pub use self::rw_softmax::RwSoftmaxCohort;
 
 use ndarray::{ArrayView1, ArrayViewMut1};
 

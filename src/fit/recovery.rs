@@ -40,6 +40,7 @@ use super::em::{EmFit, EmOptions, em};
 use super::map::{MapOptions, SubjectFit, map};
 use super::model::FitModel;
 use crate::check;
+use crate::cohort::Cohort;
 use crate::data::{Dataset, Subject};
 use crate::env::Environment;
 use crate::error::{Error, Result};
@@ -120,8 +121,8 @@ where
 
 impl<L, O, F, E> FitModel for Simulator<L, O, F>
 where
-    L: LearningRule,
-    O: Observation,
+    L: LearningRule + 'static,
+    O: Observation + 'static,
     F: Fn(usize) -> Result<E> + Send + Sync,
     E: Environment,
 {
@@ -132,12 +133,16 @@ where
     fn likelihood<'a>(&'a self, subject: &'a Subject) -> Result<Box<dyn Term + 'a>> {
         FitModel::likelihood(&self.model, subject)
     }
+
+    fn cohort<'a>(&'a self, subjects: &'a [Subject]) -> Result<Box<dyn Cohort + 'a>> {
+        FitModel::cohort(&self.model, subjects)
+    }
 }
 
 impl<L, O, F, E> Simulate for Simulator<L, O, F>
 where
-    L: LearningRule,
-    O: Observation,
+    L: LearningRule + 'static,
+    O: Observation + 'static,
     F: Fn(usize) -> Result<E> + Send + Sync,
     E: Environment,
 {

@@ -80,6 +80,12 @@ impl RescorlaWagner {
         self
     }
 
+    /// The fixed initial value q₀ of a single-rate rule, or `None` for the dual rule or a
+    /// learned q₀ (what the cohort kernel's plain configuration needs).
+    pub(crate) fn single_rate_fixed_q0(&self) -> Option<f64> {
+        if self.dual { None } else { self.q0 }
+    }
+
     fn n_rates(&self) -> usize {
         if self.dual { 2 } else { 1 }
     }

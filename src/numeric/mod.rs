@@ -6,6 +6,7 @@
 //! | [`logistic`], [`softplus`] | generic over [`Real`] |
 //! | [`exp_nonpositive`], [`fast_tanh`], [`logistic_pair`], [`softplus_with_logistic`], [`log_logistic_parts`] | f64, on one inlined exponential |
 //! | [`SoftmaxNorm`], [`softmax_probabilities`], [`draw`], [`log_sum_exp`] | the softmax: normaliser, log-probabilities, probabilities, the sampling draw |
+//! | [`Lanes`], [`exp_nonpositive_lanes`] | f64 lanes for SIMD kernels (the cohort kernel): arithmetic, masks, a table-free exponential |
 //! | [`normal_expectation`] | E\[f(z)\] under N(0, 1) by composite Gauss–Legendre, refined where f is sharp |
 //!
 //! All functions are total on finite input: no overflow for arguments of any finite size,
@@ -20,6 +21,7 @@
 //! ```
 
 mod exp;
+mod lanes;
 mod quadrature;
 mod softmax;
 mod sums;
@@ -27,6 +29,7 @@ mod sums;
 pub use self::exp::{
     exp_nonpositive, fast_tanh, log_logistic_parts, logistic_pair, softplus_with_logistic,
 };
+pub use self::lanes::{Lanes, exp_nonpositive_lanes};
 pub use self::quadrature::normal_expectation;
 pub use self::softmax::{SoftmaxNorm, draw, softmax_probabilities};
 pub(crate) use self::sums::{dot, mean_and_se, mean_of, norm2};

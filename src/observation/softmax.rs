@@ -178,6 +178,11 @@ impl Softmax {
         })
     }
 
+    /// Whether this is the plain softmax: one β for every state, no perseveration.
+    pub(crate) fn is_plain(&self) -> bool {
+        !self.perseveration && self.groups.is_empty()
+    }
+
     /// The position of κ in ψ: after the β's.
     #[inline(always)]
     fn kappa_index(&self) -> usize {

@@ -138,9 +138,31 @@ impl ParamLayout {
     /// # Errors
     /// As [`ParamLayout::natural`].
     pub(crate) fn natural_with_derivatives(&self, theta: ArrayView1<f64>) -> Result<Vec<f64>> {
+        let mut vals = vec![0.0; 3 * self.len()];
+        self.natural_with_derivatives_into(theta, &mut vals)?;
+        Ok(vals)
+    }
+
+    /// As [`ParamLayout::natural_with_derivatives`], into `vals` (3K long), allocating
+    /// nothing unless it fails.
+    ///
+    /// # Errors
+    /// As [`ParamLayout::natural`].
+    ///
+    /// # Panics
+    /// If `vals` is not 3K long (a contract with the crate's callers).
+    pub(crate) fn natural_with_derivatives_into(
+        &self,
+        theta: ArrayView1<f64>,
+        vals: &mut [f64],
+    ) -> Result<()> {
         self.check_theta(theta)?;
         let k = self.len();
-        let mut vals = vec![0.0; 3 * k];
+        assert_eq!(
+            vals.len(),
+            3 * k,
+            "natural_with_derivatives_into: 3K values"
+        );
         for (i, spec) in self.specs.iter().enumerate() {
             let (v, d1, d2) = spec.transform.derivatives(theta[i]);
             if !v.is_finite() || !d1.is_finite() || !d2.is_finite() {
@@ -157,7 +179,7 @@ impl ParamLayout {
             vals[k + i] = d1;
             vals[2 * k + i] = d2;
         }
-        Ok(vals)
+        Ok(())
     }
 
     /// θ from natural values given by name; every parameter must be given exactly once.

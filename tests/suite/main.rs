@@ -8,6 +8,7 @@ mod ad;
 mod bad_input;
 mod bayes_diagnostics;
 mod choice_kernel;
+mod cohort;
 mod critic;
 mod critic_garbage;
 mod csv_files;

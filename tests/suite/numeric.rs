@@ -3,8 +3,9 @@
 //! the softmax kernel's normaliser, draw and probabilities against direct formulas.
 
 use rlgrad::numeric::{
-    SoftmaxNorm, draw, exp_nonpositive, fast_tanh, log_logistic_parts, log_sum_exp, logistic,
-    logistic_pair, softmax_probabilities, softplus, softplus_with_logistic,
+    Lanes, SoftmaxNorm, draw, exp_nonpositive, exp_nonpositive_lanes, fast_tanh,
+    log_logistic_parts, log_sum_exp, logistic, logistic_pair, softmax_probabilities, softplus,
+    softplus_with_logistic,
 };
 
 use crate::common;
@@ -38,6 +39,57 @@ fn exp_nonpositive_is_within_two_ulp() {
     assert!(exp_nonpositive(f64::NAN).is_nan());
     assert_eq!(exp_nonpositive(f64::NEG_INFINITY), 0.0);
     assert_eq!(exp_nonpositive(2.0), 2.0f64.exp());
+}
+
+/// The lanes' table-free exponential, with and without fused multiply-adds (in this test
+/// binary `f64::mul_add` may be a libm call: slow, and exactly as accurate), over the same
+/// sweep as the scalar one and into the subnormal range, where it must round as `f64::exp`
+/// (within an ulp of the subnormal spacing).
+#[test]
+fn exp_nonpositive_lanes_is_within_two_ulp() {
+    fn check<const FMA: bool>() -> u64 {
+        let exp8 = |x: [f64; 8]| exp_nonpositive_lanes::<FMA, 8>(Lanes(x)).0;
+        let mut worst = 0;
+        let mut xs: Vec<f64> = (0..=400_000)
+            .map(|i| -708.0 * (i as f64 / 400_000.0).powi(2))
+            .collect();
+        for k in 0..1077 {
+            let mid = -(k as f64 + 0.5) * std::f64::consts::LN_2;
+            xs.extend([mid - 1e-12, mid, mid + 1e-12]);
+        }
+        xs.extend((0..=20_000).map(|i| -708.0 - 38.0 * i as f64 / 20_000.0));
+        for chunk in xs.chunks(8) {
+            let mut x = [0.0; 8];
+            x[..chunk.len()].copy_from_slice(chunk);
+            for (got, &x) in exp8(x).iter().zip(&x) {
+                let want = x.exp();
+                if want >= f64::MIN_POSITIVE {
+                    worst = worst.max(ulps(*got, want));
+                } else {
+                    // Subnormal: one spacing of 2^-1074 at most.
+                    assert!((got - want).abs() <= 5e-324, "{x}: {got:e} vs {want:e}");
+                }
+            }
+        }
+        let edge = exp8([
+            0.0,
+            -0.0,
+            -745.2,
+            -746.0,
+            -800.0,
+            f64::NEG_INFINITY,
+            f64::NAN,
+            -1e-300,
+        ]);
+        assert_eq!(edge[..6], [1.0, 1.0, 0.0, 0.0, 0.0, 0.0]);
+        assert!(edge[6].is_nan());
+        assert_eq!(edge[7], 1.0);
+        worst
+    }
+    for (fma, worst) in [(false, check::<false>()), (true, check::<true>())] {
+        eprintln!("exp_nonpositive_lanes (fma {fma}): worst error {worst} ulp");
+        assert!(worst <= 2, "fma {fma}: worst error {worst} ulp");
+    }
 }
 
 #[test]
