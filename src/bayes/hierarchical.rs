@@ -66,6 +66,8 @@ pub(crate) struct Scratch {
     w: Vec<f64>,
     l: Vec<f64>,
     l_bar: Vec<f64>,
+    /// τ = exp(log τ), K.
+    tau: Vec<f64>,
 }
 
 /// The group-level quantities and the subjects' θ at one point x.
@@ -251,6 +253,7 @@ impl<'a> Hierarchical<'a> {
             w: vec![0.0; n * k],
             l: vec![0.0; k * k],
             l_bar: vec![0.0; k * k],
+            tau: vec![0.0; k],
         }
     }
 
@@ -271,7 +274,7 @@ impl<'a> Hierarchical<'a> {
             0.0
         };
         for (a, &lt) in log_tau.iter().enumerate() {
-            check::finite_result(lt.exp(), log_tau, || {
+            s.tau[a] = check::finite_result(lt.exp(), log_tau, || {
                 format!("tau[{}] = exp(log_tau)", self.layout.specs()[a].name)
             })?;
         }
@@ -281,7 +284,7 @@ impl<'a> Hierarchical<'a> {
                 let row = &s.l[a * k..a * k + a + 1];
                 let wa: f64 = row.iter().zip(zi).map(|(l, z)| l * z).sum();
                 s.w[i * k + a] = wa;
-                s.thetas[i * k + a] = mu[a] + log_tau[a].exp() * wa;
+                s.thetas[i * k + a] = mu[a] + s.tau[a] * wa;
             }
         }
         Ok(lp_l)
@@ -316,8 +319,7 @@ impl<'a> Hierarchical<'a> {
             s.values.iter().sum::<f64>() + lp_l - 0.5 * z.iter().map(|v| v * v).sum::<f64>();
         for a in 0..k {
             let d = (mu[a] - mm[a]) / ms[a];
-            let tau = log_tau[a].exp();
-            let t = tau / ts[a];
+            let t = s.tau[a] / ts[a];
             lp += -0.5 * d * d - 0.5 * t * t + log_tau[a];
         }
         if let Some(g) = grad {
@@ -332,7 +334,7 @@ impl<'a> Hierarchical<'a> {
                 let wi = &s.w[i * k..(i + 1) * k];
                 let gzi = &mut g_z[i * k..(i + 1) * k];
                 for a in 0..k {
-                    let tg = log_tau[a].exp() * gi[a];
+                    let tg = s.tau[a] * gi[a];
                     g_mu[a] += gi[a];
                     g_lt[a] += tg * wi[a];
                     // z̄ᵢ = Lᵀ (τ ∘ gᵢ); L̄ₐᵦ = Σᵢ τₐ gᵢₐ zᵢᵦ.
@@ -346,7 +348,7 @@ impl<'a> Hierarchical<'a> {
                 }
             }
             for a in 0..k {
-                let tau = log_tau[a].exp();
+                let tau = s.tau[a];
                 g_mu[a] -= (mu[a] - mm[a]) / (ms[a] * ms[a]);
                 g_lt[a] += 1.0 - tau * tau / (ts[a] * ts[a]);
             }
