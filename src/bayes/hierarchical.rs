@@ -280,11 +280,11 @@ impl<'a> Hierarchical<'a> {
         }
         for i in 0..self.n {
             let zi = &z[i * k..(i + 1) * k];
-            for a in 0..k {
+            for (a, (&m, &t)) in mu.iter().zip(&s.tau).enumerate() {
                 let row = &s.l[a * k..a * k + a + 1];
                 let wa: f64 = row.iter().zip(zi).map(|(l, z)| l * z).sum();
                 s.w[i * k + a] = wa;
-                s.thetas[i * k + a] = mu[a] + s.tau[a] * wa;
+                s.thetas[i * k + a] = m + t * wa;
             }
         }
         Ok(lp_l)
