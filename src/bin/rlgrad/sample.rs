@@ -28,7 +28,8 @@ THE MODEL
   `rlgrad --help`), drawn from the group, non-centred:
     theta_i = mu + diag(tau) L_Omega z_i,   z_i ~ N(0, I)
   with the hyperprior
-    mu_k ~ N(0, MU_SD^2)   tau_k ~ HalfNormal(TAU_SD)   Omega ~ LKJ(ETA)  (L_Omega its Cholesky factor)
+    mu_k ~ N(0, MU_SD^2)   tau_k ~ HalfNormal(TAU_SD)   Omega ~ LKJ(ETA)
+  (L_Omega is the Cholesky factor of the correlation matrix Omega, LKJ on it.)
   Defaults: --mu-sd 2, --tau-sd 1, --eta 2 (weakly informative for logit and log scales;
   eta 1 is uniform over correlation matrices, eta > 1 favours weak correlations). With
   --diagonal, Omega = I: no correlations between parameters, only the scales are fitted.
