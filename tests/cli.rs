@@ -1211,3 +1211,286 @@ fn go_nogo_and_kalman_models_round_trip() {
     status(&out, 2);
     assert!(text(&out.stderr).contains("--arms"));
 }
+
+/// A simulated cohort of 8 subjects × 40 trials of `model` in `name`.
+fn simulate_small(dir: &TempDir, model: &str, name: &str) {
+    let out = rlgrad(
+        dir,
+        &[
+            "simulate",
+            "--model",
+            model,
+            "--subjects",
+            "8",
+            "--trials",
+            "40",
+            "--seed",
+            "5",
+            "--out",
+            name,
+        ],
+    );
+    status(&out, 0);
+}
+
+/// `rlgrad sample` on `data` with a small run (2 chains × `draws` draws after as many
+/// warm-up iterations, depth at most 5, to stay fast in debug builds) and `extra` options.
+fn sample(dir: &TempDir, data: &str, model: &str, draws: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sample",
+        data,
+        "--model",
+        model,
+        "--chains",
+        "2",
+        "--warmup",
+        draws,
+        "--draws",
+        draws,
+        "--max-depth",
+        "5",
+        "--seed",
+        "3",
+        "-q",
+    ];
+    args.extend_from_slice(extra);
+    rlgrad(dir, &args)
+}
+
+fn numbers(rows: &[Vec<String>], from: usize) {
+    for row in rows {
+        for v in &row[from..] {
+            assert!(v.parse::<f64>().is_ok(), "`{v}` in {row:?}");
+        }
+    }
+}
+
+#[test]
+fn sample_writes_draws_summary_timing_and_predictive() {
+    let dir = TempDir::new("sample");
+    simulate_small(&dir, "rw", "sim.csv");
+    let out = sample(
+        &dir,
+        "sim.csv",
+        "rw",
+        "100",
+        &[
+            "--draws-out",
+            "draws.csv",
+            "--summary-out",
+            "summary.csv",
+            "--timing-out",
+            "timing.json",
+            "--predictive",
+            "3",
+            "--predictive-out",
+            "pred.csv",
+        ],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    for part in [
+        "8 subjects, 320 trials",
+        "2 chains x 100 draws after 100 warm-up",
+        "gradient evaluations",
+        "divergences:",
+        "max R-hat",
+        "min bulk ESS per second",
+        "mu[alpha]",
+        "tau[beta]",
+        "corr[beta,alpha]",
+        "PSIS-LOO (subjects as observations): elpd",
+        "WAIC: elpd",
+        "wrote the draws to draws.csv",
+    ] {
+        assert!(stdout.contains(part), "{part} in\n{stdout}");
+    }
+    // The group table only, without --subjects-table (subjects appear in warnings only).
+    assert!(
+        !stdout.lines().any(|l| l.starts_with("alpha[s1] ")),
+        "{stdout}"
+    );
+
+    let (header, rows) = read_csv(&dir.path("draws.csv"));
+    let mut expected: Vec<String> = [
+        "chain",
+        "draw",
+        "mu[alpha]",
+        "mu[beta]",
+        "tau[alpha]",
+        "tau[beta]",
+        "corr[beta,alpha]",
+    ]
+    .map(String::from)
+    .to_vec();
+    for s in 1..=8 {
+        expected.push(format!("alpha[s{s}]"));
+        expected.push(format!("beta[s{s}]"));
+    }
+    assert_eq!(header, expected);
+    assert_eq!(rows.len(), 2 * 100);
+    assert_eq!(column(&header, &rows, "chain")[150], "1");
+    assert_eq!(column(&header, &rows, "draw")[150], "50");
+    numbers(&rows, 0);
+
+    let (header, rows) = read_csv(&dir.path("summary.csv"));
+    assert_eq!(
+        header,
+        [
+            "quantity",
+            "mean",
+            "sd",
+            "q05",
+            "q50",
+            "q95",
+            "rhat",
+            "ess_bulk",
+            "ess_tail",
+            "mcse_mean",
+            "flagged"
+        ]
+    );
+    assert_eq!(rows.len(), 5 + 16);
+    assert_eq!(rows[0][0], "mu[alpha]");
+    for row in &rows {
+        numbers(&[row[..10].to_vec()], 1);
+        assert!(row[10] == "true" || row[10] == "false");
+    }
+
+    let timing: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(dir.path("timing.json")).unwrap()).unwrap();
+    for key in [
+        "seconds",
+        "gradient_evaluations",
+        "divergences",
+        "max_rhat",
+        "min_ess_bulk",
+        "min_ess_tail",
+        "min_ess_bulk_per_second",
+        "elpd_loo",
+        "se_loo",
+        "elpd_waic",
+    ] {
+        assert!(timing[key].as_f64().is_some(), "{key} in {timing}");
+    }
+    assert_eq!(timing["chains"], 2);
+    assert_eq!(timing["warmup"], 100);
+    assert_eq!(timing["draws"], 100);
+    assert_eq!(timing["model"], "rw");
+    assert_eq!(timing["n_subjects"], 8);
+    assert_eq!(timing["n_trials"], 320);
+
+    let (header, rows) = read_csv(&dir.path("pred.csv"));
+    assert_eq!(
+        header,
+        ["draw", "subject", "session", "trial", "action", "reward"]
+    );
+    assert_eq!(rows.len(), 3 * 8 * 40, "3 draws x 8 subjects x 40 trials");
+    let draws: std::collections::BTreeSet<usize> = column(&header, &rows, "draw")
+        .iter()
+        .map(|d| d.parse().unwrap())
+        .collect();
+    assert_eq!(draws.len(), 3);
+    assert!(draws.iter().all(|&d| d < 200));
+}
+
+#[test]
+fn sample_is_reproducible_and_writes_every_subject_on_request() {
+    let dir = TempDir::new("sample-seed");
+    simulate_small(&dir, "rw", "sim.csv");
+    let run = |file: &str, threads: &str| {
+        let out = sample(
+            &dir,
+            "sim.csv",
+            "rw",
+            "30",
+            &[
+                "--diagonal",
+                "--threads",
+                threads,
+                "--subjects-table",
+                "--draws-out",
+                file,
+            ],
+        );
+        status(&out, 0);
+        text(&out.stdout)
+    };
+    let stdout = run("a.csv", "1");
+    run("b.csv", "2");
+    assert!(stdout.contains("Omega = I"), "{stdout}");
+    assert!(stdout.contains("alpha[s8] "), "every subject: {stdout}");
+    let a = fs::read(dir.path("a.csv")).unwrap();
+    assert_eq!(
+        a,
+        fs::read(dir.path("b.csv")).unwrap(),
+        "same seed, same draws"
+    );
+    let (header, rows) = read_csv(&dir.path("a.csv"));
+    assert!(!header.iter().any(|h| h.starts_with("corr")), "{header:?}");
+    assert_eq!(rows.len(), 2 * 30);
+}
+
+#[test]
+fn sample_refuses_bad_options_and_an_output_over_the_input() {
+    let dir = TempDir::new("sample-bad");
+    simulate_small(&dir, "rw", "sim.csv");
+    for (args, named) in [
+        (&["--chains", "0"][..], "--chains"),
+        (&["--eta", "0"], "--eta"),
+        (&["--tau-sd", "-1"], "--tau-sd"),
+        (&["--mu-sd", "0"], "--mu-sd"),
+        (&["--draws", "0"], "--draws"),
+        (&["--predictive", "5"], "--predictive-out"),
+        (&["--predictive-out", "p.csv"], "--predictive"),
+        (&["--probs", "0.7,0.3"], "--predictive"),
+        (&["--diagonal", "--eta", "3"], "--eta"),
+    ] {
+        let mut all = vec!["sample", "sim.csv"];
+        all.extend_from_slice(args);
+        let out = rlgrad(&dir, &all);
+        status(&out, 2);
+        assert!(
+            text(&out.stderr).contains(named),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+    let before = fs::read(dir.path("sim.csv")).unwrap();
+    for flag in ["--draws-out", "--summary-out", "--timing-out"] {
+        let out = rlgrad(&dir, &["sample", "sim.csv", flag, "./sim.csv"]);
+        status(&out, 2);
+        let stderr = text(&out.stderr);
+        assert!(
+            stderr.contains(flag) && stderr.contains("input"),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        fs::read(dir.path("sim.csv")).unwrap(),
+        before,
+        "input untouched"
+    );
+}
+
+#[test]
+fn sample_fits_a_task_model() {
+    let dir = TempDir::new("sample-gng");
+    simulate_small(&dir, "gng-m1", "g.csv");
+    let out = sample(
+        &dir,
+        "g.csv",
+        "gng-m1",
+        "30",
+        &["--predictive", "2", "--predictive-out", "gp.csv"],
+    );
+    status(&out, 0);
+    let stdout = text(&out.stdout);
+    for q in ["mu[xi]", "mu[epsilon]", "tau[rho]", "PSIS-LOO"] {
+        assert!(stdout.contains(q), "{q} in\n{stdout}");
+    }
+    let (header, rows) = read_csv(&dir.path("gp.csv"));
+    assert_eq!(header[0], "draw");
+    assert!(header.iter().any(|h| h == "state"), "{header:?}");
+    assert_eq!(rows.len(), 2 * 8 * 40);
+}

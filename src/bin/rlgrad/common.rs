@@ -378,6 +378,14 @@ impl ModelName {
         )
     }
 
+    /// Whether the model is one of the two-step task's (one data row per stage).
+    pub fn is_two_step(self) -> bool {
+        matches!(
+            self,
+            ModelName::TwoStepHybrid | ModelName::TwoStepMf | ModelName::TwoStepMb
+        )
+    }
+
     /// Whether `latents` can export the model's latent variables (the Rescorla-Wagner +
     /// softmax models).
     pub fn has_latents(self) -> bool {

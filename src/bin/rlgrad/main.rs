@@ -1,6 +1,7 @@
 //! `rlgrad`, the command-line program: fit reinforcement-learning models to a long-format CSV
-//! of choices (MAP or empirical-Bayes EM), compare models, check parameter recovery,
-//! simulate cohorts and export the trial-wise latent variables, without writing Rust.
+//! of choices (MAP or empirical-Bayes EM, or the hierarchical Bayesian posterior by NUTS with
+//! `sample`), compare models, check parameter recovery, simulate cohorts and export the
+//! trial-wise latent variables, without writing Rust.
 //!
 //! Built only with the `cli` feature (`cargo install --path . --features cli`), so that the
 //! library and a plain `cargo test` never build clap or indicatif. Run `rlgrad --help` and
@@ -19,6 +20,7 @@ mod fit;
 mod io;
 mod latents;
 mod recover;
+mod sample;
 mod simulate;
 
 use std::process::ExitCode;
@@ -42,9 +44,10 @@ fn long_about() -> String {
 
 const INTRO: &str = "\
 Fit reinforcement-learning models (Rescorla-Wagner learning and softmax choice, and task models
-such as the two-step task's hybrid learner) to people's choices, compare models, check
-parameter recovery, simulate cohorts and export trial-wise latent variables, all on a
-long-format CSV file (`recover` and `simulate` need no file).
+such as the two-step task's hybrid learner) to people's choices (`fit`: MAP or EM; `sample`:
+the hierarchical Bayesian posterior by NUTS, with R-hat, ESS, PSIS-LOO and WAIC), compare
+models, check parameter recovery, simulate cohorts and export trial-wise latent variables,
+all on a long-format CSV file (`recover` and `simulate` need no file).
 
 INPUT (every subcommand that reads data)
   One row per trial, with a header. Required columns: subject, trial, action, reward.
@@ -82,8 +85,10 @@ const PARAMETERS: &str =
 
 const EXIT: &str = "\
 EXIT STATUS
-  0  success (also when some subjects' fits failed: they are reported, never dropped)
-  1  the work failed: a model could not be fitted, or an output could not be written
+  0  success (also when some subjects' fits failed: they are reported, never dropped; and
+     when `sample` reports divergences or flagged diagnostics: they are warnings)
+  1  the work failed: a model could not be fitted (or sampled), or an output could not be
+     written
   2  bad arguments or bad data: an unknown option or value, an unreadable or malformed
      input file (the message names the line, column, subject and trial), data the model
      cannot explain (a two-step file out of layout, named the same way), an output that
@@ -98,6 +103,7 @@ EXAMPLES
   rlgrad simulate --model rw --subjects 20 --trials 200 --out sim.csv --truth truth.csv
   rlgrad fit sim.csv --model rw --out fits.csv
   rlgrad fit sim.csv --model rw --em --out fits.csv --em-json em.json
+  rlgrad sample sim.csv --model rw --draws-out draws.csv --summary-out summary.csv
   rlgrad compare sim.csv --model rw --model rw-dual --model rw-persev --out compare.csv
   rlgrad latents sim.csv --model rw --fits fits.csv --out latents.csv
   rlgrad recover --model rw --subjects 50 --trials 200 --out recovery.csv --summary summary.csv
@@ -128,6 +134,7 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     Latents(latents::LatentsArgs),
     Recover(recover::RecoverArgs),
+    Sample(sample::SampleArgs),
 }
 
 fn main() -> ExitCode {
@@ -147,6 +154,7 @@ fn main() -> ExitCode {
         Command::Simulate(args) => simulate::run(args, &mut out, &mut err),
         Command::Latents(args) => latents::run(args, &mut out, &mut err),
         Command::Recover(args) => recover::run(args, &mut out, &mut err),
+        Command::Sample(args) => sample::run(args, &mut out, &mut err),
     };
     let mut status = match result {
         Ok(()) => 0,

@@ -156,12 +156,30 @@ pub fn run(
 /// The choices CSV: one row per row of the sessions (per stage for a two-step session), with
 /// `state` and `next_state` (when the sessions record it) when some row is not in state 0.
 fn write_choices(w: &mut impl Write, subjects: &[Subject]) -> Result<(), csv::Error> {
-    let sessions = || subjects.iter().flat_map(|s| s.sessions());
+    write_choices_of(w, None, &[("", subjects)])
+}
+
+/// The choices CSV of several cohorts in one file: with `lead` = `Some(name)`, a first
+/// column `name` holds each cohort's label (`sample --predictive-out` writes one cohort per
+/// posterior draw); else the labels are ignored, as for [`write_choices`]. The columns are
+/// those of `write_choices`, decided over all cohorts.
+pub fn write_choices_of(
+    w: &mut impl Write,
+    lead: Option<&str>,
+    cohorts: &[(&str, &[Subject])],
+) -> Result<(), csv::Error> {
+    let sessions = || {
+        cohorts
+            .iter()
+            .flat_map(|c| c.1.iter())
+            .flat_map(|s| s.sessions())
+    };
     let with_state = sessions().any(|s| s.states().iter().any(|&x| x != 0));
     // A one-state task (a bandit) records next states, all 0: nothing to write.
     let with_next = with_state && sessions().any(|s| s.next_states().is_some());
     let mut out = csv::Writer::from_writer(w);
-    let mut header = vec!["subject", "session", "trial"];
+    let mut header: Vec<&str> = lead.into_iter().collect();
+    header.extend(["subject", "session", "trial"]);
     if with_state {
         header.push("state");
     }
@@ -177,28 +195,32 @@ fn write_choices(w: &mut impl Write, subjects: &[Subject]) -> Result<(), csv::Er
             x.to_string()
         }
     };
-    for subject in subjects {
-        for s in subject.sessions() {
-            for t in 0..s.len() {
-                let mut row = vec![
-                    subject.id().to_string(),
-                    s.id().to_string(),
-                    (t + 1).to_string(),
-                ];
-                if with_state {
-                    row.push(s.states()[t].to_string());
+    for &(label, subjects) in cohorts {
+        for subject in subjects {
+            for s in subject.sessions() {
+                for t in 0..s.len() {
+                    let mut row: Vec<String> =
+                        lead.map(|_| label.to_string()).into_iter().collect();
+                    row.extend([
+                        subject.id().to_string(),
+                        s.id().to_string(),
+                        (t + 1).to_string(),
+                    ]);
+                    if with_state {
+                        row.push(s.states()[t].to_string());
+                    }
+                    let a = s.actions()[t];
+                    row.push(if a == MISSED {
+                        "NA".to_string()
+                    } else {
+                        a.to_string()
+                    });
+                    row.push(number(s.rewards()[t]));
+                    if with_next {
+                        row.push(s.next_states().map_or_else(String::new, |n| state(n[t])));
+                    }
+                    out.write_record(&row)?;
                 }
-                let a = s.actions()[t];
-                row.push(if a == MISSED {
-                    "NA".to_string()
-                } else {
-                    a.to_string()
-                });
-                row.push(number(s.rewards()[t]));
-                if with_next {
-                    row.push(s.next_states().map_or_else(String::new, |n| state(n[t])));
-                }
-                out.write_record(&row)?;
             }
         }
     }
