@@ -260,17 +260,23 @@ fn by_actions<const FMA: bool, const W: usize, T: Table<W>>(
 /// The current state's row of Q and D, for W lanes.
 type Row<const W: usize> = [Lanes<W>; MAX_COHORT_ACTIONS];
 
+/// A trial of W lanes: its index in the group, the carry (0 where a session starts), q₀, and
+/// the number of actions.
+#[derive(Clone, Copy)]
+struct At<const W: usize> {
+    t: usize,
+    carry: Lanes<W>,
+    q0: Lanes<W>,
+    na: usize,
+}
+
 /// Where the current state's row of Q and D comes from.
 trait Table<const W: usize> {
-    /// Before trial `t`: starts the sessions of lanes whose carry is 0, then loads the row of
-    /// each lane's state into `q` and `d` (the first `na` entries).
-    #[allow(clippy::too_many_arguments)]
+    /// Before trial `at.t`: starts the sessions of lanes whose carry is 0, then loads the row
+    /// of each lane's state into `q` and `d` (the first `at.na` entries).
     fn begin<const FMA: bool, const GRAD: bool>(
         &mut self,
-        t: usize,
-        carry: Lanes<W>,
-        q0: Lanes<W>,
-        na: usize,
+        at: &At<W>,
         q: &mut Row<W>,
         d: &mut Row<W>,
     );
@@ -286,18 +292,16 @@ impl<const W: usize> Table<W> for OneState {
     #[inline(always)]
     fn begin<const FMA: bool, const GRAD: bool>(
         &mut self,
-        _t: usize,
-        carry: Lanes<W>,
-        q0: Lanes<W>,
-        na: usize,
+        at: &At<W>,
         q: &mut Row<W>,
         d: &mut Row<W>,
     ) {
+        let At { carry, q0, na, .. } = *at;
         let fresh = q0 * (Lanes::splat(1.0) - carry);
         for j in 0..na {
             q[j] = q[j].mul_add::<FMA>(carry, fresh);
             if GRAD {
-                d[j] = d[j] * carry;
+                d[j] *= carry;
             }
         }
     }
@@ -316,20 +320,20 @@ struct Indexed<'t> {
     first: usize,
 }
 
+// Lanes and actions are indexed: the same index runs over several arrays.
+#[allow(clippy::needless_range_loop)]
 impl<const W: usize> Table<W> for Indexed<'_> {
     #[inline(always)]
     fn begin<const FMA: bool, const GRAD: bool>(
         &mut self,
-        t: usize,
-        carry: Lanes<W>,
-        _q0: Lanes<W>,
-        na: usize,
+        at: &At<W>,
         q: &mut Row<W>,
         d: &mut Row<W>,
     ) {
+        let At { t, carry, na, .. } = *at;
         // A session starts in some lane once every few hundred trials: a branch is cheaper
         // than resetting every entry of every lane by the carry on every trial.
-        if carry.0.iter().any(|&c| c == 0.0) {
+        if carry.0.contains(&0.0) {
             for l in 0..W {
                 if carry.0[l] == 0.0 {
                     for e in (self.first + l..self.q.len()).step_by(LANES) {
@@ -395,16 +399,23 @@ fn trials<const FMA: bool, const GRAD: bool, const NA: usize, const W: usize, T:
             let action = Lanes::<W>::load(&rec[first..]);
             let reward = Lanes::<W>::load(&rec[LANES + first..]);
             let carry = Lanes::<W>::load(&rec[2 * LANES + first..]);
-            table.begin::<FMA, GRAD>(t, carry, q0, na, &mut q, &mut d);
+            let at = At { t, carry, q0, na };
+            table.begin::<FMA, GRAD>(&at, &mut q, &mut d);
             // 0/1 weights of the chosen action; all 0 for a missed or padding trial.
             let mut w = [zero; MAX_COHORT_ACTIONS];
             for (j, wj) in w.iter_mut().enumerate().take(na) {
                 *wj = action.eq(Lanes::splat(j as f64));
             }
+            let inputs = TrialIn {
+                w: &w,
+                q: &q,
+                d: &d,
+                beta,
+            };
             let (s, norm) = if na == 2 {
-                two_actions::<FMA, GRAD, W>(&w, &q, &d, beta, &mut ga, &mut gb)
+                two_actions::<FMA, GRAD, W>(&inputs, &mut ga, &mut gb)
             } else {
-                many_actions::<FMA, GRAD, W>(na, &w, &q, &d, beta, &mut ga, &mut gb)
+                many_actions::<FMA, GRAD, W>(na, &inputs, &mut ga, &mut gb)
             };
             shift += s;
             prod *= norm;
@@ -437,21 +448,27 @@ fn trials<const FMA: bool, const GRAD: bool, const NA: usize, const W: usize, T:
     }
 }
 
+/// What one trial's log-probability reads: the 0/1 weights of the chosen action, the row of
+/// Q and of D = ∂Q/∂α, and β.
+#[derive(Clone, Copy)]
+struct TrialIn<'r, const W: usize> {
+    w: &'r Row<W>,
+    q: &'r Row<W>,
+    d: &'r Row<W>,
+    beta: Lanes<W>,
+}
+
 /// One trial with two actions: ℓ = ln σ(x), x = β (Q_a − Q_b), as (shift, norm) with
 /// ℓ = shift − ln norm; adds ∂ℓ/∂α and ∂ℓ/∂β when `GRAD` (the scalar path's formulas, in
-/// [`Softmax`](crate::observation::Softmax)'s two-action kernel and its contraction). `w`
-/// holds the 0/1 weights of the chosen action.
+/// [`Softmax`](crate::observation::Softmax)'s two-action kernel and its contraction).
 #[inline(always)]
 fn two_actions<const FMA: bool, const GRAD: bool, const W: usize>(
-    w: &Row<W>,
-    q: &Row<W>,
-    d: &Row<W>,
-    beta: Lanes<W>,
+    t: &TrialIn<'_, W>,
     ga: &mut Lanes<W>,
     gb: &mut Lanes<W>,
 ) -> (Lanes<W>, Lanes<W>) {
-    let zero = Lanes::splat(0.0);
-    let one = Lanes::splat(1.0);
+    let TrialIn { w, q, d, beta } = *t;
+    let (zero, one) = (Lanes::splat(0.0), Lanes::splat(1.0));
     // ±1 for action 0 or 1, 0 for none: Q_a − Q_b = sign·(Q₀ − Q₁) exactly.
     let sign = w[0] - w[1];
     let chosen = w[0] + w[1];
@@ -474,20 +491,17 @@ fn two_actions<const FMA: bool, const GRAD: bool, const W: usize>(
 
 /// One trial with `na` ≥ 3 actions: the softmax shifted by the maximum logit, its normaliser
 /// summed as 1 + the others with the rounding error recovered (as
-/// [`SoftmaxNorm`](crate::numeric::SoftmaxNorm)); adds ∂ℓ/∂α and ∂ℓ/∂β when `GRAD`. `w`
-/// holds the 0/1 weights of the chosen action.
+/// [`SoftmaxNorm`](crate::numeric::SoftmaxNorm)); adds ∂ℓ/∂α and ∂ℓ/∂β when `GRAD`.
 #[inline(always)]
+#[allow(clippy::needless_range_loop)]
 fn many_actions<const FMA: bool, const GRAD: bool, const W: usize>(
     na: usize,
-    w: &Row<W>,
-    q: &Row<W>,
-    d: &Row<W>,
-    beta: Lanes<W>,
+    t: &TrialIn<'_, W>,
     ga: &mut Lanes<W>,
     gb: &mut Lanes<W>,
 ) -> (Lanes<W>, Lanes<W>) {
-    let zero = Lanes::splat(0.0);
-    let one = Lanes::splat(1.0);
+    let TrialIn { w, q, d, beta } = *t;
+    let (zero, one) = (Lanes::splat(0.0), Lanes::splat(1.0));
     let mut z = [zero; MAX_COHORT_ACTIONS];
     for j in 0..na {
         z[j] = beta * q[j];

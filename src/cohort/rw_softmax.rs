@@ -1,44 +1,5 @@
 //! [`RwSoftmaxCohort`]: Rescorla–Wagner + softmax for many subjects at once, eight subjects
-//! per SIMD instruction.
-//!
-//! # Layout
-//!
-//! Subjects are taken eight at a time (a *lane group*; the last is padded). Each subject's
-//! sessions are laid end to end, and the group's trials interleaved lane by lane, once, at
-//! construction: for trial t of the group, 24 numbers
-//!
-//! ```text
-//! [ action (8 lanes) | reward (8 lanes) | carry (8 lanes) ]
-//! ```
-//!
-//! where the action is the chosen action as a number, or −1 for a missed trial and for the
-//! padding after a subject's last trial (ragged trial counts) and in empty lanes; carry is 0
-//! on the first trial of each session (values start afresh) and 1 elsewhere. With more than
-//! one state, a second array holds each lane's row offset s·A in the value table. A group
-//! costs as many trials as its longest subject.
-//!
-//! # The kernel and its dispatch
-//!
-//! The loop over a lane group's trials is in `kernel.rs` (documented there): the scalar
-//! path's arithmetic ([`Likelihood`](crate::Likelihood)) on lanes of f64, compiled three
-//! times by the `multiversion` crate (no `unsafe` in this crate) — AVX-512, AVX2 + FMA, and
-//! the build target's baseline. [`SimdLevel::detected`] picks the widest the CPU has, once,
-//! when the cohort is built; [`RwSoftmaxCohort::with_level`] forces another (the tests
-//! compare every level the CPU has with the baseline). Fused multiply-adds are chosen inside
-//! each copy from the features it is compiled with, never by `cfg!`.
-//!
-//! Around the kernel, per subject: ψ = g(θ) with g′(θ) from the crate's own transform code
-//! (and the components' range checks), and afterwards the chain rule ∂ℓ/∂θ = ∂ℓ/∂ψ · g′(θ)
-//! and the check that value and gradient are finite. A call allocates nothing, except the
-//! value table of a model with more than 64 states × actions.
-//!
-//! # Accuracy
-//!
-//! The arithmetic is the scalar path's, formula for formula, but fused multiply-adds, another
-//! exponential and another order of the per-session sums move results by a few ulp: values
-//! and gradients agree with the scalar path to 1e-13 relative (the tests' tolerance). The
-//! value is the same bits from [`Cohort::values`] and [`Cohort::values_and_grads`] at one
-//! level.
+//! per SIMD instruction (the layout, dispatch and accuracy are in the type's docs).
 
 use ndarray::ArrayView1;
 
@@ -55,8 +16,49 @@ use crate::observation::Softmax;
 /// ones are allocated once per call.
 const STACK_ENTRIES: usize = 64;
 
-/// Rescorla–Wagner + softmax log-likelihoods of many subjects, eight per SIMD instruction
-/// (see the [module docs](self)).
+/// Rescorla–Wagner + softmax log-likelihoods of many subjects, eight per SIMD instruction.
+///
+/// # Layout
+///
+/// Subjects are taken eight at a time (a *lane group*; the last is padded). Each subject's
+/// sessions are laid end to end, and the group's trials interleaved lane by lane, once, at
+/// construction: for trial t of the group, 24 numbers
+///
+/// ```text
+/// [ action (8 lanes) | reward (8 lanes) | carry (8 lanes) ]
+/// ```
+///
+/// where the action is the chosen action as a number, or −1 for a missed trial and for the
+/// padding after a subject's last trial (ragged trial counts) and in empty lanes; carry is 0
+/// on the first trial of each session (values start afresh) and 1 elsewhere. With more than
+/// one state, a second array holds each lane's row offset s·A in the value table. A group
+/// costs as many trials as its longest subject.
+///
+/// # The kernel and its dispatch
+///
+/// The loop over a lane group's trials is in `kernel.rs` (documented there): the scalar
+/// path's arithmetic ([`Likelihood`](crate::Likelihood)) on lanes of f64, compiled three
+/// times by the `multiversion` crate (no `unsafe` in this crate) — AVX-512, AVX2 + FMA, and
+/// the build target's baseline. [`SimdLevel::detected`] picks the widest the CPU has, once,
+/// when the cohort is built; [`RwSoftmaxCohort::with_level`] forces another (the tests
+/// compare every level the CPU has with the baseline). Fused multiply-adds are chosen inside
+/// each copy from the features it is compiled with, never by `cfg!`.
+///
+/// Around the kernel, per subject: ψ = g(θ) with g′(θ) from the crate's own transform code
+/// (and the components' range checks), and afterwards the chain rule ∂ℓ/∂θ = ∂ℓ/∂ψ · g′(θ)
+/// and the check that value and gradient are finite. A call allocates nothing, except the
+/// value table of a model with more than 64 states × actions.
+///
+/// # Accuracy
+///
+/// The arithmetic is the scalar path's, formula for formula, but fused multiply-adds, another
+/// exponential and another order of the per-session sums move results by a few ulp: values
+/// and gradients agree with the scalar path to 1e-13 of max(|scalar|, 1) (the tests'
+/// tolerance, with the floor of [`testing`](crate::testing): a gradient entry that nearly
+/// cancels is compared absolutely). The value is the same bits from [`Cohort::values`] and
+/// [`Cohort::values_and_grads`] at one level.
+///
+/// # Coverage
 ///
 /// It covers the plain configuration: [`RescorlaWagner::new`] (one learning rate, a fixed q₀,
 /// any transforms) with [`Softmax::new`] (one β), any number of states, 2 to
@@ -173,6 +175,7 @@ impl<'a> RwSoftmaxCohort<'a> {
     }
 
     /// Every subject's ℓ (and gradient when `grads` is given), checked.
+    #[allow(clippy::needless_range_loop)] // lanes index several arrays at once
     fn evaluate(
         &self,
         thetas: &[f64],

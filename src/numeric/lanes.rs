@@ -16,7 +16,13 @@
 //! [`Lanes::select`]), never a branch: a branch, or a select of a tuple, can stop the
 //! vectoriser.
 
-/// W f64 lanes; see the [module docs](self).
+// Lane loops index two or three arrays with one index: the plain form the vectoriser sees.
+#![allow(clippy::needless_range_loop)]
+
+/// W f64 lanes: `[f64; W]` whose element-wise operations, inlined into a copy compiled for a
+/// SIMD instruction set, become one instruction each (W = 8 fills an AVX-512 register, 4 an
+/// AVX2 one, 2 an SSE2 one). Choices are masks or 0/1 weights, never branches; fused
+/// multiply-adds are the caller's choice ([`Lanes::mul_add`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Lanes<const W: usize>(pub [f64; W]);
 
