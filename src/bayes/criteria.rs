@@ -1,8 +1,11 @@
 //! PSIS-LOO and WAIC of a [`Posterior`], with subjects as the observations.
 //!
 //! Each subject's pointwise log-likelihood is ℓᵢ(θᵢ) summed over its trials, at each draw
-//! of its own θᵢ: the criteria estimate how well the model predicts a subject's choices
-//! given the group and that subject's parameters (hBayesDM's `log_lik`, summed per subject).
+//! of its own θᵢ (hBayesDM's `log_lik`, summed per subject). Leaving a subject out, LOO
+//! estimates how well the model predicts the choices of a new subject of the same group.
+//! With a whole subject as the unit left out, its θᵢ moves far when its data go, so high
+//! Pareto k̂ are common (most subjects in the `hierarchical` example): read k̂, and prefer
+//! comparing models by other means where most are high.
 
 use rayon::prelude::*;
 

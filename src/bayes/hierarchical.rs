@@ -26,8 +26,8 @@ use crate::term::Term;
 /// up to a constant, where ℓᵢ is subject i's log-likelihood under the model (any
 /// [`FitModel`], through its [`FitModel::cohort`], so a model with a fast cohort kernel uses
 /// it). The gradient is exact: the cohort's gradients pulled back through the non-centred map
-/// by hand, and the correlation factor's reverse pass. [`testing::check_term`]
-/// (crate::testing::check_term) holds it to finite differences.
+/// by hand, and the correlation factor's reverse pass.
+/// [`check_term`](crate::testing::check_term) holds it to finite differences.
 ///
 /// ```
 /// use rlgrad::bayes::{Hierarchical, HyperPrior};

@@ -24,7 +24,7 @@ pub struct DrawStats {
     pub max_depth_reached: bool,
     /// Leapfrog steps (gradient evaluations) of this draw.
     pub n_steps: u64,
-    /// The step size.
+    /// The step size the draw was made with.
     pub step_size: f64,
     /// The Hamiltonian's energy at the draw.
     pub energy: f64,
@@ -72,9 +72,12 @@ impl Posterior {
             .and_then(|nk| nk.checked_mul(2))
             .and_then(|v| v.checked_add(n))
             .and_then(|v| v.checked_add(g));
+        // The chains' own buffers and the assembled posterior are alive together while it is
+        // assembled: twice the posterior's numbers.
         let total = per_draw
             .and_then(|v| v.checked_mul(options.draws))
-            .and_then(|v| v.checked_mul(options.chains));
+            .and_then(|v| v.checked_mul(options.chains))
+            .and_then(|v| v.checked_mul(2));
         match total {
             Some(t) if t <= check::MAX_FLOATS => {}
             _ => {
@@ -115,6 +118,13 @@ impl Posterior {
 
     /// Fills the posterior with its chains' outputs (in chain order).
     pub(crate) fn assemble(mut self, chains: Vec<ChainOutput>) -> Result<Posterior> {
+        let (g, t, l) = chains.iter().fold((0, 0, 0), |(g, t, l), c| {
+            (g + c.group.len(), t + c.thetas.len(), l + c.log_lik.len())
+        });
+        self.group.reserve_exact(g);
+        self.thetas.reserve_exact(t);
+        self.natural.reserve_exact(t);
+        self.log_lik.reserve_exact(l);
         for c in chains {
             self.group.extend_from_slice(&c.group);
             for row in c.thetas.chunks_exact(self.k) {

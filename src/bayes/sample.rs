@@ -23,7 +23,8 @@ use crate::error::{Error, Result};
 /// use rlgrad::bayes::SampleOptions;
 /// let o = SampleOptions { chains: 2, ..SampleOptions::default() };
 /// assert!(o.check().is_ok());
-/// assert!(SampleOptions { chains: 0, ..o }.check().is_err());
+/// assert!(SampleOptions { chains: 0, ..o.clone() }.check().is_err());
+/// assert!(SampleOptions { warmup: 0, ..o }.check().is_err()); // adaptation needs warm-up
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SampleOptions {
@@ -70,7 +71,8 @@ impl SampleOptions {
     /// Checks every option.
     ///
     /// # Errors
-    /// [`Error::InvalidOption`] naming the option: zero chains or draws, more than
+    /// [`Error::InvalidOption`] naming the option: zero chains, warm-up iterations or draws
+    /// (the step size and mass matrix need at least one warm-up iteration), more than
     /// [`MAX_CHAINS`] chains, a depth outside 1..=20, a target outside (0, 1), an initial
     /// radius that is not finite and > 0.
     pub fn check(&self) -> Result<()> {
@@ -82,6 +84,7 @@ impl SampleOptions {
                 format!("at most {MAX_CHAINS}"),
             ));
         }
+        check::at_least_one("warmup", self.warmup)?;
         check::at_least_one("draws", self.draws)?;
         if !(1..=20).contains(&self.max_depth) {
             return Err(Error::invalid_option(
@@ -170,11 +173,17 @@ struct DensityError(Error);
 
 impl LogpError for DensityError {
     fn is_recoverable(&self) -> bool {
-        matches!(
-            self.0,
-            Error::NonFiniteResult { .. } | Error::InvalidParameter { .. }
-        )
+        recoverable(&self.0)
     }
+}
+
+/// Whether an error of the density is a non-finite value at extreme parameters (a
+/// divergence), rather than a fault of the model.
+fn recoverable(e: &Error) -> bool {
+    matches!(
+        e,
+        Error::NonFiniteResult { .. } | Error::InvalidParameter { .. }
+    )
 }
 
 impl HasDims for Density<'_, '_> {
@@ -243,7 +252,8 @@ fn run_chain(
             *v = rng.random_range(-options.init_radius..options.init_radius);
         }
         // A start must have a finite density and gradient (nuts-rs accepts a recoverable
-        // error there and would begin in a divergent spot).
+        // error there and would begin in a divergent spot). Only a non-finite value is worth
+        // another try; any other error of the model is returned as it is.
         let mut scratch = post.scratch();
         let mut g = vec![0.0; dim];
         match post.log_density(&start, Some(&mut g), &mut scratch) {
@@ -251,7 +261,8 @@ fn run_chain(
                 last_error = None;
                 break;
             }
-            Err(e) => last_error = Some(e),
+            Err(e) if recoverable(&e) => last_error = Some(e),
+            Err(e) => return Err(e),
         }
     }
     if let Some(e) = last_error {
@@ -281,6 +292,9 @@ fn run_chain(
     };
     let mut scratch = post.scratch();
     let total = options.warmup + draws;
+    // nuts-rs reports the step size after the iteration's adaptation (jittered for the next
+    // draw); a draw's own step size is the one reported by the iteration before it.
+    let mut step_size = f64::NAN;
     for it in 0..total {
         let (position, _expanded, stats, info) =
             chain.expanded_draw().map_err(|e| sampler_error(c, e))?;
@@ -305,11 +319,12 @@ fn run_chain(
                 depth: stats.depth,
                 max_depth_reached: stats.maxdepth_reached,
                 n_steps: info.num_steps,
-                step_size: info.step_size,
+                step_size,
                 energy: stats.energy,
                 log_density: stats.logp,
             });
         }
+        step_size = info.step_size;
         progress(c, it);
     }
     out.seconds = started.elapsed().as_secs_f64();

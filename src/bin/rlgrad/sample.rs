@@ -41,7 +41,7 @@ THE SAMPLER
   of adaptation (step size, diagonal mass matrix; discarded) then --draws kept draws. Chain
   c uses stream c of --seed: the same seed gives the same draws on any thread count.
 
-DIAGNOSTICS (printed; never a failure: the exit status stays 0)
+DIAGNOSTICS (printed, with warnings; a flag does not change the exit status)
   R-hat (rank-normalised split R-hat): compares the chains with each other and their halves;
     above 1.01 the chains have not mixed and the posterior is not trustworthy.
   ESS (bulk and tail effective sample size): the number of independent draws the chains are
@@ -121,8 +121,8 @@ pub struct SampleArgs {
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(2..=1024), value_name = "N")]
     pub chains: u64,
 
-    /// Warm-up (adaptation) iterations per chain, discarded.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..10_000_000), value_name = "N")]
+    /// Warm-up (adaptation) iterations per chain (at least 1), discarded.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..10_000_000), value_name = "N")]
     pub warmup: u64,
 
     /// Draws kept per chain after warm-up (at least 4, for the diagnostics).
@@ -374,6 +374,24 @@ fn predictive_simulator(
         },
         |t| t as usize,
     );
+    // Checked before the sampling, so that a run is never thrown away at its end.
+    let n = args.predictive.unwrap_or(1) as usize;
+    let held = (args.chains * args.draws) as usize;
+    if n > held {
+        return Err(Failure::Usage(format!(
+            "--predictive {n}: the posterior will hold {held} draws (--chains x --draws)"
+        )));
+    }
+    let size = n
+        .checked_mul(d.data.len())
+        .and_then(|v| v.checked_mul(trials));
+    if size.is_none_or(|v| v > rlgrad::check::MAX_FLOATS) {
+        return Err(Failure::Usage(format!(
+            "--predictive {n} x {} subjects x {trials} trials is too many to simulate (at most {} trials)",
+            d.data.len(),
+            rlgrad::check::MAX_FLOATS
+        )));
+    }
     built.simulator(trials)
 }
 
