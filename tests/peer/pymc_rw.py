@@ -119,42 +119,62 @@ def pack(sessions_per_subject, n_states, n_actions):
 
 
 def loglik_graph(alpha, beta, chosen, in_state, reward, keep, mask, n_states, n_actions):
-    """The log-likelihood per (trial position, subject), a (T, N) tensor, for alpha, beta (N,)."""
+    """The log-likelihood per (trial position, subject), a (T, N) tensor, for alpha, beta (N,).
+
+    Only the value recursion, which depends on alpha alone, is sequential: the scan's step is
+    one elementwise expression, q' = keep*q + alpha*(c*r - c*keep*q) with c the one-hot of the
+    chosen (state, action), so PyTensor fuses it (and its gradient) into one loop per step.
+    The choice probabilities of all trials then come from the values in a few whole-array
+    operations outside the scan.
+    """
+    import numpy as np
     import pytensor
     import pytensor.tensor as pt
 
-    n = chosen.shape[1]
+    t_max, n, sa = chosen.shape
+    # The scan runs on (S*A, N) slices: subjects last, so every per-step operand is contiguous.
+    c_san = np.ascontiguousarray(chosen.transpose(0, 2, 1))  # (T, S*A, N)
+    cr_san = c_san * reward[:, None, :]  # c * r, data
+    keep_san = np.ascontiguousarray(np.broadcast_to(keep[:, None, :], c_san.shape))
+    resets = not np.all(keep[1:] == 1.0)  # a later session start somewhere
 
-    def step(chosen_t, in_state_t, r_t, keep_t, mask_t, q, alpha, beta):
-        # q: (N, S*A), the values before this trial; reset where a session starts.
-        q = q * keep_t[:, None]
-        q_chosen = pt.sum(q * chosen_t, axis=1)
-        if n_states == 1:
-            q_state = q
-        else:
-            q_state = pt.sum(q.reshape((n, n_states, n_actions)) * in_state_t, axis=1)
-        z_all = beta[:, None] * q_state
-        m = pt.max(z_all, axis=1)
-        lse = m + pt.log(pt.sum(pt.exp(z_all - m[:, None]), axis=1))
-        loglik = mask_t * (beta * q_chosen - lse)
-        q_next = q + chosen_t * (alpha * (r_t - q_chosen))[:, None]
-        return q_next, loglik
+    def step(c_t, cr_t, keep_t, q, alpha):
+        if resets:
+            q = q * keep_t
+        return q + alpha[None, :] * (cr_t - c_t * q)
 
-    q0 = pt.zeros((n, n_states * n_actions))
-    (_, loglik), _ = pytensor.scan(
+    q0 = pt.zeros((sa, n))
+    q_after = pytensor.scan(
         step,
         sequences=[
-            pt.as_tensor_variable(chosen),
-            pt.as_tensor_variable(in_state),
-            pt.as_tensor_variable(reward),
-            pt.as_tensor_variable(keep),
-            pt.as_tensor_variable(mask),
+            pt.as_tensor_variable(c_san),
+            pt.as_tensor_variable(cr_san),
+            pt.as_tensor_variable(keep_san),
         ],
-        outputs_info=[q0, None],
-        non_sequences=[alpha, beta],
+        outputs_info=[q0],
+        non_sequences=[alpha],
         strict=True,
+        return_updates=False,
     )
-    return loglik
+    # The values before each trial: after the previous one, reset where a session starts.
+    q_san = pt.concatenate([q0[None], q_after[:-1]], axis=0)  # (T, S*A, N)
+    if resets:
+        q_san = q_san * keep_san
+    if n_states == 1 and n_actions == 2:
+        # One state, two actions: log p(a) = log sigmoid(beta (Q_a - Q_other)), sign = +-1 data.
+        sign = chosen[:, :, 1] - chosen[:, :, 0]  # (T, N), 0 on padding
+        x = beta[None, :] * sign * (q_san[:, 1, :] - q_san[:, 0, :])
+        return mask * -pt.softplus(-x)
+    q_before = q_san.dimshuffle(0, 2, 1)  # (T, N, S*A)
+    q_chosen = pt.sum(q_before * chosen, axis=2)  # (T, N)
+    if n_states == 1:
+        q_state = q_before
+    else:
+        q_state = pt.sum(q_before.reshape((t_max, n, n_states, n_actions)) * in_state, axis=2)
+    z = beta[None, :, None] * q_state  # (T, N, A)
+    m = pt.max(z, axis=2)
+    lse = m + pt.log(pt.sum(pt.exp(z - m[:, :, None]), axis=2))
+    return mask * (beta[None, :] * q_chosen - lse)
 
 
 def build_model(chosen, in_state, reward, keep, mask, n_states, n_actions):
