@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import platform
+import resource
 import sys
 import time
 
@@ -296,6 +297,8 @@ def main():
             **kwargs,
         )
     t_sampled = time.perf_counter()
+    cpu_self = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sampling workers, joined
     sample_call = t_sampled - t0
     sampling = float(idata.sample_stats.attrs.get("sampling_time", float("nan")))
 
@@ -354,6 +357,12 @@ def main():
             "total_with_import": t_sampled - T_START,
             "diagnostics_and_output": t_end - t_sampled,
         },
+        "cpu_seconds": {
+            "main_process": cpu_self.ru_utime + cpu_self.ru_stime,
+            "worker_processes": cpu_children.ru_utime + cpu_children.ru_stime,
+            "note": "user + system time up to the end of pm.sample; the workers run tuning and draws",
+        },
+        "load_average_1_5_15": list(os.getloadavg()),
         "wall_seconds_note": (
             "total = build_model + pm.sample call (compile, jitter init, tuning and draws, "
             "packaging); sampling = pm.sample's own sampling_time (tuning + draws in the worker "
@@ -390,7 +399,8 @@ def main():
     print(
         f"pymc: {len(ids)} subjects, {n_choices} choices; build {w['build_model']:.1f} s, "
         f"compile+init {w['compile_and_init']:.1f} s, sampling {w['sampling']:.1f} s, "
-        f"total {w['total']:.1f} s; divergences {d['divergences']}, max R-hat {d['max_rhat']:.4f}, "
+        f"total {w['total']:.1f} s (CPU: workers {report['cpu_seconds']['worker_processes']:.0f} s, "
+        f"main {report['cpu_seconds']['main_process']:.0f} s); divergences {d['divergences']}, max R-hat {d['max_rhat']:.4f}, "
         f"min bulk ESS {d['min_ess_bulk']:.0f}, min tail ESS {d['min_ess_tail']:.0f}"
     )
 
