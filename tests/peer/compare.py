@@ -15,8 +15,9 @@ then a summary: how many checks pass, the worst ones, and how tight the test is 
 tolerance of the mean as a fraction of the posterior sd). With ~400 checks at 4 sigma no failure
 is expected when both samplers are right; the run fails (exit 1) if more than --max-fail-share
 (default 1%) of the checks fail, or if the files share no quantity. Given both timing JSONs
-(`wall_seconds`: a number, or an object with `total` and, if known, `sampling`), it prints the
-wall-time ratio B / A.
+(`wall_seconds`: a number, or an object with `total` and, if known, `sampling`; optionally
+`cpu_seconds`: a number, or an object whose numbers add up), it prints the wall-time ratio B / A
+(and the CPU-time ratio when both give it).
 """
 
 from __future__ import annotations
@@ -89,6 +90,18 @@ def wall(path: str) -> tuple[float, float | None]:
         s = w.get("sampling")
         return float(w["total"]), (float(s) if s is not None else None)
     sys.exit(f"{path}: no `wall_seconds` (a number, or an object with `total`)")
+
+
+def cpu(path: str) -> float | None:
+    """`cpu_seconds`: a number, or an object whose numeric entries add up (None if absent)."""
+    with open(path) as f:
+        c = json.load(f).get("cpu_seconds")
+    if isinstance(c, (int, float)):
+        return float(c)
+    if isinstance(c, dict):
+        parts = [v for v in c.values() if isinstance(v, (int, float))]
+        return float(sum(parts)) if parts else None
+    return None
 
 
 def main():
@@ -194,6 +207,11 @@ def main():
         if sa_ is not None and sb_ is not None:
             line += f" (sampling only: {sa_:.2f} s vs {sb_:.2f} s, ratio {sb_ / sa_:.1f})"
         print(line)
+        ca_, cb_ = cpu(args.timing[0]), cpu(args.timing[1])
+        if ca_ is not None and cb_ is not None:
+            print(f"CPU time: {name_a} {ca_:.2f} s, {name_b} {cb_:.2f} s, ratio {name_b}/{name_a} = {cb_ / ca_:.1f}")
+        elif ca_ is not None or cb_ is not None:
+            print(f"CPU time: {name_a} {ca_ if ca_ is not None else 'not given'}, {name_b} {cb_ if cb_ is not None else 'not given'} (s)")
 
     if len(failed) > allowed:
         print(f"FAIL: {len(failed)} of {n_checks} checks outside {args.k:g} combined MCSE (allowed {allowed})")
