@@ -15,11 +15,14 @@ with PyMC's default NUTS (`pm.sample`), and writes
     --draws-out   CSV: chain,draw,mu[alpha],mu[beta],tau[alpha],tau[beta],"corr[alpha,beta]",
                   then alpha[<id>],beta[<id>] per subject in the data's order
                   (chain and draw 0-based, post-warm-up draws only)
-    --timing-out  JSON: wall times, versions, settings, divergences, max R-hat, min bulk ESS.
+    --timing-out  JSON: wall times (model build, compile and initialisation, sampling, total),
+                  CPU time of the sampling workers, versions, settings, divergences, max R-hat,
+                  min bulk and tail ESS.
 
 The likelihood is one `pytensor.scan` over trial positions with every subject in each step
-(subjects padded to the longest and masked), written with one-hot arrays instead of indexing so
-that the step and its gradient are a few fused elementwise operations.
+(subjects padded to the longest and masked). The scan carries only the value recursion (it
+depends on alpha alone), as one elementwise step on one-hot arrays that PyTensor fuses with its
+gradient; the choice probabilities of all trials are computed from the values afterwards.
 """
 
 from __future__ import annotations
