@@ -47,11 +47,11 @@ cargo run --release --features cli --quiet -- simulate --model rw --subjects 100
 step "Same model on both sides: PyMC's likelihood against rlgrad's at rlgrad's MAP"
 cargo run --release --features cli --quiet -- fit "$out/cohort.csv" --model rw \
     --out "$out/map_fits.csv" --quiet > "$out/map_fits.txt"
-"$py" "$here/check_likelihood.py" "$out/cohort.csv" "$out/map_fits.csv" 2>/dev/null
+"$py" -W ignore "$here/check_likelihood.py" "$out/cohort.csv" "$out/map_fits.csv"
 "$py" "$here/make_ragged.py" "$out/cohort.csv" "$out/ragged.csv"
 cargo run --release --features cli --quiet -- fit "$out/ragged.csv" --model rw \
     --out "$out/ragged_map_fits.csv" --quiet > "$out/ragged_map_fits.txt"
-"$py" "$here/check_likelihood.py" "$out/ragged.csv" "$out/ragged_map_fits.csv" 2>/dev/null
+"$py" -W ignore "$here/check_likelihood.py" "$out/ragged.csv" "$out/ragged_map_fits.csv"
 
 step "rlgrad: hierarchical NUTS, 4 chains x 1000 draws after 1000 warm-up"
 cargo run --release --features cli -- sample "$out/cohort.csv" --model rw --chains 4 --draws 1000 \
