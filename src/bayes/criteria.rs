@@ -22,21 +22,11 @@ impl Posterior {
     /// # Errors
     /// Fewer draws than the ESS needs (4 per chain).
     pub fn relative_efficiency(&self) -> Result<f64> {
-        let n_group = self.group_names().len();
-        let k = self.layout().len();
-        let total = n_group + self.n_subjects() * k;
+        let total = self.group_names().len() + self.n_subjects() * self.layout().len();
         let draws = (self.n_chains() * self.n_draws()) as f64;
         let sum = (0..total)
             .into_par_iter()
-            .map(|q| {
-                let chains = if q < n_group {
-                    self.group_draws(q)?
-                } else {
-                    let s = q - n_group;
-                    self.subject_draws(s / k, s % k, true)?
-                };
-                Ok(ess_mean(&chains)? / draws)
-            })
+            .map(|q| Ok(ess_mean(&self.column_draws(q)?)? / draws))
             .collect::<Result<Vec<f64>>>()?
             .iter()
             .sum::<f64>();

@@ -208,6 +208,22 @@ impl Posterior {
         Ok(self.per_chain(|d| src[(d * n + i) * k + p]))
     }
 
+    /// Column `q` of [`draw_columns`](Posterior::draw_columns) per chain: a group quantity,
+    /// or a subject's natural parameter.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] for `q` past the last column.
+    pub fn column_draws(&self, q: usize) -> Result<Vec<Vec<f64>>> {
+        let n_group = self.n_group();
+        if q < n_group {
+            return self.group_draws(q);
+        }
+        let k = self.k;
+        check::index("draw column", q, n_group + self.n * k)?;
+        let s = q - n_group;
+        self.subject_draws(s / k, s % k, true)
+    }
+
     /// Subject `i`'s θᵢ at chain `c`, draw `d`.
     ///
     /// # Errors

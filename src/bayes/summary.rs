@@ -210,20 +210,10 @@ impl Posterior {
     /// Fewer chains or draws than the diagnostics need (2 chains, 4 draws per chain: see
     /// [`diagnostics`](super::diagnostics())).
     pub fn summary(&self) -> Result<Summary> {
-        let n_group = self.group_names().len();
-        let k = self.layout().len();
         let columns = self.draw_columns();
         let rows = (0..columns.len())
             .into_par_iter()
-            .map(|q| {
-                let chains = if q < n_group {
-                    self.group_draws(q)?
-                } else {
-                    let s = q - n_group;
-                    self.subject_draws(s / k, s % k, true)?
-                };
-                summarise(columns[q].clone(), chains)
-            })
+            .map(|q| summarise(columns[q].clone(), self.column_draws(q)?))
             .collect::<Result<Vec<_>>>()?;
         let fold = |f: fn(&Diagnostics) -> f64, init: f64, pick: fn(f64, f64) -> f64| {
             rows.iter().map(|r| f(&r.diagnostics)).fold(init, pick)
