@@ -303,7 +303,8 @@ def main():
     cpu_self = resource.getrusage(resource.RUSAGE_SELF)
     cpu_children = resource.getrusage(resource.RUSAGE_CHILDREN)  # the sampling workers, joined
     sample_call = t_sampled - t0
-    sampling = float(idata.sample_stats.attrs.get("sampling_time", float("nan")))
+    sampling = idata.sample_stats.attrs.get("sampling_time")  # absent with nutpie
+    sampling = float(sampling) if sampling is not None else None
 
     header, values = draws_table(idata, ids)
     write_draws(args.draws_out, header, values)
@@ -353,7 +354,7 @@ def main():
             "import": t_imported - t_import,
             "read_data": t_read - t_imported,
             "build_model": t_built - t_read,
-            "compile_and_init": sample_call - sampling,
+            "compile_and_init": sample_call - sampling if sampling is not None else None,
             "sampling": sampling,
             "pm_sample_call": sample_call,
             "total": t_sampled - t_read,
@@ -376,7 +377,7 @@ def main():
             "max_rhat": max_rhat_q,
             "min_ess_bulk": min_ess_q,
             "min_ess_tail": min_ess_tail_q,
-            "min_ess_bulk_per_second_sampling": min_ess_q / sampling,
+            "min_ess_bulk_per_second_sampling": min_ess_q / sampling if sampling else None,
             "max_rhat_free_parameters": max_rhat_free,
             "min_ess_bulk_free_parameters": min_ess_free,
             "max_tree_depth": int(depth.max()) if depth is not None else None,
@@ -389,6 +390,7 @@ def main():
             "pytensor": pytensor.__version__,
             "arviz": az.__version__,
             "numpy": np.__version__,
+            **({"nutpie": __import__("nutpie").__version__} if args.sampler == "nutpie" else {}),
         },
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
     }
@@ -399,12 +401,18 @@ def main():
     os.replace(tmp, args.timing_out)
     w = report["wall_seconds"]
     d = report["diagnostics"]
-    print(
-        f"pymc: {len(ids)} subjects, {n_choices} choices; build {w['build_model']:.1f} s, "
+    split = (
         f"compile+init {w['compile_and_init']:.1f} s, sampling {w['sampling']:.1f} s, "
-        f"total {w['total']:.1f} s (CPU: workers {report['cpu_seconds']['worker_processes']:.0f} s, "
-        f"main {report['cpu_seconds']['main_process']:.0f} s); divergences {d['divergences']}, max R-hat {d['max_rhat']:.4f}, "
-        f"min bulk ESS {d['min_ess_bulk']:.0f}, min tail ESS {d['min_ess_tail']:.0f}"
+        if w["sampling"] is not None
+        else "compile+init and sampling not told apart, "
+    )
+    c = report["cpu_seconds"]
+    print(
+        f"{args.sampler}: {len(ids)} subjects, {n_choices} choices; build {w['build_model']:.1f} s, "
+        f"{split}total {w['total']:.1f} s (CPU: workers {c['worker_processes']:.0f} s, "
+        f"main {c['main_process']:.0f} s); divergences {d['divergences']}, "
+        f"max R-hat {d['max_rhat']:.4f}, min bulk ESS {d['min_ess_bulk']:.0f}, "
+        f"min tail ESS {d['min_ess_tail']:.0f}"
     )
 
 
