@@ -1298,7 +1298,7 @@ fn sample_writes_draws_summary_timing_and_predictive() {
         "min bulk ESS per second",
         "mu[alpha]",
         "tau[beta]",
-        "corr[beta,alpha]",
+        "corr[alpha,beta]",
         "PSIS-LOO (subjects as observations): elpd",
         "WAIC: elpd",
         "wrote the draws to draws.csv",
@@ -1319,7 +1319,7 @@ fn sample_writes_draws_summary_timing_and_predictive() {
         "mu[beta]",
         "tau[alpha]",
         "tau[beta]",
-        "corr[beta,alpha]",
+        "corr[alpha,beta]",
     ]
     .map(String::from)
     .to_vec();

@@ -206,7 +206,7 @@ impl<'a> Hierarchical<'a> {
         if self.m > 0 {
             for i in 1..self.k {
                 for j in 0..i {
-                    out.push(format!("corr[{},{}]", names[i], names[j]));
+                    out.push(format!("corr[{},{}]", names[j], names[i]));
                 }
             }
         }

@@ -83,7 +83,8 @@ def summarise(draws: dict[str, np.ndarray], names: list[str]) -> dict[str, dict[
 def wall(path: str) -> tuple[float, float | None]:
     with open(path) as f:
         j = json.load(f)
-    w = j.get("wall_seconds")
+    # `rlgrad sample --timing-out` writes the sampling's wall time as `seconds`.
+    w = j.get("wall_seconds", j.get("seconds"))
     if isinstance(w, (int, float)):
         return float(w), None
     if isinstance(w, dict) and "total" in w:
