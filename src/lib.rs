@@ -180,6 +180,7 @@ mod latents;
 pub mod learning;
 mod likelihood;
 mod linalg;
+pub mod menu;
 mod model;
 pub mod numeric;
 mod objective;
