@@ -23,11 +23,13 @@
 //! A subject whose fit fails outright is counted in [`EmIteration::failed`], named in
 //! [`EStep::failed`], and left out of that M-step (there is no θ̂ to add).
 
+use std::collections::BTreeMap;
+
 use ndarray::{Array1, Array2};
 use rand::Rng;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::map::{MapFit, MapOptions, SubjectFit, map};
+use super::map::{MapFit, MapOptions, SubjectFit, check_warm_start, map_by_id};
 use super::model::FitModel;
 use crate::check;
 use crate::data::Dataset;
@@ -35,7 +37,7 @@ use crate::error::{Error, Result};
 use crate::prior::{MvGaussian, Prior};
 
 /// The group covariance Σ of [`em`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Covariance {
     /// A full K × K covariance.
     Full,
@@ -44,10 +46,11 @@ pub enum Covariance {
 }
 
 /// Settings for [`em`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EmOptions {
-    /// The MAP settings of each E-step. The first E-step uses all `n_starts`; later ones
-    /// start each subject from its last θ̂ alone (a warm start).
+    /// The MAP settings of each E-step. The first E-step uses all `n_starts` (and
+    /// `map.warm_starts`, if given, as [`map`](super::map) does); later ones start each
+    /// subject from its last θ̂ alone (a warm start).
     pub map: MapOptions,
     /// Full or diagonal Σ.
     pub covariance: Covariance,
@@ -109,7 +112,7 @@ impl EmOptions {
 /// assert!((prior.covariance()[[0, 0]] - 1.5).abs() < 1e-15);
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EStep {
     /// Subjects added (fitted).
     pub n: usize,
@@ -125,6 +128,10 @@ pub struct EStep {
     pub repaired: usize,
     /// Subjects whose fit failed, with the reason.
     pub failed: Vec<String>,
+    /// θ̂ of every subject added with [`EStep::add`] and fitted, by subject id: the warm
+    /// starts of the next E-step (see [`EmRun::update`]). Subjects added with
+    /// [`EStep::add_point`] are counted in the sums but not here.
+    pub thetas: BTreeMap<String, Array1<f64>>,
 }
 
 impl EStep {
@@ -138,16 +145,29 @@ impl EStep {
             log_likelihood: 0.0,
             repaired: 0,
             failed: Vec::new(),
+            thetas: BTreeMap::new(),
         }
     }
 
-    /// Adds one subject's outcome.
+    /// Adds one subject's outcome; a fitted subject's θ̂ also goes to
+    /// [`thetas`](EStep::thetas).
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] for a fit of another dimension.
+    /// [`Error::DimensionMismatch`] for a fit of another dimension;
+    /// [`Error::DuplicateSubject`] for a fitted subject already in [`thetas`](EStep::thetas).
+    /// Nothing is added on an error.
     pub fn add(&mut self, fit: &SubjectFit) -> Result<()> {
         match fit {
-            SubjectFit::Fitted(f) => self.add_fit(f),
+            SubjectFit::Fitted(f) => {
+                if self.thetas.contains_key(&f.subject) {
+                    return Err(Error::DuplicateSubject {
+                        subject: f.subject.clone(),
+                    });
+                }
+                self.add_fit(f)?;
+                self.thetas.insert(f.subject.clone(), f.theta.clone());
+                Ok(())
+            }
             SubjectFit::Failed(e) => {
                 self.failed
                     .push(format!("subject `{}`: {}", e.subject, e.error));
@@ -204,13 +224,19 @@ impl EStep {
     /// Adds another shard's contribution.
     ///
     /// # Errors
-    /// [`Error::DimensionMismatch`] for shards of different K.
+    /// [`Error::DimensionMismatch`] for shards of different K;
+    /// [`Error::DuplicateSubject`] naming a subject whose θ̂ both hold (it was in two
+    /// shards). Nothing is merged on an error.
     pub fn merge(&mut self, other: EStep) -> Result<()> {
-        check::len(
-            "merged E-step (K)",
-            self.sum_theta.len(),
-            other.sum_theta.len(),
-        )?;
+        let k = self.sum_theta.len();
+        check::len("merged E-step (K)", k, other.sum_theta.len())?;
+        self.check_square("E-step merged into")?;
+        other.check_square("merged E-step")?;
+        if let Some(id) = other.thetas.keys().find(|id| self.thetas.contains_key(*id)) {
+            return Err(Error::DuplicateSubject {
+                subject: id.clone(),
+            });
+        }
         self.n += other.n;
         self.sum_theta += &other.sum_theta;
         self.sum_second += &other.sum_second;
@@ -218,6 +244,24 @@ impl EStep {
         self.log_likelihood += other.log_likelihood;
         self.repaired += other.repaired;
         self.failed.extend(other.failed);
+        self.thetas.extend(other.thetas);
+        Ok(())
+    }
+
+    /// `sum_second` is K × K, K = `sum_theta.len()` (the fields are public: an E-step may
+    /// have been built or read elsewhere).
+    fn check_square(&self, what: &str) -> Result<()> {
+        let k = self.sum_theta.len();
+        let (rows, columns) = self.sum_second.dim();
+        for (side, found) in [("rows", rows), ("columns", columns)] {
+            if found != k {
+                return Err(Error::dimension_mismatch(
+                    format!("{what}: sum_second {side} (vs K, the length of sum_theta)"),
+                    k,
+                    found,
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -225,8 +269,11 @@ impl EStep {
     ///
     /// # Errors
     /// [`Error::EmptyData`] if no subject was fitted; [`Error::NotPositiveDefinite`] if Σ is
-    /// not positive definite (a floor of 0 with subjects that all agree, say).
+    /// not positive definite (a floor of 0 with subjects that all agree, say);
+    /// [`Error::DimensionMismatch`] if `sum_second` is not K × K (an E-step built by hand).
     pub fn m_step(&self, covariance: Covariance, variance_floor: f64) -> Result<MvGaussian> {
+        self.check_square("E-step")?;
+        let k = self.sum_theta.len();
         if self.n == 0 {
             let why = if self.failed.is_empty() {
                 "no subject in the E-step".to_string()
@@ -237,7 +284,6 @@ impl EStep {
         }
         let n = self.n as f64;
         let mu = &self.sum_theta / n;
-        let k = mu.len();
         let mut sigma = Array2::zeros((k, k));
         for i in 0..k {
             for j in 0..k {
@@ -260,7 +306,7 @@ impl EStep {
 }
 
 /// One EM iteration: the E-step under the prior of the previous M-step, and the new prior.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EmIteration {
     /// 0-based.
     pub iteration: usize,
@@ -295,6 +341,282 @@ pub struct EmFit {
     pub trace: Vec<EmIteration>,
     /// Whether the tolerances were met before `max_iterations`.
     pub converged: bool,
+}
+
+/// One iteration's E-step, as a value a worker can run on any shard of subjects: made by
+/// [`EmRun::next_task`], run by [`e_step`].
+///
+/// It holds everything the subjects' MAP fits depend on, so the fits are the same bits
+/// whichever shard a subject is in and whichever worker runs it (each subject draws its
+/// starts from its own stream of a generator seeded with `seed`, chosen by its id; see
+/// [`map`](super::map)). With serde it round-trips exactly (the prior as its mean and
+/// covariance, validated again on reading).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EStepTask {
+    /// The EM iteration (0-based) this E-step belongs to.
+    pub iteration: usize,
+    /// The prior of this E-step: the previous M-step's (at first N(0, initial_variance · I)).
+    pub prior: MvGaussian,
+    /// The MAP settings: all of [`EmOptions::map`]'s starts at iteration 0, one (the warm
+    /// start) later. Its `warm_starts` field is not used (see `warm_starts` below).
+    pub map: MapOptions,
+    /// The seed of the subjects' generators (the one number [`map`](super::map) draws).
+    pub seed: u64,
+    /// Each subject's first start, by subject id: its θ̂ of the previous E-step. A subject
+    /// not in it (a first iteration, or a fit that failed) starts at the prior mean.
+    pub warm_starts: BTreeMap<String, Array1<f64>>,
+}
+
+/// Runs a task's E-step on `data` (the whole cohort or a shard of it): the subjects' MAP
+/// fits under `task.prior`, in data order (in parallel with rayon when `task.map.parallel`),
+/// and their [`EStep`], summed in data order.
+///
+/// Shards' E-steps [`merge`](EStep::merge) into the whole cohort's: each subject's fit is
+/// the same bits in any shard, and the sums differ from the unsharded ones by rounding only.
+///
+/// ```
+/// use rlgrad::fit::{e_step, EmOptions, EmRun};
+/// use rlgrad::prelude::*;
+/// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+/// let s = |id: &str| Subject::new(id, vec![Session::bandit("1", vec![0, 1, 1, 0], vec![1., 0., 1., 1.])?]);
+/// let (a, b) = (Dataset::new(vec![s("a")?])?, Dataset::new(vec![s("b")?])?);
+/// let mut run = EmRun::new(model.n_params(), &EmOptions::default())?;
+/// let mut rng = ChaCha8Rng::seed_from_u64(1);
+/// let task = run.next_task(&mut rng).expect("a first iteration");
+/// let (mut stats, _) = e_step(&model, &a, &task)?; // on one worker
+/// let (other, _) = e_step(&model, &b, &task)?;     // on another
+/// stats.merge(other)?;
+/// let entry = run.update(&stats)?;
+/// assert_eq!(entry.iteration, 0);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+///
+/// # Errors
+/// Invalid MAP options; a prior whose dimension differs from the model's; a warm start of
+/// the wrong length or not finite (named by its subject). A subject whose fit fails is not an error: it is in
+/// [`EStep::failed`] and a [`SubjectFit::Failed`].
+pub fn e_step<M: FitModel + ?Sized>(
+    model: &M,
+    data: &Dataset,
+    task: &EStepTask,
+) -> Result<(EStep, Vec<SubjectFit>)> {
+    let fits = map_by_id(
+        model,
+        data,
+        &task.prior,
+        &task.map,
+        &task.warm_starts,
+        task.seed,
+    )?;
+    let mut stats = EStep::new(model.n_params());
+    for fit in &fits {
+        stats.add(fit)?;
+    }
+    Ok((stats, fits))
+}
+
+/// EM as a state machine: [`em`] and a distributed run (E-steps over shards on other
+/// processes or machines) take the same steps, so with the same generator they give the
+/// same fit, to rounding in the merged sums.
+///
+/// ```text
+/// run = EmRun::new(K, options)
+/// while let Some(task) = run.next_task(rng):      // draws the task's seed from rng
+///     stats = merge of e_step(model, shard, task) over the shards
+///     run.update(stats)                            // M-step, convergence, warm starts
+/// run.finish(fits of the last E-step, in data order)
+/// ```
+///
+/// ```
+/// use rlgrad::fit::{e_step, em, EmOptions, EmRun};
+/// use rlgrad::prelude::*;
+/// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+/// let s = |id: &str, c: Vec<usize>| Subject::new(id, vec![Session::bandit("1", c, vec![1., 0., 1., 1., 0., 1.])?]);
+/// let data = Dataset::new(vec![s("a", vec![0, 0, 1, 0, 1, 1])?, s("b", vec![1, 1, 0, 1, 1, 0])?])?;
+/// let options = EmOptions::default();
+/// let mut run = EmRun::new(model.n_params(), &options)?;
+/// let mut rng = ChaCha8Rng::seed_from_u64(4);
+/// let mut fits = Vec::new();
+/// while let Some(task) = run.next_task(&mut rng) {
+///     let (stats, f) = e_step(&model, &data, &task)?;
+///     run.update(&stats)?;
+///     fits = f;
+/// }
+/// let by_hand = run.finish(fits);
+/// let fit = em(&model, &data, &options, &mut ChaCha8Rng::seed_from_u64(4))?;
+/// assert_eq!(by_hand.mu, fit.mu);
+/// assert_eq!(by_hand.trace, fit.trace);
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct EmRun {
+    options: EmOptions,
+    k: usize,
+    prior: MvGaussian,
+    trace: Vec<EmIteration>,
+    converged: bool,
+    /// θ̂ by subject id from the last E-step (or given before the first).
+    warm_starts: BTreeMap<String, Array1<f64>>,
+    /// Whether a task was handed out and its E-step not yet recorded.
+    pending: bool,
+    /// Subjects (fitted + failed) of the first E-step: every later one must cover as many.
+    n_subjects: Option<usize>,
+}
+
+impl EmRun {
+    /// A run for a model of `n_params` parameters, from the prior N(0, initial_variance · I).
+    ///
+    /// # Errors
+    /// Invalid options ([`Error::InvalidOption`]); `n_params` = 0 ([`Error::EmptyData`]).
+    pub fn new(n_params: usize, options: &EmOptions) -> Result<EmRun> {
+        options.check()?;
+        let prior = MvGaussian::isotropic(n_params, 0.0, options.initial_variance)?;
+        Ok(EmRun {
+            options: options.clone(),
+            k: n_params,
+            prior,
+            trace: Vec::new(),
+            converged: false,
+            warm_starts: BTreeMap::new(),
+            pending: false,
+            n_subjects: None,
+        })
+    }
+
+    /// Sets the first starts of the next E-step, by subject id (a subject not in it starts
+    /// at the prior mean). [`em`] passes `options.map.warm_starts` here; later iterations
+    /// take them from [`update`](EmRun::update).
+    ///
+    /// # Errors
+    /// [`Error::DimensionMismatch`] or [`Error::NonFiniteInput`] for a start that is not K
+    /// finite numbers (named by its subject); nothing is set then.
+    pub fn set_warm_starts(&mut self, starts: BTreeMap<String, Array1<f64>>) -> Result<()> {
+        for (id, start) in &starts {
+            check_warm_start(id, self.k, start)?;
+        }
+        self.warm_starts = starts;
+        Ok(())
+    }
+
+    /// The next E-step to run, its seed drawn from `rng` (one `u64`, as
+    /// [`map`](super::map) draws); `None` when EM has converged or reached
+    /// `max_iterations`. Asking again before [`update`](EmRun::update) hands out the same
+    /// iteration with a new seed (the earlier task is abandoned).
+    pub fn next_task<R: Rng + ?Sized>(&mut self, rng: &mut R) -> Option<EStepTask> {
+        if self.is_done() {
+            return None;
+        }
+        let iteration = self.trace.len();
+        let mut map = self.options.map.clone();
+        map.warm_starts = None;
+        if iteration > 0 {
+            map.n_starts = 1;
+        }
+        self.pending = true;
+        Some(EStepTask {
+            iteration,
+            prior: self.prior.clone(),
+            map,
+            seed: rng.random(),
+            warm_starts: self.warm_starts.clone(),
+        })
+    }
+
+    /// Records the E-step of the whole cohort (all shards merged) of the task last handed
+    /// out: the M-step gives the new prior, the convergence test is made (see the module
+    /// docs), and the subjects' θ̂ in `stats.thetas` become the next warm starts. Returns
+    /// the iteration's trace entry.
+    ///
+    /// # Errors
+    /// [`Error::InvalidOption`] when no task is outstanding (call
+    /// [`next_task`](EmRun::next_task) first, once per update);
+    /// [`Error::DimensionMismatch`] for an E-step of another K, or one that covers another
+    /// number of subjects (fitted + failed) than the first iteration's (a shard lost or
+    /// counted twice); the M-step's errors ([`EStep::m_step`]). Nothing is recorded on an
+    /// error, and the task stays outstanding.
+    pub fn update(&mut self, stats: &EStep) -> Result<&EmIteration> {
+        if !self.pending {
+            return Err(Error::invalid_option(
+                "EmRun::update",
+                "an E-step",
+                "no task is outstanding: call next_task first, once per update",
+            ));
+        }
+        check::len(
+            "E-step (K, vs model parameters)",
+            self.k,
+            stats.sum_theta.len(),
+        )?;
+        let covered = stats.n + stats.failed.len();
+        if let Some(n) = self.n_subjects {
+            check::len(
+                "subjects in the merged E-step (fitted + failed, vs the first iteration)",
+                n,
+                covered,
+            )?;
+        }
+        let next = stats.m_step(self.options.covariance, self.options.variance_floor)?;
+        let entry = EmIteration {
+            iteration: self.trace.len(),
+            log_posterior: stats.log_posterior,
+            log_likelihood: stats.log_likelihood,
+            mu: next.mean(),
+            sigma: next.covariance().clone(),
+            repaired: stats.repaired,
+            failed: stats.failed.len(),
+        };
+        if let Some(last) = self.trace.last() {
+            let d_lp = (entry.log_posterior - last.log_posterior).abs();
+            let d_mu = (&entry.mu - &last.mu)
+                .iter()
+                .fold(0.0_f64, |m, d| m.max(d.abs()));
+            if d_lp <= self.options.tolerance * entry.log_posterior.abs().max(1.0)
+                && d_mu <= self.options.mu_tolerance
+            {
+                self.converged = true;
+            }
+        }
+        self.n_subjects = Some(covered);
+        self.trace.push(entry);
+        self.prior = next;
+        self.warm_starts.clone_from(&stats.thetas);
+        self.pending = false;
+        Ok(&self.trace[self.trace.len() - 1])
+    }
+
+    /// Whether EM has converged or reached `max_iterations` (then
+    /// [`next_task`](EmRun::next_task) gives `None`).
+    pub fn is_done(&self) -> bool {
+        self.converged || self.trace.len() >= self.options.max_iterations
+    }
+
+    /// The current group prior: the last M-step's (at first N(0, initial_variance · I)).
+    pub fn prior(&self) -> &MvGaussian {
+        &self.prior
+    }
+
+    /// One entry per recorded iteration.
+    pub fn trace(&self) -> &[EmIteration] {
+        &self.trace
+    }
+
+    /// Whether the tolerances were met.
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+
+    /// The fit: the last M-step's prior, its μ and Σ, the trace, whether it converged, and
+    /// `fits`, the subjects' fits of the last E-step (in data order; they are not checked).
+    pub fn finish(self, fits: Vec<SubjectFit>) -> EmFit {
+        EmFit {
+            mu: self.prior.mean(),
+            sigma: self.prior.covariance().clone(),
+            prior: self.prior,
+            fits,
+            trace: self.trace,
+            converged: self.converged,
+        }
+    }
 }
 
 /// Fits a cohort by empirical-Bayes EM (see the module docs).
@@ -348,60 +670,21 @@ where
     if data.subjects().is_empty() {
         return Err(Error::empty_data("the cohort has no subjects"));
     }
-    let k = model.n_params();
-    let mut prior = MvGaussian::isotropic(k, 0.0, options.initial_variance)?;
-    let mut map_options = options.map.clone();
-    let mut trace: Vec<EmIteration> = Vec::new();
-    let mut converged = false;
-    let mut fits;
-    loop {
-        let iteration = trace.len();
-        fits = map(model, data, &prior, &map_options, rng)?;
-        let mut stats = EStep::new(k);
-        for fit in &fits {
-            stats.add(fit)?;
-        }
-        let next = stats.m_step(options.covariance, options.variance_floor)?;
-        let entry = EmIteration {
-            iteration,
-            log_posterior: stats.log_posterior,
-            log_likelihood: stats.log_likelihood,
-            mu: next.mean(),
-            sigma: next.covariance().clone(),
-            repaired: stats.repaired,
-            failed: stats.failed.len(),
-        };
-        progress(&entry);
-        if let Some(last) = trace.last() {
-            let d_lp = (entry.log_posterior - last.log_posterior).abs();
-            let d_mu = (&entry.mu - &last.mu)
-                .iter()
-                .fold(0.0_f64, |m, d| m.max(d.abs()));
-            if d_lp <= options.tolerance * entry.log_posterior.abs().max(1.0)
-                && d_mu <= options.mu_tolerance
-            {
-                converged = true;
-            }
-        }
-        trace.push(entry);
-        prior = next;
-        if converged || trace.len() >= options.max_iterations {
-            break;
-        }
-        // Warm starts: each subject from its last θ̂ (the prior's new mean if it failed).
-        map_options.n_starts = 1;
-        map_options.warm_starts = Some(
-            fits.iter()
-                .map(|f| f.fit().map_or_else(|| prior.mean(), |m| m.theta.clone()))
-                .collect(),
-        );
+    let mut run = EmRun::new(model.n_params(), options)?;
+    if let Some(starts) = &options.map.warm_starts {
+        check::len(
+            "warm_starts (one per subject)",
+            data.subjects().len(),
+            starts.len(),
+        )?;
+        let ids = data.subjects().iter().map(|s| s.id().to_string());
+        run.set_warm_starts(ids.zip(starts.iter().cloned()).collect())?;
     }
-    Ok(EmFit {
-        mu: prior.mean(),
-        sigma: prior.covariance().clone(),
-        prior,
-        fits,
-        trace,
-        converged,
-    })
+    let mut fits = Vec::new();
+    while let Some(task) = run.next_task(rng) {
+        let (stats, f) = e_step(model, data, &task)?;
+        progress(run.update(&stats)?);
+        fits = f;
+    }
+    Ok(run.finish(fits))
 }

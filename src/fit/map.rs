@@ -9,11 +9,13 @@
 //! inverse of garbage); standard errors are √diag(H⁻¹) on θ, and |g′(θ̂)|·SE on the natural
 //! scale (delta method).
 
+use std::collections::BTreeMap;
+
 use ndarray::{Array1, Array2, ArrayView1};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::identification::{Identification, identify};
 use super::minimize::{MaximizeOptions, Maximum, Minimize, maximize};
@@ -27,7 +29,7 @@ use crate::prior::Prior;
 use crate::{Objective, Term};
 
 /// Settings for [`map`].
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MapOptions {
     /// Number of starts: the prior mean, then draws from the prior.
     pub n_starts: usize,
@@ -258,8 +260,7 @@ fn check_inputs<M: FitModel + ?Sized, P: Prior>(
     options: &MapOptions,
     n_subjects: usize,
 ) -> Result<()> {
-    options.check()?;
-    check::len("prior (vs model parameters)", model.n_params(), prior.dim())?;
+    check_options_and_prior(model, prior, options)?;
     if let Some(starts) = &options.warm_starts {
         check::len("warm_starts (one per subject)", n_subjects, starts.len())?;
         for (i, start) in starts.iter().enumerate() {
@@ -268,6 +269,16 @@ fn check_inputs<M: FitModel + ?Sized, P: Prior>(
         }
     }
     Ok(())
+}
+
+/// Options valid (their warm starts aside) and the prior of the model's dimension.
+fn check_options_and_prior<M: FitModel + ?Sized, P: Prior>(
+    model: &M,
+    prior: &P,
+    options: &MapOptions,
+) -> Result<()> {
+    options.check()?;
+    check::len("prior (vs model parameters)", model.n_params(), prior.dim())
 }
 
 /// One subject, inputs already checked: its outcome, fitted or failed.
@@ -376,19 +387,86 @@ where
 {
     check_inputs(model, prior, options, data.subjects().len())?;
     let base: u64 = rng.random();
+    let warm = |i: usize, _: &Subject| options.warm_starts.as_ref().map(|w| w[i].view());
+    Ok(map_seeded(
+        model, data, prior, options, base, warm, progress,
+    ))
+}
+
+/// As [`map`] with the warm starts given by subject id (a subject without one starts at the
+/// prior mean) and the seed `base` given instead of drawn, so that any shard of a dataset
+/// fits each of its subjects exactly as the whole dataset would. `options.warm_starts` is
+/// not used.
+///
+/// # Errors
+/// As [`map`], and a warm start of the wrong length or with a non-finite entry (named by
+/// its subject). Warm starts of subjects that are not in `data` are ignored (they belong to
+/// other shards).
+pub(crate) fn map_by_id<M, P>(
+    model: &M,
+    data: &Dataset,
+    prior: &P,
+    options: &MapOptions,
+    warm_starts: &BTreeMap<String, Array1<f64>>,
+    base: u64,
+) -> Result<Vec<SubjectFit>>
+where
+    M: FitModel + ?Sized,
+    P: Prior + Sync,
+{
+    check_options_and_prior(model, prior, options)?;
+    for subject in data.subjects() {
+        if let Some(start) = warm_starts.get(subject.id()) {
+            check_warm_start(subject.id(), model.n_params(), start)?;
+        }
+    }
+    let warm = |_: usize, s: &Subject| warm_starts.get(s.id()).map(|w| w.view());
+    Ok(map_seeded(model, data, prior, options, base, warm, |_| {}))
+}
+
+/// A subject's warm start is K finite numbers; the error names the subject.
+pub(super) fn check_warm_start(id: &str, k: usize, start: &Array1<f64>) -> Result<()> {
+    if start.len() != k {
+        return Err(Error::dimension_mismatch(
+            format!("warm start of subject `{id}`"),
+            k,
+            start.len(),
+        ));
+    }
+    check::finite_inputs_with(start.iter(), |i| {
+        format!("warm start of subject `{id}`, entry {i}")
+    })
+}
+
+/// Every subject of `data`, inputs already checked, each from its own stream of a generator
+/// seeded with `base`, its first start `warm(index, subject)` (`None`: the prior mean).
+fn map_seeded<'w, M, P, W, F>(
+    model: &M,
+    data: &Dataset,
+    prior: &P,
+    options: &MapOptions,
+    base: u64,
+    warm: W,
+    progress: F,
+) -> Vec<SubjectFit>
+where
+    M: FitModel + ?Sized,
+    P: Prior + Sync,
+    W: Fn(usize, &Subject) -> Option<ArrayView1<'w, f64>> + Sync,
+    F: Fn(&SubjectFit) + Sync,
+{
     let one = |(i, subject): (usize, &Subject)| {
         let mut own = ChaCha8Rng::seed_from_u64(base);
         own.set_stream(stream_of(subject.id()));
-        let warm = options.warm_starts.as_ref().map(|w| w[i].view());
-        let fit = fit_checked(model, subject, prior, options, warm, &mut own);
+        let fit = fit_checked(model, subject, prior, options, warm(i, subject), &mut own);
         progress(&fit);
         fit
     };
-    Ok(if options.parallel {
+    if options.parallel {
         data.subjects().par_iter().enumerate().map(one).collect()
     } else {
         data.subjects().iter().enumerate().map(one).collect()
-    })
+    }
 }
 
 fn fit_one<M, P, R>(

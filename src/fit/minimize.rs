@@ -180,7 +180,7 @@ impl<T: Term + ?Sized> Hessian for Minimize<'_, T> {
 pub const MAX_HISTORY: usize = 1024;
 
 /// Settings for [`maximize`].
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct MaximizeOptions {
     /// Iteration cap.
     pub max_iters: u64,

@@ -23,7 +23,10 @@ pub use self::compare::{
     CompareOptions, Comparison, Criterion, Ibic, ModelScore, SubjectScores, compare, ibic,
     laplace_log_evidence,
 };
-pub use self::em::{Covariance, EStep, EmFit, EmIteration, EmOptions, em, em_with_progress};
+pub use self::em::{
+    Covariance, EStep, EStepTask, EmFit, EmIteration, EmOptions, EmRun, e_step, em,
+    em_with_progress,
+};
 pub use self::identification::Identification;
 pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,

@@ -13,6 +13,7 @@
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1, ArrayViewMut2};
 use rand::Rng;
 use rand_distr::StandardNormal;
+use serde::{Deserialize, Serialize};
 
 use super::Prior;
 use crate::Term;
@@ -33,13 +34,42 @@ use crate::linalg;
 /// assert!(err.to_string().contains("not positive definite"));
 /// # Ok::<(), rlgrad::Error>(())
 /// ```
-#[derive(Clone, Debug)]
+///
+/// With serde it is its mean and covariance (`{"mean": …, "covariance": …}`); reading one
+/// back validates and factorises it again through [`MvGaussian::new`], so the cached
+/// quantities are recomputed bit for bit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(into = "MvGaussianParts", try_from = "MvGaussianParts")]
 pub struct MvGaussian {
     mean: Array1<f64>,
     cov: Array2<f64>,
     chol: Array2<f64>,
     precision: Array2<f64>,
     log_norm: f64,
+}
+
+/// The serde form of [`MvGaussian`]: what defines it, without the cached factorisation.
+#[derive(Serialize, Deserialize)]
+struct MvGaussianParts {
+    mean: Array1<f64>,
+    covariance: Array2<f64>,
+}
+
+impl From<MvGaussian> for MvGaussianParts {
+    fn from(g: MvGaussian) -> Self {
+        MvGaussianParts {
+            mean: g.mean,
+            covariance: g.cov,
+        }
+    }
+}
+
+impl TryFrom<MvGaussianParts> for MvGaussian {
+    type Error = Error;
+
+    fn try_from(p: MvGaussianParts) -> Result<Self> {
+        MvGaussian::new(p.mean, p.covariance)
+    }
 }
 
 impl MvGaussian {

@@ -5,8 +5,8 @@
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayViewMut1, arr1, arr2};
 use rlgrad::fit::{
-    self, Candidate, CompareOptions, Covariance, Criterion, EStep, EmOptions, FitModel,
-    ModelRecoveryOptions, RecoveryFit, Scale, Simulate, Simulator, Truth,
+    self, Candidate, CompareOptions, Covariance, Criterion, EStep, EStepTask, EmOptions, EmRun,
+    FitModel, ModelRecoveryOptions, RecoveryFit, Scale, Simulate, Simulator, Truth,
 };
 use rlgrad::prelude::*;
 use rlgrad::{Result, check};
@@ -295,6 +295,285 @@ fn sharded_e_step_equals_the_unsharded_one() {
     for (x, y) in pa.covariance().iter().zip(pall.covariance().iter()) {
         assert!((x - y).abs() < 1e-13, "{x} vs {y}");
     }
+}
+
+/// `data` cut into consecutive shards at `cuts` (subject indices).
+fn shards(data: &Dataset, cuts: &[usize]) -> Vec<Dataset> {
+    let subjects = data.subjects();
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(subjects.len());
+    bounds
+        .windows(2)
+        .map(|w| Dataset::new(subjects[w[0]..w[1]].to_vec()).unwrap())
+        .collect()
+}
+
+/// |a − b| ≤ tol · max(1, |b|), entry by entry.
+fn close(what: &str, a: &[f64], b: &[f64], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    for (x, y) in a.iter().zip(b) {
+        assert!(
+            (x - y).abs() <= tol * y.abs().max(1.0),
+            "{what}: {x} vs {y}"
+        );
+    }
+}
+
+#[test]
+fn e_step_over_shards_merges_to_the_whole_cohorts() {
+    let model = rw();
+    let data = cohort(12, 60, 5);
+    let options = EmOptions {
+        covariance: Covariance::Full,
+        ..quick_em()
+    };
+    let mut run = EmRun::new(2, &options).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    // Iteration 0 (all starts, from the prior mean) and 1 (warm starts from iteration 0).
+    for _ in 0..2 {
+        let task = run.next_task(&mut rng).unwrap();
+        let (whole, whole_fits) = fit::e_step(&model, &data, &task).unwrap();
+        let mut merged = EStep::new(2);
+        let mut fits = Vec::new();
+        for shard in shards(&data, &[5]) {
+            let (stats, f) = fit::e_step(&model, &shard, &task).unwrap();
+            merged.merge(stats).unwrap();
+            fits.extend(f);
+        }
+        assert_eq!(merged.n, 12);
+        assert_eq!(merged.thetas, whole.thetas, "θ̂ bit for bit");
+        for (a, b) in fits.iter().zip(&whole_fits) {
+            let (a, b) = (a.fit().unwrap(), b.fit().unwrap());
+            assert_eq!(
+                (&a.subject, &a.theta, &a.covariance),
+                (&b.subject, &b.theta, &b.covariance)
+            );
+            assert_eq!(a.log_posterior.to_bits(), b.log_posterior.to_bits());
+        }
+        let (pm, pw) = (
+            merged.m_step(Covariance::Full, 1e-6).unwrap(),
+            whole.m_step(Covariance::Full, 1e-6).unwrap(),
+        );
+        close(
+            "mu",
+            pm.mean().as_slice().unwrap(),
+            pw.mean().as_slice().unwrap(),
+            1e-12,
+        );
+        close(
+            "sigma",
+            pm.covariance().as_slice().unwrap(),
+            pw.covariance().as_slice().unwrap(),
+            1e-12,
+        );
+        close(
+            "log posterior",
+            &[merged.log_posterior],
+            &[whole.log_posterior],
+            1e-12,
+        );
+        run.update(&merged).unwrap();
+    }
+}
+
+#[test]
+fn em_driven_by_hand_over_three_shards_equals_em() {
+    let model = rw();
+    let data = cohort(16, 100, 5);
+    for covariance in [Covariance::Full, Covariance::Diagonal] {
+        let options = EmOptions {
+            covariance,
+            variance_floor: 1e-3,
+            ..quick_em()
+        };
+        let want = fit::em(&model, &data, &options, &mut ChaCha8Rng::seed_from_u64(21)).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(21);
+        let mut run = EmRun::new(model.n_params(), &options).unwrap();
+        let parts = shards(&data, &[4, 9]);
+        let mut fits = Vec::new();
+        while let Some(task) = run.next_task(&mut rng) {
+            // What a worker gets: the task through serde.
+            let task: EStepTask =
+                serde_json::from_str(&serde_json::to_string(&task).unwrap()).unwrap();
+            let mut merged = EStep::new(model.n_params());
+            fits.clear();
+            for shard in &parts {
+                let (stats, f) = fit::e_step(&model, shard, &task).unwrap();
+                let stats: EStep =
+                    serde_json::from_str(&serde_json::to_string(&stats).unwrap()).unwrap();
+                merged.merge(stats).unwrap();
+                fits.extend(f);
+            }
+            let entry = run.update(&merged).unwrap();
+            assert_eq!(entry.iteration, task.iteration);
+        }
+        assert!(run.is_done());
+        let got = run.finish(fits);
+        assert!(want.converged, "{covariance:?}: the reference converges");
+        assert_eq!(got.converged, want.converged);
+        assert_eq!(
+            got.trace.len(),
+            want.trace.len(),
+            "{covariance:?}: iterations"
+        );
+        close(
+            "mu",
+            got.mu.as_slice().unwrap(),
+            want.mu.as_slice().unwrap(),
+            1e-10,
+        );
+        close(
+            "sigma",
+            got.sigma.as_slice().unwrap(),
+            want.sigma.as_slice().unwrap(),
+            1e-10,
+        );
+        for (g, w) in got.trace.iter().zip(&want.trace) {
+            assert_eq!(
+                (g.iteration, g.repaired, g.failed),
+                (w.iteration, w.repaired, w.failed)
+            );
+            close(
+                "trace log posterior",
+                &[g.log_posterior],
+                &[w.log_posterior],
+                1e-10,
+            );
+            close(
+                "trace log-likelihood",
+                &[g.log_likelihood],
+                &[w.log_likelihood],
+                1e-10,
+            );
+            close(
+                "trace mu",
+                g.mu.as_slice().unwrap(),
+                w.mu.as_slice().unwrap(),
+                1e-10,
+            );
+            close(
+                "trace sigma",
+                g.sigma.as_slice().unwrap(),
+                w.sigma.as_slice().unwrap(),
+                1e-10,
+            );
+        }
+        assert_eq!(got.fits.len(), want.fits.len());
+        for (g, w) in got.fits.iter().zip(&want.fits) {
+            let (g, w) = (g.fit().unwrap(), w.fit().unwrap());
+            assert_eq!(g.subject, w.subject);
+            close(
+                "fit theta",
+                g.theta.as_slice().unwrap(),
+                w.theta.as_slice().unwrap(),
+                1e-8,
+            );
+        }
+    }
+}
+
+#[test]
+fn a_subject_in_two_shards_is_an_error_naming_it() {
+    let model = rw();
+    let data = cohort(4, 30, 3);
+    let mut run = EmRun::new(2, &quick_em()).unwrap();
+    let task = run.next_task(&mut ChaCha8Rng::seed_from_u64(1)).unwrap();
+    let parts = shards(&data, &[3]);
+    let overlap = Dataset::new(data.subjects()[2..].to_vec()).unwrap();
+    let (mut a, _) = fit::e_step(&model, &parts[0], &task).unwrap();
+    let (b, _) = fit::e_step(&model, &overlap, &task).unwrap();
+    let before = a.clone();
+    let err = a.merge(b).unwrap_err();
+    assert!(
+        matches!(&err, Error::DuplicateSubject { subject } if subject == "s2"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("`s2`"), "{err}");
+    assert_eq!(a, before, "nothing merged on an error");
+    // Adding one subject's fit twice is the same error.
+    let (_, fits) = fit::e_step(&model, &parts[1], &task).unwrap();
+    let mut c = EStep::new(2);
+    c.add(&fits[0]).unwrap();
+    assert!(matches!(
+        c.add(&fits[0]),
+        Err(Error::DuplicateSubject { .. })
+    ));
+    assert_eq!(c.n, 1);
+}
+
+#[test]
+fn e_step_tasks_and_e_steps_round_trip_through_serde_json() {
+    let model = rw();
+    let data = cohort(5, 30, 4);
+    let mut run = EmRun::new(2, &quick_em()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(6);
+    let first = run.next_task(&mut rng).unwrap();
+    let (stats, _) = fit::e_step(&model, &data, &first).unwrap();
+    run.update(&stats).unwrap();
+    let task = run.next_task(&mut rng).unwrap();
+    assert_eq!(task.warm_starts.len(), 5);
+    assert_eq!(task.map.n_starts, 1);
+    for t in [&first, &task] {
+        let json = serde_json::to_string(t).unwrap();
+        let back: EStepTask = serde_json::from_str(&json).unwrap();
+        assert_eq!(&back, t);
+        assert_eq!(back.prior.precision(), t.prior.precision());
+    }
+    let back: EStep = serde_json::from_str(&serde_json::to_string(&stats).unwrap()).unwrap();
+    assert_eq!(back, stats);
+    // A prior read back is validated again.
+    let json = serde_json::to_string(&task).unwrap().replacen(
+        "\"covariance\":{\"v\":1,\"dim\":[2,2],\"data\":[",
+        "\"covariance\":{\"v\":1,\"dim\":[2,2],\"data\":[-",
+        1,
+    );
+    assert!(serde_json::from_str::<EStepTask>(&json).is_err(), "{json}");
+}
+
+#[test]
+fn em_run_refuses_updates_it_did_not_ask_for() {
+    let model = rw();
+    let data = cohort(6, 30, 4);
+    let mut run = EmRun::new(2, &quick_em()).unwrap();
+    assert!(matches!(
+        run.update(&EStep::new(2)),
+        Err(Error::InvalidOption { .. })
+    ));
+    let mut rng = ChaCha8Rng::seed_from_u64(2);
+    let task = run.next_task(&mut rng).unwrap();
+    let (whole, _) = fit::e_step(&model, &data, &task).unwrap();
+    assert!(matches!(
+        run.update(&EStep::new(3)),
+        Err(Error::DimensionMismatch { .. })
+    ));
+    run.update(&whole).unwrap();
+    // A lost shard: fewer subjects than the first iteration.
+    let task = run.next_task(&mut rng).unwrap();
+    let (part, _) = fit::e_step(&model, &shards(&data, &[4])[0], &task).unwrap();
+    let err = run.update(&part).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::DimensionMismatch {
+                expected: 6,
+                found: 4,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(run.trace().len(), 1, "nothing recorded on an error");
+    assert!(matches!(
+        EmRun::new(
+            2,
+            &EmOptions {
+                max_iterations: 0,
+                ..quick_em()
+            }
+        ),
+        Err(Error::InvalidOption { .. })
+    ));
 }
 
 /// A one-parameter model whose subject `saddle` has the double well ℓ(x) = −(x² − 1)² (a
