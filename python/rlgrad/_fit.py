@@ -1,0 +1,263 @@
+"""Fitting and simulation: the native functions with DataFrames in and out."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Optional
+
+import numpy as np
+import pandas as pd
+
+from . import _rlgrad
+from ._frames import frame
+from ._rlgrad import Dataset, EStep, EStepTask, Gaussian, Model
+
+
+def read_csv(
+    path,
+    *,
+    action_base: int = 0,
+    delimiter: str = ",",
+    n_states: Optional[int] = None,
+    n_actions: Optional[int] = None,
+) -> Dataset:
+    """Reads a long-format CSV file (columns subject, trial, action, reward; optional
+    session, state, next_state; an empty or NA action is a missed trial). Errors name the
+    line, column and value; the reader's warnings are `UserWarning`s."""
+    return Dataset.read_csv(
+        str(path),
+        action_base=action_base,
+        delimiter=delimiter,
+        n_states=n_states,
+        n_actions=n_actions,
+    )
+
+
+def models() -> pd.DataFrame:
+    """The models of the menu: name (for `Model(name)`), parameters, description."""
+    rows = []
+    for name, description in _rlgrad._models():
+        try:
+            params = ", ".join(Model(name, n_actions=2, n_states=3).params)
+        except ValueError as e:  # pragma: no cover - every menu model builds for this table
+            params = f"({e})"
+        rows.append({"model": name, "params": params, "description": description})
+    return pd.DataFrame(rows)
+
+
+def fit_map(
+    model: Model,
+    data: Dataset,
+    prior: Optional[Gaussian] = None,
+    *,
+    n_starts: int = 3,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> pd.DataFrame:
+    """MAP estimates of every subject under `prior` (default: `model.default_prior()`).
+
+    One row per subject, in the data's order: subject, n_trials, theta_<p> (unconstrained
+    estimates), <p> and <p>_se (natural scale, delta-method standard errors),
+    log_likelihood, log_prior, log_posterior, bic, aic, converged, stop_reason,
+    iterations, evaluations, grad_norm, hessian_repaired, <p>_weak (weakly identified),
+    error (why a subject's fit failed; its numbers are then NaN). Subjects are fitted in
+    parallel on `threads` threads (None: one per core), with the GIL released; `seed` makes
+    the extra starts (draws from the prior) reproducible."""
+    return frame(
+        _rlgrad._fit_map(model, data, prior, n_starts=n_starts, seed=seed, threads=threads)
+    )
+
+
+@dataclass
+class Population:
+    """An empirical-Bayes EM fit (Huys et al. 2011): the group prior N(mu, cov) on θ and
+    every subject's MAP estimate under it."""
+
+    params: list
+    """The parameter names, in θ order."""
+    mu: np.ndarray
+    """The group mean of θ."""
+    cov: np.ndarray
+    """The group covariance of θ."""
+    converged: bool
+    """Whether EM met its tolerances before max_iterations."""
+    prior: Gaussian
+    """N(mu, cov) as a prior (for `fit_map` or `Model.objective`)."""
+    subjects: pd.DataFrame
+    """Every subject's fit in the last E-step (the columns of `fit_map`)."""
+    trace: pd.DataFrame = field(repr=False)
+    """One row per iteration: log_posterior, log_likelihood, repaired, failed, mu_<p>,
+    sd_<p>."""
+
+    @classmethod
+    def _from(cls, d: dict, subjects: Optional[pd.DataFrame] = None) -> "Population":
+        return cls(
+            params=list(d["params"]),
+            mu=d["mu"],
+            cov=d["cov"],
+            converged=bool(d["converged"]),
+            prior=d["prior"],
+            subjects=frame(d["subjects"]) if subjects is None else subjects,
+            trace=frame(d["trace"]),
+        )
+
+    @property
+    def sd(self) -> pd.Series:
+        """The group standard deviations of θ, by parameter."""
+        return pd.Series(np.sqrt(np.diag(self.cov)), index=self.params)
+
+
+def fit_em(
+    model: Model,
+    data: Dataset,
+    *,
+    covariance: str = "full",
+    n_starts: int = 3,
+    max_iterations: int = 200,
+    tolerance: float = 1e-6,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> Population:
+    """Empirical-Bayes EM with the Laplace approximation (Huys et al. 2011): the group
+    prior N(mu, cov) on θ ("full" or "diagonal" covariance) and every subject's MAP fit
+    under it. Subjects run in parallel on `threads` threads with the GIL released."""
+    d = _rlgrad._fit_em(
+        model,
+        data,
+        covariance=covariance,
+        n_starts=n_starts,
+        max_iterations=max_iterations,
+        tolerance=tolerance,
+        seed=seed,
+        threads=threads,
+    )
+    return Population._from(d)
+
+
+def e_step(
+    model: Model, data: Dataset, task: EStepTask, *, threads: Optional[int] = None
+) -> "tuple[EStep, pd.DataFrame]":
+    """Runs one EM iteration's E-step (`task`, from `EmRun.next_task()`) on `data`, the
+    whole cohort or a shard of it: returns its `EStep` (merge the shards' with
+    `EStep.merge_all` before `EmRun.update`) and the subjects' fits (the columns of
+    `fit_map`). Runs anywhere: the model, the shard and the task pickle."""
+    stats, fits = _rlgrad._e_step(model, data, task, threads=threads)
+    return stats, frame(fits)
+
+
+def em_result(run: "_rlgrad.EmRun", subjects: pd.DataFrame) -> Population:
+    """The `Population` of a finished `EmRun`, with the subjects' fits of its last E-step
+    (the shards' tables concatenated in data order)."""
+    return Population._from(run._result(), subjects=subjects.reset_index(drop=True))
+
+
+def compare(
+    models: Mapping[str, Model],
+    data: Dataset,
+    *,
+    covariance: str = "full",
+    n_starts: int = 3,
+    max_iterations: int = 200,
+    ibic_samples: int = 2000,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> pd.DataFrame:
+    """Compares models fitted by EM to the same data: one row per model with n_params,
+    summed bic and aic of the subjects' MAP fits, the Laplace log evidence (larger is
+    better), the integrated BIC (ibic, Huys et al. 2011; smaller is better) and delta_ibic,
+    the subjects each criterion prefers the model for (wins_bic, wins_aic, wins_laplace),
+    and failed fits. `table.attrs["em"]` holds each model's `Population`."""
+    if not models:
+        raise ValueError("compare: no models given")
+    names = list(models)
+    d = _rlgrad._compare(
+        [(n, models[n]) for n in names],
+        data,
+        covariance=covariance,
+        n_starts=n_starts,
+        max_iterations=max_iterations,
+        ibic_samples=ibic_samples,
+        seed=seed,
+        threads=threads,
+    )
+    ems = d.pop("em")
+    n_compared = d.pop("n_compared")
+    table = frame(d)
+    table.attrs["em"] = {n: Population._from(e) for n, e in zip(names, ems)}
+    table.attrs["n_compared"] = n_compared
+    return table
+
+
+def latents(model: Model, data: Dataset, fits: pd.DataFrame) -> pd.DataFrame:
+    """Trial-wise latent variables at each subject's fitted θ (the Rescorla-Wagner +
+    softmax models): one row per trial with subject, session, trial, state, action,
+    reward, q_<a> (values before the update), chosen_value, prediction_error, p_<a>
+    (choice probabilities), log_likelihood. `fits` is a `fit_map` table (or
+    `Population.subjects`): its theta_<p> columns are read; a subject whose fit failed is
+    left out with a warning."""
+    columns = [f"theta_{p}" for p in model.params]
+    missing = [c for c in ["subject", *columns] if c not in fits.columns]
+    if missing:
+        raise ValueError(
+            f"fits lacks the column(s) {', '.join(missing)}: pass the table of "
+            f"rlgrad.fit_map (or Population.subjects) for model {model.name}"
+        )
+    parts = []
+    for _, row in fits.iterrows():
+        theta = row[columns].to_numpy(dtype=float)
+        if not np.all(np.isfinite(theta)):
+            import warnings
+
+            warnings.warn(f"subject {row['subject']!r} has no fitted θ: left out", stacklevel=2)
+            continue
+        part = frame(model.latents(theta, data[str(row["subject"])]))
+        part.insert(0, "subject", str(row["subject"]))
+        parts.append(part)
+    if not parts:
+        raise ValueError("latents: no subject of `fits` has a fitted θ")
+    return pd.concat(parts, ignore_index=True)
+
+
+def simulate(
+    model: Model,
+    params,
+    n_trials: int,
+    *,
+    seed: int = 0,
+    probs=None,
+    reversal_every: Optional[int] = None,
+    threads: Optional[int] = None,
+) -> Dataset:
+    """Simulates subjects choosing under `model` for `n_trials` trials each.
+
+    `params` is a DataFrame with one row per subject and a column per parameter, on the
+    natural scale (a `subject` column, if there, names the subjects), or a dict
+    {parameter: value} for one subject. The Rescorla-Wagner models play a bandit with
+    reward probabilities `probs` (default 0.8 for action 0, 0.2 for the others), reversed
+    every `reversal_every` trials if given; the task models play their own task."""
+    if isinstance(params, Mapping):
+        params = pd.DataFrame([dict(params)])
+    if not isinstance(params, pd.DataFrame):
+        raise TypeError("params must be a DataFrame (one row per subject) or a dict")
+    missing = [p for p in model.params if p not in params.columns]
+    if missing:
+        raise ValueError(
+            f"params lacks {', '.join(missing)} (model {model.name} has {', '.join(model.params)})"
+        )
+    thetas = np.array(
+        [
+            model.theta_from_natural({p: float(row[p]) for p in model.params})
+            for _, row in params.iterrows()
+        ],
+        dtype=float,
+    ).reshape(len(params), model.n_params)
+    ids = [str(s) for s in params["subject"]] if "subject" in params.columns else None
+    return model.simulate(
+        thetas,
+        n_trials,
+        seed=seed,
+        probs=None if probs is None else [float(p) for p in probs],
+        reversal_every=reversal_every,
+        ids=ids,
+        threads=threads,
+    )
