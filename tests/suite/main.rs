@@ -29,6 +29,7 @@ mod numeric;
 mod oracles;
 mod per_state;
 mod population;
+mod python_fixture;
 mod reinforce;
 mod reinforce_garbage;
 mod sizes;
