@@ -7,7 +7,9 @@ use ndarray::Array1;
 use rlgrad::env::Bandit;
 use rlgrad::params::ParamLayout;
 
-use crate::common::{Built, Failure, ModelName, Table, is_inverse_temperature};
+use rlgrad::menu::{MenuModel, ModelName, Table};
+
+use crate::common::{Failure, build};
 
 /// The bandit's reward probabilities when `--probs` is not given.
 const DEFAULT_PROBS: [f64; 2] = [0.8, 0.2];
@@ -46,7 +48,7 @@ impl BanditArgs {
 
     /// The model `name` to simulate, and what it plays (for stdout): the bandit, or the
     /// model's own task, for which the bandit's options are [`Failure::Usage`].
-    pub fn model(&self, name: ModelName) -> Result<(Built, String), Failure> {
+    pub fn model(&self, name: ModelName) -> Result<(MenuModel, String), Failure> {
         let bandit = self.bandit()?;
         let restless = name.plays_restless_bandit();
         if self.arms.is_some() && !restless {
@@ -60,11 +62,14 @@ impl BanditArgs {
             None if restless => 4,
             None => bandit.probabilities().len(),
         };
-        let built = name.build(&Table {
-            n_states: 1,
-            n_actions,
-            bandit: Some(&bandit),
-        })?;
+        let built = build(
+            name,
+            &Table {
+                n_states: 1,
+                n_actions,
+                bandit: Some(&bandit),
+            },
+        )?;
         match built.own_task_name() {
             Some(task) => {
                 if self.probs.is_some() || self.reversal_every.is_some() {
@@ -98,29 +103,8 @@ pub fn parse_param(s: &str) -> Result<(String, f64), String> {
     Ok((name.trim().to_string(), v))
 }
 
-/// A parameter's value on the natural scale when `--param` does not give it (the restless
-/// bandit's payoffs are points, 1–100, so its β is small and its κ, inside β, in points).
-pub fn default_value(model: ModelName, name: &str) -> f64 {
-    let restless = model.plays_restless_bandit();
-    match name {
-        "beta" if restless => 0.2,
-        "kappa" if restless => 2.0,
-        "phi" => 1.0,
-        "xi" => 0.05,
-        "b" => 0.5,
-        "pi" => 1.0,
-        "rho" | "rho_rew" | "rho_pun" => 4.0,
-        "kappa" | "w" => 0.5,
-        "lambda" => 0.6,
-        "beta_c" => 1.0,
-        "lapse" => 0.05,
-        n if is_inverse_temperature(n) => 4.0,
-        _ => 0.3,
-    }
-}
-
 /// The model's parameters from `--param` (the last one given for a name wins; the others
-/// keep their [`default_value`]).
+/// keep their [`ModelName::default_value`]).
 pub struct Params {
     /// Every parameter's name and natural value, in θ order.
     pub values: Vec<(String, f64)>,
@@ -153,7 +137,7 @@ impl Params {
                     .iter()
                     .rev()
                     .find(|(p, _)| *p == n)
-                    .map_or_else(|| default_value(model_name, &n), |p| p.1);
+                    .map_or_else(|| model_name.default_value(&n), |p| p.1);
                 (n, v)
             })
             .collect();

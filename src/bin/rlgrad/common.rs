@@ -1,26 +1,21 @@
-//! What the subcommands share: exit statuses and failures, the data options and reading, the
-//! model menu, the prior, the fitting options, MAP fits with a progress bar, output files,
-//! the progress bar, numbers in CSV.
+//! What the subcommands share: exit statuses and failures, the data options and reading,
+//! `--model` over the library's menu (`rlgrad::menu`), the prior, the fitting options, MAP
+//! fits with a progress bar, output files, the progress bar, numbers in CSV.
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use clap::builder::{EnumValueParser, PossibleValue, TypedValueParser};
 use clap::{Args, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::Array1;
 use rand_chacha::ChaCha8Rng;
-use rlgrad::Model;
 use rlgrad::data::{ActionBase, CsvOptions, Dataset, read_csv};
-use rlgrad::env::Bandit;
 use rlgrad::fit::{
-    Covariance, EmOptions, FitModel, MapOptions, Simulate, Simulator, SubjectFit, TaskSimulator,
-    map_with_progress,
+    Covariance, EmOptions, FitModel, MapOptions, Simulate, SubjectFit, map_with_progress,
 };
-use rlgrad::learning::RescorlaWagner;
-use rlgrad::observation::Softmax;
+use rlgrad::menu::{MenuModel, ModelName, Table};
 use rlgrad::prior::MvGaussian;
-use rlgrad::task::{GoNoGo, KalmanBandit, RwChoiceKernel, TaskModel, TwoStep};
 
 use crate::io::{OutputFile, Stream, same_file};
 
@@ -186,15 +181,18 @@ impl DataArgs {
     /// checks its task's layout (the two-step task's stage rows, its states and actions). A
     /// subject it cannot explain is [`Failure::Data`], naming the file, and the line and
     /// column of the row at fault when the library's error names a trial.
-    pub fn model(&self, d: &Data, name: ModelName) -> Result<Built, Failure> {
-        let built = name.build(&Table {
-            n_states: d.n_states,
-            n_actions: d.n_actions,
-            bandit: None,
-        })?;
+    pub fn model(&self, d: &Data, name: ModelName) -> Result<MenuModel, Failure> {
+        let built = build(
+            name,
+            &Table {
+                n_states: d.n_states,
+                n_actions: d.n_actions,
+                bandit: None,
+            },
+        )?;
         for subject in d.data.subjects() {
             if let Err(e) = built.model().likelihood(subject) {
-                return Err(Failure::Data(self.locate(&e, &name.name())));
+                return Err(Failure::Data(self.locate(&e, name.name())));
             }
         }
         Ok(built)
@@ -262,437 +260,54 @@ impl DataArgs {
     }
 }
 
-/// The model menu. Adding a model takes a variant here (its doc comment is its line in the
-/// manual and in `--model`'s help; its name is the variant's in kebab case) and its arm in
-/// [`ModelName::build`]; the manual lists its parameters from the model itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ModelName {
-    /// Rescorla-Wagner learning + softmax choice
-    Rw,
-    /// dual learning rates (positive, negative prediction errors) + softmax
-    RwDual,
-    /// Rescorla-Wagner + softmax with perseveration (a bonus to repeating the last action)
-    RwPersev,
-    /// dual learning rates + softmax with perseveration
-    RwDualPersev,
-    /// Rescorla-Wagner + softmax with one inverse temperature per state (beta_1 for state 0,
-    /// beta_2 for state 1, ...)
-    RwPerState,
-    /// Rescorla-Wagner + softmax + a choice kernel, a habit for the actions chosen (Wilson &
-    /// Collins 2019)
-    RwKernel,
-    /// two-step task (Daw et al. 2011): the hybrid model-based / model-free learner
-    TwoStepHybrid,
-    /// two-step task: the model-free learner (w = 0)
-    TwoStepMf,
-    /// two-step task: the model-based learner (w = 1; alpha_1 and lambda have no effect)
-    TwoStepMb,
-    /// Pavlovian go/no-go (Guitart-Masip et al. 2012; hBayesDM gng_m1): lapse xi, learning
-    /// rate epsilon, sensitivity rho. Cues are states 0-3, actions 0 no-go, 1 go
-    GngM1,
-    /// go/no-go m2: m1 + go bias b
-    GngM2,
-    /// go/no-go m3: m2 + Pavlovian bias pi
-    GngM3,
-    /// go/no-go m4: m3 with reward and punishment sensitivities rho_rew, rho_pun
-    GngM4,
-    /// restless bandit (Daw et al. 2006): Kalman-filter beliefs, softmax with beta (payoffs in
-    /// points, so beta is small); one state, one action per arm
-    Kalman,
-    /// restless bandit: Kalman filter with an exploration bonus phi (Daw et al. 2006)
-    KalmanBonus,
-    /// restless bandit: Kalman filter with bonus phi and perseveration kappa, both inside beta
-    KalmanSmep,
-}
+/// A model of the menu ([`rlgrad::menu::ModelName`]) as `--model` takes it: the library's
+/// names and descriptions make its possible values, its help and the error for a bad name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelArg(pub ModelName);
 
-/// The Rescorla-Wagner + softmax models of the menu (those with latents).
-pub type MenuModel = Model<RescorlaWagner, Softmax>;
-
-/// What a model is built for: the table of the data (or of the bandit), and the bandit a
-/// simulation plays (`None` when nothing is simulated).
-#[derive(Clone, Copy)]
-pub struct Table<'a> {
-    pub n_states: usize,
-    pub n_actions: usize,
-    pub bandit: Option<&'a Bandit>,
-}
-
-/// The two-step task, for messages.
-const TWO_STEP: &str = "the two-step task (Daw et al. 2011)";
-
-/// The restless bandit, for messages.
-const RESTLESS: &str = "the restless bandit (Daw et al. 2006)";
-
-/// The go/no-go task, for messages.
-const GO_NOGO: &str = "the go/no-go task (Guitart-Masip et al. 2012)";
-
-impl ModelName {
-    /// The name on the command line.
-    pub fn name(self) -> String {
-        self.to_possible_value()
-            .map_or_else(|| format!("{self:?}"), |v| v.get_name().to_string())
+/// Every model, in the menu's order (what [`ValueEnum::value_variants`] lends out).
+const MODEL_ARGS: [ModelArg; ModelName::ALL.len()] = {
+    let mut args = [ModelArg(ModelName::Rw); ModelName::ALL.len()];
+    let mut i = 0;
+    while i < args.len() {
+        args[i] = ModelArg(ModelName::ALL[i]);
+        i += 1;
     }
-
-    /// The model for `table` (initial values 0). A model the table does not fit is
-    /// [`Failure::Usage`].
-    pub fn build(self, table: &Table) -> Result<Built, Failure> {
-        use ModelName as M;
-        let (n_states, n_actions) = (table.n_states, table.n_actions);
-        let built = (|| -> rlgrad::Result<Built> {
-            let rw = |rule, obs| Built::rescorla_wagner(rule, obs, table);
-            match self {
-                M::Rw => rw(RescorlaWagner::new(), Softmax::new()),
-                M::RwDual => rw(RescorlaWagner::dual(), Softmax::new()),
-                M::RwPersev => rw(RescorlaWagner::new(), Softmax::with_perseveration()),
-                M::RwDualPersev => rw(RescorlaWagner::dual(), Softmax::with_perseveration()),
-                M::RwPerState => rw(
-                    RescorlaWagner::new(),
-                    Softmax::per_state(&(0..n_states).collect::<Vec<_>>())?,
-                ),
-                M::RwKernel => Built::on_bandit(
-                    RwChoiceKernel::new(n_states, n_actions)?,
-                    table,
-                    RwChoiceKernel::with_task,
-                ),
-                M::TwoStepHybrid => Ok(Built::own_task(TwoStep::hybrid(), TWO_STEP)),
-                M::TwoStepMf => Ok(Built::own_task(TwoStep::model_free(), TWO_STEP)),
-                M::TwoStepMb => Ok(Built::own_task(TwoStep::model_based(), TWO_STEP)),
-                M::GngM1 => Ok(Built::own_task(GoNoGo::m1()?, GO_NOGO)),
-                M::GngM2 => Ok(Built::own_task(GoNoGo::m2()?, GO_NOGO)),
-                M::GngM3 => Ok(Built::own_task(GoNoGo::m3()?, GO_NOGO)),
-                M::GngM4 => Ok(Built::own_task(GoNoGo::m4()?, GO_NOGO)),
-                M::Kalman => Ok(Built::own_task(KalmanBandit::new(n_actions)?, RESTLESS)),
-                M::KalmanBonus => Ok(Built::own_task(KalmanBandit::daw2006(n_actions)?, RESTLESS)),
-                M::KalmanSmep => Ok(Built::own_task(KalmanBandit::smep(n_actions)?, RESTLESS)),
-            }
-        })();
-        built.map_err(|e| Failure::Usage(format!("--model {}: {e}", self.name())))
-    }
-
-    /// Whether the model plays the restless bandit (payoffs in points: its β is small and its
-    /// κ, inside β, in points).
-    pub fn plays_restless_bandit(self) -> bool {
-        matches!(
-            self,
-            ModelName::Kalman | ModelName::KalmanBonus | ModelName::KalmanSmep
-        )
-    }
-
-    /// Whether the model is one of the two-step task's (one data row per stage).
-    pub fn is_two_step(self) -> bool {
-        matches!(
-            self,
-            ModelName::TwoStepHybrid | ModelName::TwoStepMf | ModelName::TwoStepMb
-        )
-    }
-
-    /// Whether `latents` can export the model's latent variables (the Rescorla-Wagner +
-    /// softmax models).
-    pub fn has_latents(self) -> bool {
-        self.build(&PROBE).is_ok_and(|b| b.rw().is_some())
-    }
-}
-
-/// A table every model of the menu can be built for, to ask a model about itself.
-const PROBE: Table = Table {
-    n_states: 3,
-    n_actions: 2,
-    bandit: None,
+    args
 };
 
-/// A task model of the menu: fitted like any [`FitModel`], and simulated on its task.
-trait TaskEntry: FitModel {
-    /// The model simulating one session of `n_trials` trials per subject.
-    fn simulator(self: Box<Self>, n_trials: usize) -> rlgrad::Result<Box<dyn Simulate>>;
-}
+impl ValueEnum for ModelArg {
+    fn value_variants<'a>() -> &'a [Self] {
+        &MODEL_ARGS
+    }
 
-impl<M: TaskModel + 'static> TaskEntry for M {
-    fn simulator(self: Box<Self>, n_trials: usize) -> rlgrad::Result<Box<dyn Simulate>> {
-        Ok(Box::new(TaskSimulator::new(*self, n_trials)?))
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        Some(PossibleValue::new(self.0.name()).help(self.0.description()))
     }
 }
 
-/// A model of the menu, built ([`ModelName::build`]).
-pub struct Built {
-    kind: Kind,
+/// The value parser of `--model`: a [`ModelName`], with the menu as possible values.
+pub fn model_parser() -> impl TypedValueParser<Value = ModelName> {
+    EnumValueParser::<ModelArg>::new().map(|arg| arg.0)
 }
 
-enum Kind {
-    /// Rescorla-Wagner + softmax: latents, and simulation on the bandit.
-    Rw {
-        model: MenuModel,
-        bandit: Option<Bandit>,
-    },
-    /// A task model, simulated on the bandit it was given (`task` None) or on its own task.
-    Task {
-        model: Box<dyn TaskEntry>,
-        task: Option<&'static str>,
-    },
+/// The model `name` for `table`; a model the table does not fit is [`Failure::Usage`].
+pub fn build(name: ModelName, table: &Table) -> Result<MenuModel, Failure> {
+    name.build(table)
+        .map_err(|e| Failure::Usage(format!("--model {name}: {e}")))
 }
 
-impl Built {
-    fn rescorla_wagner(rule: RescorlaWagner, obs: Softmax, table: &Table) -> rlgrad::Result<Built> {
-        let model = Model::new(rule, obs, table.n_states, table.n_actions)?;
-        Ok(Built {
-            kind: Kind::Rw {
-                model,
-                bandit: table.bandit.cloned(),
-            },
-        })
-    }
-
-    /// A task model that plays the bandit of a simulation: `with_bandit` gives it the
-    /// table's bandit, if there is one.
-    fn on_bandit<M: TaskModel + 'static>(
-        model: M,
-        table: &Table,
-        with_bandit: impl FnOnce(M, Bandit) -> rlgrad::Result<M>,
-    ) -> rlgrad::Result<Built> {
-        let model = match table.bandit {
-            Some(b) => with_bandit(model, b.clone())?,
-            None => model,
-        };
-        Ok(Built {
-            kind: Kind::Task {
-                model: Box::new(model),
-                task: None,
-            },
-        })
-    }
-
-    /// A task model that simulates its own `task` (named for messages).
-    fn own_task<M: TaskModel + 'static>(model: M, task: &'static str) -> Built {
-        Built {
-            kind: Kind::Task {
-                model: Box::new(model),
-                task: Some(task),
-            },
-        }
-    }
-
-    /// The model, to fit.
-    pub fn model(&self) -> &dyn FitModel {
-        match &self.kind {
-            Kind::Rw { model, .. } => model,
-            Kind::Task { model, .. } => &**model,
-        }
-    }
-
-    /// The parameter names, in θ order.
-    pub fn names(&self) -> Vec<String> {
-        self.model().layout().names().map(str::to_string).collect()
-    }
-
-    /// The Rescorla-Wagner + softmax model, if it is one (they have latents).
-    pub fn rw(&self) -> Option<&MenuModel> {
-        match &self.kind {
-            Kind::Rw { model, .. } => Some(model),
-            Kind::Task { .. } => None,
-        }
-    }
-
-    /// The task the model simulates when it is not the bandit (its description).
-    pub fn own_task_name(&self) -> Option<&'static str> {
-        match &self.kind {
-            Kind::Rw { .. } => None,
-            Kind::Task { task, .. } => *task,
-        }
-    }
-
-    /// The model simulating `n_trials` trials per subject, on the bandit of its [`Table`] or
-    /// on its own task.
-    pub fn simulator(self, n_trials: usize) -> Result<Box<dyn Simulate>, Failure> {
-        let usage = |e: rlgrad::Error| Failure::Usage(e.to_string());
-        match self.kind {
-            Kind::Rw { model, bandit } => {
-                let bandit = bandit.ok_or_else(|| {
-                    Failure::Failed("internal: a simulation without its bandit".to_string())
-                })?;
-                let env = move |_| Ok::<_, rlgrad::Error>(bandit.clone());
-                Ok(Box::new(
-                    Simulator::new(model, env, n_trials).map_err(usage)?,
-                ))
-            }
-            Kind::Task { model, .. } => model.simulator(n_trials).map_err(usage),
-        }
-    }
-}
-
-/// The manual's list of models: each one's description and parameters.
-pub fn models_help() -> String {
-    let mut text = String::new();
-    for name in ModelName::value_variants() {
-        let help = name
-            .to_possible_value()
-            .and_then(|v| v.get_help().map(ToString::to_string))
-            .unwrap_or_default();
-        let params = name.build(&PROBE).map_or_else(
-            |f| format!("({})", f.message()),
-            |b| {
-                let per_state = name
-                    .build(&Table {
-                        n_states: 2,
-                        ..PROBE
-                    })
-                    .is_ok_and(|two| two.names() != b.names());
-                let mut names = b.names().join(", ");
-                if per_state {
-                    names += &format!(" (for {} states)", PROBE.n_states);
-                }
-                names
-            },
-        );
-        text += &hanging(&format!("{:<16}{help}", name.name()), 18);
-        text += &hanging(&format!("{:<16}parameters: {params}", ""), 18);
-    }
-    text
-}
-
-/// `line` indented by 2 and wrapped at the manual's width, continued `indent` columns in.
-fn hanging(line: &str, indent: usize) -> String {
-    const WIDTH: usize = 92;
-    let mut text = String::from("  ");
-    let mut column = 2;
-    for (i, word) in line.split(' ').enumerate() {
-        let len = word.chars().count();
-        if i > 0 && column + 1 + len > WIDTH && column > indent {
-            text += &format!("\n{:indent$}", "");
-            column = indent;
-        } else if i > 0 {
-            text.push(' ');
-            column += 1;
-        }
-        text += word;
-        column += len;
-    }
-    text + "\n"
-}
-
-/// Whether `name` is an inverse temperature on the log scale: `beta` or `beta_<k>` (one per
-/// stage or state).
-pub fn is_inverse_temperature(name: &str) -> bool {
-    name == "beta"
-        || name
-            .strip_prefix("beta_")
-            .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// One rule of the default MAP prior: the parameters it covers, their scale, and the normal
-/// distribution N(mean, sd²) on θ.
-struct PriorRule {
-    covers: fn(&str) -> bool,
-    shown: &'static str,
-    scale: &'static str,
-    mean: f64,
-    sd: f64,
-}
-
-/// The default MAP prior, by parameter name (the first rule that covers a name).
-const PRIOR_RULES: [PriorRule; 6] = [
-    PriorRule {
-        covers: |n| {
-            matches!(
-                n,
-                "alpha"
-                    | "alpha_pos"
-                    | "alpha_neg"
-                    | "alpha_1"
-                    | "alpha_2"
-                    | "alpha_c"
-                    | "lambda"
-                    | "w"
-                    | "epsilon"
-            )
-        },
-        shown: "alpha alpha_pos alpha_neg alpha_1 alpha_2 alpha_c lambda w epsilon",
-        scale: "logit",
-        mean: 0.0,
-        sd: 1.5,
-    },
-    PriorRule {
-        covers: is_inverse_temperature,
-        shown: "beta beta_1 beta_2 ... (one per stage or state)",
-        scale: "log",
-        mean: 1.0,
-        sd: 1.0,
-    },
-    PriorRule {
-        covers: |n| n == "kappa",
-        shown: "kappa",
-        scale: "identity",
-        mean: 0.0,
-        sd: 1.0,
-    },
-    PriorRule {
-        covers: |n| n == "beta_c",
-        shown: "beta_c",
-        scale: "identity",
-        mean: 0.0,
-        sd: 2.0,
-    },
-    PriorRule {
-        covers: |n| n == "lapse" || n == "xi",
-        shown: "lapse xi",
-        scale: "logit",
-        mean: -3.0,
-        sd: 1.5,
-    },
-    PriorRule {
-        covers: |n| matches!(n, "rho" | "rho_rew" | "rho_pun"),
-        shown: "rho rho_rew rho_pun",
-        scale: "log",
-        mean: 1.0,
-        sd: 1.0,
-    },
-];
-
-/// The standard deviation of the default prior for a parameter no rule covers.
-const FALLBACK_SD: f64 = 2.0;
-
-/// The restless bandit's β (log scale) and κ (in points): its payoffs are points (1–100), so
-/// β is near 0.1–0.2 (Daw et al. 2006 report 0.11), not near e.
-const RESTLESS_BETA: (f64, f64) = (-1.6, 1.0);
-const RESTLESS_KAPPA: (f64, f64) = (0.0, 5.0);
-
-/// The default prior of one parameter of `model`: (mean, sd) on θ.
-fn default_prior(model: ModelName, name: &str) -> (f64, f64) {
-    if model.plays_restless_bandit() {
-        match name {
-            "beta" => return RESTLESS_BETA,
-            "kappa" => return RESTLESS_KAPPA,
-            _ => {}
-        }
-    }
-    PRIOR_RULES
-        .iter()
-        .find(|r| (r.covers)(name))
-        .map_or((0.0, FALLBACK_SD), |r| (r.mean, r.sd))
-}
-
-/// The manual's table of the default MAP prior.
-pub fn prior_help() -> String {
-    let normal = |mean: f64, sd: f64| format!("N({mean}, {sd}^2)");
-    let row = |shown: &str, scale: &str, prior: &str| format!("  {shown:<60} {scale:<9} {prior}\n");
-    let mut text = row("parameters", "scale", "prior on theta");
-    for r in &PRIOR_RULES {
-        text += &row(r.shown, r.scale, &normal(r.mean, r.sd));
-    }
-    text += &row("any other parameter", "its own", &normal(0.0, FALLBACK_SD));
-    text += &row(
-        "kalman models: beta (payoffs in points)",
-        "log",
-        &normal(RESTLESS_BETA.0, RESTLESS_BETA.1),
-    );
-    text += &row(
-        "kalman models: kappa (inside beta, in points)",
-        "identity",
-        &normal(RESTLESS_KAPPA.0, RESTLESS_KAPPA.1),
-    );
-    text
+/// The model simulating `n_trials` trials per subject ([`MenuModel::simulator`]); an error
+/// is [`Failure::Usage`].
+pub fn simulator(built: MenuModel, n_trials: usize) -> Result<Box<dyn Simulate>, Failure> {
+    built
+        .simulator(n_trials)
+        .map_err(|e| Failure::Usage(e.to_string()))
 }
 
 /// The MAP prior: isotropic N(0, v·I) on θ when `variance` is given, else the weakly
-/// informative default ([`prior_help`]: one independent normal per parameter, by name).
+/// informative default ([`prior_help`](rlgrad::menu::prior_help): one independent normal per
+/// parameter, by name).
 pub fn prior(
     model: ModelName,
     names: &[String],
@@ -702,8 +317,7 @@ pub fn prior(
         return MvGaussian::isotropic(names.len(), 0.0, v)
             .map_err(|e| Failure::Usage(format!("--prior-variance: {e}")));
     }
-    let (mean, sd): (Vec<f64>, Vec<f64>) = names.iter().map(|n| default_prior(model, n)).unzip();
-    MvGaussian::diagonal(Array1::from(mean), Array1::from(sd).mapv(|s: f64| s * s)).map_err(failed)
+    model.default_prior(names).map_err(failed)
 }
 
 /// MAP options with `starts` optimiser starts per subject (the rest the library's defaults).
@@ -865,66 +479,26 @@ pub struct RunArgs {
 
 #[cfg(test)]
 mod tests {
-    use rlgrad::prior::Prior;
-
     use super::*;
 
     #[test]
-    fn the_default_prior_follows_the_documented_rules() {
-        let names: Vec<String> = [
-            "alpha_1", "lambda", "w", "alpha_c", "beta", "beta_2", "beta_12", "kappa", "beta_c",
-            "lapse", "beta_x", "xi", "epsilon", "rho_pun", "pi",
-        ]
-        .map(String::from)
-        .to_vec();
-        let prior = prior(ModelName::Rw, &names, None).unwrap();
-        let sd = prior.marginal_sd().unwrap();
-        let expected = [
-            (0.0, 1.5),
-            (0.0, 1.5),
-            (0.0, 1.5),
-            (0.0, 1.5),
-            (1.0, 1.0),
-            (1.0, 1.0),
-            (1.0, 1.0),
-            (0.0, 1.0),
-            (0.0, 2.0),
-            (-3.0, 1.5),
-            (0.0, 2.0), // not an inverse temperature: the fallback
-            (-3.0, 1.5),
-            (0.0, 1.5),
-            (1.0, 1.0),
-            (0.0, 2.0),
-        ];
-        for (i, (mean, s)) in expected.into_iter().enumerate() {
-            assert_eq!(prior.mean()[i], mean, "{}", names[i]);
-            assert!((sd[i] - s).abs() < 1e-12, "{}: {} vs {s}", names[i], sd[i]);
+    fn model_takes_the_menus_names() {
+        let parser = clap::Command::new("t").arg(
+            clap::Arg::new("model")
+                .long("model")
+                .value_parser(model_parser()),
+        );
+        for name in ModelName::ALL {
+            let m = parser
+                .clone()
+                .try_get_matches_from(["t", "--model", name.name()])
+                .unwrap();
+            assert_eq!(m.get_one::<ModelName>("model"), Some(&name));
         }
-        let help = prior_help();
-        assert!(help.contains("N(-3, 1.5^2)") && help.contains("any other parameter"));
-    }
-
-    #[test]
-    fn every_model_builds_and_the_manual_lists_its_parameters() {
-        let help = models_help();
-        let bandit = Bandit::new(vec![0.7, 0.2, 0.1]).unwrap();
-        for &name in ModelName::value_variants() {
-            let built = name.build(&PROBE).unwrap();
-            assert!(help.contains(&format!("  {:<16}", name.name())), "{name:?}");
-            assert!(help.contains(&built.names().join(", ")), "{name:?}");
-            assert_eq!(built.rw().is_some(), name.has_latents());
-            // For a simulation: the bandit's table, or the model's own task.
-            let table = Table {
-                n_states: 1,
-                n_actions: 3,
-                bandit: Some(&bandit),
-            };
-            let sim = name.build(&table).unwrap().simulator(5).unwrap();
-            assert_eq!(sim.n_params(), sim.layout().len());
-        }
-        for line in help.lines() {
-            assert!(line.chars().count() <= 92, "{line}");
-        }
-        assert!(help.contains("beta_1, beta_2, beta_3 (for 3 states)"));
+        assert!(
+            parser
+                .try_get_matches_from(["t", "--model", "rw3"])
+                .is_err()
+        );
     }
 }

@@ -9,10 +9,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::data::Dataset;
 use rlgrad::fit::{CompareOptions, Comparison, Criterion, FitModel, compare};
+use rlgrad::menu::{MenuModel, ModelName};
 
 use crate::common::{
-    Built, DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed,
-    number, progress, report_written, write_file,
+    DataArgs, Failure, Outcome, RunArgs, check_outputs, em_options, failed, model_parser, number,
+    progress, report_written, write_file,
 };
 use crate::fit::CovarianceArg;
 use crate::io::Stream;
@@ -58,7 +59,7 @@ pub struct CompareArgs {
     pub data: DataArgs,
 
     /// The models to compare (repeat the option or separate by commas; at least two).
-    #[arg(long, value_enum, required = true, num_args = 1.., value_delimiter = ',')]
+    #[arg(long, value_parser = model_parser(), required = true, num_args = 1.., value_delimiter = ',')]
     pub model: Vec<ModelName>,
 
     /// The group covariance of each model's EM.
@@ -125,11 +126,11 @@ pub fn run(
         .iter()
         .map(|&m| args.data.model(&d, m))
         .collect::<Result<Vec<_>, _>>()?;
-    let model_names: Vec<String> = args.model.iter().map(|m| m.name()).collect();
-    let models: Vec<(&str, &dyn FitModel)> = model_names
+    let models: Vec<(&str, &dyn FitModel)> = args
+        .model
         .iter()
         .zip(&built)
-        .map(|(n, b)| (n.as_str(), b.model()))
+        .map(|(m, b)| (m.name(), b.model()))
         .collect();
     let options = CompareOptions {
         em: em_options(args.starts, args.covariance.get(), args.max_iterations),
@@ -162,7 +163,7 @@ pub fn run(
         write_file(file, |w| write_subjects(w, &d.data, &comparison))?;
     }
     if let Some(file) = &files[2] {
-        let all_names: Vec<Vec<String>> = built.iter().map(Built::names).collect();
+        let all_names: Vec<Vec<String>> = built.iter().map(MenuModel::names).collect();
         write_file(file, |w| write_json(w, &d.data, &comparison, &all_names))?;
     }
     write!(out, "{}", comparison.table());

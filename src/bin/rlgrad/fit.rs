@@ -8,10 +8,11 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::data::Dataset;
 use rlgrad::fit::{Covariance, EmFit, MapFit, SubjectFit, em_with_progress};
+use rlgrad::menu::{ModelName, prior_help};
 
 use crate::common::{
-    DataArgs, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, fit_map, map_options,
-    number, positive, prior, prior_help, progress, report_written, short, write_file,
+    DataArgs, Outcome, RunArgs, check_outputs, em_options, failed, fit_map, map_options,
+    model_parser, number, positive, prior, progress, report_written, short, write_file,
 };
 use crate::io::Stream;
 
@@ -88,7 +89,7 @@ pub struct FitArgs {
     pub data: DataArgs,
 
     /// The model.
-    #[arg(long, value_enum, default_value = "rw")]
+    #[arg(long, value_parser = model_parser(), default_value = "rw")]
     pub model: ModelName,
 
     /// The results CSV (one row per subject); never the data file.
@@ -174,7 +175,7 @@ pub fn run(args: &FitArgs, out: &mut Stream<impl Write>, err: &mut Stream<impl W
         write_file(file, |w| write_results(w, &d.data, &names, fits))?;
     }
     if let (Some(file), Some(fit)) = (&files[1], &em_fit) {
-        write_file(file, |w| write_em_json(w, &args.model.name(), &names, fit))?;
+        write_file(file, |w| write_em_json(w, args.model.name(), &names, fit))?;
     }
     print_table(out, &d.data, &names, fits);
     if let Some(fit) = &em_fit {

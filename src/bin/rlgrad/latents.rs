@@ -4,14 +4,15 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::fit::SubjectFit;
+use rlgrad::menu::ModelName;
 
 use crate::common::{
-    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, fit_map, map_options,
+    DataArgs, Failure, Outcome, RunArgs, check_outputs, failed, fit_map, map_options, model_parser,
     positive, prior, write_file,
 };
 use crate::io::Stream;
@@ -53,7 +54,7 @@ pub struct LatentsArgs {
     pub data: DataArgs,
 
     /// The model (the one the fits were made with).
-    #[arg(long, value_enum, default_value = "rw")]
+    #[arg(long, value_parser = model_parser(), default_value = "rw")]
     pub model: ModelName,
 
     /// A results CSV of `rlgrad fit` (else the subjects are fitted here by MAP).
@@ -210,7 +211,7 @@ fn no_latents(model: ModelName) -> Failure {
         "model {} has no latents to export: `latents` is for the Rescorla-Wagner + softmax \
          models ({})",
         model.name(),
-        ModelName::value_variants()
+        ModelName::ALL
             .iter()
             .filter(|m| m.has_latents())
             .map(|m| m.name())

@@ -8,8 +8,9 @@
 //! `rlgrad <subcommand> --help` for the manual.
 //!
 //! Modules: [`io`] (streams that end quietly on a closed pipe, output files checked up front
-//! and written atomically), [`common`] (the data options, the model menu, the prior, the
-//! fitting options, MAP fits with a progress bar, the progress bar, exit statuses),
+//! and written atomically), [`common`] (the data options, `--model` over the library's
+//! menu `rlgrad::menu`, the prior, the fitting options, MAP fits with a progress bar, the
+//! progress bar, exit statuses),
 //! [`cohort`] (the bandit and the `--param` values of `simulate` and `recover`), and one
 //! module per subcommand.
 
@@ -37,8 +38,8 @@ fn long_about() -> String {
     format!(
         "{INTRO}\nMODELS (--model)\n{}{PARAMETERS}\nDEFAULT PRIOR (MAP fits of fit, recover and latents, \
          unless --prior-variance)\n{}\n{EXIT}",
-        common::models_help(),
-        common::prior_help()
+        rlgrad::menu::models_help(),
+        rlgrad::menu::prior_help()
     )
 }
 

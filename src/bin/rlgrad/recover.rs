@@ -8,12 +8,13 @@ use ndarray::Array1;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rlgrad::fit::{ParameterRecovery, RecoveryFit, Truth, parameter_recovery};
+use rlgrad::menu::ModelName;
 use rlgrad::prior::MvGaussian;
 
 use crate::cohort::{BanditArgs, Params, parse_param};
 use crate::common::{
-    Failure, ModelName, Outcome, RunArgs, check_outputs, em_options, failed, map_options, number,
-    positive, prior, progress, report_written, write_file,
+    Failure, Outcome, RunArgs, check_outputs, em_options, failed, map_options, model_parser,
+    number, positive, prior, progress, report_written, simulator, write_file,
 };
 use crate::fit::CovarianceArg;
 use crate::io::Stream;
@@ -53,7 +54,7 @@ EXAMPLES
 )]
 pub struct RecoverArgs {
     /// The model.
-    #[arg(long, value_enum, default_value = "rw")]
+    #[arg(long, value_parser = model_parser(), default_value = "rw")]
     pub model: ModelName,
 
     /// The population's centre, a parameter on the natural scale, NAME=VALUE (repeatable).
@@ -139,7 +140,7 @@ pub fn run(
             map_options(args.starts),
         )
     };
-    let sim = built.simulator(args.trials as usize)?;
+    let sim = simulator(built, args.trials as usize)?;
 
     writeln!(
         out,

@@ -9,11 +9,12 @@ use rlgrad::bayes::{
     Correlation, Hierarchical, HyperPrior, Loo, Posterior, PredictiveDraw, SampleOptions, Summary,
     Waic, posterior_predictive, sample_with_progress,
 };
+use rlgrad::menu::ModelName;
 
 use crate::cohort::BanditArgs;
 use crate::common::{
-    DataArgs, Failure, ModelName, Outcome, RunArgs, check_outputs, failed, positive, progress,
-    report_written, write_file,
+    DataArgs, Failure, Outcome, RunArgs, check_outputs, failed, model_parser, positive, progress,
+    report_written, simulator, write_file,
 };
 use crate::io::Stream;
 use crate::simulate::write_choices_of;
@@ -114,7 +115,7 @@ pub struct SampleArgs {
     pub data: DataArgs,
 
     /// The model.
-    #[arg(long, value_enum, default_value = "rw")]
+    #[arg(long, value_parser = model_parser(), default_value = "rw")]
     pub model: ModelName,
 
     /// Chains, run in parallel (at least 2, for R-hat).
@@ -392,7 +393,7 @@ fn predictive_simulator(
             rlgrad::check::MAX_FLOATS
         )));
     }
-    built.simulator(trials)
+    simulator(built, trials)
 }
 
 /// The timing JSON (fields in the long help).

@@ -9,11 +9,13 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use rlgrad::data::{MISSED, NO_STATE, Subject};
+use rlgrad::menu::ModelName;
 use rlgrad::params::ParamLayout;
 
 use crate::cohort::{BanditArgs, Params, parse_param};
 use crate::common::{
-    ModelName, Outcome, RunArgs, check_outputs, failed, number, report_written, write_file,
+    Outcome, RunArgs, check_outputs, failed, model_parser, number, report_written, simulator,
+    write_file,
 };
 use crate::io::Stream;
 
@@ -60,7 +62,7 @@ EXAMPLES
 )]
 pub struct SimulateArgs {
     /// The model.
-    #[arg(long, value_enum, default_value = "rw")]
+    #[arg(long, value_parser = model_parser(), default_value = "rw")]
     pub model: ModelName,
 
     /// A parameter on the natural scale, NAME=VALUE (repeatable; unnamed ones keep their
@@ -118,7 +120,7 @@ pub fn run(
     let (built, plays) = args.bandit.model(args.model)?;
     let names = built.names();
     let params = Params::new(built.model().layout(), args.model, &args.params)?;
-    let sim = built.simulator(args.trials as usize)?;
+    let sim = simulator(built, args.trials as usize)?;
 
     let mut rng = ChaCha8Rng::seed_from_u64(args.run.seed);
     let noise = Normal::new(0.0, args.spread).map_err(failed)?;
