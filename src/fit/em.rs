@@ -431,7 +431,7 @@ pub fn e_step<M: FitModel + ?Sized>(
 /// use rlgrad::fit::{e_step, em, EmOptions, EmRun};
 /// use rlgrad::prelude::*;
 /// let model = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
-/// let s = |id: &str, c: Vec<usize>| Subject::new(id, vec![Session::bandit("1", c, vec![1., 0., 1., 1., 0., 1.])?]);
+/// let s = |id: &str, c: Vec<u32>| Subject::new(id, vec![Session::bandit("1", c, vec![1., 0., 1., 1., 0., 1.])?]);
 /// let data = Dataset::new(vec![s("a", vec![0, 0, 1, 0, 1, 1])?, s("b", vec![1, 1, 0, 1, 1, 0])?])?;
 /// let options = EmOptions::default();
 /// let mut run = EmRun::new(model.n_params(), &options)?;
