@@ -12,7 +12,9 @@ use pyo3::prelude::*;
 /// strings, objects that are not numbers, a 2-d array) is a `TypeError` or `ValueError`
 /// naming the argument.
 pub fn vector(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array1<f64>> {
-    if let Ok(a) = x.extract::<PyReadonlyArray1<'_, f64>>() {
+    if aligned(x)
+        && let Ok(a) = x.extract::<PyReadonlyArray1<'_, f64>>()
+    {
         return Ok(a.as_array().to_owned());
     }
     let converted = as_float64(name, x)?;
@@ -32,7 +34,9 @@ pub fn vector(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array1<f64>> {
 
 /// A 2-d float64 array argument `name`, as [`vector`] for matrices.
 pub fn matrix(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array2<f64>> {
-    if let Ok(a) = x.extract::<PyReadonlyArray2<'_, f64>>() {
+    if aligned(x)
+        && let Ok(a) = x.extract::<PyReadonlyArray2<'_, f64>>()
+    {
         return Ok(a.as_array().to_owned());
     }
     let converted = as_float64(name, x)?;
@@ -50,7 +54,16 @@ pub fn matrix(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array2<f64>> {
     Ok(a.as_array().to_owned())
 }
 
-/// `numpy.asarray(x, dtype=float64)`, refusing complex and boolean input (which numpy would
+/// Whether `x` is a numpy array whose data are aligned for its dtype (an array from a
+/// buffer at an odd offset, as a transport may hand back, is not: it is copied first).
+fn aligned(x: &Bound<'_, PyAny>) -> bool {
+    x.getattr("flags")
+        .and_then(|f| f.getattr("aligned"))
+        .and_then(|a| a.extract::<bool>())
+        .unwrap_or(false)
+}
+
+/// `numpy.array(x, dtype=float64)` (a copy, aligned), refusing complex and boolean input (which numpy would
 /// convert silently, losing the imaginary part or reading True as 1).
 fn as_float64<'py>(name: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     let np = x.py().import("numpy")?;
@@ -64,7 +77,7 @@ fn as_float64<'py>(name: &str, x: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyA
             "{name} must be an array of real numbers, got dtype {dtype}"
         )));
     }
-    np.call_method1("asarray", (raw, np.getattr("float64")?))
+    np.call_method1("array", (raw, np.getattr("float64")?))
 }
 
 /// A vector to numpy (no copy).

@@ -4,10 +4,10 @@
 
 use std::sync::Arc;
 
-use numpy::{PyArray1, PyReadonlyArray1};
+use numpy::PyArray1;
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 use rlgrad::Error;
 use rlgrad::data::{
     ActionBase, CsvOptions, Dataset, MISSED, NO_STATE, Session, Subject, read_csv, read_csv_from,
@@ -333,18 +333,22 @@ impl PyDataset {
         Ok(d)
     }
 
-    /// Pickling (Dask, multiprocessing): the dataset as its parts.
+    /// Pickling (Dask, multiprocessing): the dataset as its parts, each column as
+    /// little-endian bytes (exact, and free of the alignment of any buffer a transport
+    /// hands back).
     fn __reduce__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         let parts = PyList::empty(py);
         for s in self.inner.subjects() {
             let sessions = PyList::empty(py);
             for sess in s.sessions() {
-                let next = sess.next_states().map(|ns| PyArray1::from_slice(py, ns));
+                let next = sess
+                    .next_states()
+                    .map(|ns| PyBytes::new(py, &u32_bytes(ns)));
                 sessions.append((
                     sess.id(),
-                    PyArray1::from_slice(py, sess.states()),
-                    PyArray1::from_slice(py, sess.actions()),
-                    PyArray1::from_slice(py, sess.rewards()),
+                    PyBytes::new(py, &u32_bytes(sess.states())),
+                    PyBytes::new(py, &u32_bytes(sess.actions())),
+                    PyBytes::new(py, &f64_bytes(sess.rewards())),
                     next,
                 ))?;
             }
@@ -360,13 +364,7 @@ impl PyDataset {
     fn _from_parts(
         parts: Vec<(
             String,
-            Vec<(
-                String,
-                PyReadonlyArray1<'_, u32>,
-                PyReadonlyArray1<'_, u32>,
-                PyReadonlyArray1<'_, f64>,
-                Option<PyReadonlyArray1<'_, u32>>,
-            )>,
+            Vec<(String, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)>,
         )>,
     ) -> PyResult<PyDataset> {
         let mut subjects = Vec::with_capacity(parts.len());
@@ -375,13 +373,13 @@ impl PyDataset {
             for (sid, states, actions, rewards, next) in sessions {
                 let mut s = Session::new(
                     sid,
-                    states.as_array().to_vec(),
-                    actions.as_array().to_vec(),
-                    rewards.as_array().to_vec(),
+                    u32_column("states", &states)?,
+                    u32_column("actions", &actions)?,
+                    f64_column("rewards", &rewards)?,
                 )
                 .py()?;
                 if let Some(next) = next {
-                    s = s.with_next_states(next.as_array().to_vec()).py()?;
+                    s = s.with_next_states(u32_column("next states", &next)?).py()?;
                 }
                 built.push(s);
             }
@@ -464,4 +462,40 @@ impl PySubject {
             s.n_missed()
         )
     }
+}
+
+/// A u32 column as little-endian bytes.
+fn u32_bytes(v: &[u32]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// An f64 column as little-endian bytes.
+fn f64_bytes(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// A u32 column from `u32_bytes`.
+fn u32_column(what: &str, b: &[u8]) -> PyResult<Vec<u32>> {
+    if b.len() % 4 != 0 {
+        return Err(PyValueError::new_err(format!(
+            "not a pickled Dataset: {what} of {} bytes",
+            b.len()
+        )));
+    }
+    Ok(b.chunks_exact(4)
+        .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
+}
+
+/// An f64 column from `f64_bytes`.
+fn f64_column(what: &str, b: &[u8]) -> PyResult<Vec<f64>> {
+    if b.len() % 8 != 0 {
+        return Err(PyValueError::new_err(format!(
+            "not a pickled Dataset: {what} of {} bytes",
+            b.len()
+        )));
+    }
+    Ok(b.chunks_exact(8)
+        .map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+        .collect())
 }
