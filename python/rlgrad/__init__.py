@@ -18,15 +18,19 @@ from __future__ import annotations
 
 from . import dra
 from ._fit import (
+    ModelRecovery,
     Population,
+    Recovery,
     compare,
     e_step,
     em_result,
     fit_em,
     fit_map,
     latents,
+    model_recovery,
     models,
     read_csv,
+    recover,
     simulate,
 )
 from ._rlgrad import (
@@ -50,7 +54,9 @@ __all__ = [
     "Gaussian",
     "Model",
     "Objective",
+    "ModelRecovery",
     "Population",
+    "Recovery",
     "Posterior",
     "Subject",
     "compare",
@@ -60,7 +66,9 @@ __all__ = [
     "fit_em",
     "fit_map",
     "latents",
+    "model_recovery",
     "models",
+    "recover",
     "read_csv",
     "sample",
     "simulate",

@@ -88,6 +88,9 @@ class Population:
     trace: pd.DataFrame = field(repr=False)
     """One row per iteration: log_posterior, log_likelihood, repaired, failed, mu_<p>,
     sd_<p>."""
+    svg: str = field(default="", repr=False)
+    """The EM trace as an SVG picture (summed log posterior and group means by iteration);
+    `open("em.svg", "w").write(pop.svg)`, or `IPython.display.SVG(pop.svg)`."""
 
     @classmethod
     def _from(cls, d: dict, subjects: Optional[pd.DataFrame] = None) -> "Population":
@@ -99,6 +102,7 @@ class Population:
             prior=d["prior"],
             subjects=frame(d["subjects"]) if subjects is None else subjects,
             trace=frame(d["trace"]),
+            svg=d.get("svg", ""),
         )
 
     @property
@@ -166,7 +170,8 @@ def compare(
     summed bic and aic of the subjects' MAP fits, the Laplace log evidence (larger is
     better), the integrated BIC (ibic, Huys et al. 2011; smaller is better) and delta_ibic,
     the subjects each criterion prefers the model for (wins_bic, wins_aic, wins_laplace),
-    and failed fits. `table.attrs["em"]` holds each model's `Population`."""
+    and failed fits. `table.attrs["em"]` holds each model's `Population`, `table.attrs["svg"]`
+    the comparison as an SVG picture (iBIC per model, relative to the best)."""
     if not models:
         raise ValueError("compare: no models given")
     names = list(models)
@@ -182,9 +187,11 @@ def compare(
     )
     ems = d.pop("em")
     n_compared = d.pop("n_compared")
+    svg = d.pop("svg")
     table = frame(d)
     table.attrs["em"] = {n: Population._from(e) for n, e in zip(names, ems)}
     table.attrs["n_compared"] = n_compared
+    table.attrs["svg"] = svg
     return table
 
 
@@ -260,4 +267,143 @@ def simulate(
         reversal_every=reversal_every,
         ids=ids,
         threads=threads,
+    )
+
+
+@dataclass
+class Recovery:
+    """A parameter recovery: subjects simulated from known parameters, fitted back."""
+
+    stats: pd.DataFrame
+    """One row per parameter and scale ("theta", "natural"): n, correlation (Pearson r of
+    true and fitted), bias (mean fitted − true), rmse."""
+    subjects: pd.DataFrame
+    """One row per subject: true_<p>, fitted_<p> (natural), true_theta_<p>,
+    fitted_theta_<p>."""
+    fits: pd.DataFrame = field(repr=False)
+    """The fits (the columns of `fit_map`)."""
+    data: Dataset = field(repr=False)
+    """The simulated cohort."""
+    failed: list = field(default_factory=list)
+    """Subjects whose fit failed, with the reason (left out of `stats`)."""
+    svg: str = field(default="", repr=False)
+    """True against fitted per parameter (natural scale) as an SVG picture, with the
+    identity line and r."""
+    svg_theta: str = field(default="", repr=False)
+    """The same on θ."""
+
+
+def recover(
+    model: Model,
+    n_trials: int,
+    *,
+    population: Optional[Gaussian] = None,
+    n_subjects: int = 30,
+    params: Optional[pd.DataFrame] = None,
+    em: bool = False,
+    prior: Optional[Gaussian] = None,
+    n_starts: int = 3,
+    probs=None,
+    reversal_every: Optional[int] = None,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> Recovery:
+    """Parameter recovery: simulates subjects (from `params`, one row per subject on the
+    natural scale, or `n_subjects` draws of θ from `population`, default the model's default
+    prior), fits them back (MAP under `prior`, or EM with `em=True`) and reports r, bias
+    and RMSE per parameter. RW models play the bandit of `probs`/`reversal_every`; task
+    models their own task."""
+    thetas = None
+    if params is not None:
+        thetas = np.array(
+            [
+                model.theta_from_natural({p: float(row[p]) for p in model.params})
+                for _, row in params.iterrows()
+            ],
+            dtype=float,
+        ).reshape(len(params), model.n_params)
+    d = _rlgrad._parameter_recovery(
+        model,
+        n_trials,
+        population=population,
+        n_subjects=n_subjects,
+        thetas=thetas,
+        em=em,
+        prior=prior,
+        n_starts=n_starts,
+        probs=None if probs is None else [float(p) for p in probs],
+        reversal_every=reversal_every,
+        seed=seed,
+        threads=threads,
+    )
+    return Recovery(
+        stats=frame(d["stats"]),
+        subjects=frame(d["subjects"]),
+        fits=frame(d["fits"]),
+        data=d["data"],
+        failed=list(d["failed"]),
+        svg=d["svg"],
+        svg_theta=d["svg_theta"],
+    )
+
+
+@dataclass
+class ModelRecovery:
+    """A model recovery: cohorts simulated from each model, compared by a criterion."""
+
+    counts: pd.DataFrame
+    """Generating model (rows) by winning model (columns): cohorts."""
+    fractions: pd.DataFrame
+    """The same as fractions of each row."""
+    cohorts: pd.DataFrame
+    """One row per cohort: generating, winner."""
+    criterion: str
+    svg: str = field(default="", repr=False)
+    """The confusion matrix as an SVG picture."""
+
+
+def model_recovery(
+    models: Mapping[str, object],
+    n_trials: int,
+    *,
+    n_subjects: int = 30,
+    n_cohorts: int = 5,
+    criterion: str = "ibic",
+    n_starts: int = 3,
+    ibic_samples: int = 2000,
+    probs=None,
+    reversal_every: Optional[int] = None,
+    seed: int = 0,
+    threads: Optional[int] = None,
+) -> ModelRecovery:
+    """Model recovery: `n_cohorts` cohorts of `n_subjects` from each model (values: a
+    `Model`, drawing θ from its default prior, or `(Model, Gaussian)` with the population to
+    draw from), each cohort fitted by every model (EM) and compared by `criterion` ("bic",
+    "aic", "laplace", "ibic"). Returns who wins for whom."""
+    if not models:
+        raise ValueError("model_recovery: no models given")
+    entries = []
+    for name, value in models.items():
+        model, population = (value if isinstance(value, tuple) else (value, None))
+        entries.append((name, model, population))
+    d = _rlgrad._model_recovery(
+        entries,
+        n_trials,
+        n_subjects=n_subjects,
+        n_cohorts=n_cohorts,
+        criterion=criterion,
+        n_starts=n_starts,
+        ibic_samples=ibic_samples,
+        probs=None if probs is None else [float(p) for p in probs],
+        reversal_every=reversal_every,
+        seed=seed,
+        threads=threads,
+    )
+    names = list(d["names"])
+    return ModelRecovery(
+        counts=pd.DataFrame(d["counts"].astype(int), index=names, columns=names),
+        fractions=pd.DataFrame(d["fractions"], index=names, columns=names),
+        cohorts=pd.DataFrame({"generating": d["generating"], "winner": d["winner"]}),
+        criterion=d["criterion"],
+        svg=d["svg"],
     )

@@ -206,6 +206,7 @@ pub fn em_dict<'py>(
     )?;
     d.set_item("subjects", fits_columns(py, model, data, &fit.fits)?)?;
     d.set_item("trace", trace_columns(py, &names, &fit.trace)?)?;
+    d.set_item("svg", rlgrad::plots::em_trace_svg(&fit.trace, &names).py()?)?;
     Ok(d)
 }
 
@@ -331,6 +332,7 @@ pub fn _compare<'py>(
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         compare(&named, dataset, &options, &mut rng)
     })?;
+    let svg = rlgrad::plots::comparison_svg(&comparison, rlgrad::fit::Criterion::Ibic).py()?;
     let ms = &comparison.models;
     let best = ms.iter().map(|m| m.ibic.ibic).fold(f64::INFINITY, f64::min);
     let d = PyDict::new(py);
@@ -361,6 +363,7 @@ pub fn _compare<'py>(
         ms.iter().map(|m| m.n_failed).collect::<Vec<_>>(),
     )?;
     d.set_item("n_compared", comparison.n_compared)?;
+    d.set_item("svg", svg)?;
     let ems = PyList::empty(py);
     for (m, (_, pm)) in comparison.models.into_iter().zip(&models) {
         ems.append(em_dict(py, pm.fit_model(), dataset, m.em)?)?;

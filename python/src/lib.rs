@@ -17,6 +17,7 @@ mod fit;
 mod model;
 mod pool;
 mod prior;
+mod recovery;
 
 use pyo3::prelude::*;
 
@@ -38,6 +39,8 @@ fn _rlgrad(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<em::PyEmRun>()?;
     m.add_function(wrap_pyfunction!(em::_e_step, m)?)?;
     m.add_function(wrap_pyfunction!(dra::_dra_train, m)?)?;
+    m.add_function(wrap_pyfunction!(recovery::_parameter_recovery, m)?)?;
+    m.add_function(wrap_pyfunction!(recovery::_model_recovery, m)?)?;
     m.add_class::<bayes::PyPosterior>()?;
     m.add_function(wrap_pyfunction!(bayes::_sample, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

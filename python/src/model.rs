@@ -73,8 +73,30 @@ impl PyModel {
         Ok(theta)
     }
 
-    /// The model built again for `table`'s bandit (to simulate).
-    fn with_bandit(&self, bandit: &Bandit) -> PyResult<MenuModel> {
+    /// The bandit the Rescorla-Wagner models simulate on: reward probabilities `probs`
+    /// (default 0.8 for action 0, 0.2 for the others), reversed every `reversal_every`
+    /// trials if given.
+    pub fn bandit(
+        &self,
+        probs: Option<Vec<f64>>,
+        reversal_every: Option<usize>,
+    ) -> PyResult<Bandit> {
+        let probs = probs.unwrap_or_else(|| {
+            let mut p = vec![0.2; self.n_actions];
+            if let Some(first) = p.first_mut() {
+                *first = 0.8;
+            }
+            p
+        });
+        let mut bandit = Bandit::new(probs).py()?;
+        if let Some(every) = reversal_every {
+            bandit = bandit.with_reversals(every).py()?;
+        }
+        Ok(bandit)
+    }
+
+    /// The model built again for `bandit` (to simulate).
+    pub fn with_bandit(&self, bandit: &Bandit) -> PyResult<MenuModel> {
         self.name
             .build(&Table {
                 n_states: self.n_states,
@@ -383,16 +405,7 @@ impl PyModel {
             Some(ids) => ids,
             None => (1..=n).map(|i| format!("s{i}")).collect(),
         };
-        let probs = probs.unwrap_or_else(|| {
-            let mut p = vec![0.2; self.n_actions];
-            p[0] = 0.8;
-            p
-        });
-        let mut bandit = Bandit::new(probs).py()?;
-        if let Some(every) = reversal_every {
-            bandit = bandit.with_reversals(every).py()?;
-        }
-        let built = self.with_bandit(&bandit)?;
+        let built = self.with_bandit(&self.bandit(probs, reversal_every)?)?;
         let sim = built.simulator(n_trials).py()?;
         let data = pool::run(py, threads, || {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
