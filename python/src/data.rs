@@ -476,7 +476,7 @@ fn f64_bytes(v: &[f64]) -> Vec<u8> {
 
 /// A u32 column from `u32_bytes`.
 fn u32_column(what: &str, b: &[u8]) -> PyResult<Vec<u32>> {
-    if b.len() % 4 != 0 {
+    if !b.len().is_multiple_of(4) {
         return Err(PyValueError::new_err(format!(
             "not a pickled Dataset: {what} of {} bytes",
             b.len()
@@ -489,7 +489,7 @@ fn u32_column(what: &str, b: &[u8]) -> PyResult<Vec<u32>> {
 
 /// An f64 column from `f64_bytes`.
 fn f64_column(what: &str, b: &[u8]) -> PyResult<Vec<f64>> {
-    if b.len() % 8 != 0 {
+    if !b.len().is_multiple_of(8) {
         return Err(PyValueError::new_err(format!(
             "not a pickled Dataset: {what} of {} bytes",
             b.len()

@@ -184,13 +184,12 @@ def test_garbage_everywhere_raises_a_python_exception(garbage):
         lambda: data[garbage],
         lambda: data.subset(garbage),
         lambda: data.shards(garbage),
-        lambda: rlgrad.recover(model, garbage),
+        lambda: rlgrad.recover(garbage, 10),
         lambda: rlgrad.recover(model, 10, params=garbage, population=rlgrad.Gaussian([0, 0], [[1, 0], [0, 1]])),
         lambda: rlgrad.model_recovery(garbage, 10),
-        lambda: rlgrad.model_recovery({"rw": model}, garbage),
     ]
     # None is a valid prior (the likelihood alone; the model's default prior).
-    valid_none = {7, 15}
+    valid_none = {7, 15, 30}
     for i, call in enumerate(calls):
         if garbage is None and i in valid_none:
             continue
