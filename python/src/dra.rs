@@ -10,6 +10,9 @@ use rlgrad::env::{GridWorld, MountainCar, PlanningTask};
 use crate::arrays::to_numpy1;
 use crate::pool;
 
+/// The most runs one call trains (their logs are kept in memory together).
+const MAX_RUNS: usize = 10_000;
+
 /// Trains `runs` seeded agents (seeds `seed`, `seed + 1`, ...) on `task` ("gridworld",
 /// "mountain_car" or "planning") with the paper's preset, overridden by the arguments
 /// given. Returns {"curves": columns (run, seed, trial, return_mean, return_se, cost,
@@ -55,6 +58,11 @@ pub fn _dra_train<'py>(
     }
     if let Some(l) = cost_weight {
         config.lambda = l;
+    }
+    if runs > MAX_RUNS {
+        return Err(PyValueError::new_err(format!(
+            "runs = {runs}: at most {MAX_RUNS} (each run keeps its learning curve and memories)"
+        )));
     }
     let seeds: Vec<u64> = (0..runs as u64)
         .map(|i| seed.checked_add(i))

@@ -6,8 +6,13 @@ use pyo3::prelude::*;
 
 use crate::error::to_py;
 
+/// The most threads a call may ask for: a pool's threads are started at once, so a huge
+/// number would exhaust the process's threads before any work.
+pub const MAX_THREADS: usize = 1024;
+
 /// Runs `work` with the GIL released, on `threads` threads (`None`: rayon's global pool, one
-/// thread per core), turning a crate error into its Python exception.
+/// thread per core; at most [`MAX_THREADS`]), turning a crate error into its Python
+/// exception.
 pub fn run<T: Send>(
     py: Python<'_>,
     threads: Option<usize>,
@@ -19,6 +24,11 @@ pub fn run<T: Send>(
             return Err(PyValueError::new_err(
                 "threads = 0: must be at least 1 (or None for one per core)",
             ));
+        }
+        Some(n) if n > MAX_THREADS => {
+            return Err(PyValueError::new_err(format!(
+                "threads = {n}: at most {MAX_THREADS} (the pool starts them all at once)"
+            )));
         }
         Some(n) => Some(
             rayon::ThreadPoolBuilder::new()

@@ -130,6 +130,8 @@ def test_priors_and_options():
         rlgrad.fit_map(model, data, n_starts=0)
     with pytest.raises(ValueError, match="threads = 0"):
         rlgrad.fit_map(model, data, threads=0)
+    with pytest.raises(ValueError, match="threads = 1000000: at most 1024"):
+        rlgrad.fit_map(model, data, threads=10**6)
     with pytest.raises(ValueError, match="covariance"):
         rlgrad.fit_em(model, data, covariance="banded")
     with pytest.raises(ValueError, match="max_iterations"):
@@ -142,6 +144,10 @@ def test_priors_and_options():
         rlgrad.dra.train("chess")
     with pytest.raises(ValueError, match="seeds|runs|empty"):
         rlgrad.dra.train("gridworld", runs=0)
+    with pytest.raises(ValueError, match="runs = 1000000000000: at most 10000"):
+        rlgrad.dra.train("gridworld", runs=10**12)
+    with pytest.raises((ValueError, MemoryError), match="n_trials|too large|limit|allocate"):
+        model.simulate(np.zeros((1, 2)), 2**62)
     with pytest.raises(ValueError, match="thetas has 3 columns"):
         model.simulate(np.zeros((2, 3)), 10)
     with pytest.raises(ValueError, match="lacks"):
