@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rlgrad's Python package against the fastest Python routes, on the same data.
 
-    python python/bench/compare.py [--repeats 7] [--pyem-json FILE | --skip-pyem-python]
+    python python/bench/compare.py [--repeats 7] [--pyem-json FILE | --skip-pyem-python] [--map-only]
 
 Data: data.py's 100 subjects x 200 trials (seed 2026). Model: Rescorla-Wagner + softmax,
 theta = (logit alpha, log beta), Q0 = 0.
@@ -32,6 +32,12 @@ import platform
 import subprocess
 import sys
 import time
+
+# One BLAS thread: the comparison is single-core, and with OpenBLAS's default (one thread per
+# core) scipy's L-BFGS-B on 2-vectors is ~10x slower whenever the other core is busy (measured
+# here: numba+scipy MAP of 100 subjects 0.09 s with 1 BLAS thread, 0.5-1.3 s with 2).
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
 
 import numpy as np
 
@@ -73,6 +79,7 @@ def main():
     ap.add_argument("--pyem-json", help="read the pure-Python pyEM-equivalent EM from this file "
                     "(pyem_em.py --json) instead of running it (~15-30 min)")
     ap.add_argument("--skip-pyem-python", action="store_true", help="leave out the pure-Python EM")
+    ap.add_argument("--map-only", action="store_true", help="time the MAP routes only (about a minute)")
     ap.add_argument("--json", default=os.path.join(HERE, "results", "compare.json"))
     args = ap.parse_args()
 
@@ -126,46 +133,50 @@ def main():
 
     # ---- EM ----
     em_rows = {}
-    rl_em = {"rlgrad.fit_em threads=1": 1, "rlgrad.fit_em threads=2": 2}
-    em_out = {}
-    for name, th in rl_em.items():
-        rlgrad_calls.fit_em(model, data, threads=th)  # warm-up
-    em_wall = {k: [] for k in rl_em}
-    em_cpu = {k: [] for k in rl_em}
-    for _ in range(args.em_repeats):
-        for name, th in rl_em.items():
-            w, c, em_out[name] = timed(lambda: rlgrad_calls.fit_em(model, data, threads=th))
-            em_wall[name].append(w)
-            em_cpu[name].append(c)
-    for name in rl_em:
-        mu, cov, iters = rlgrad_calls.em_summary(em_out[name])
-        em_rows[name] = {"wall": em_wall[name], "cpu": em_cpu[name], "mu": mu.tolist(),
-                         "sd": np.sqrt(np.diag(cov)).tolist(), "cov": cov.tolist(), "iterations": iters}
-    # rlgrad with a diagonal covariance, pyEM's kind, for the agreement of mu/sd (not timed)
     diag = None
-    try:
-        pop_d = rlgrad_calls.fit_em(model, data, threads=1, covariance="diagonal")
-        mu_d, cov_d, it_d = rlgrad_calls.em_summary(pop_d)
-        diag = {"mu": mu_d.tolist(), "sd": np.sqrt(np.diag(cov_d)).tolist(), "iterations": it_d}
-    except TypeError as e:
-        print(f"(rlgrad.fit_em has no covariance='diagonal': {e})")
-    print(f"rlgrad EM timed ({args.em_repeats} runs each); {uptime()}", flush=True)
+    if not args.map_only:
+        rl_em = {"rlgrad.fit_em threads=1": 1, "rlgrad.fit_em threads=2": 2}
+        em_out = {}
+        for name, th in rl_em.items():
+            rlgrad_calls.fit_em(model, data, threads=th)  # warm-up
+        em_wall = {k: [] for k in rl_em}
+        em_cpu = {k: [] for k in rl_em}
+        for _ in range(args.em_repeats):
+            for name, th in rl_em.items():
+                w, c, em_out[name] = timed(lambda: rlgrad_calls.fit_em(model, data, threads=th))
+                em_wall[name].append(w)
+                em_cpu[name].append(c)
+        for name in rl_em:
+            mu, cov, iters = rlgrad_calls.em_summary(em_out[name])
+            em_rows[name] = {"wall": em_wall[name], "cpu": em_cpu[name], "mu": mu.tolist(),
+                             "sd": np.sqrt(np.diag(cov)).tolist(), "cov": cov.tolist(), "iterations": iters}
+        # rlgrad with a diagonal covariance, pyEM's kind, for the agreement of mu/sd (not timed)
+        try:
+            pop_d = rlgrad_calls.fit_em(model, data, threads=1, covariance="diagonal")
+            mu_d, cov_d, it_d = rlgrad_calls.em_summary(pop_d)
+            diag = {"mu": mu_d.tolist(), "sd": np.sqrt(np.diag(cov_d)).tolist(), "iterations": it_d}
+        except TypeError as e:
+            print(f"(rlgrad.fit_em has no covariance='diagonal': {e})")
+        print(f"rlgrad EM timed ({args.em_repeats} runs each); {uptime()}", flush=True)
 
-    pyem_numba = pyem_em.run_timed(subjects, "numba", n_jobs=1, seed=0)
-    em_rows["pyEM-equivalent, numba objective"] = pyem_numba
-    print(f"pyEM-equivalent EM (numba objective) timed; {uptime()}", flush=True)
-    if args.pyem_json:
-        with open(args.pyem_json) as f:
-            em_rows["pyEM-equivalent, Python objective (pyEM's way)"] = json.load(f)
-        print(f"pyEM-equivalent EM (Python objective) read from {args.pyem_json}")
-    elif not args.skip_pyem_python:
-        print("pyEM-equivalent EM (Python objective): running once, this takes many minutes ...", flush=True)
-        em_rows["pyEM-equivalent, Python objective (pyEM's way)"] = pyem_em.run_timed(
-            subjects, "python", n_jobs=1, seed=0)
-        print(f"  done; {uptime()}", flush=True)
-    for k in list(em_rows):
-        if "sigma2" in em_rows[k] and "sd" not in em_rows[k]:
-            em_rows[k]["sd"] = np.sqrt(em_rows[k]["sigma2"]).tolist()
+        pyem_numba = pyem_em.run_timed(subjects, "numba", n_jobs=1, seed=0)
+        em_rows["pyEM-equivalent, numba objective"] = pyem_numba
+        print(f"pyEM-equivalent EM (numba objective) timed; {uptime()}", flush=True)
+        if args.pyem_json:
+            with open(args.pyem_json) as f:
+                em_rows["pyEM-equivalent, Python objective (pyEM's way)"] = json.load(f)
+            print(f"pyEM-equivalent EM (Python objective) read from {args.pyem_json}")
+        elif not args.skip_pyem_python:
+            print("pyEM-equivalent EM (Python objective): running once, this takes many minutes ...", flush=True)
+            em_rows["pyEM-equivalent, Python objective (pyEM's way)"] = pyem_em.run_timed(
+                subjects, "python", n_jobs=1, seed=0)
+            keep = os.path.join(os.path.dirname(args.json), "pyem_python.json")
+            with open(keep, "w") as f:  # for --pyem-json next time
+                json.dump(em_rows["pyEM-equivalent, Python objective (pyEM's way)"], f, indent=1)
+            print(f"  done; {uptime()}", flush=True)
+        for k in list(em_rows):
+            if "sigma2" in em_rows[k] and "sd" not in em_rows[k]:
+                em_rows[k]["sd"] = np.sqrt(em_rows[k]["sigma2"]).tolist()
 
     up1 = uptime()
     print(f"end: {up1}\n")
@@ -194,11 +205,12 @@ def main():
             d = np.abs(theta[name] - ref_theta).max(axis=1)
             agree = f"max abs dθ {d.max():.1e} (median {np.median(d):.0e})"
         lines.append(f"| MAP: {name} | {fmt_t(s['min'])} / {fmt_t(s['median'])} / {fmt_t(s['max'])} | {c:.3g} | {ratio} | {agree} |")
-    ref_em = em_rows["rlgrad.fit_em threads=1"]
-    em1 = np.array(ref_em["wall"])
-    em2 = np.array(em_rows["rlgrad.fit_em threads=2"]["wall"])
-    cmp_mu = np.array(diag["mu"] if diag else ref_em["mu"])
-    cmp_sd = np.array(diag["sd"] if diag else ref_em["sd"])
+    if em_rows:
+        ref_em = em_rows["rlgrad.fit_em threads=1"]
+        em1 = np.array(ref_em["wall"])
+        em2 = np.array(em_rows["rlgrad.fit_em threads=2"]["wall"])
+        cmp_mu = np.array(diag["mu"] if diag else ref_em["mu"])
+        cmp_sd = np.array(diag["sd"] if diag else ref_em["sd"])
     for name, row in em_rows.items():
         s = stats(row["wall"])
         c = np.median(row["cpu"])

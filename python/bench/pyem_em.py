@@ -44,6 +44,12 @@ import os
 import sys
 import time
 
+# One BLAS thread: the comparison is single-core, and with OpenBLAS's default (one thread per
+# core) scipy's L-BFGS-B on 2-vectors is ~10x slower whenever the other core is busy (measured
+# here: numba+scipy MAP of 100 subjects 0.09 s with 1 BLAS thread, 0.5-1.3 s with 2).
+for _v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_v, "1")
+
 import numpy as np
 from numba import njit
 from scipy.optimize import minimize
