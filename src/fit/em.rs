@@ -114,6 +114,11 @@ impl EmOptions {
 /// ```
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EStep {
+    /// The task whose E-step this is ([`e_step`] sets it; `None` for an E-step built by
+    /// hand). [`EStep::merge`] refuses shards of different tasks and [`EmRun::update`] an
+    /// E-step of a task other than the outstanding one, so that a stale or mixed E-step (a
+    /// retried worker, a shard of the previous iteration) cannot enter an M-step.
+    pub task: Option<TaskId>,
     /// Subjects added (fitted).
     pub n: usize,
     /// Σ θ̂ᵢ.
@@ -134,10 +139,46 @@ pub struct EStep {
     pub thetas: BTreeMap<String, Array1<f64>>,
 }
 
+/// Which [`EStepTask`] an [`EStep`] belongs to: its iteration and seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskId {
+    /// The EM iteration.
+    pub iteration: usize,
+    /// The task's seed (a task handed out again for the same iteration has a new one).
+    pub seed: u64,
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "iteration {} (seed {})", self.iteration, self.seed)
+    }
+}
+
+/// `task` as words, for messages.
+fn task_words(task: Option<TaskId>) -> String {
+    task.map_or_else(
+        || "no task (built by hand)".to_string(),
+        |t| format!("the task of {t}"),
+    )
+}
+
+/// `a + b` of two counts, or an error naming `what` (counts read from elsewhere may be
+/// anything).
+fn add_count(what: &str, a: usize, b: usize) -> Result<usize> {
+    a.checked_add(b).ok_or_else(|| {
+        Error::invalid_option(
+            what,
+            format_args!("{a} + {b}"),
+            "overflows: not a real count",
+        )
+    })
+}
+
 impl EStep {
-    /// An empty contribution for K parameters.
+    /// An empty contribution for K parameters (of no task).
     pub fn new(k: usize) -> EStep {
         EStep {
+            task: None,
             n: 0,
             sum_theta: Array1::zeros(k),
             sum_second: Array2::zeros((k, k)),
@@ -208,7 +249,7 @@ impl EStep {
         check::finite_inputs("posterior covariance", covariance.iter())?;
         check::finite_input("log posterior", log_posterior)?;
         check::finite_input("log-likelihood", log_likelihood)?;
-        self.n += 1;
+        self.n = add_count("E-step subjects", self.n, 1)?;
         self.sum_theta += &theta;
         for i in 0..k {
             for j in 0..k {
@@ -217,17 +258,38 @@ impl EStep {
         }
         self.log_posterior += log_posterior;
         self.log_likelihood += log_likelihood;
-        self.repaired += usize::from(repaired);
+        self.repaired = self.repaired.saturating_add(usize::from(repaired));
         Ok(())
     }
 
-    /// Adds another shard's contribution.
+    /// Adds another shard's contribution. An empty E-step of no task (a fresh
+    /// [`EStep::new`]) takes the other's task.
     ///
     /// # Errors
+    /// [`Error::InvalidOption`] for E-steps of different tasks (shards of different
+    /// iterations, or of a task handed out again) or counts that overflow;
     /// [`Error::DimensionMismatch`] for shards of different K;
     /// [`Error::DuplicateSubject`] naming a subject whose θ̂ both hold (it was in two
     /// shards). Nothing is merged on an error.
     pub fn merge(&mut self, other: EStep) -> Result<()> {
+        let fresh = self.task.is_none() && self.n == 0 && self.failed.is_empty();
+        if self.task != other.task && !fresh {
+            return Err(Error::invalid_option(
+                "merged E-step",
+                task_words(other.task),
+                format!(
+                    "is not of the task of the E-step it is merged into ({}): shards of one \
+                     M-step must run the same task",
+                    task_words(self.task)
+                ),
+            ));
+        }
+        let n = add_count("merged E-step subjects", self.n, other.n)?;
+        let repaired = add_count(
+            "merged E-step repaired subjects",
+            self.repaired,
+            other.repaired,
+        )?;
         let k = self.sum_theta.len();
         check::len("merged E-step (K)", k, other.sum_theta.len())?;
         self.check_square("E-step merged into")?;
@@ -237,12 +299,13 @@ impl EStep {
                 subject: id.clone(),
             });
         }
-        self.n += other.n;
+        self.task = other.task;
+        self.n = n;
         self.sum_theta += &other.sum_theta;
         self.sum_second += &other.sum_second;
         self.log_posterior += other.log_posterior;
         self.log_likelihood += other.log_likelihood;
-        self.repaired += other.repaired;
+        self.repaired = repaired;
         self.failed.extend(other.failed);
         self.thetas.extend(other.thetas);
         Ok(())
@@ -409,6 +472,10 @@ pub fn e_step<M: FitModel + ?Sized>(
         task.seed,
     )?;
     let mut stats = EStep::new(model.n_params());
+    stats.task = Some(TaskId {
+        iteration: task.iteration,
+        seed: task.seed,
+    });
     for fit in &fits {
         stats.add(fit)?;
     }
@@ -458,7 +525,7 @@ pub struct EmRun {
     /// θ̂ by subject id from the last E-step (or given before the first).
     warm_starts: BTreeMap<String, Array1<f64>>,
     /// Whether a task was handed out and its E-step not yet recorded.
-    pending: bool,
+    pending: Option<TaskId>,
     /// Subjects (fitted + failed) of the first E-step: every later one must cover as many.
     n_subjects: Option<usize>,
 }
@@ -478,7 +545,7 @@ impl EmRun {
             trace: Vec::new(),
             converged: false,
             warm_starts: BTreeMap::new(),
-            pending: false,
+            pending: None,
             n_subjects: None,
         })
     }
@@ -512,12 +579,13 @@ impl EmRun {
         if iteration > 0 {
             map.n_starts = 1;
         }
-        self.pending = true;
+        let seed = rng.random();
+        self.pending = Some(TaskId { iteration, seed });
         Some(EStepTask {
             iteration,
             prior: self.prior.clone(),
             map,
-            seed: rng.random(),
+            seed,
             warm_starts: self.warm_starts.clone(),
         })
     }
@@ -535,11 +603,21 @@ impl EmRun {
     /// counted twice); the M-step's errors ([`EStep::m_step`]). Nothing is recorded on an
     /// error, and the task stays outstanding.
     pub fn update(&mut self, stats: &EStep) -> Result<&EmIteration> {
-        if !self.pending {
+        let Some(pending) = self.pending else {
             return Err(Error::invalid_option(
                 "EmRun::update",
                 "an E-step",
                 "no task is outstanding: call next_task first, once per update",
+            ));
+        };
+        if stats.task.is_some_and(|t| t != pending) {
+            return Err(Error::invalid_option(
+                "EmRun::update",
+                task_words(stats.task),
+                format!(
+                    "is not the outstanding task ({pending}): a stale E-step, or one of an \
+                     earlier hand-out of this iteration"
+                ),
             ));
         }
         check::len(
@@ -547,7 +625,11 @@ impl EmRun {
             self.k,
             stats.sum_theta.len(),
         )?;
-        let covered = stats.n + stats.failed.len();
+        let covered = add_count(
+            "E-step subjects (fitted + failed)",
+            stats.n,
+            stats.failed.len(),
+        )?;
         if let Some(n) = self.n_subjects {
             check::len(
                 "subjects in the merged E-step (fitted + failed, vs the first iteration)",
@@ -580,7 +662,7 @@ impl EmRun {
         self.trace.push(entry);
         self.prior = next;
         self.warm_starts.clone_from(&stats.thetas);
-        self.pending = false;
+        self.pending = None;
         Ok(&self.trace[self.trace.len() - 1])
     }
 

@@ -24,7 +24,7 @@ pub use self::compare::{
     laplace_log_evidence,
 };
 pub use self::em::{
-    Covariance, EStep, EStepTask, EmFit, EmIteration, EmOptions, EmRun, e_step, em,
+    Covariance, EStep, EStepTask, EmFit, EmIteration, EmOptions, EmRun, TaskId, e_step, em,
     em_with_progress,
 };
 pub use self::identification::Identification;

@@ -576,6 +576,41 @@ fn em_run_refuses_updates_it_did_not_ask_for() {
     ));
 }
 
+#[test]
+fn stale_or_mixed_e_steps_are_refused_and_counts_cannot_overflow() {
+    let model = rw();
+    let data = cohort(6, 30, 4);
+    let halves = shards(&data, &[3]);
+    let mut run = EmRun::new(2, &quick_em()).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let first = run.next_task(&mut rng).unwrap();
+    let (s0, _) = fit::e_step(&model, &data, &first).unwrap();
+    let (a0, _) = fit::e_step(&model, &halves[0], &first).unwrap();
+    run.update(&s0).unwrap();
+    let second = run.next_task(&mut rng).unwrap();
+    // The first iteration's E-step again: stale.
+    let err = run.update(&s0).unwrap_err();
+    assert!(err.to_string().contains("not the outstanding task"), "{err}");
+    // A shard of iteration 0 merged with one of iteration 1: mixed.
+    let (b1, _) = fit::e_step(&model, &halves[1], &second).unwrap();
+    let mut mixed = a0.clone();
+    let err = mixed.merge(b1.clone()).unwrap_err();
+    assert!(err.to_string().contains("same task"), "{err}");
+    assert_eq!(mixed, a0, "nothing merged on an error");
+    // A fresh accumulator takes the task of what it merges; the right shards pass.
+    let (a1, _) = fit::e_step(&model, &halves[0], &second).unwrap();
+    let mut merged = EStep::new(2);
+    merged.merge(a1).unwrap();
+    merged.merge(b1).unwrap();
+    run.update(&merged).unwrap();
+    // Counts read from elsewhere may be anything: an overflow is an error, not a panic.
+    let mut huge = EStep::new(2);
+    huge.n = usize::MAX;
+    let mut one = EStep::new(2);
+    one.n = 1;
+    assert!(matches!(huge.merge(one), Err(Error::InvalidOption { .. })));
+}
+
 /// A one-parameter model whose subject `saddle` has the double well ℓ(x) = −(x² − 1)² (a
 /// saddle of the posterior at x = 0, where MAP from the prior mean 0 stops: gradient 0,
 /// curvature −ℓ″(0) = −4, more negative than the prior's precision 0.1 is positive) and every
