@@ -32,7 +32,7 @@ pub use self::map::{
     FitFailure, MapFit, MapOptions, SubjectFit, map, map_subject, map_with_progress,
 };
 pub use self::minimize::{MAX_HISTORY, MaximizeOptions, Maximum, Minimize, maximize};
-pub use self::model::FitModel;
+pub use self::model::{FitModel, check_explains};
 pub use self::recovery::{
     Candidate, ModelRecovery, ModelRecoveryOptions, ParameterRecovery, RecoveredSubject,
     RecoveryCohort, RecoveryFit, RecoveryStats, Scale, Simulate, Simulator, TaskSimulator, Truth,

@@ -101,3 +101,33 @@ impl<M: TaskModel> FitModel for M {
         Ok(Box::new(TaskLikelihood::new(self, subject)?))
     }
 }
+
+/// Checks that `model` can explain every subject of `data` (its states and actions within
+/// the model's table, a task model's layout), before any fitting: the first subject it
+/// cannot is the error, naming the subject, session and trial. A fit reports such a subject
+/// as failed; a program that would rather refuse the data up front calls this.
+///
+/// ```
+/// use rlgrad::fit::check_explains;
+/// use rlgrad::prelude::*;
+/// let one_state = Model::new(RescorlaWagner::new(), Softmax::new(), 1, 2)?;
+/// let session = Session::new("1", vec![0, 1], vec![0, 1], vec![1.0, 0.0])?;
+/// let data = Dataset::new(vec![Subject::new("s1", vec![session])?])?;
+/// let err = check_explains(&one_state, &data).unwrap_err();
+/// assert!(err.to_string().contains("subject `s1`"));
+/// # Ok::<(), rlgrad::Error>(())
+/// ```
+///
+/// # Errors
+/// The model's error for the first subject it cannot explain
+/// ([`Error::InvalidTrial`](crate::Error::InvalidTrial) for a state or action outside its
+/// table).
+pub fn check_explains<M: FitModel + ?Sized>(
+    model: &M,
+    data: &crate::data::Dataset,
+) -> crate::Result<()> {
+    for subject in data.subjects() {
+        model.likelihood(subject)?;
+    }
+    Ok(())
+}

@@ -23,6 +23,7 @@
 //! model itself.
 
 mod built;
+mod compose;
 mod defaults;
 mod help;
 mod name;
@@ -31,6 +32,7 @@ mod prior;
 mod tests;
 
 pub use self::built::{MenuModel, Table};
+pub use self::compose::{PAIRS, default_bandit_probs};
 pub use self::help::models_help;
 pub use self::name::ModelName;
 pub use self::prior::{is_inverse_temperature, prior_help};

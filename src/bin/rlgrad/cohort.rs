@@ -11,8 +11,6 @@ use rlgrad::menu::{MenuModel, ModelName, Table};
 
 use crate::common::{Failure, build};
 
-/// The bandit's reward probabilities when `--probs` is not given.
-const DEFAULT_PROBS: [f64; 2] = [0.8, 0.2];
 
 /// The bandit's options.
 #[derive(Args, Debug, Clone)]
@@ -36,7 +34,10 @@ pub struct BanditArgs {
 impl BanditArgs {
     /// The bandit, with its reversals if asked for (bad options are [`Failure::Usage`]).
     pub fn bandit(&self) -> Result<Bandit, Failure> {
-        let probs = self.probs.clone().unwrap_or_else(|| DEFAULT_PROBS.to_vec());
+        let probs = self
+            .probs
+            .clone()
+            .unwrap_or_else(|| rlgrad::menu::default_bandit_probs(2));
         let bandit = Bandit::new(probs).map_err(|e| Failure::Usage(format!("--probs: {e}")))?;
         match self.reversal_every {
             Some(k) => bandit

@@ -190,11 +190,8 @@ impl DataArgs {
                 bandit: None,
             },
         )?;
-        for subject in d.data.subjects() {
-            if let Err(e) = built.model().likelihood(subject) {
-                return Err(Failure::Data(self.locate(&e, name.name())));
-            }
-        }
+        rlgrad::fit::check_explains(built.model(), &d.data)
+            .map_err(|e| Failure::Data(self.locate(&e, name.name())))?;
         Ok(built)
     }
 
