@@ -13,24 +13,9 @@ from ._frames import frame
 from ._rlgrad import Dataset, EStep, EStepTask, Gaussian, Model
 
 
-def read_csv(
-    path,
-    *,
-    action_base: int = 0,
-    delimiter: str = ",",
-    n_states: Optional[int] = None,
-    n_actions: Optional[int] = None,
-) -> Dataset:
-    """Reads a long-format CSV file (columns subject, trial, action, reward; optional
-    session, state, next_state; an empty or NA action is a missed trial). Errors name the
-    line, column and value; the reader's warnings are `UserWarning`s."""
-    return Dataset.read_csv(
-        str(path),
-        action_base=action_base,
-        delimiter=delimiter,
-        n_states=n_states,
-        n_actions=n_actions,
-    )
+read_csv = Dataset.read_csv
+"""Reads a long-format CSV file (columns subject, trial, action, reward; optional session,
+state, next_state; an empty or NA action is a missed trial): `Dataset.read_csv`."""
 
 
 def models() -> pd.DataFrame:
@@ -68,7 +53,7 @@ def fit_map(
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class Population:
     """An empirical-Bayes EM fit (Huys et al. 2011): the group prior N(mu, cov) on θ and
     every subject's MAP estimate under it."""
@@ -172,6 +157,8 @@ def compare(
     the subjects each criterion prefers the model for (wins_bic, wins_aic, wins_laplace),
     and failed fits. `table.attrs["em"]` holds each model's `Population`, `table.attrs["svg"]`
     the comparison as an SVG picture (iBIC per model, relative to the best)."""
+    if not isinstance(models, Mapping):
+        raise TypeError(f"models must be a dict {{name: Model}}, got {type(models).__name__}")
     if not models:
         raise ValueError("compare: no models given")
     names = list(models)
@@ -202,6 +189,8 @@ def latents(model: Model, data: Dataset, fits: pd.DataFrame) -> pd.DataFrame:
     (choice probabilities), log_likelihood. `fits` is a `fit_map` table (or
     `Population.subjects`): its theta_<p> columns are read; a subject whose fit failed is
     left out with a warning."""
+    if not isinstance(fits, pd.DataFrame):
+        raise TypeError(f"fits must be a DataFrame of rlgrad.fit_map, got {type(fits).__name__}")
     columns = [f"theta_{p}" for p in model.params]
     missing = [c for c in ["subject", *columns] if c not in fits.columns]
     if missing:
@@ -225,23 +214,9 @@ def latents(model: Model, data: Dataset, fits: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def simulate(
-    model: Model,
-    params,
-    n_trials: int,
-    *,
-    seed: int = 0,
-    probs=None,
-    reversal_every: Optional[int] = None,
-    threads: Optional[int] = None,
-) -> Dataset:
-    """Simulates subjects choosing under `model` for `n_trials` trials each.
-
-    `params` is a DataFrame with one row per subject and a column per parameter, on the
-    natural scale (a `subject` column, if there, names the subjects), or a dict
-    {parameter: value} for one subject. The Rescorla-Wagner models play a bandit with
-    reward probabilities `probs` (default 0.8 for action 0, 0.2 for the others), reversed
-    every `reversal_every` trials if given; the task models play their own task."""
+def _thetas(model: Model, params) -> np.ndarray:
+    """θ (n × K) from natural values: a DataFrame with one row per subject and a column per
+    parameter, or a dict for one subject."""
     if isinstance(params, Mapping):
         params = pd.DataFrame([dict(params)])
     if not isinstance(params, pd.DataFrame):
@@ -251,13 +226,34 @@ def simulate(
         raise ValueError(
             f"params lacks {', '.join(missing)} (model {model.name} has {', '.join(model.params)})"
         )
-    thetas = np.array(
+    return np.array(
         [
             model.theta_from_natural({p: float(row[p]) for p in model.params})
             for _, row in params.iterrows()
         ],
         dtype=float,
     ).reshape(len(params), model.n_params)
+
+
+def simulate(
+    model: Model,
+    params,
+    n_trials: int,
+    *,
+    seed: int = 0,
+    probs=None,
+    reversal_every: Optional[int] = None,
+) -> Dataset:
+    """Simulates subjects choosing under `model` for `n_trials` trials each.
+
+    `params` is a DataFrame with one row per subject and a column per parameter, on the
+    natural scale (a `subject` column, if there, names the subjects), or a dict
+    {parameter: value} for one subject. The Rescorla-Wagner models play a bandit with
+    reward probabilities `probs` (default 0.8 for action 0, 0.2 for the others), reversed
+    every `reversal_every` trials if given; the task models play their own task."""
+    thetas = _thetas(model, params)
+    if isinstance(params, Mapping):
+        params = pd.DataFrame([dict(params)])
     ids = [str(s) for s in params["subject"]] if "subject" in params.columns else None
     return model.simulate(
         thetas,
@@ -266,11 +262,10 @@ def simulate(
         probs=None if probs is None else [float(p) for p in probs],
         reversal_every=reversal_every,
         ids=ids,
-        threads=threads,
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class Recovery:
     """A parameter recovery: subjects simulated from known parameters, fitted back."""
 
@@ -313,15 +308,7 @@ def recover(
     prior), fits them back (MAP under `prior`, or EM with `em=True`) and reports r, bias
     and RMSE per parameter. RW models play the bandit of `probs`/`reversal_every`; task
     models their own task."""
-    thetas = None
-    if params is not None:
-        thetas = np.array(
-            [
-                model.theta_from_natural({p: float(row[p]) for p in model.params})
-                for _, row in params.iterrows()
-            ],
-            dtype=float,
-        ).reshape(len(params), model.n_params)
+    thetas = None if params is None else _thetas(model, params)
     d = _rlgrad._parameter_recovery(
         model,
         n_trials,
@@ -347,7 +334,7 @@ def recover(
     )
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelRecovery:
     """A model recovery: cohorts simulated from each model, compared by a criterion."""
 
@@ -380,6 +367,8 @@ def model_recovery(
     `Model`, drawing θ from its default prior, or `(Model, Gaussian)` with the population to
     draw from), each cohort fitted by every model (EM) and compared by `criterion` ("bic",
     "aic", "laplace", "ibic"). Returns who wins for whom."""
+    if not isinstance(models, Mapping):
+        raise TypeError(f"models must be a dict {{name: Model}}, got {type(models).__name__}")
     if not models:
         raise ValueError("model_recovery: no models given")
     entries = []

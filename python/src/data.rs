@@ -72,15 +72,46 @@ fn csv_options(
     })
 }
 
-/// Emits the reader's warnings as Python `UserWarning`s.
+/// Emits the reader's warnings as Python `UserWarning`s at the caller's line, in Python's
+/// terms (the argument `action_base=1`, not the Rust option or the program's flag).
 fn warn(py: Python<'_>, warnings: &[rlgrad::data::CsvWarning], source: &str) -> PyResult<()> {
     let category = py.get_type::<pyo3::exceptions::PyUserWarning>();
     for w in warnings {
-        let message = std::ffi::CString::new(format!("{source}: {w}"))
+        let text = match w {
+            rlgrad::data::CsvWarning::NoActionZero { lowest } => format!(
+                "no action is 0 (the lowest is {lowest}): if the data count actions from 1, \
+                 pass action_base=1, or the model gets an arm that is never chosen"
+            ),
+            other => other.to_string(),
+        };
+        let message = std::ffi::CString::new(format!("{source}: {text}"))
             .map_err(|e| PyValueError::new_err(e.to_string()))?;
-        PyErr::warn(py, &category, &message, 2)?;
+        PyErr::warn(py, &category, &message, 1)?;
     }
     Ok(())
+}
+
+/// `reason` with every "line N" of the hidden CSV text said as the DataFrame's row.
+fn rows_for_lines(reason: &str, row: &dyn Fn(u64) -> String) -> String {
+    let mut out = String::with_capacity(reason.len());
+    let mut rest = reason;
+    while let Some(i) = rest.find("line ") {
+        let after = &rest[i + 5..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        match after[..digits].parse::<u64>() {
+            Ok(line) if digits > 0 => {
+                out.push_str(&rest[..i]);
+                out.push_str(&row(line));
+                rest = &after[digits..];
+            }
+            _ => {
+                out.push_str(&rest[..i + 5]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A reader error on the CSV text of a DataFrame, told in the DataFrame's terms: its row
@@ -102,10 +133,13 @@ fn frame_error(e: Error, index: &Bound<'_, PyAny>) -> PyErr {
             value,
             reason,
         } => PyValueError::new_err(format!(
-            "{}, column `{column}`: value `{value}` {reason}",
-            row(line)
+            "{}, column `{column}`: value `{value}` {}",
+            row(line),
+            rows_for_lines(&reason, &row)
         )),
-        Error::CsvRow { line, reason } => PyValueError::new_err(format!("{}: {reason}", row(line))),
+        Error::CsvRow { line, reason } => {
+            PyValueError::new_err(format!("{}: {}", row(line), rows_for_lines(&reason, &row)))
+        }
         Error::CsvHeader { reason, .. } => {
             PyValueError::new_err(format!("DataFrame columns: {reason}"))
         }
@@ -216,6 +250,11 @@ impl PyDataset {
     /// `data["s01"]` (by id) or `data[0]` (by position; negative counts from the end).
     fn __getitem__(&self, key: &Bound<'_, PyAny>) -> PyResult<PySubject> {
         let n = self.inner.len();
+        if key.is_instance_of::<pyo3::types::PyBool>() {
+            return Err(PyTypeError::new_err(
+                "a subject is indexed by its id (str) or its position (int), not a bool",
+            ));
+        }
         let index = if let Ok(id) = key.extract::<String>() {
             self.inner
                 .subjects()
@@ -241,8 +280,18 @@ impl PyDataset {
         })
     }
 
-    fn __contains__(&self, id: &str) -> bool {
-        self.inner.subject(id).is_some()
+    fn __contains__(&self, key: &Bound<'_, PyAny>) -> bool {
+        key.extract::<String>()
+            .is_ok_and(|id| self.inner.subject(&id).is_some())
+    }
+
+    /// The data as a pandas DataFrame in the columns `from_frame` reads: subject, session,
+    /// trial (from 1 within each session), state, action (NaN for a missed trial), reward,
+    /// and next_state where the data have one.
+    fn to_frame<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let columns = self._columns(py)?;
+        py.import("rlgrad._frames")?
+            .call_method1("dataset_frame", (columns,))
     }
 
     fn __iter__(slf: PyRef<'_, Self>) -> PyResult<Py<PyAny>> {
@@ -371,13 +420,19 @@ impl PyDataset {
         for (id, sessions) in parts {
             let mut built = Vec::with_capacity(sessions.len());
             for (sid, states, actions, rewards, next) in sessions {
-                let mut s = Session::new(
-                    sid,
-                    u32_column("states", &states)?,
-                    u32_column("actions", &actions)?,
-                    f64_column("rewards", &rewards)?,
-                )
-                .py()?;
+                let states = u32_column("states", &states)?;
+                let actions = u32_column("actions", &actions)?;
+                let limit = rlgrad::check::MAX_ACTIONS as u32;
+                if states.iter().any(|&s| s >= limit)
+                    || actions.iter().any(|&a| a >= limit && a != MISSED)
+                {
+                    return Err(PyValueError::new_err(format!(
+                        "not a pickled Dataset: subject `{id}`, session `{sid}` has a state or \
+                         action at or above {limit}"
+                    )));
+                }
+                let mut s =
+                    Session::new(sid, states, actions, f64_column("rewards", &rewards)?).py()?;
                 if let Some(next) = next {
                     s = s.with_next_states(u32_column("next states", &next)?).py()?;
                 }

@@ -313,6 +313,13 @@ impl PyEmRun {
             "trace",
             crate::fit::trace_columns(py, &self.params, self.run.trace())?,
         )?;
+        // The picture of the iterations so far (none before the first update).
+        let svg = if self.run.trace().is_empty() {
+            String::new()
+        } else {
+            rlgrad::plots::em_trace_svg(self.run.trace(), &self.params).py()?
+        };
+        d.set_item("svg", svg)?;
         Ok(d)
     }
 

@@ -3,8 +3,8 @@
 
 use pyo3::PyErr;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyFloatingPointError, PyIndexError, PyMemoryError, PyOSError,
-    PyRuntimeError, PyValueError,
+    PyFileNotFoundError, PyFloatingPointError, PyIndexError, PyOSError, PyRuntimeError,
+    PyValueError,
 };
 use rlgrad::Error;
 
@@ -17,8 +17,7 @@ use rlgrad::Error;
 /// | `IndexOutOfRange` | `IndexError` |
 /// | `NonFiniteResult` | `FloatingPointError` |
 /// | `Optimizer`, `Sampler`, `DerivativeCheck` | `RuntimeError` |
-/// | an allocation the crate refused as too large | `MemoryError` |
-/// | any other (bad data, parameters, options, shapes) | `ValueError` |
+/// | any other (bad data, parameters, options, shapes, sizes too large to allocate) | `ValueError` |
 pub fn to_py(e: Error) -> PyErr {
     let message = e.to_string();
     match &e {
@@ -30,11 +29,6 @@ pub fn to_py(e: Error) -> PyErr {
         Error::NonFiniteResult { .. } => PyFloatingPointError::new_err(message),
         Error::Optimizer { .. } | Error::Sampler { .. } | Error::DerivativeCheck { .. } => {
             PyRuntimeError::new_err(message)
-        }
-        Error::InvalidOption { reason, .. }
-            if reason.contains("more than the limit") || reason.starts_with("cannot allocate") =>
-        {
-            PyMemoryError::new_err(message)
         }
         _ => PyValueError::new_err(message),
     }

@@ -55,10 +55,10 @@ pub fn em_options(
     })
 }
 
-/// The subjects' fits as columns, one entry per subject in the fits' order (the columns of
-/// `rlgrad fit --out`): subject, n_trials, theta_<p>, <p>, <p>_se, log_likelihood,
-/// log_prior, log_posterior, bic, aic, converged, stop_reason, iterations, evaluations,
-/// grad_norm, hessian_repaired, <p>_weak, error. A failed subject has NaN numbers,
+/// The subjects' fits as typed columns, one entry per subject in the fits' order: the
+/// columns of `rlgrad fit --out` (subject, n_trials, theta_<p>, <p>, <p>_se,
+/// log_likelihood, log_posterior, bic, aic, converged, stop_reason, iterations, grad_norm,
+/// hessian_repaired, <p>_weak, error) and also log_prior and evaluations. A failed subject has NaN numbers,
 /// converged False and its reason in `error`.
 pub fn fits_columns<'py>(
     py: Python<'py>,
@@ -273,6 +273,9 @@ pub fn _fit_map<'py>(
     let options = map_options(n_starts);
     let dataset = &*data.inner;
     let fits = pool::run(py, threads, || {
+        // Data the model cannot explain (a state beyond its table) is refused up front, as
+        // fit_em refuses it, not reported as every subject failing.
+        rlgrad::fit::check_explains(fm, dataset)?;
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         map(fm, dataset, &prior, &options, &mut rng)
     })?;

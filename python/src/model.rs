@@ -25,17 +25,6 @@ use crate::error::OrPy;
 use crate::pool;
 use crate::prior::PyGaussian;
 
-/// The learning rules and observation models that compose into a menu model
-/// (`Model("rw_dual", "softmax")`), and the menu model each pair is.
-const PAIRS: [(&str, &str, ModelName); 6] = [
-    ("rw", "softmax", ModelName::Rw),
-    ("rw_dual", "softmax", ModelName::RwDual),
-    ("rw", "softmax_persev", ModelName::RwPersev),
-    ("rw_dual", "softmax_persev", ModelName::RwDualPersev),
-    ("rw", "softmax_per_state", ModelName::RwPerState),
-    ("rw", "choice_kernel", ModelName::RwKernel),
-];
-
 /// A model of the crate's menu, built for a table of `n_states` states and `n_actions`
 /// actions.
 ///
@@ -74,20 +63,24 @@ impl PyModel {
     }
 
     /// The bandit the Rescorla-Wagner models simulate on: reward probabilities `probs`
-    /// (default 0.8 for action 0, 0.2 for the others), reversed every `reversal_every`
-    /// trials if given.
+    /// (default `rlgrad::menu::default_bandit_probs`: 0.8 for action 0, 0.2 for the
+    /// others), reversed every `reversal_every` trials if given. A model that plays its own
+    /// task refuses them.
     pub fn bandit(
         &self,
         probs: Option<Vec<f64>>,
         reversal_every: Option<usize>,
     ) -> PyResult<Bandit> {
-        let probs = probs.unwrap_or_else(|| {
-            let mut p = vec![0.2; self.n_actions];
-            if let Some(first) = p.first_mut() {
-                *first = 0.8;
-            }
-            p
-        });
+        if let Some(task) = self.menu.own_task_name()
+            && (probs.is_some() || reversal_every.is_some())
+        {
+            return Err(PyValueError::new_err(format!(
+                "model {} plays its own task ({task}): probs and reversal_every set the \
+                 bandit of the Rescorla-Wagner models and do not apply",
+                self.name()
+            )));
+        }
+        let probs = probs.unwrap_or_else(|| rlgrad::menu::default_bandit_probs(self.n_actions));
         let mut bandit = Bandit::new(probs).py()?;
         if let Some(every) = reversal_every {
             bandit = bandit.with_reversals(every).py()?;
@@ -107,33 +100,13 @@ impl PyModel {
     }
 }
 
-/// The menu model a rule and an observation compose into.
+/// The menu model a rule and an observation compose into (`ModelName::compose`), or the
+/// menu model `rule` names when there is no observation.
 fn compose(rule: &str, observation: Option<&str>) -> PyResult<ModelName> {
-    let Some(observation) = observation else {
-        return ModelName::from_name(rule).py();
-    };
-    let norm = |s: &str| s.to_ascii_lowercase().replace('-', "_");
-    let (r, o) = (norm(rule), norm(observation));
-    let o = if o == "softmax_perseveration" {
-        "softmax_persev".to_string()
-    } else {
-        o
-    };
-    PAIRS
-        .iter()
-        .find(|(pr, po, _)| *pr == r && *po == o)
-        .map(|p| p.2)
-        .ok_or_else(|| {
-            let pairs: Vec<String> = PAIRS
-                .iter()
-                .map(|(r, o, _)| format!("({r:?}, {o:?})"))
-                .collect();
-            PyValueError::new_err(format!(
-                "no model composes rule {rule:?} with observation {observation:?}; the pairs \
-                 are {}; task models are named alone (rlgrad.models())",
-                pairs.join(", ")
-            ))
-        })
+    match observation {
+        None => ModelName::from_name(rule).py(),
+        Some(o) => ModelName::compose(rule, o).py(),
+    }
 }
 
 #[pymethods]
@@ -305,11 +278,16 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyDict>> {
         let theta = self.theta(theta)?;
         let rw = self.menu.rw().ok_or_else(|| {
+            let with: Vec<String> = ModelName::ALL
+                .iter()
+                .filter(|m| m.has_latents())
+                .map(|m| m.name().replace('-', "_"))
+                .collect();
             PyValueError::new_err(format!(
                 "model {} has no trial-wise latents: they are exported for the \
-                 Rescorla-Wagner + softmax models (rw, rw_dual, rw_persev, rw_dual_persev, \
-                 rw_per_state)",
-                self.name.name()
+                 Rescorla-Wagner + softmax models ({})",
+                self.name(),
+                with.join(", ")
             ))
         })?;
         let lat = rw.latents(theta.view(), subject.get()).py()?;
@@ -370,8 +348,8 @@ impl PyModel {
     /// Simulates one subject per row of `thetas` (n × K) for `n_trials` trials: the
     /// Rescorla-Wagner models on a bandit with reward probabilities `probs` (reversed every
     /// `reversal_every` trials if given), the task models on their own task. Subject ids
-    /// are `ids` or s1, s2, ...; seeded by `seed`.
-    #[pyo3(signature = (thetas, n_trials, *, seed = 0, probs = None, reversal_every = None, ids = None, threads = None))]
+    /// are `ids` or s1, s2, ...; seeded by `seed` (one generator, subject after subject).
+    #[pyo3(signature = (thetas, n_trials, *, seed = 0, probs = None, reversal_every = None, ids = None))]
     #[allow(clippy::too_many_arguments)]
     fn simulate(
         &self,
@@ -382,7 +360,6 @@ impl PyModel {
         probs: Option<Vec<f64>>,
         reversal_every: Option<usize>,
         ids: Option<Vec<String>>,
-        threads: Option<usize>,
     ) -> PyResult<PyDataset> {
         let thetas = crate::arrays::matrix("thetas", thetas)?;
         let k = self.fit_model().n_params();
@@ -407,7 +384,8 @@ impl PyModel {
         };
         let built = self.with_bandit(&self.bandit(probs, reversal_every)?)?;
         let sim = built.simulator(n_trials).py()?;
-        let data = pool::run(py, threads, || {
+        // One generator in subject order (as `rlgrad simulate`): sequential, off the GIL.
+        let data = pool::run(py, None, || {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
             let subjects = (0..n)
                 .map(|i| sim.simulate_subject(thetas.row(i), i, &ids[i], &mut rng))

@@ -39,6 +39,7 @@ def test_map_bit_for_bit_on_any_thread_count(fixture_csv, expected):
     model = rlgrad.Model("rw", n_states=spec["n_states"], n_actions=spec["n_actions"])
     for threads in (1, 2):
         fits = rlgrad.fit_map(model, data, seed=spec["seed"], threads=threads)
+        assert len(fits) == len(spec["fits"])
         for row, want in zip(fits.itertuples(), spec["fits"]):
             assert row.subject == want["subject"]
             assert [row.theta_alpha, row.theta_beta] == want["theta"]

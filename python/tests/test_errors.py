@@ -81,7 +81,7 @@ def test_models_and_parameters():
         rlgrad.Model("rw", "logistic")
     with pytest.raises(ValueError, match="n_actions"):
         rlgrad.Model("rw", "softmax", n_actions=0)
-    with pytest.raises((ValueError, MemoryError)):
+    with pytest.raises(ValueError, match="n_states|limit"):
         rlgrad.Model("rw", "softmax", n_actions=2, n_states=2**40)
     with pytest.raises(OverflowError):
         rlgrad.Model("rw", "softmax", n_actions=-1)
@@ -146,7 +146,7 @@ def test_priors_and_options():
         rlgrad.dra.train("gridworld", runs=0)
     with pytest.raises(ValueError, match="runs = 1000000000000: at most 10000"):
         rlgrad.dra.train("gridworld", runs=10**12)
-    with pytest.raises((ValueError, MemoryError), match="n_trials|too large|limit|allocate"):
+    with pytest.raises(ValueError, match="n_trials|too large|limit|allocate"):
         model.simulate(np.zeros((1, 2)), 2**62)
     with pytest.raises(ValueError, match="thetas has 3 columns"):
         model.simulate(np.zeros((2, 3)), 10)
@@ -201,7 +201,7 @@ def test_garbage_everywhere_raises_a_python_exception(garbage):
             continue
         try:
             call()
-        except (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError, AttributeError):
+        except (ValueError, TypeError, KeyError, IndexError, OverflowError, OSError):
             continue
         raise AssertionError(f"call {i} accepted {garbage!r}")
 
@@ -214,3 +214,73 @@ def test_unaligned_arrays_are_read_right():
     assert not theta.flags.aligned
     assert model.loglik(theta, data[0])[0] == model.loglik(np.array([0.1, 0.2]), data[0])[0]
     assert raw
+
+
+def test_missing_values_in_frames_read_as_in_files():
+    df = pd.DataFrame(
+        {
+            "subject": ["a", "a", "b", "b"],
+            "session": [1.0, 1.0, np.nan, 2.0],
+            "trial": [1, 2, 1, 2],
+            "action": [0, 1, 1, 0],
+            "reward": [1.0, 0.0, 1.0, 0.5],
+            "next_state": [np.nan] * 4,
+        }
+    )
+    # A missing session is an empty field, as in a file (session ""), not one called "NA";
+    # a missing next_state is none.
+    assert rlgrad.Dataset.from_frame(df)["b"].sessions == ["", "2"]
+    ok = df.assign(session=[1.0, 1.0, 2.0, 2.0])
+    data = rlgrad.Dataset.from_frame(ok)
+    assert data["b"].sessions == ["2"]  # whole-number floats are written as integers
+    missing_subject = ok.assign(subject=["a", "a", None, "b"])
+    with pytest.raises(ValueError, match=r"DataFrame row 2 .*`subject`"):
+        rlgrad.Dataset.from_frame(missing_subject)
+    with pytest.raises(ValueError, match=r"DataFrame row 1 .*`action`.*too large"):
+        rlgrad.Dataset.from_frame(ok.assign(action=[0.0, 1e20, 1.0, 0.0]))
+    twice = pd.concat([ok, ok[["reward"]]], axis=1)
+    with pytest.raises(ValueError, match="column `reward` appears twice"):
+        rlgrad.Dataset.from_frame(twice)
+    backwards = ok.assign(trial=[2, 1, 1, 2])
+    with pytest.raises(ValueError) as err:
+        rlgrad.Dataset.from_frame(backwards)
+    assert "DataFrame row 1" in str(err.value) and "line" not in str(err.value)
+
+
+def test_to_frame_round_trips(fixture_csv):
+    data = rlgrad.read_csv(fixture_csv)
+    df = data.to_frame()
+    assert list(df.columns) == ["subject", "session", "trial", "state", "action", "reward"]
+    again = rlgrad.Dataset.from_frame(df)
+    model = rlgrad.Model("rw", n_states=2)
+    for sid in data.ids:
+        assert model.loglik([0.2, 0.4], again[sid])[0] == model.loglik([0.2, 0.4], data[sid])[0]
+
+
+def test_data_the_model_cannot_explain_is_refused_up_front():
+    two_states = pd.concat([GOOD, GOOD.assign(subject="b", state=1)]).fillna({"state": 0})
+    data = rlgrad.Dataset.from_frame(two_states)
+    with pytest.raises(ValueError, match="subject `b`.*state"):
+        rlgrad.fit_map(rlgrad.Model("rw", "softmax"), data)
+
+
+def test_indexing_and_membership():
+    data = rlgrad.Dataset.from_frame(GOOD)
+    with pytest.raises(TypeError, match="not a bool"):
+        data[True]
+    assert 5 not in data and "a" in data and "z" not in data
+
+
+def test_own_task_models_refuse_a_bandit_and_latents_name_the_models():
+    model = rlgrad.Model("gng_m1")
+    with pytest.raises(ValueError, match="plays its own task"):
+        model.simulate(np.zeros((1, 3)), 10, probs=[0.5, 0.5])
+    data = model.simulate(np.zeros((1, 3)), 12)
+    with pytest.raises(ValueError, match="no trial-wise latents.*rw_dual"):
+        model.latents(np.zeros(3), data[0])
+
+
+def test_a_pickled_dataset_with_impossible_states_is_refused():
+    parts = [("a", [("1", np.array([70000], dtype="<u4").tobytes(), np.array([0], dtype="<u4").tobytes(), np.array([1.0]).tobytes(), None)])]
+    with pytest.raises(ValueError, match="state or action at or above 16384"):
+        rlgrad.Dataset._from_parts(parts)

@@ -42,6 +42,7 @@ def test_em_over_a_dask_cluster_matches_fit_em(cohort):
     model = rlgrad.Model("rw", "softmax", n_actions=2)
     whole = rlgrad.fit_em(model, data, seed=3, threads=1)
 
+    started = time.perf_counter()
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster, distributed.Client(cluster) as client:
@@ -59,7 +60,10 @@ def test_em_over_a_dask_cluster_matches_fit_em(cohort):
             run.update(rlgrad.EStep.merge_all([stats for stats, _ in results]))
             fits = pd.concat([f for _, f in results])
         pop = rlgrad.em_result(run, fits)
+    elapsed = time.perf_counter() - started
 
+    assert elapsed < 60, f"the Dask EM took {elapsed:.1f} s (the bar: under a minute)"
+    assert pop.svg.startswith("<svg")
     assert pop.converged == whole.converged
     assert len(pop.trace) == len(whole.trace)
     assert np.allclose(pop.mu, whole.mu, rtol=1e-10, atol=1e-12)
@@ -83,3 +87,19 @@ def test_sharded_e_steps_merge_and_a_subject_in_two_shards_is_refused(cohort):
     }
     with pytest.raises(ValueError, match="s01"):
         parts[0].merge(parts[0])
+    # A stale E-step (of the first task) is refused by the run that moved on.
+    run = rlgrad.EmRun(model, seed=1)
+    first = run.next_task()
+    stats, _ = rlgrad.e_step(model, data, first)
+    run.update(stats)
+    run.next_task()
+    with pytest.raises(ValueError, match="not the outstanding task"):
+        run.update(stats)
+
+
+def test_compare_tables_concatenate(cohort):
+    data = rlgrad.Dataset.from_frame(cohort).subset(["s01", "s02", "s03"])
+    model = rlgrad.Model("rw", "softmax", n_actions=2)
+    a = rlgrad.compare({"rw": model}, data, max_iterations=3, ibic_samples=50)
+    b = rlgrad.compare({"rw": model}, data, max_iterations=3, ibic_samples=50, seed=1)
+    assert len(pd.concat([a, b])) == 2

@@ -67,5 +67,7 @@ impl ModelName {
 /// assert_eq!(rlgrad::menu::default_bandit_probs(3), [0.8, 0.2, 0.2]);
 /// ```
 pub fn default_bandit_probs(n_actions: usize) -> Vec<f64> {
-    (0..n_actions).map(|a| if a == 0 { 0.8 } else { 0.2 }).collect()
+    (0..n_actions)
+        .map(|a| if a == 0 { 0.8 } else { 0.2 })
+        .collect()
 }

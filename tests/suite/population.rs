@@ -590,7 +590,10 @@ fn stale_or_mixed_e_steps_are_refused_and_counts_cannot_overflow() {
     let second = run.next_task(&mut rng).unwrap();
     // The first iteration's E-step again: stale.
     let err = run.update(&s0).unwrap_err();
-    assert!(err.to_string().contains("not the outstanding task"), "{err}");
+    assert!(
+        err.to_string().contains("not the outstanding task"),
+        "{err}"
+    );
     // A shard of iteration 0 merged with one of iteration 1: mixed.
     let (b1, _) = fit::e_step(&model, &halves[1], &second).unwrap();
     let mut mixed = a0.clone();

@@ -11,7 +11,6 @@ use rlgrad::menu::{MenuModel, ModelName, Table};
 
 use crate::common::{Failure, build};
 
-
 /// The bandit's options.
 #[derive(Args, Debug, Clone)]
 pub struct BanditArgs {
