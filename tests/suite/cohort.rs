@@ -213,14 +213,22 @@ impl Term for Row<'_> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(24))]
+    #![proptest_config(ProptestConfig::with_cases(12))]
 
-    /// Every subject's gradient from the kernel passes the shared derivative checker.
+    /// The kernel's gradient passes the shared derivative checker for the first, a middle
+    /// and the last subject of each cohort (lanes and 8-lane groups in different places).
+    /// Each check evaluates the whole cohort at every finite-difference point, so checking
+    /// every subject cost O(n²) cohort evaluations (a minute of CI); every subject's value
+    /// and gradient equal the scalar path's (`kernel_equals_the_scalar_path`), which the
+    /// checker covers on its own.
     #[test]
-    fn every_subjects_gradient_passes_the_checker((s, a, q0, tr, subjects, thetas) in cohort_case()) {
+    fn sampled_subjects_gradients_pass_the_checker((s, a, q0, tr, subjects, thetas) in cohort_case()) {
         let model = model(s, a, q0, tr);
         let fast = RwSoftmaxCohort::new(&model, &subjects).unwrap();
-        for i in 0..subjects.len() {
+        let n = subjects.len();
+        let mut sampled = vec![0, n / 2, n - 1];
+        sampled.dedup();
+        for i in sampled {
             let row = Row { cohort: &fast, thetas: thetas.clone(), i };
             let theta = Array1::from(thetas[2 * i..2 * i + 2].to_vec());
             let report = check_term(&row, theta.view(), &CheckOptions::default()).unwrap();
