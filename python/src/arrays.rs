@@ -1,54 +1,43 @@
 //! numpy in and out: θ vectors and matrices read from any float64 array (strided views
 //! included, without copying), results handed to numpy without copying.
 
-use ndarray::{Array1, Array2};
-use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray1, PyReadonlyArray2};
+use ndarray::{Array, Array1, Array2, Dimension, Ix1, Ix2};
+use numpy::{IntoPyArray, PyArray1, PyArray2, PyReadonlyArray};
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 
 /// A 1-d float64 array argument `name` as an owned vector. A float64 array (contiguous or
 /// not) is read without conversion; a list or an array of another real dtype (int, float32)
-/// is converted by numpy (`numpy.asarray(x, dtype=float64)`), and anything else (complex,
+/// is converted by numpy (`numpy.array(x, dtype=float64)`), and anything else (complex,
 /// strings, objects that are not numbers, a 2-d array) is a `TypeError` or `ValueError`
 /// naming the argument.
 pub fn vector(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array1<f64>> {
-    if aligned(x)
-        && let Ok(a) = x.extract::<PyReadonlyArray1<'_, f64>>()
-    {
-        return Ok(a.as_array().to_owned());
-    }
-    let converted = as_float64(name, x)?;
-    let a = converted
-        .extract::<PyReadonlyArray1<'_, f64>>()
-        .map_err(|_| {
-            let ndim: usize = converted
-                .getattr("ndim")
-                .and_then(|n| n.extract())
-                .unwrap_or(0);
-            PyValueError::new_err(format!(
-                "{name} must be a 1-d array of numbers, got a {ndim}-d array"
-            ))
-        })?;
-    Ok(a.as_array().to_owned())
+    array::<Ix1>(name, x)
 }
 
 /// A 2-d float64 array argument `name`, as [`vector`] for matrices.
 pub fn matrix(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array2<f64>> {
+    array::<Ix2>(name, x)
+}
+
+/// An array argument of D's dimension (see [`vector`]).
+fn array<D: Dimension>(name: &str, x: &Bound<'_, PyAny>) -> PyResult<Array<f64, D>> {
     if aligned(x)
-        && let Ok(a) = x.extract::<PyReadonlyArray2<'_, f64>>()
+        && let Ok(a) = x.extract::<PyReadonlyArray<'_, f64, D>>()
     {
         return Ok(a.as_array().to_owned());
     }
     let converted = as_float64(name, x)?;
     let a = converted
-        .extract::<PyReadonlyArray2<'_, f64>>()
+        .extract::<PyReadonlyArray<'_, f64, D>>()
         .map_err(|_| {
             let ndim: usize = converted
                 .getattr("ndim")
                 .and_then(|n| n.extract())
                 .unwrap_or(0);
+            let want = D::NDIM.unwrap_or(0);
             PyValueError::new_err(format!(
-                "{name} must be a 2-d array of numbers, got a {ndim}-d array"
+                "{name} must be a {want}-d array of numbers, got a {ndim}-d array"
             ))
         })?;
     Ok(a.as_array().to_owned())
