@@ -139,25 +139,12 @@ fn main() -> ExitCode {
                 posterior.warmup_divergences(),
                 summary.max_depth_hits
             );
-            writeln!(
-                out,
-                "over all {} quantities: max R-hat {:.4}, min bulk ESS {:.0}, min tail ESS {:.0}, \
-                 min bulk ESS per second {:.0}\n",
-                summary.rows.len(),
-                summary.max_rhat,
-                summary.min_ess_bulk,
-                summary.min_ess_tail,
-                summary.min_ess_bulk / seconds
-            );
+            writeln!(out, "{}\n", summary.overall());
             writeln!(
                 out,
                 "group (mu, tau on the theta scale: logit alpha, log beta; true mu (-0.5, 1.4), tau (0.6, 0.4), corr 0):"
             );
-            write!(
-                out,
-                "{}",
-                summary.table(false, posterior.group_names().len())
-            );
+            write!(out, "{}", summary.table(false));
             writeln!(
                 out,
                 "\nPSIS-LOO elpd {:.2} (se {:.2}), p_loo {:.2}, Pareto k > {:.2}: {}; WAIC elpd {:.2} (se {:.2}), p_waic {:.2}",

@@ -22,10 +22,12 @@ class Posterior:
     def summary(self) -> pd.DataFrame:
         """One row per quantity (mu[p], tau[p], corr[p,q], then p[subject] on the natural
         scale): mean, sd, q05, q50, q95, rhat, ess_bulk, ess_tail, mcse_mean.
-        `table.attrs["warnings"]` lists divergences, R-hat > 1.01 and ESS < 100 per chain."""
-        columns, warnings = self._native._summary()
+        `table.attrs["warnings"]` lists divergences, R-hat > 1.01 and ESS < 100 per chain;
+        `table.attrs["overall"]` is one line with the largest R-hat and the smallest ESS."""
+        columns, warnings, overall = self._native._summary()
         table = frame(columns)
         table.attrs["warnings"] = warnings
+        table.attrs["overall"] = overall
         return table
 
     def draws(self) -> pd.DataFrame:

@@ -68,8 +68,11 @@ pub fn _sample(
 #[pymethods]
 impl PyPosterior {
     /// The summary as columns: name, mean, sd, q05, q50, q95, rhat, ess_bulk, ess_tail,
-    /// mcse_mean; and its warnings.
-    fn _summary<'py>(&self, py: Python<'py>) -> PyResult<(Bound<'py, PyDict>, Vec<String>)> {
+    /// mcse_mean; its warnings; and its line over all quantities.
+    fn _summary<'py>(
+        &self,
+        py: Python<'py>,
+    ) -> PyResult<(Bound<'py, PyDict>, Vec<String>, String)> {
         let s = py.detach(|| self.inner.summary()).py()?;
         let r = &s.rows;
         let d = PyDict::new(py);
@@ -97,7 +100,7 @@ impl PyPosterior {
                 .map(|q| q.diagnostics.mcse_mean)
                 .collect::<Vec<_>>(),
         )?;
-        Ok((d, s.warnings()))
+        Ok((d, s.warnings(), s.overall()))
     }
 
     /// The draws as columns: chain, draw, then every quantity (`Posterior.draw_columns`

@@ -13,6 +13,7 @@ def test_sample_a_small_posterior(cohort):
     summary = post.summary()
     assert list(summary["name"][:2]) == ["mu[alpha]", "mu[beta]"]
     assert len(summary) == 2 + 2 + 1 + 3 * 2
+    assert summary.attrs["overall"].startswith("over all 11 quantities: max R-hat")
     draws = post.draws()
     assert len(draws) == 60 and "corr[alpha,beta]" in draws.columns
     assert post.log_lik().shape == (60, 3)

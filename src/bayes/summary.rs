@@ -36,6 +36,8 @@ pub struct QuantitySummary {
 pub struct Summary {
     /// Group quantities first, then subject by subject, parameter by parameter.
     pub rows: Vec<QuantitySummary>,
+    /// How many of `rows` are group quantities (μ, τ, correlations).
+    pub n_group: usize,
     /// Chains and draws per chain.
     pub n_chains: usize,
     /// Draws per chain after warm-up.
@@ -94,10 +96,24 @@ impl Summary {
         w
     }
 
+    /// One line over all quantities: their number, the largest R̂, the smallest bulk and
+    /// tail ESS, and the smallest bulk ESS per second of sampling.
+    pub fn overall(&self) -> String {
+        format!(
+            "over all {} quantities: max R-hat {:.4}, min bulk ESS {:.0}, min tail ESS {:.0}, \
+             min bulk ESS per second {:.1}",
+            self.rows.len(),
+            self.max_rhat,
+            self.min_ess_bulk,
+            self.min_ess_tail,
+            self.min_ess_per_second()
+        )
+    }
+
     /// The summary as a text table: one row per quantity with mean, sd, the 5/50/95%
     /// quantiles, R̂, bulk and tail ESS; `*` marks a flagged row. `subjects` false keeps the
-    /// group quantities only.
-    pub fn table(&self, subjects: bool, n_group: usize) -> String {
+    /// group quantities only (the first [`n_group`](Summary::n_group) rows).
+    pub fn table(&self, subjects: bool) -> String {
         let mut t = String::new();
         let _ = writeln!(
             t,
@@ -107,7 +123,7 @@ impl Summary {
         let rows = if subjects {
             &self.rows[..]
         } else {
-            &self.rows[..n_group.min(self.rows.len())]
+            &self.rows[..self.n_group.min(self.rows.len())]
         };
         for r in rows {
             let d = &r.diagnostics;
@@ -219,6 +235,7 @@ impl Posterior {
             rows.iter().map(|r| f(&r.diagnostics)).fold(init, pick)
         };
         Ok(Summary {
+            n_group: self.group_names().len(),
             n_chains: self.n_chains(),
             n_draws: self.n_draws(),
             divergences: self.divergences(),

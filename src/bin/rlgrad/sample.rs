@@ -470,16 +470,7 @@ fn print_report(
         summary.max_depth_hits,
         posterior.options().max_depth
     );
-    writeln!(
-        out,
-        "over all {} quantities: max R-hat {:.4}, min bulk ESS {:.0}, min tail ESS {:.0}, \
-         min bulk ESS per second {:.1}\n",
-        summary.rows.len(),
-        summary.max_rhat,
-        summary.min_ess_bulk,
-        summary.min_ess_tail,
-        summary.min_ess_per_second()
-    );
+    writeln!(out, "{}\n", summary.overall());
     writeln!(
         out,
         "{} (mu, tau on the theta scale; subjects' parameters on the natural scale; * flagged):",
@@ -489,11 +480,7 @@ fn print_report(
             "group"
         }
     );
-    write!(
-        out,
-        "{}",
-        summary.table(subjects, posterior.group_names().len())
-    );
+    write!(out, "{}", summary.table(subjects));
     let k = &loo.k_counts;
     writeln!(
         out,
