@@ -85,9 +85,8 @@ def frame_to_csv(frame: pd.DataFrame) -> str:
             out[c] = _ids(frame, c)
         else:
             out[c] = frame[c]
-    if "reward" in present and out["reward"].dtype.kind not in "fiuO":
-        if out["reward"].dtype.kind == "b":
-            raise TypeError("column `reward` is boolean: give rewards as numbers")
+    if "reward" in present and out["reward"].dtype.kind == "b":
+        raise TypeError("column `reward` is boolean: give rewards as numbers")
     buffer = io.StringIO()
     # repr-exact floats: pandas writes the shortest round-trip form of each float. A missing
     # value is an empty field, as in a file: a missed trial's action, no next state, and an

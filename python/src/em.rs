@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 
 use ndarray::Array1;
-use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -160,10 +159,7 @@ impl PyEStep {
     fn thetas<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let d = PyDict::new(py);
         for (id, t) in &self.inner.thetas {
-            d.set_item(
-                id,
-                PyArray1::from_slice(py, t.as_slice().unwrap_or(&t.to_vec())),
-            )?;
+            d.set_item(id, to_numpy1(py, t.clone()))?;
         }
         Ok(d)
     }
